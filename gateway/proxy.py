@@ -1,0 +1,80 @@
+"""Reverse proxy to the services: one pooled httpx client, timeouts, retries only where safe."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from shared.app import Ctx
+from shared.errors import NotFound, ServiceUnavailable
+from shared.observability import current_request_id
+from shared.settings import SERVICES
+
+log = logging.getLogger("youfu.gateway.proxy")
+router = APIRouter(tags=["gateway"])
+
+IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language")
+DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "x-request-id"}
+SERVICE_NAMES_ZH = {"assessment": "评估服务", "providers": "服务商服务", "orders": "订单服务", "vouchers": "养老服务券服务"}
+
+
+def make_client(timeout_s: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s, connect=2.0),
+        limits=httpx.Limits(max_connections=400, max_keepalive_connections=100),
+    )
+
+
+async def forward(client: httpx.AsyncClient, base_url: str, service: str, request: Request, path: str) -> Response:
+    headers = {k: v for k, v in request.headers.items() if k.lower() in PASS_REQUEST_HEADERS}
+    headers["x-request-id"] = current_request_id() or ""
+    body = await request.body()
+    url = f"{base_url}/{path}"
+    attempts = 3 if request.method in IDEMPOTENT_METHODS else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            upstream = await client.request(request.method, url, params=request.query_params, content=body,
+                                            headers=headers)
+            break
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # connect failures never reached the service: safe to retry idempotent calls
+            if attempt == attempts:
+                log.warning("%s unreachable: %s", service, exc)
+                raise ServiceUnavailable(f"{SERVICE_NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
+                                         service=service) from None
+            await asyncio.sleep(0.05 * attempt)
+        except httpx.TimeoutException:
+            raise ServiceUnavailable(f"{SERVICE_NAMES_ZH.get(service, service)}响应超时，请稍后再试",
+                                     service=service) from None
+        except httpx.HTTPError as exc:
+            log.warning("%s error: %s", service, exc)
+            raise ServiceUnavailable(f"{SERVICE_NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
+                                     service=service) from None
+    out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
+    return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+
+
+@router.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)
+async def proxy(service: str, path: str, request: Request, ctx: Ctx) -> Response:
+    if service not in SERVICES:
+        raise NotFound(f"没有名为 {service} 的服务")
+    return await forward(ctx.extras["http"], ctx.settings.service_url(service), service, request, path)
+
+
+async def services_health(ctx) -> dict:
+    client: httpx.AsyncClient = ctx.extras["http"]
+
+    async def one(service: str) -> tuple[str, str]:
+        try:
+            r = await client.get(f"{ctx.settings.service_url(service)}/health", timeout=2.0)
+            return service, "up" if r.status_code == 200 else f"error {r.status_code}"
+        except httpx.HTTPError:
+            return service, "down"
+
+    results = dict(await asyncio.gather(*(one(s) for s in SERVICES)))
+    return {"services": results, "status": "ok" if all(v == "up" for v in results.values()) else "degraded"}

@@ -1,0 +1,13 @@
+"""The assessment service process: `uvicorn --factory services.assessment.main:create_app`."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.assessment import events  # noqa: F401 - registers the event types
+from services.assessment.api import router
+from shared.app import ServiceSpec, create_service_app
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(ServiceSpec(name="assessment", routers=[router], title="Youfu assessment"), settings)

@@ -1,0 +1,65 @@
+"""Events the orders service publishes on `youfu.orders` (key: order id)."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from shared.events import event_type
+
+TOPIC = "youfu.orders"
+
+
+class OrderRef(BaseModel):
+    order_id: UUID
+    elder_id: UUID
+    provider_id: UUID | None = None
+    district_code: str | None = None
+
+
+@event_type("youfu.order.placed.v1", topic=TOPIC, key="order_id")
+class OrderPlaced(OrderRef):
+    """An order was placed, priced and held."""
+
+    service_code: str
+    price_fen: int
+    voucher_fen: int
+    voucher_kind: str | None = None
+
+
+@event_type("youfu.order.accepted.v1", topic=TOPIC, key="order_id")
+class OrderAccepted(OrderRef):
+    """A provider accepted the offer and assigned a caregiver."""
+
+    caregiver_id: UUID | None = None
+
+
+@event_type("youfu.order.completed.v1", topic=TOPIC, key="order_id")
+class OrderCompleted(OrderRef):
+    """The caregiver checked out; vouchers capture the hold on this event."""
+
+    hold_id: UUID | None = None
+    service_code: str
+    amount_fen: int
+    voucher_fen: int
+    duration_min: int
+    checkin_distance_m: float | None = None
+    caregiver_id: UUID | None = None
+    completed_at: str
+
+
+@event_type("youfu.order.cancelled.v1", topic=TOPIC, key="order_id")
+class OrderCancelled(OrderRef):
+    """The order was cancelled; vouchers release its hold."""
+
+    hold_id: UUID | None = None
+    reason: str
+
+
+@event_type("youfu.order.reviewed.v1", topic=TOPIC, key="order_id")
+class OrderReviewed(OrderRef):
+    """The elder or family rated the service."""
+
+    caregiver_id: UUID | None = None
+    rating: int
+    comment: str | None = None

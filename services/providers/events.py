@@ -1,0 +1,53 @@
+"""Events the providers service publishes on `youfu.providers` (key: provider id)."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from shared.events import event_type
+
+TOPIC = "youfu.providers"
+
+
+class ProviderFacts(BaseModel):
+    provider_id: UUID
+    name: str
+    kind: str
+    district_code: str
+    status: str
+    reason: str | None = None
+
+
+@event_type("youfu.provider.approved.v1", topic=TOPIC, key="provider_id")
+class ProviderApproved(ProviderFacts):
+    """A civil-affairs officer approved a provider."""
+
+
+@event_type("youfu.provider.suspended.v1", topic=TOPIC, key="provider_id")
+class ProviderSuspended(ProviderFacts):
+    """A provider may receive no new orders."""
+
+
+@event_type("youfu.provider.reinstated.v1", topic=TOPIC, key="provider_id")
+class ProviderReinstated(ProviderFacts):
+    """A suspended provider may receive orders again."""
+
+
+class CatalogueItem(BaseModel):
+    item_id: UUID
+    service_code: str
+    name: str
+    unit: str
+    price_fen: int
+    min_duration_min: int
+    voucher_kinds: list[str]
+    active: bool
+
+
+@event_type("youfu.provider.catalogue_changed.v1", topic=TOPIC, key="provider_id")
+class CatalogueChanged(BaseModel):
+    """A provider's catalogue (items and prices) changed; carries the whole current list."""
+
+    provider_id: UUID
+    items: list[CatalogueItem]

@@ -1,0 +1,13 @@
+"""The providers service process: `uvicorn --factory services.providers.main:create_app`."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.providers import events  # noqa: F401 - registers the event types
+from services.providers.api import router
+from shared.app import ServiceSpec, create_service_app
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(ServiceSpec(name="providers", routers=[router], title="Youfu providers"), settings)

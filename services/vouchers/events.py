@@ -1,0 +1,53 @@
+"""Events the vouchers service publishes on `youfu.vouchers` (key: elder id)."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from shared.events import event_type
+
+TOPIC = "youfu.vouchers"
+
+
+@event_type("youfu.voucher.issued.v1", topic=TOPIC, key="elder_id")
+class VoucherIssued(BaseModel):
+    """A monthly voucher was issued to an elder's wallet."""
+
+    elder_id: UUID
+    voucher_id: UUID
+    kind: str
+    month: str
+    face_value_fen: int
+    district_code: str | None = None
+
+
+@event_type("youfu.voucher.redeemed.v1", topic=TOPIC, key="elder_id")
+class VoucherRedeemed(BaseModel):
+    """A hold was captured for a completed order; the order can be settled."""
+
+    elder_id: UUID
+    order_id: UUID
+    hold_id: UUID
+    amount_fen: int
+    provider_id: UUID | None = None
+
+
+@event_type("youfu.voucher.released.v1", topic=TOPIC, key="elder_id")
+class VoucherReleased(BaseModel):
+    """A hold was voided (order cancelled or unmatched)."""
+
+    elder_id: UUID
+    order_id: UUID
+    hold_id: UUID
+    amount_fen: int
+
+
+@event_type("youfu.voucher.expired.v1", topic=TOPIC, key="elder_id")
+class VoucherExpired(BaseModel):
+    """A month ended with an unspent balance, which lapsed."""
+
+    elder_id: UUID
+    voucher_id: UUID
+    month: str
+    amount_fen: int

@@ -1,0 +1,196 @@
+"""The service app factory: every service gets the same edge, lifespan and operations routes."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from shared.auth import Principal, TokenVerifier, require_role
+from shared.consumer import ConsumerRunner, Subscription, replay_dead_letter
+from shared.db import Database
+from shared.errors import Unauthorized
+from shared.kernel_models import DeadLetterRow
+from shared.observability import Metrics, RequestContextMiddleware, configure_logging
+from shared.outbox import KafkaLink, OutboxRelay
+from shared.problem import install_problem_handlers
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger("youfu.app")
+
+
+@dataclass
+class ServiceContext:
+    name: str
+    settings: Settings
+    db: Database
+    verifier: TokenVerifier | None
+    metrics: Metrics
+    relay: OutboxRelay | None = None
+    link: KafkaLink | None = None
+    consumers: list[ConsumerRunner] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)  # the service's own clients and caches
+
+    @property
+    def source(self) -> str:
+        return f"/youfu/{self.name}"
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    routers: list[APIRouter]
+    title: str = ""
+    subscriptions: Callable[[ServiceContext], list[Subscription]] | None = None
+    on_startup: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
+    on_shutdown: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
+    health_details: Callable[[ServiceContext], Awaitable[dict]] | None = None
+
+
+def broker_reachable(bootstrap: str, timeout_s: float = 0.5) -> bool:
+    if not bootstrap:
+        return False
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics(spec.name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        configure_logging(spec.name, json_logs=settings.log_json, level=settings.log_level)
+        db = Database(settings.database_url(spec.name))
+        pem = settings.public_key_pem
+        ctx = ServiceContext(spec.name, settings, db, TokenVerifier(pem) if pem else None, metrics)
+        app.state.ctx = ctx
+        if settings.kafka_bootstrap:
+            ctx.link = KafkaLink(settings.kafka_bootstrap, client_id=f"youfu-{spec.name}")
+            ctx.relay = OutboxRelay(db, ctx.link, poll_s=settings.outbox_poll_s,
+                                    retention_s=settings.outbox_retention_s,
+                                    on_sent=lambda n: metrics.events_published.labels(spec.name).inc(n))
+        for hook in spec.on_startup:
+            await hook(ctx)
+        if ctx.relay:
+            ctx.relay.start()
+        ctx.subscriptions = spec.subscriptions(ctx) if spec.subscriptions else []
+        if settings.kafka_bootstrap:
+            for sub in ctx.subscriptions:
+                sub.max_attempts = settings.consumer_max_attempts
+                runner = ConsumerRunner(db, settings.kafka_bootstrap, sub, client_id=f"youfu-{spec.name}",
+                                        on_outcome=lambda t, o: metrics.events_consumed.labels(spec.name, t, o).inc())
+                runner.start()
+                ctx.consumers.append(runner)
+        log.info("%s started", spec.name)
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(c.stop() for c in ctx.consumers))
+            for hook in spec.on_shutdown:
+                await hook(ctx)
+            if ctx.relay:
+                await ctx.relay.stop()
+            await db.dispose()
+            log.info("%s stopped", spec.name)
+
+    app = FastAPI(title=spec.title or f"Youfu {spec.name}", lifespan=lifespan, version="1.0.0")
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    install_problem_handlers(app)
+    app.include_router(probe_router(spec.name, spec.health_details))
+    app.include_router(ops_router)
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def get_ctx(request: Request) -> ServiceContext:
+    return request.app.state.ctx
+
+
+def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    ctx = get_ctx(request)
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("请先登录")
+    if ctx.verifier is None:
+        raise Unauthorized("服务未配置公钥，无法验证登录")
+    return ctx.verifier.verify(authorization[7:].strip())
+
+
+Ctx = Annotated[ServiceContext, Depends(get_ctx)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def probe_router(service: str, details=None) -> APIRouter:
+    router = APIRouter(tags=["probes"])
+
+    @router.get("/health")
+    async def health(ctx: Ctx) -> dict:
+        body = {"status": "ok", "service": service}
+        if details is not None:
+            body |= await details(ctx)
+        return body
+
+    @router.get("/ready")
+    async def ready(ctx: Ctx):
+        database = await ctx.db.ping()
+        broker = await asyncio.to_thread(broker_reachable, ctx.settings.kafka_bootstrap)
+        body = {"service": service, "database": "ok" if database else "down",
+                "broker": "ok" if broker else ("not_configured" if not ctx.settings.kafka_bootstrap else "down")}
+        ok = database and (broker or not ctx.settings.kafka_bootstrap)
+        body["status"] = "ready" if ok else "not_ready"
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics(ctx: Ctx):
+        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+ops_router = APIRouter(prefix="/ops", tags=["operations"])
+
+
+@ops_router.get("/dead-letters")
+async def list_dead_letters(ctx: Ctx, principal: CurrentPrincipal) -> list[dict]:
+    require_role(principal, "admin")
+    async with ctx.db.sessions() as s:
+        rows = (await s.execute(sa.select(DeadLetterRow).order_by(DeadLetterRow.created_at.desc()).limit(500))).scalars()
+        return [{"id": str(r.id), "consumer": r.consumer, "event_id": r.event_id, "type": r.type, "topic": r.topic,
+                 "error": r.error.splitlines()[-1] if r.error else "", "attempts": r.attempts,
+                 "created_at": r.created_at, "replayed_at": r.replayed_at} for r in rows]
+
+
+@ops_router.post("/dead-letters/{letter_id}/replay")
+async def replay(letter_id: str, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    import uuid
+
+    require_role(principal, "admin")
+    try:
+        lid = uuid.UUID(letter_id)
+    except ValueError:
+        from shared.errors import NotFound
+
+        raise NotFound("没有这条死信记录") from None
+    return {"result": await replay_dead_letter(ctx.db, ctx.subscriptions, lid)}
+
+
+@ops_router.get("/outbox")
+async def outbox_status(ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    require_role(principal, "admin")
+    return {"pending": await ctx.relay.pending_count() if ctx.relay else None}

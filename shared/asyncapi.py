@@ -1,0 +1,67 @@
+"""AsyncAPI 3.0 document of every topic and event type, generated from the registry."""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from shared.events import REGISTRY, CloudEvent
+from shared.settings import SERVICES
+
+
+def load_all_event_modules() -> None:
+    for service in SERVICES:
+        importlib.import_module(f"services.{service}.events")
+
+
+def asyncapi_document() -> dict[str, Any]:
+    load_all_event_modules()
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"CloudEvent": _envelope_schema()}
+    for spec in sorted(REGISTRY.values(), key=lambda s: s.type):
+        msg_name = spec.type.replace(".", "_")
+        schema = spec.model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, sub in schema.pop("$defs", {}).items():
+            schemas[name] = sub
+        schemas[spec.model.__name__] = schema
+        messages[msg_name] = {
+            "name": spec.type,
+            "title": spec.type,
+            "summary": spec.summary,
+            "contentType": "application/cloudevents+json",
+            "headers": {"type": "object"},
+            "payload": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/CloudEvent"},
+                    {"type": "object", "properties": {
+                        "type": {"const": spec.type},
+                        "data": {"$ref": f"#/components/schemas/{spec.model.__name__}"},
+                    }},
+                ]
+            },
+            "bindings": {"kafka": {"key": {"type": "string", "description": f"data.{spec.key_field}"}}},
+        }
+        channel = channels.setdefault(spec.topic, {"address": spec.topic, "messages": {}})
+        channel["messages"][msg_name] = {"$ref": f"#/components/messages/{msg_name}"}
+    for topic in channels:
+        operations[f"publish_{topic.replace('.', '_')}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{topic}"},
+            "summary": f"Published through the transactional outbox of the {topic.split('.')[-1]} service",
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "Youfu events", "version": "1.0.0",
+                 "description": "CloudEvents 1.0 JSON on Kafka; one topic per producing service."},
+        "defaultContentType": "application/cloudevents+json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def _envelope_schema() -> dict[str, Any]:
+    schema = CloudEvent.model_json_schema()
+    schema.pop("title", None)
+    return schema

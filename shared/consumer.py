@@ -1,0 +1,213 @@
+"""Consumer runner: kafka-python on a worker thread, async handlers on the service's loop.
+
+For each record: the handler's effect and the inbox row (consumer, event id) are written in
+one transaction; only then is the offset committed. A redelivered event finds its inbox row
+and changes nothing. A handler that keeps failing puts the event in `dead_letters` after N
+tries (never dropped); an operator lists and replays it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database, utcnow
+from shared.events import CloudEvent
+from shared.kernel_models import DeadLetterRow, InboxRow
+from shared.observability import request_id_var
+
+log = logging.getLogger("youfu.consumer")
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+@dataclass
+class Subscription:
+    """`name` is the consumer group and the inbox scope; handlers are keyed by event type."""
+
+    name: str
+    topics: list[str]
+    handlers: dict[str, Handler]
+    max_attempts: int = 5
+    retry_backoff_s: float = 0.05
+
+
+@dataclass
+class HandleOutcome:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    ignored: int = 0
+    seen: list[str] = field(default_factory=list)
+
+
+async def handle_event(db: Database, sub: Subscription, event: CloudEvent, *, topic: str = "",
+                       outcome: HandleOutcome | None = None) -> str:
+    """Apply one event exactly once. Returns 'applied', 'duplicate', 'ignored' or 'dead'."""
+    handler = sub.handlers.get(event.type)
+    if handler is None:
+        return _count(outcome, "ignored")
+    token = request_id_var.set(event.requestid)
+    try:
+        last_error = ""
+        for attempt in range(1, sub.max_attempts + 1):
+            try:
+                async with db.transaction() as s:
+                    if await s.get(InboxRow, (sub.name, event.id)) is not None:
+                        return _count(outcome, "duplicate")
+                    await handler(s, event)
+                    s.add(InboxRow(consumer=sub.name, event_id=event.id, received_at=utcnow()))
+                return _count(outcome, "applied")
+            except IntegrityError as exc:
+                # a concurrent delivery of the same event won the inbox row
+                async with db.sessions() as s:
+                    if await s.get(InboxRow, (sub.name, event.id)) is not None:
+                        return _count(outcome, "duplicate")
+                last_error = "".join(traceback.format_exception_only(exc))
+            except Exception as exc:
+                last_error = "".join(traceback.format_exception(exc))[-4000:]
+                log.warning("handler %s failed on %s (attempt %d/%d): %s", sub.name, event.type,
+                            attempt, sub.max_attempts, exc, extra={"event_id": event.id})
+            await asyncio.sleep(sub.retry_backoff_s * attempt)
+        await _dead_letter(db, sub, event, topic, last_error)
+        return _count(outcome, "dead")
+    finally:
+        request_id_var.reset(token)
+
+
+def _count(outcome: HandleOutcome | None, what: str) -> str:
+    if outcome is not None:
+        attr = {"applied": "applied", "duplicate": "duplicates", "dead": "dead_lettered", "ignored": "ignored"}[what]
+        setattr(outcome, attr, getattr(outcome, attr) + 1)
+    return what
+
+
+async def _dead_letter(db: Database, sub: Subscription, event: CloudEvent, topic: str, error: str) -> None:
+    async with db.transaction() as s:
+        exists = (await s.execute(sa.select(DeadLetterRow.id).where(
+            DeadLetterRow.consumer == sub.name, DeadLetterRow.event_id == event.id))).first()
+        if exists is None:
+            s.add(DeadLetterRow(consumer=sub.name, event_id=event.id, topic=topic, type=event.type,
+                                payload=event.to_json(), error=error, attempts=sub.max_attempts,
+                                created_at=utcnow(), replayed_at=None))
+    log.error("event %s moved to dead letters of %s", event.id, sub.name, extra={"event_id": event.id})
+
+
+async def replay_dead_letter(db: Database, subs: list[Subscription], letter_id) -> str:
+    """Run the handler once more for a dead letter; success marks it replayed."""
+    async with db.sessions() as s:
+        letter = await s.get(DeadLetterRow, letter_id)
+    if letter is None:
+        from shared.errors import NotFound
+
+        raise NotFound("没有这条死信记录")
+    sub = next(x for x in subs if x.name == letter.consumer)
+    one_try = Subscription(sub.name, sub.topics, sub.handlers, max_attempts=1)
+    event = CloudEvent.from_json(letter.payload)
+    handler = one_try.handlers[event.type]
+    async with db.transaction() as s:
+        if await s.get(InboxRow, (sub.name, event.id)) is None:
+            await handler(s, event)
+            s.add(InboxRow(consumer=sub.name, event_id=event.id, received_at=utcnow()))
+            result = "applied"
+        else:
+            result = "duplicate"
+        row = await s.get(DeadLetterRow, letter_id)
+        row.replayed_at = utcnow()
+    return result
+
+
+class ConsumerRunner:
+    """One KafkaConsumer per subscription, each on its own thread (kafka-python consumers are
+    not thread-safe); records are handed to the service's event loop one at a time, and the
+    offset is committed only after the handler's transaction committed."""
+
+    def __init__(self, db: Database, bootstrap: str, sub: Subscription, *, client_id: str, on_outcome=None) -> None:
+        self.db = db
+        self.bootstrap = bootstrap
+        self.sub = sub
+        self.client_id = client_id
+        self.on_outcome = on_outcome
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.assigned = threading.Event()
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name=f"consumer-{self.sub.name}", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            await asyncio.to_thread(self._thread.join, 10)
+
+    def _consumer(self):
+        from kafka import KafkaConsumer
+
+        return KafkaConsumer(
+            *self.sub.topics, bootstrap_servers=self.bootstrap, group_id=self.sub.name,
+            client_id=self.client_id, enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_records=200,
+            request_timeout_ms=7000, reconnect_backoff_max_ms=1000,
+        )
+
+    def _run(self) -> None:
+        from kafka.structs import OffsetAndMetadata
+
+        consumer = None
+        while not self._stop.is_set():
+            try:
+                if consumer is None:
+                    consumer = self._consumer()
+                batch = consumer.poll(timeout_ms=300)
+                if consumer.assignment():
+                    self.assigned.set()
+                for tp, records in batch.items():
+                    for record in records:
+                        if self._stop.is_set():
+                            break
+                        self._handle_record(record)
+                        consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
+            except Exception as exc:
+                log.warning("consumer %s: %s; reconnecting", self.sub.name, exc)
+                if consumer is not None:
+                    try:
+                        consumer.close(autocommit=False)
+                    except Exception:
+                        pass
+                consumer = None
+                self._stop.wait(1.0)
+        if consumer is not None:
+            try:
+                consumer.close(autocommit=False)
+            except Exception:
+                pass
+
+    def _handle_record(self, record) -> None:
+        try:
+            event = CloudEvent.from_json(record.value)
+        except Exception as exc:
+            # not a CloudEvent: nothing could ever handle it; keep it visible, don't block the partition
+            log.error("undecodable record on %s@%s: %s", record.topic, record.offset, exc)
+            return
+        fut = asyncio.run_coroutine_threadsafe(handle_event(self.db, self.sub, event, topic=record.topic), self._loop)
+        while True:
+            try:
+                result = fut.result(timeout=1.0)
+                break
+            except TimeoutError:
+                if self._stop.is_set() and self._loop.is_closed():
+                    raise
+        if self.on_outcome:
+            self.on_outcome(event.type, result)
+

@@ -1,0 +1,236 @@
+"""Transactional outbox and its relay.
+
+`add_event` writes the event row in the caller's transaction. The relay (one task per
+service process) sends pending rows in `seq` order through one shared KafkaProducer
+(idempotent, acks=all) off the event loop, and marks each row sent on acknowledgement.
+
+The bundled broker keeps nothing across a restart. The relay notices a reset by the
+cluster id the broker reports (the launcher gives every broker start a fresh id), and then
+marks the rows sent within the retention period as pending again: consumers dedupe by event
+id, so sending twice is safe; losing an event is not.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database, utcnow
+from shared.events import CloudEvent, topic_and_key
+from shared.kernel_models import OutboxRow
+
+log = logging.getLogger("youfu.outbox")
+
+
+def add_event(session: AsyncSession, event: CloudEvent) -> None:
+    """Queue `event` in the current transaction; it is sent only if the transaction commits."""
+    topic, key = topic_and_key(event)
+    session.add(OutboxRow(event_id=event.id, topic=topic, key=key, type=event.type,
+                          payload=event.to_json(), created_at=utcnow()))
+    session.info["outbox_dirty"] = True
+
+
+class KafkaLink:
+    """The process's one KafkaProducer, created lazily so a broker that is down at start
+    delays events instead of failing the service."""
+
+    def __init__(self, bootstrap: str, client_id: str) -> None:
+        self.bootstrap = bootstrap
+        self.client_id = client_id
+        self._producer = None
+        self._lock = threading.Lock()
+
+    def producer(self):
+        from kafka import KafkaProducer
+
+        with self._lock:
+            if self._producer is None:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.bootstrap, client_id=self.client_id,
+                    enable_idempotence=True, acks="all", linger_ms=2,
+                    max_block_ms=3000, request_timeout_ms=5000, delivery_timeout_ms=10000,
+                    retry_backoff_ms=100, reconnect_backoff_max_ms=1000,
+                )
+            return self._producer
+
+    def cluster_id(self) -> str | None:
+        p = self._producer
+        return None if p is None else p._metadata.cluster_id  # noqa: SLF001 - no public accessor
+
+    def probe_cluster_id(self, timeout_s: float = 2.0) -> str | None:
+        """Blocking: ask the broker for fresh metadata and return its cluster id (None if down).
+        kafka-python refreshes metadata only every few minutes when idle; a reset broker
+        must be noticed within seconds."""
+        try:
+            producer = self.producer()
+            fut = producer._metadata.request_update()  # noqa: SLF001
+            producer._sender.wakeup()  # noqa: SLF001
+            deadline = time.monotonic() + timeout_s
+            while not fut.is_done and time.monotonic() < deadline:
+                time.sleep(0.02)
+        except Exception:
+            pass
+        return self.cluster_id()
+
+    def send_batch(self, rows: list[tuple[str, str, str]]) -> list[bool]:
+        """Blocking: send (topic, key, payload) rows, wait for acks, report success per row."""
+        producer = self.producer()
+        futures = []
+        for topic, key, payload in rows:
+            try:
+                futures.append(producer.send(topic, key=key.encode(), value=payload.encode()))
+            except Exception as exc:  # metadata timeout: broker unreachable
+                log.warning("send failed: %s", exc)
+                futures.append(None)
+        producer.flush(timeout=10)
+        results = []
+        for fut in futures:
+            try:
+                results.append(fut is not None and fut.get(timeout=0) is not None)
+            except Exception:
+                results.append(False)
+        return results
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._producer is not None:
+                try:
+                    self._producer.close(timeout=1)
+                except Exception:
+                    pass
+                self._producer = None
+
+    def close(self) -> None:
+        self.reset()
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, link: KafkaLink | None, *, poll_s: float = 1.0,
+                 retention_s: int = 86400, batch: int = 500, on_sent=None) -> None:
+        self.db = db
+        self.link = link
+        self.poll_s = poll_s
+        self.retention = timedelta(seconds=retention_s)
+        self.batch = batch
+        self.on_sent = on_sent
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self._known_cluster: str | None = None
+        self.backoff_s = 0.0
+        self.probe_interval_s = 2.0
+
+    def start(self) -> None:
+        if self.link is not None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.db.outbox_wakeup.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(self._task, timeout=15)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                self._task.cancel()
+        if self.link:
+            await asyncio.to_thread(self.link.close)
+
+    async def _run(self) -> None:
+        last_cleanup = last_probe = utcnow()
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self.db.outbox_wakeup.wait(), timeout=self.poll_s + self.backoff_s)
+            except asyncio.TimeoutError:
+                pass
+            self.db.outbox_wakeup.clear()
+            if self._stopping:
+                break
+            try:
+                while await self.relay_once() and not self._stopping:
+                    pass
+                self.backoff_s = 0.0
+            except Exception as exc:
+                self.backoff_s = min(5.0, self.backoff_s * 2 or 0.5)
+                log.warning("outbox relay: %s (retrying in %.1fs)", exc, self.backoff_s)
+                await asyncio.to_thread(self.link.reset)
+            if utcnow() - last_probe > timedelta(seconds=self.probe_interval_s):
+                last_probe = utcnow()
+                try:
+                    await asyncio.to_thread(self.link.probe_cluster_id)
+                    await self._check_broker_reset()
+                except Exception as exc:
+                    log.debug("broker probe: %s", exc)
+            if utcnow() - last_cleanup > timedelta(minutes=5):
+                await self.delete_expired()
+                last_cleanup = utcnow()
+        # a last pass so a clean shutdown leaves nothing that could have gone
+        try:
+            await asyncio.wait_for(self.relay_once(), timeout=5)
+        except Exception:
+            pass
+
+    async def relay_once(self) -> int:
+        """Send one batch of pending rows; returns how many were sent (0: nothing to do)."""
+        await self._check_broker_reset()
+        async with self.db.transaction() as s:
+            q = (sa.select(OutboxRow.seq, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
+                 .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.seq).limit(self.batch))
+            if s.bind.dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)  # several replicas share one outbox
+            rows = (await s.execute(q)).all()
+            if not rows:
+                return 0
+            ok = await asyncio.to_thread(self.link.send_batch, [(r.topic, r.key, r.payload) for r in rows])
+            # within one key, stop at the first failure so that key's order is kept
+            failed_keys: set[str] = set()
+            sent: list[int] = []
+            for row, good in zip(rows, ok):
+                if good and row.key not in failed_keys:
+                    sent.append(row.seq)
+                else:
+                    failed_keys.add(row.key)
+            now = utcnow()
+            if sent:
+                await s.execute(sa.update(OutboxRow).where(OutboxRow.seq.in_(sent)).values(sent_at=now))
+            unsent = [r.seq for r in rows if r.seq not in set(sent)]
+            if unsent:
+                await s.execute(sa.update(OutboxRow).where(OutboxRow.seq.in_(unsent))
+                                .values(attempts=OutboxRow.attempts + 1))
+        await self._check_broker_reset()
+        if self.on_sent and sent:
+            self.on_sent(len(sent))
+        if failed_keys:
+            raise ConnectionError(f"{len(rows) - len(sent)} of {len(rows)} events not acknowledged")
+        return len(sent)
+
+    async def _check_broker_reset(self) -> None:
+        cluster = self.link.cluster_id() if self.link else None
+        if cluster is None:
+            return
+        if self._known_cluster is None:
+            self._known_cluster = cluster
+        elif cluster != self._known_cluster:
+            log.warning("broker reset detected (cluster %s -> %s): re-sending retained events",
+                        self._known_cluster, cluster)
+            self._known_cluster = cluster
+            await self.resend_retained()
+
+    async def resend_retained(self) -> int:
+        async with self.db.transaction() as s:
+            res = await s.execute(sa.update(OutboxRow).where(
+                OutboxRow.sent_at.is_not(None), OutboxRow.sent_at > utcnow() - self.retention).values(sent_at=None))
+            s.info["outbox_dirty"] = True
+            return res.rowcount or 0
+
+    async def delete_expired(self) -> None:
+        async with self.db.transaction() as s:
+            await s.execute(sa.delete(OutboxRow).where(OutboxRow.sent_at < utcnow() - self.retention))
+
+    async def pending_count(self) -> int:
+        async with self.db.sessions() as s:
+            return (await s.execute(sa.select(sa.func.count()).select_from(OutboxRow)
+                                    .where(OutboxRow.sent_at.is_(None)))).scalar_one()

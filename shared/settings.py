@@ -1,0 +1,70 @@
+"""Settings from the environment (prefix YOUFU_). Secrets are read from env or files, never code."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("assessment", "providers", "orders", "vouchers")
+PROCESSES = ("gateway", *SERVICES)
+DEFAULT_PORTS = {"gateway": 8000, "assessment": 8001, "providers": 8002, "orders": 8003, "vouchers": 8004}
+TOPICS = {name: f"youfu.{name}" for name in SERVICES}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YOUFU_", extra="ignore")
+
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    kafka_bootstrap: str = ""  # empty: no broker configured; events wait in the outbox
+    log_json: bool = True
+    log_level: str = "INFO"
+
+    jwt_public_key: str = ""  # PEM; falls back to var/keys/jwt_public.pem
+    jwt_private_key: str = ""  # PEM; gateway only; falls back to var/keys/jwt_private.pem
+    pii_key: str = ""  # Fernet key; falls back to var/keys/pii.key
+    service_token: str = ""  # this service's own token for calls to the others
+
+    access_token_ttl_s: int = 900
+    outbox_poll_s: float = 1.0
+    outbox_retention_s: int = 86400
+    consumer_max_attempts: int = 5
+    http_timeout_s: float = 5.0
+
+    def database_url(self, service: str) -> str:
+        # One URL per service (YOUFU_ORDERS_DATABASE_URL …); embedded default: a SQLite file each.
+        url = os.environ.get(f"YOUFU_{service.upper()}_DATABASE_URL")
+        if url:
+            return url
+        return f"sqlite+aiosqlite:///{(self.var_dir / f'{service}.db').resolve()}"
+
+    def port(self, process: str) -> int:
+        return int(os.environ.get(f"YOUFU_{process.upper()}_PORT", DEFAULT_PORTS[process]))
+
+    def service_url(self, service: str) -> str:
+        return os.environ.get(f"YOUFU_{service.upper()}_URL") or f"http://127.0.0.1:{self.port(service)}"
+
+    def _key(self, value: str, filename: str) -> str:
+        if value:
+            return value
+        path = self.var_dir / "keys" / filename
+        return path.read_text() if path.exists() else ""
+
+    @property
+    def public_key_pem(self) -> str:
+        return self._key(self.jwt_public_key, "jwt_public.pem")
+
+    @property
+    def private_key_pem(self) -> str:
+        return self._key(self.jwt_private_key, "jwt_private.pem")
+
+    @property
+    def pii_key_value(self) -> str:
+        return self._key(self.pii_key, "pii.key").strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

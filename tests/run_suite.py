@@ -1,0 +1,48 @@
+"""`make test`: pick the database backend, say which, run the whole suite.
+
+PostgreSQL is used when one answers (YOUFU_TEST_PG, else 127.0.0.1:5432); otherwise the suite
+runs on SQLite and says so. Under CI=true a missing PostgreSQL is a failure. pytest's exit
+code 5 (no tests collected) is a failure too.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_answers(url: str) -> bool:
+    u = urlparse(url)
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def main() -> int:
+    url = os.environ.get("YOUFU_TEST_PG", DEFAULT_PG)
+    env = dict(os.environ)
+    if pg_answers(url):
+        env["YOUFU_TEST_PG"] = url
+        env["YOUFU_TEST_BACKEND"] = "postgresql"
+        print(f"make test: using PostgreSQL at {urlparse(url).hostname}:{urlparse(url).port or 5432}", flush=True)
+    elif os.environ.get("CI") == "true":
+        print(f"make test: PostgreSQL does not answer at {url}; CI requires it", flush=True)
+        return 1
+    else:
+        env["YOUFU_TEST_BACKEND"] = "sqlite"
+        print("make test: no PostgreSQL answered; running on SQLite (set YOUFU_TEST_PG to use one)", flush=True)
+    code = subprocess.call([sys.executable, "-m", "pytest", "-q", *sys.argv[1:]], env=env)
+    if code == 5:
+        print("make test: pytest collected no tests; that is a failure", flush=True)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

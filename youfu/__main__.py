@@ -1,0 +1,3 @@
+from youfu.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""`youfu up`: broker, migrations, four services and the gateway, each its own process."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from shared.settings import PROCESSES, Settings
+from youfu.broker import port_open, start_broker, stop_process
+from youfu.keys import ensure_dev_keys, mint_service_token
+
+
+class LaunchError(RuntimeError):
+    pass
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def check_ports(settings: Settings) -> None:
+    for process in PROCESSES:
+        port = settings.port(process)
+        if port_open(settings.host, port):
+            raise LaunchError(f"port {port} in use: set YOUFU_{process.upper()}_PORT to a free port "
+                              f"(or stop whatever holds it)")
+
+
+def migrate_all(settings: Settings) -> None:
+    from shared.migrations import upgrade
+
+    for process in PROCESSES:
+        url = settings.database_url(process)
+        say(f"  migrating {process:<10} {url.split('@')[-1]}")
+        upgrade(process, url)
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LaunchError(f"{url} exited with code {proc.returncode} before it was ready (see var/logs)")
+        try:
+            with urllib.request.urlopen(url + "/ready", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise LaunchError(f"{url} not ready after {timeout_s:.0f}s (see var/logs)")
+
+
+def up(settings: Settings, *, seed: bool = True, ready_timeout_s: float = 60.0) -> int:
+    var = settings.var_dir.resolve()
+    logs = var / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    ensure_dev_keys(var)
+    settings = Settings(var_dir=var)
+    check_ports(settings)
+    broker = None
+    procs: dict[str, subprocess.Popen] = {}
+    stopping = {"flag": False}
+
+    def on_signal(signum, _frame):
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        bootstrap = os.environ.get("YOUFU_KAFKA_BOOTSTRAP", "")
+        if not bootstrap:
+            broker, bootstrap = start_broker(log_path=logs / "broker.log")
+            say(f"✓ broker (Tansu, Kafka protocol) on {bootstrap}")
+        else:
+            say(f"✓ using external Kafka at {bootstrap}")
+        say("✓ applying migrations")
+        migrate_all(settings)
+        env = dict(os.environ, YOUFU_VAR_DIR=str(var), YOUFU_KAFKA_BOOTSTRAP=bootstrap)
+        private = settings.private_key_pem
+        for process in PROCESSES:
+            child_env = dict(env, YOUFU_SERVICE_TOKEN=mint_service_token(private, process))
+            log = open(logs / f"{process}.log", "ab")
+            procs[process] = subprocess.Popen([sys.executable, "-m", "youfu", "serve", process], env=child_env,
+                                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        for process, proc in procs.items():
+            url = f"http://{settings.host}:{settings.port(process)}"
+            wait_ready(url, proc, ready_timeout_s)
+            say(f"✓ {process:<10} ready  {url}")
+        if seed:
+            _seed(settings)
+        gw = f"http://{settings.host}:{settings.port('gateway')}"
+        say("")
+        say(f"有福 Youfu is running.  Open {gw}/  (API docs {gw}/docs, events {gw}/asyncapi.json)")
+        accounts = var / "demo-accounts.json"
+        if accounts.exists():
+            say("Demo accounts (password for each is in var/demo-accounts.json):")
+            for a in json.loads(accounts.read_text()):
+                say(f"  {a['role']:<15} {a['phone']}  {a['password']}")
+        say("Logs in var/logs/. Press Ctrl-C to stop.")
+        say("READY")
+        while not stopping["flag"]:
+            for process, proc in procs.items():
+                if proc.poll() is not None:
+                    raise LaunchError(f"{process} stopped unexpectedly with code {proc.returncode} (see var/logs/{process}.log)")
+            time.sleep(0.3)
+        return 0
+    except LaunchError as exc:
+        say(f"✗ {exc}")
+        return 1
+    finally:
+        say("stopping …")
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            stop_process(proc)
+        if broker is not None:
+            stop_process(broker)  # last: services flush their outboxes into it first
+        say("stopped")
+
+
+def _seed(settings: Settings) -> None:
+    """Demo data on first start; the seeding lives with the gateway once accounts exist."""
+    try:
+        from youfu.seed import seed_demo
+    except ImportError:
+        return
+    marker = settings.var_dir / ".seeded"
+    if marker.exists():
+        return
+    seed_demo(settings)
+    marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def serve(process: str, settings: Settings) -> int:
+    import uvicorn
+
+    module = "gateway.main" if process == "gateway" else f"services.{process}.main"
+    uvicorn.run(f"{module}:create_app", factory=True, host=settings.host, port=settings.port(process),
+                access_log=False, log_level="warning", timeout_graceful_shutdown=10)
+    return 0
+
+
