@@ -133,7 +133,11 @@ def get_principal(request: Request, authorization: Annotated[str | None, Header(
 
 Ctx = Annotated[ServiceContext, Depends(get_ctx)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+def _idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None) -> str | None:
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
 
 
 def probe_router(service: str, details=None) -> APIRouter:

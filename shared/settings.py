@@ -32,10 +32,11 @@ class Settings(BaseSettings):
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5
     http_timeout_s: float = 5.0
+    database_urls: dict[str, str] = {}  # explicit per-process URLs (tests); env YOUFU_<NAME>_DATABASE_URL otherwise
 
     def database_url(self, service: str) -> str:
         # One URL per service (YOUFU_ORDERS_DATABASE_URL …); embedded default: a SQLite file each.
-        url = os.environ.get(f"YOUFU_{service.upper()}_DATABASE_URL")
+        url = self.database_urls.get(service) or os.environ.get(f"YOUFU_{service.upper()}_DATABASE_URL")
         if url:
             return url
         return f"sqlite+aiosqlite:///{(self.var_dir / f'{service}.db').resolve()}"

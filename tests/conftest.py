@@ -120,3 +120,43 @@ def databases(tmp_path_factory) -> Databases:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+class RunningApp:
+    def __init__(self, app, port: int) -> None:
+        import uvicorn
+
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    access_log=False, lifespan="on"))
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> RunningApp:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+            await asyncio.sleep(0.02)
+        return self
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task:
+            await self.task
+
+
+@pytest.fixture
+async def serve_app():
+    """Serve FastAPI apps over real HTTP on loopback inside the test's event loop."""
+    running: list[RunningApp] = []
+
+    async def serve(app, port: int | None = None) -> RunningApp:
+        r = await RunningApp(app, port or free_port()).start()
+        running.append(r)
+        return r
+
+    yield serve
+    for r in reversed(running):
+        await r.stop()
