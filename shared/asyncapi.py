@@ -5,7 +5,7 @@ import importlib
 from typing import Any
 
 from shared.events import REGISTRY, CloudEvent
-from shared.settings import SERVICES
+from shared.settings import SERVICES, TOPICS
 
 
 def load_all_event_modules() -> None:
@@ -19,7 +19,8 @@ def asyncapi_document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = {"CloudEvent": _envelope_schema()}
-    for spec in sorted(REGISTRY.values(), key=lambda s: s.type):
+    published = [s for s in REGISTRY.values() if s.topic in TOPICS.values()]
+    for spec in sorted(published, key=lambda s: s.type):
         msg_name = spec.type.replace(".", "_")
         schema = spec.model.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
