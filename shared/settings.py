@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5
     http_timeout_s: float = 5.0
+    service_urls: dict[str, str] = {}  # explicit per-service base URLs (tests); env YOUFU_<NAME>_URL otherwise
     database_urls: dict[str, str] = {}  # explicit per-process URLs (tests); env YOUFU_<NAME>_DATABASE_URL otherwise
 
     def database_url(self, service: str) -> str:
@@ -45,7 +46,8 @@ class Settings(BaseSettings):
         return int(os.environ.get(f"YOUFU_{process.upper()}_PORT", DEFAULT_PORTS[process]))
 
     def service_url(self, service: str) -> str:
-        return os.environ.get(f"YOUFU_{service.upper()}_URL") or f"http://127.0.0.1:{self.port(service)}"
+        return (self.service_urls.get(service) or os.environ.get(f"YOUFU_{service.upper()}_URL")
+                or f"http://127.0.0.1:{self.port(service)}")
 
     def _key(self, value: str, filename: str) -> str:
         if value:
