@@ -55,6 +55,7 @@ class ServiceSpec:
     on_startup: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
     health_details: Callable[[ServiceContext], Awaitable[dict]] | None = None
+    own_docs: bool = True  # the gateway serves a merged document instead
 
 
 def broker_reachable(bootstrap: str, timeout_s: float = 0.5) -> bool:
@@ -108,7 +109,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
             await db.dispose()
             log.info("%s stopped", spec.name)
 
-    app = FastAPI(title=spec.title or f"Youfu {spec.name}", lifespan=lifespan, version="1.0.0")
+    docs = {} if spec.own_docs else {"openapi_url": None, "docs_url": None, "redoc_url": None}
+    app = FastAPI(title=spec.title or f"Youfu {spec.name}", lifespan=lifespan, version="1.0.0", **docs)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_problem_handlers(app)
     app.include_router(probe_router(spec.name, spec.health_details))
@@ -156,9 +158,11 @@ def probe_router(service: str, details=None) -> APIRouter:
         broker = await asyncio.to_thread(broker_reachable, ctx.settings.kafka_bootstrap)
         body = {"service": service, "database": "ok" if database else "down",
                 "broker": "ok" if broker else ("not_configured" if not ctx.settings.kafka_bootstrap else "down")}
-        ok = database and (broker or not ctx.settings.kafka_bootstrap)
-        body["status"] = "ready" if ok else "not_ready"
-        return JSONResponse(body, status_code=200 if ok else 503)
+        # A broker outage delays events but must not take the service out of rotation (the outbox
+        # holds them), so only the database decides readiness; the broker's state is reported.
+        body["status"] = "not_ready" if not database else ("ready" if broker or not ctx.settings.kafka_bootstrap
+                                                             else "degraded")
+        return JSONResponse(body, status_code=200 if database else 503)
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics(ctx: Ctx):
