@@ -1,7 +1,67 @@
-"""Tables of the gateway database (the kernel's outbox, inbox, dead letters and idempotency
-keys are created by its migrations too)."""
+"""Tables of the gateway database: accounts, family links with consent, refresh tokens, admin log."""
 from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base
 
 Base = make_base("gateway")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    phone_index: Mapped[str] = mapped_column(sa.String(64), unique=True)  # HMAC of the phone, for sign-in
+    phone_enc: Mapped[str] = mapped_column(sa.Text)
+    display_name: Mapped[str] = mapped_column(sa.String(50))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    district_code: Mapped[str | None] = mapped_column(sa.String(6))
+    provider_id: Mapped[str | None] = mapped_column(sa.String(36))
+    caregiver_id: Mapped[str | None] = mapped_column(sa.String(36))
+    elder_id: Mapped[str | None] = mapped_column(sa.String(36))  # an elder's own record
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active | disabled | deleted
+    # tokens issued before this instant are refused (sign-out everywhere, role change, deletion)
+    tokens_valid_after: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class FamilyLink(Base):
+    __tablename__ = "family_links"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    elder_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    relation: Mapped[str] = mapped_column(sa.String(20))
+    consent_by: Mapped[str] = mapped_column(sa.String(50))  # who gave consent (the elder, a guardian)
+    consent_method: Mapped[str] = mapped_column(sa.String(20))  # in_person | phone_call | signed_form | app
+    consent_at: Mapped[datetime]
+    recorded_by: Mapped[uuid.UUID]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[uuid.UUID | None]
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)  # one sign-in and all its rotations
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AdminAction(Base):
+    __tablename__ = "admin_actions"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    actor_id: Mapped[str] = mapped_column(sa.String(36))
+    action: Mapped[str] = mapped_column(sa.String(50))
+    target: Mapped[str] = mapped_column(sa.String(100))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+    at: Mapped[datetime] = mapped_column(index=True)

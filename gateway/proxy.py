@@ -3,18 +3,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from shared.app import Ctx
-from shared.errors import NotFound, ServiceUnavailable
+from shared.errors import DomainError, NotFound, ServiceUnavailable, TooManyRequests
 from shared.observability import current_request_id
 from shared.settings import SERVICES
 
 log = logging.getLogger("youfu.gateway.proxy")
 router = APIRouter(tags=["gateway"])
+
+
+class PayloadTooLarge(DomainError):
+    status, code, title = 413, "payload_too_large", "内容太大"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code, title = 415, "unsupported_media_type", "格式不支持"
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language")
@@ -58,12 +67,36 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
     return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
 
 
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
 @router.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                   include_in_schema=False)
 async def proxy(service: str, path: str, request: Request, ctx: Ctx) -> Response:
     if service not in SERVICES:
         raise NotFound(f"没有名为 {service} 的服务")
+    principal = None
+    if request.headers.get("authorization"):
+        principal = await ctx.extras["sessions"].principal(request)  # deleted users and signed-out sessions stop here
+    if request.method in WRITE_METHODS:
+        check_write(request, ctx, principal)
     return await forward(ctx.extras["http"], ctx.settings.service_url(service), service, request, path)
+
+
+def check_write(request: Request, ctx, principal) -> None:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > ctx.settings.max_body_bytes:
+        raise PayloadTooLarge(f"提交的内容太大（上限 {ctx.settings.max_body_bytes // 1024} KB）")
+    ctype = request.headers.get("content-type", "")
+    if length not in (None, "0") and ctype and not ctype.startswith("application/json"):
+        raise UnsupportedMediaType("请以 JSON 格式提交（Content-Type: application/json）")
+    key = f"user:{principal.user_id}" if principal else f"addr:{request.client.host if request.client else '-'}"
+    limiter = ctx.extras["write_limit"]
+    now = time.monotonic()
+    wait = limiter.retry_after(key, now)
+    if wait:
+        raise TooManyRequests(f"操作太频繁，请在 {wait} 秒后再试", retry_after=wait)
+    limiter.hit(key, now)
 
 
 async def services_health(ctx) -> dict:

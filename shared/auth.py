@@ -57,12 +57,12 @@ class TokenSigner:
             raise RuntimeError("no signing key: set YOUFU_JWT_PRIVATE_KEY or run `youfu up` once")
         self._key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
 
-    def sign(self, principal: Principal, *, ttl: timedelta, token_type: str = "access") -> str:
+    def sign(self, principal: Principal, *, ttl: timedelta, token_type: str = "access", extra: dict | None = None) -> str:
         now = datetime.now(timezone.utc)
         claims = principal.claims() | {
             "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + ttl,
-            "jti": uuid.uuid4().hex, "typ": token_type,
-        }
+            "jti": uuid.uuid4().hex, "typ": token_type, "iat_ms": int(now.timestamp() * 1000),
+        } | (extra or {})
         return jwt.encode({k: v for k, v in claims.items() if v is not None}, self._key, algorithm=ALGORITHM)
 
 
@@ -73,6 +73,9 @@ class TokenVerifier:
         self._key = serialization.load_pem_public_key(public_key_pem.encode())
 
     def verify(self, token: str) -> Principal:
+        return self.verify_claims(token)[0]
+
+    def verify_claims(self, token: str) -> tuple[Principal, dict]:
         try:
             claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
                                 options={"require": ["exp", "sub", "iss", "aud"]}, leeway=5)
@@ -85,9 +88,10 @@ class TokenVerifier:
         role = claims.get("role")
         if role not in ROLES:
             raise Unauthorized("登录凭证无效，请重新登录")
-        return Principal(user_id=str(claims["sub"]), role=role, district=claims.get("district"),
-                         provider_id=claims.get("provider_id"), elder_ids=tuple(claims.get("elders") or ()),
-                         caregiver_id=claims.get("caregiver_id"))
+        principal = Principal(user_id=str(claims["sub"]), role=role, district=claims.get("district"),
+                              provider_id=claims.get("provider_id"), elder_ids=tuple(claims.get("elders") or ()),
+                              caregiver_id=claims.get("caregiver_id"))
+        return principal, claims
 
 
 def require_role(principal: Principal, *roles: str) -> Principal:

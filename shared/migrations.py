@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -25,11 +26,15 @@ def alembic_config(process: str, url: str) -> Config:
     return cfg
 
 
+_alembic_lock = threading.Lock()  # alembic's `context` is a module global: one run at a time
+
+
 def upgrade(process: str, url: str, revision: str = "head") -> None:
     """Blocking; call from a thread when inside an event loop (env.py runs its own loop)."""
     if url.startswith("sqlite"):
         Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(process, url), revision)
+    with _alembic_lock:
+        command.upgrade(alembic_config(process, url), revision)
 
 
 def models_metadata(process: str):

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     service_token: str = ""  # this service's own token for calls to the others
 
     access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 86400
+    login_failures_per_phone: int = 5  # within login_failure_window_s
+    login_failures_per_address: int = 30
+    login_failure_window_s: int = 300
+    writes_per_minute: int = 120  # per principal, at the gateway
+    max_body_bytes: int = 1_048_576
     outbox_poll_s: float = 1.0
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5

@@ -1,0 +1,227 @@
+"""Sign-in, tokens, accounts and family links: the gateway's own routes."""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from gateway import accounts
+from gateway.models import AdminAction, FamilyLink, User
+from gateway.schemas import FamilyLinkIn, LoginIn, LogoutIn, PasswordResetIn, RefreshIn, TokenOut, UserIn, UserPatch
+from shared.app import Ctx
+from shared.auth import Principal, require_role
+from shared.errors import NotFound, TooManyRequests, Unauthorized
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def gateway_principal(request: Request, ctx: Ctx) -> Principal:
+    """The caller, verified and checked against the live account (deleted users, signed-out sessions)."""
+    return await ctx.extras["sessions"].principal(request)
+
+
+Caller = Annotated[Principal, Depends(gateway_principal)]
+
+
+@router.post("/auth/login", response_model=TokenOut)
+async def login(body: LoginIn, request: Request, ctx: Ctx) -> dict:
+    limits = ctx.extras["login_limits"]
+    now = time.monotonic()
+    phone_key, addr_key = f"phone:{ctx.extras['cipher'].blind_index(body.phone)}", f"addr:{client_address(request)}"
+    wait = max(limits["phone"].retry_after(phone_key, now), limits["address"].retry_after(addr_key, now))
+    if wait:
+        raise TooManyRequests(f"登录尝试次数过多，请在 {wait} 秒后再试", retry_after=wait)
+    try:
+        async with ctx.db.transaction() as s:
+            user = await accounts.authenticate(s, cipher=ctx.extras["cipher"], phone=body.phone, password=body.password)
+            return await accounts.issue_tokens(s, signer=ctx.extras["signer"], user=user,
+                                               access_ttl_s=ctx.settings.access_token_ttl_s,
+                                               refresh_ttl_s=ctx.settings.refresh_token_ttl_s)
+    except Unauthorized:
+        limits["phone"].hit(phone_key, now)
+        limits["address"].hit(addr_key, now)
+        raise
+
+
+@router.post("/auth/refresh", response_model=TokenOut)
+async def refresh(body: RefreshIn, ctx: Ctx) -> dict:
+    async with ctx.db.transaction() as s:
+        tokens = await accounts.rotate_refresh(s, signer=ctx.extras["signer"], refresh_token=body.refresh_token,
+                                               access_ttl_s=ctx.settings.access_token_ttl_s,
+                                               refresh_ttl_s=ctx.settings.refresh_token_ttl_s)
+    if tokens is None:  # reuse of a rotated token: the whole family was revoked and committed
+        ctx.extras["sessions"].forget_all()
+        raise Unauthorized("登录凭证已被使用过，为安全起见已退出登录，请重新登录")
+    return tokens
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(body: LogoutIn, request: Request, ctx: Ctx):
+    claims = None
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        try:
+            _, claims = ctx.verifier.verify_claims(auth[7:].strip())
+        except Unauthorized:
+            claims = None
+    async with ctx.db.transaction() as s:
+        if body.refresh_token:
+            await accounts.revoke_refresh(s, refresh_token=body.refresh_token)
+        if claims and claims.get("sid"):
+            from gateway.models import RefreshToken
+            from shared.db import utcnow
+
+            await s.execute(sa.update(RefreshToken).where(RefreshToken.family_id == uuid.UUID(claims["sid"]),
+                                                          RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    ctx.extras["sessions"].forget_all()
+    return JSONResponse(None, status_code=204)
+
+
+@router.get("/auth/me")
+async def me(caller: Caller, ctx: Ctx) -> dict:
+    async with ctx.db.sessions() as s:
+        user = await accounts.get_user(s, caller.user_id)
+        return accounts.user_view(user, ctx.extras["cipher"], reveal_phone=True, elders=await accounts.linked_elders(s, user))
+
+
+# ---- administration: every action is written to admin_actions ----
+
+@router.post("/admin/users", status_code=201)
+async def create_user(body: UserIn, caller: Caller, ctx: Ctx) -> dict:
+    require_role(caller, "admin")
+    async with ctx.db.transaction() as s:
+        user = await accounts.create_user(s, cipher=ctx.extras["cipher"], actor_id=caller.user_id,
+                                          **body.model_dump())
+        return accounts.user_view(user, ctx.extras["cipher"])
+
+
+@router.get("/admin/users")
+async def list_users(caller: Caller, ctx: Ctx, role: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+    require_role(caller, "admin")
+    async with ctx.db.sessions() as s:
+        q = sa.select(User).where(User.status != "deleted").order_by(User.created_at).limit(min(limit, 500)).offset(offset)
+        if role:
+            q = q.where(User.role == role)
+        accounts.log_admin(s, caller.user_id, "list_users", role or "*")
+        await s.commit()
+        return [accounts.user_view(u, ctx.extras["cipher"]) for u in (await s.execute(q)).scalars()]
+
+
+@router.patch("/admin/users/{user_id}")
+async def update_user(user_id: str, body: UserPatch, caller: Caller, ctx: Ctx) -> dict:
+    require_role(caller, "admin")
+    changes = body.model_dump(exclude_none=True)
+    async with ctx.db.transaction() as s:
+        user = await accounts.get_user(s, user_id)
+        for field, value in changes.items():
+            setattr(user, field, value)
+        if {"role", "district_code", "provider_id", "caregiver_id", "status"} & set(changes):
+            await accounts.sign_out_everywhere(s, user)  # scope changed: old tokens must not keep the old scope
+        accounts.log_admin(s, caller.user_id, "update_user", user_id, ",".join(sorted(changes)))
+        view = accounts.user_view(user, ctx.extras["cipher"])
+    ctx.extras["sessions"].forget_all()
+    return view
+
+
+@router.post("/admin/users/{user_id}/reset-password", status_code=204)
+async def reset_password(user_id: str, body: PasswordResetIn, caller: Caller, ctx: Ctx):
+    require_role(caller, "admin")
+    async with ctx.db.transaction() as s:
+        user = await accounts.get_user(s, user_id)
+        user.password_hash = accounts.hash_password(body.new_password)
+        await accounts.sign_out_everywhere(s, user)
+        accounts.log_admin(s, caller.user_id, "reset_password", user_id)
+    ctx.extras["sessions"].forget_all()
+    return JSONResponse(None, status_code=204)
+
+
+@router.delete("/admin/users/{user_id}", status_code=204)
+async def delete_user(user_id: str, caller: Caller, ctx: Ctx):
+    require_role(caller, "admin")
+    async with ctx.db.transaction() as s:
+        user = await accounts.get_user(s, user_id)
+        user.status = "deleted"
+        await accounts.sign_out_everywhere(s, user)
+        accounts.log_admin(s, caller.user_id, "delete_user", user_id)
+    ctx.extras["sessions"].forget_all()
+    return JSONResponse(None, status_code=204)
+
+
+@router.get("/admin/actions")
+async def admin_actions(caller: Caller, ctx: Ctx, limit: int = 100) -> list[dict]:
+    require_role(caller, "admin")
+    async with ctx.db.sessions() as s:
+        rows = (await s.execute(sa.select(AdminAction).order_by(AdminAction.at.desc()).limit(min(limit, 1000)))).scalars()
+        return [{"actor_id": r.actor_id, "action": r.action, "target": r.target, "detail": r.detail,
+                 "at": r.at.isoformat()} for r in rows]
+
+
+# ---- family links: who may order for which elder, with the elder's consent on record ----
+
+@router.post("/family-links", status_code=201)
+async def link_family(body: FamilyLinkIn, caller: Caller, ctx: Ctx) -> dict:
+    require_role(caller, "admin", "officer", "city_officer")
+    async with ctx.db.transaction() as s:
+        user = await accounts.get_user(s, body.user_id)
+        link = await accounts.add_family_link(s, user=user, elder_id=body.elder_id, relation=body.relation,
+                                              consent_by=body.consent_by, consent_method=body.consent_method,
+                                              recorded_by=caller.user_id)
+        accounts.log_admin(s, caller.user_id, "link_family", f"{body.user_id}->{body.elder_id}", body.consent_method)
+        return _link_view(link)
+
+
+@router.get("/family-links")
+async def list_links(caller: Caller, ctx: Ctx) -> list[dict]:
+    async with ctx.db.sessions() as s:
+        q = sa.select(FamilyLink).order_by(FamilyLink.consent_at)
+        if caller.role == "family":
+            q = q.where(FamilyLink.user_id == uuid.UUID(caller.user_id))
+        elif caller.role == "elder":
+            q = q.where(FamilyLink.elder_id.in_(caller.elder_ids))
+        else:
+            require_role(caller, "admin", "officer", "city_officer")
+        return [_link_view(x) for x in (await s.execute(q)).scalars()]
+
+
+@router.delete("/family-links/{link_id}", status_code=204)
+async def revoke_link(link_id: str, caller: Caller, ctx: Ctx):
+    from shared.db import utcnow
+
+    async with ctx.db.transaction() as s:
+        try:
+            link = await s.get(FamilyLink, uuid.UUID(link_id))
+        except ValueError:
+            link = None
+        # the elder themself may withdraw consent; otherwise staff
+        mine = link is not None and caller.role == "elder" and link.elder_id in caller.elder_ids
+        if link is None or (not mine and caller.role not in ("admin", "officer", "city_officer")):
+            raise NotFound("没有这条家属关联")
+        if link.revoked_at is None:
+            link.revoked_at = utcnow()
+            link.revoked_by = uuid.UUID(caller.user_id) if _uuid_ok(caller.user_id) else None
+            await accounts.sign_out_everywhere(s, await s.get(User, link.user_id))
+            accounts.log_admin(s, caller.user_id, "revoke_family_link", link_id)
+    ctx.extras["sessions"].forget_all()
+    return JSONResponse(None, status_code=204)
+
+
+def _uuid_ok(v: str) -> bool:
+    try:
+        uuid.UUID(v)
+        return True
+    except ValueError:
+        return False
+
+
+def _link_view(link: FamilyLink) -> dict:
+    return {"id": str(link.id), "user_id": str(link.user_id), "elder_id": link.elder_id, "relation": link.relation,
+            "consent_by": link.consent_by, "consent_method": link.consent_method,
+            "consent_at": link.consent_at.isoformat(), "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None}
