@@ -160,3 +160,68 @@ async def serve_app():
     yield serve
     for r in reversed(running):
         await r.stop()
+
+
+class Platform:
+    """The whole platform as `make up` runs it (five processes), on PostgreSQL and the session's broker."""
+
+    def __init__(self, proc: subprocess.Popen, ports: dict[str, int], var_dir: Path, lines: list[str]) -> None:
+        self.proc = proc
+        self.ports = ports
+        self.var_dir = var_dir
+        self.lines = lines
+        self.url = f"http://127.0.0.1:{ports['gateway']}"
+
+    def service_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def demo_accounts(self) -> list[dict]:
+        import json
+
+        path = self.var_dir / "demo-accounts.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+    def account(self, role: str) -> dict:
+        return next(a for a in self.demo_accounts if a["role"] == role)
+
+
+@pytest.fixture(scope="session")
+def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
+    import sys
+
+    var_dir = tmp_path_factory.mktemp("platform") / "var"
+    names = ("gateway", "assessment", "providers", "orders", "vouchers")
+    ports = {name: free_port() for name in names}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOUFU_") or k.startswith("YOUFU_TEST")}
+    env |= {f"YOUFU_{n.upper()}_PORT": str(p) for n, p in ports.items()}
+    env |= {f"YOUFU_{n.upper()}_DATABASE_URL": databases.new_url(n) for n in names}
+    env |= {"YOUFU_VAR_DIR": str(var_dir), "YOUFU_KAFKA_BOOTSTRAP": broker.bootstrap, "YOUFU_OUTBOX_POLL_S": "0.2"}
+    proc = subprocess.Popen([sys.executable, "-m", "youfu", "up"], cwd=repo_root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    import time
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if line.strip() == "READY":
+            break
+    if not lines or lines[-1] != "READY":
+        proc.kill()
+        raise RuntimeError("platform did not start:\n" + "\n".join(lines))
+    import threading
+
+    # keep draining stdout so the launcher never blocks on a full pipe
+    threading.Thread(target=lambda: [lines.append(x.rstrip()) for x in proc.stdout], daemon=True).start()
+    yield Platform(proc, ports, var_dir, lines)
+    import signal
+
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
