@@ -5,6 +5,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 
+from fastapi.staticfiles import StaticFiles
+
+from gateway import web
 from gateway.auth_api import router as auth_router
 from gateway.openapi_merge import MergedOpenAPI
 from gateway.proxy import make_client, services_health
@@ -71,4 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="gateway", title="有福 Youfu", routers=[docs_router, auth_router, proxy_router],
         on_startup=[_open], on_shutdown=[_close], health_details=services_health, own_docs=False,
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    app.mount("/static", StaticFiles(directory=str(web.HERE / "static")), name="static")
+    app.include_router(web.router)
+    return app

@@ -1,0 +1,282 @@
+"""Nearest-qualified search: each filter, ordering and ties, updates, and index == exhaustive."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from geopy.distance import great_circle
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.providers.matching import (
+    Caregiver,
+    CaregiverIndex,
+    ScoreWeights,
+    chord2_of_metres,
+    match_score,
+    metres_of_chord2,
+)
+
+BASE = (32.49, 119.92)  # 海陵区 centre
+METRES_PER_DEGREE_LAT = 111_195.08  # on the 6,371,008.8 m sphere
+
+
+def north_of(metres: float, east_m: float = 0.0) -> tuple[float, float]:
+    lat = BASE[0] + metres / METRES_PER_DEGREE_LAT
+    return lat, BASE[1] + east_m / (METRES_PER_DEGREE_LAT * math.cos(math.radians(BASE[0])))
+
+
+def carer(cid, metres, *, provider="p1", skills=("助餐",), radius=5_000.0, east_m=0.0, **kwargs) -> Caregiver:
+    lat, lon = north_of(metres, east_m)
+    return Caregiver(cid, provider, lat, lon, frozenset(skills), radius, **kwargs)
+
+
+def ids(answer) -> list:
+    return [c.caregiver_id for c in answer]
+
+
+def both(index: CaregiverIndex, lat: float, lon: float, **kwargs):
+    indexed = index.nearest(lat, lon, **kwargs)
+    assert indexed == index.nearest_exhaustive(lat, lon, **kwargs)
+    return indexed
+
+
+@pytest.fixture
+def street() -> CaregiverIndex:
+    """Caregivers lined up north of the base point, each rule excluding exactly one of them."""
+    return CaregiverIndex(
+        [
+            carer("a", 100),
+            carer("b", 300, provider="p2"),
+            carer("busy", 150, daily_load=8, daily_limit=8),
+            carer("inactive", 160, active=False),
+            carer("short-reach", 170, radius=100.0),
+            carer("bather", 180, skills=("助浴",)),
+            carer("c", 900, skills=("助餐", "助浴")),
+            carer("far", 12_000, radius=15_000.0),
+            carer("too-far-for-own-radius", 8_000, radius=5_000.0),
+        ]
+    )
+
+
+def test_only_qualified_caregivers_in_distance_order(street):
+    answer = both(street, *BASE, skill="助餐")
+    assert ids(answer) == ["a", "b", "c", "far"]
+    assert [c.provider_id for c in answer] == ["p1", "p2", "p1", "p1"]
+    assert [round(c.distance_m) for c in answer] == [100, 300, 900, 12_000]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"skill": "助浴"}, ["bather", "c"]),
+        ({"skill": "助餐", "k": 2}, ["a", "b"]),
+        ({"skill": "助餐", "max_distance_m": 1_000}, ["a", "b", "c"]),
+        ({"skill": "助餐", "max_distance_m": 800}, ["a", "b"]),
+        ({"skill": "助餐", "exclude_providers": ["p1"]}, ["b"]),
+        ({"skill": "助餐", "exclude_providers": ["p2", "unknown"]}, ["a", "c", "far"]),
+        ({"skill": "助行"}, []),
+        ({"skill": "助餐", "k": 0}, []),
+    ],
+)
+def test_filters(street, kwargs, expected):
+    assert ids(both(street, *BASE, **kwargs)) == expected
+
+
+def test_max_distance_includes_its_boundary(street):
+    c = street.nearest(*BASE, skill="助餐")[2]
+    assert ids(both(street, *BASE, skill="助餐", max_distance_m=c.distance_m)) == ["a", "b", "c"]
+    assert ids(both(street, *BASE, skill="助餐", max_distance_m=c.distance_m - 1e-6)) == ["a", "b"]
+
+
+def test_own_radius_decides_at_the_point_itself(street):
+    # 6 km north: 'too-far-for-own-radius' (at 8 km, radius 5 km) is 2 km away and now qualifies.
+    lat, lon = north_of(6_000)
+    assert ids(both(street, lat, lon, skill="助餐", k=2)) == ["too-far-for-own-radius", "far"]
+
+
+def test_equal_distances_are_ordered_by_id():
+    index = CaregiverIndex([carer(name, 500, east_m=0.0) for name in ("m", "k", "z", "a")] + [carer("x", 400)])
+    assert ids(both(index, *BASE, skill="助餐", k=3)) == ["x", "a", "k"]
+
+
+def test_distances_agree_with_geopy_great_circle(street):
+    for candidate in street.nearest(*BASE, skill="助餐"):
+        caregiver = street.get(candidate.caregiver_id)
+        reference = great_circle(BASE, (caregiver.lat, caregiver.lon)).meters
+        assert candidate.distance_m == pytest.approx(reference, rel=1e-6)
+
+
+def test_updates_take_effect(street):
+    street.set_load("a", 8)
+    assert "a" not in ids(both(street, *BASE, skill="助餐"))
+    street.set_load("a", 7)
+    street.set_active("b", False)
+    assert ids(both(street, *BASE, skill="助餐")) == ["a", "c", "far"]
+    street.remove("c")
+    assert "c" not in street and len(street) == 8
+    street.upsert(carer("a", 2_000, skills=("助餐", "助行")))  # moved and learned a skill
+    street.upsert(carer("new", 50, provider="p3"))
+    assert ids(both(street, *BASE, skill="助餐")) == ["new", "a", "far"]
+    assert ids(both(street, *BASE, skill="助行")) == ["a"]
+
+
+def test_a_lone_caregiver_far_out_in_the_countryside_is_found():
+    index = CaregiverIndex([carer("town", 0, skills=("助浴",)), carer("rural", 40_000, radius=60_000.0)])
+    assert ids(both(index, *BASE, skill="助餐")) == ["rural"]
+    assert both(index, *north_of(-15_000), skill="助餐")[0].distance_m == pytest.approx(55_000, rel=1e-4)
+    assert both(index, *north_of(-25_000), skill="助餐") == []  # 65 km: beyond the caregiver's 60 km
+
+
+def test_prewarm_changes_cost_not_answers():
+    caregivers = [carer(i, 37 * i % 5000, east_m=53 * i % 4000 - 2000) for i in range(300)]
+    warm, lazy = CaregiverIndex(caregivers), CaregiverIndex(caregivers, prewarm=False)
+    for metres in range(-6000, 6000, 700):
+        lat, lon = north_of(metres, metres / 2)
+        assert warm.nearest(lat, lon, skill="助餐") == lazy.nearest(lat, lon, skill="助餐")
+
+
+@pytest.mark.parametrize(
+    "caregiver",
+    [
+        Caregiver("x", "p", 91.0, 120.0, frozenset({"助餐"}), 1_000.0),
+        Caregiver("x", "p", 32.0, 120.0, frozenset({"助餐"}), -1.0),
+        Caregiver("x", "p", 32.0, 120.0, frozenset({"助餐"}), 250_000.0),
+    ],
+)
+def test_bad_caregivers_are_refused(caregiver):
+    with pytest.raises(ValueError):
+        CaregiverIndex([caregiver])
+    with pytest.raises(ValueError):
+        CaregiverIndex().upsert(caregiver)
+
+
+def test_duplicate_ids_are_refused():
+    with pytest.raises(ValueError):
+        CaregiverIndex([carer("a", 1), carer("a", 2)])
+
+
+def test_chord_conversions_round_trip():
+    for metres in (0.0, 0.5, 199.0, 200.0, 12_345.6, 200_000.0):
+        assert metres_of_chord2(chord2_of_metres(metres)) == pytest.approx(metres, abs=1e-6)
+
+
+# ---- the property: the index answers exactly what the exhaustive scan answers --------------------
+
+SKILLS = ("助餐", "助浴", "助洁")
+LEVELS = [((8, 4), (7, 1_000)), ((8, 1_000),), ((9, 2), (8, 2), (6, 1_000)), ((7, 1_000),)]
+
+
+@st.composite
+def caregivers(draw) -> list[Caregiver]:
+    n = draw(st.integers(0, 60))
+    spots = draw(st.lists(st.tuples(st.floats(-0.12, 0.12), st.floats(-0.12, 0.12)), min_size=1, max_size=8))
+    result = []
+    for i in range(n):
+        if draw(st.booleans()):  # many share a spot exactly: equal distances, decided by id
+            dlat, dlon = draw(st.sampled_from(spots))
+        else:
+            dlat, dlon = draw(st.floats(-0.3, 0.3)), draw(st.floats(-0.3, 0.3))
+        limit = draw(st.integers(1, 3))
+        result.append(
+            Caregiver(
+                caregiver_id=i,
+                provider_id=draw(st.integers(0, 5)),
+                lat=BASE[0] + dlat,
+                lon=BASE[1] + dlon,
+                skills=frozenset(draw(st.sets(st.sampled_from(SKILLS), min_size=1))),
+                service_radius_m=draw(st.sampled_from([0.0, 500.0, 3_000.0, 8_000.0, 20_000.0, 45_000.0])),
+                active=draw(st.booleans()) or draw(st.booleans()),
+                daily_load=draw(st.integers(0, limit)),
+                daily_limit=limit,
+            )
+        )
+    return result
+
+
+queries = st.fixed_dictionaries(
+    {
+        "dlat": st.floats(-0.4, 0.4),
+        "dlon": st.floats(-0.4, 0.4),
+        "skill": st.sampled_from(SKILLS),
+        "k": st.integers(1, 12),
+        "max_distance_m": st.none() | st.floats(0, 30_000),
+        "exclude_providers": st.lists(st.integers(0, 6), max_size=3),
+    }
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=caregivers(), asked=st.lists(queries, min_size=1, max_size=5), levels=st.sampled_from(LEVELS))
+def test_index_equals_exhaustive_scan(data, asked, levels):
+    index = CaregiverIndex(data, levels=levels, prewarm=False)
+    for q in asked:
+        lat, lon = BASE[0] + q.pop("dlat"), BASE[1] + q.pop("dlon")
+        assert index.nearest(lat, lon, **q) == index.nearest_exhaustive(lat, lon, **q)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=caregivers(), moves=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 3)), max_size=15), q=queries)
+def test_index_stays_exact_through_updates(data, moves, q):
+    index = CaregiverIndex(data[: len(data) // 2], prewarm=False)
+    for caregiver in data[len(data) // 2 :]:
+        index.upsert(caregiver)
+    for caregiver_id, action in moves:
+        if caregiver_id not in index:
+            continue
+        if action == 0:
+            index.remove(caregiver_id)
+        elif action == 1:
+            index.set_load(caregiver_id, 0)
+        elif action == 2:
+            index.set_active(caregiver_id, not index.get(caregiver_id).active)
+        else:
+            moved = index.get(caregiver_id)
+            index.upsert(Caregiver(caregiver_id, moved.provider_id, moved.lat + 0.01, moved.lon, moved.skills, 9_000.0))
+    lat, lon = BASE[0] + q.pop("dlat"), BASE[1] + q.pop("dlon")
+    assert index.nearest(lat, lon, **q) == index.nearest_exhaustive(lat, lon, **q)
+
+
+# ---- ranking ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("better", "worse"),
+    [
+        ({"distance_m": 300}, {"distance_m": 3_000}),
+        ({"rating": 4.9, "rating_count": 40}, {"rating": 3.0, "rating_count": 40}),
+        ({"load_ratio": 0.0}, {"load_ratio": 0.9}),
+        ({"served_before": True}, {"served_before": False}),
+        ({"rating": 4.8, "rating_count": 50}, {"rating": 5.0, "rating_count": 1}),  # one review is not a record
+    ],
+)
+def test_each_part_ranks_the_right_way(better, worse):
+    base = {"distance_m": 1_000, "rating": 4.0, "rating_count": 10, "load_ratio": 0.5}
+    assert match_score(**{**base, **better}).total > match_score(**{**base, **worse}).total
+
+
+def test_parts_are_explained_and_add_up():
+    score = match_score(2_000, None, 0.25, served_before=True)
+    assert score.parts == {"distance": 0.5, "rating": 0.75, "load": 0.75, "continuity": 1.0}
+    assert sum(score.contributions.values()) == pytest.approx(score.total)
+    assert score.total == pytest.approx(0.5 * 0.5 + 0.2 * 0.75 + 0.15 * 0.75 + 0.15 * 1.0)
+
+
+def test_scores_stay_within_zero_and_one():
+    for distance in (0, 10, 10_000, 1e6):
+        for rating in (None, 1.0, 5.0):
+            for load in (-1.0, 0.0, 1.0, 3.0):
+                score = match_score(distance, rating, load, rating_count=3)
+                assert 0.0 <= score.total <= 1.0
+                assert all(0.0 <= part <= 1.0 for part in score.parts.values())
+
+
+def test_weights_come_from_settings_and_are_normalised():
+    only_distance = ScoreWeights(distance=2.0, rating=0.0, load=0.0, continuity=0.0)
+    assert match_score(0, 1.0, 1.0, weights=only_distance).total == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        ScoreWeights(distance=-1.0)
+    with pytest.raises(ValueError):
+        ScoreWeights(distance=0.0, rating=0.0, load=0.0, continuity=0.0)
+    with pytest.raises(ValueError):
+        match_score(-5, None, 0.0)
