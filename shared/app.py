@@ -84,7 +84,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
             ctx.link = KafkaLink(settings.kafka_bootstrap, client_id=f"youfu-{spec.name}")
             ctx.relay = OutboxRelay(db, ctx.link, poll_s=settings.outbox_poll_s,
                                     retention_s=settings.outbox_retention_s,
-                                    on_sent=lambda n: metrics.events_published.labels(spec.name).inc(n))
+                                    on_sent=lambda n: metrics.events_published.labels(spec.name).inc(n),
+                                    topic_prefix=settings.topic_prefix)
         for hook in spec.on_startup:
             await hook(ctx)
         if ctx.relay:
@@ -94,7 +95,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
             for sub in ctx.subscriptions:
                 sub.max_attempts = settings.consumer_max_attempts
                 runner = ConsumerRunner(db, settings.kafka_bootstrap, sub, client_id=f"youfu-{spec.name}",
-                                        on_outcome=lambda t, o: metrics.events_consumed.labels(spec.name, t, o).inc())
+                                        on_outcome=lambda t, o: metrics.events_consumed.labels(spec.name, t, o).inc(),
+                                        topic_prefix=settings.topic_prefix)
                 runner.start()
                 ctx.consumers.append(runner)
         log.info("%s started", spec.name)

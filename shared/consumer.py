@@ -130,12 +130,14 @@ class ConsumerRunner:
     not thread-safe); records are handed to the service's event loop one at a time, and the
     offset is committed only after the handler's transaction committed."""
 
-    def __init__(self, db: Database, bootstrap: str, sub: Subscription, *, client_id: str, on_outcome=None) -> None:
+    def __init__(self, db: Database, bootstrap: str, sub: Subscription, *, client_id: str, on_outcome=None,
+                 topic_prefix: str = "") -> None:
         self.db = db
         self.bootstrap = bootstrap
         self.sub = sub
         self.client_id = client_id
         self.on_outcome = on_outcome
+        self.topic_prefix = topic_prefix
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -155,7 +157,7 @@ class ConsumerRunner:
         from kafka import KafkaConsumer
 
         return KafkaConsumer(
-            *self.sub.topics, bootstrap_servers=self.bootstrap, group_id=self.sub.name,
+            *(self.topic_prefix + t for t in self.sub.topics), bootstrap_servers=self.bootstrap, group_id=self.sub.name,
             client_id=self.client_id, enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_records=200,
             request_timeout_ms=7000, reconnect_backoff_max_ms=1000,
@@ -200,7 +202,7 @@ class ConsumerRunner:
             # not a CloudEvent: nothing could ever handle it; keep it visible, don't block the partition
             log.error("undecodable record on %s@%s: %s", record.topic, record.offset, exc)
             return
-        fut = asyncio.run_coroutine_threadsafe(handle_event(self.db, self.sub, event, topic=record.topic), self._loop)
+        fut = asyncio.run_coroutine_threadsafe(handle_event(self.db, self.sub, event, topic=record.topic.removeprefix(self.topic_prefix)), self._loop)
         while True:
             try:
                 result = fut.result(timeout=1.0)

@@ -111,13 +111,14 @@ class KafkaLink:
 
 class OutboxRelay:
     def __init__(self, db: Database, link: KafkaLink | None, *, poll_s: float = 1.0,
-                 retention_s: int = 86400, batch: int = 500, on_sent=None) -> None:
+                 retention_s: int = 86400, batch: int = 500, on_sent=None, topic_prefix: str = "") -> None:
         self.db = db
         self.link = link
         self.poll_s = poll_s
         self.retention = timedelta(seconds=retention_s)
         self.batch = batch
         self.on_sent = on_sent
+        self.topic_prefix = topic_prefix
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._known_cluster: str | None = None
@@ -184,7 +185,7 @@ class OutboxRelay:
             rows = (await s.execute(q)).all()
             if not rows:
                 return 0
-            ok = await asyncio.to_thread(self.link.send_batch, [(r.topic, r.key, r.payload) for r in rows])
+            ok = await asyncio.to_thread(self.link.send_batch, [(self.topic_prefix + r.topic, r.key, r.payload) for r in rows])
             # within one key, stop at the first failure so that key's order is kept
             failed_keys: set[str] = set()
             sent: list[int] = []

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     host: str = "127.0.0.1"
     kafka_bootstrap: str = ""  # empty: no broker configured; events wait in the outbox
+    topic_prefix: str = ""  # namespaces every topic on a shared broker (a staging copy, or one test module)
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -51,3 +51,28 @@ class VoucherExpired(BaseModel):
     voucher_id: UUID
     month: str
     amount_fen: int
+
+
+@event_type("youfu.voucher.held.v1", topic=TOPIC, key="elder_id")
+class VoucherHeld(BaseModel):
+    """Part of a wallet was reserved for an order (0 fen when the wallet was already used up)."""
+
+    elder_id: UUID
+    order_id: UUID
+    hold_id: UUID
+    kind: str
+    month: str
+    amount_fen: int
+
+
+@event_type("youfu.voucher.reversed.v1", topic=TOPIC, key="elder_id")
+class VoucherReversed(BaseModel):
+    """An auditor reversed a redemption: the provider's payable is reduced, the money goes back
+    to the elder's wallet while its month lasts, else to the city budget."""
+
+    elder_id: UUID
+    order_id: UUID
+    hold_id: UUID
+    amount_fen: int
+    provider_id: UUID
+    reason: str

@@ -1,7 +1,283 @@
 """Tables of the vouchers database (the kernel's outbox, inbox, dead letters and idempotency
-keys are created by its migrations too)."""
+keys are created by its migrations too).
+
+Money is integer fen in BigInteger columns. The ledger is two tables: `ledger_transfers` is the
+append-only journal (migration 0002 adds triggers that refuse UPDATE and DELETE on it), and
+`ledger_accounts` keeps each account's four running sums, written only together with the
+transfers that change them, so `GET /ledger/check` can prove they equal the journal.
+"""
 from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base
 
 Base = make_base("vouchers")
+
+Fen = sa.BigInteger
+SeqId = sa.BigInteger().with_variant(sa.Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class PolicyVersionRow(Base):
+    """Every version an administrator ever submitted; the one in force is chosen by date."""
+
+    __tablename__ = "policy_versions"
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    effective_from: Mapped[date] = mapped_column(sa.Date, index=True)
+    document: Mapped[dict] = mapped_column(sa.JSON)  # PolicyVersion.model_dump(mode="json")
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+
+
+class ElderRow(Base):
+    """This service's own copy of what the assessment service publishes about one elder.
+    Fields are nullable because an assessment may arrive before the registration."""
+
+    __tablename__ = "elders"
+    elder_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    district_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+    street: Mapped[str | None] = mapped_column(sa.String(100))
+    economic_status: Mapped[str | None] = mapped_column(sa.String(20))
+    living_situation: Mapped[str | None] = mapped_column(sa.String(20))
+    special_hardship: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")
+    grade: Mapped[int | None]
+    assessment_id: Mapped[uuid.UUID | None]
+    graded_at: Mapped[datetime | None]
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    departed_on: Mapped[date | None] = mapped_column(sa.Date)  # death or moving away, for the audit
+    updated_at: Mapped[datetime]
+
+
+class VoucherRow(Base):
+    """One voucher per elder, kind and month: the unique key is what makes issuing idempotent."""
+
+    __tablename__ = "vouchers"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    month: Mapped[str] = mapped_column(sa.String(7))
+    face_value_fen: Mapped[int] = mapped_column(Fen)
+    share_bp: Mapped[int]
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    policy_version: Mapped[int]
+    issue_transfer_id: Mapped[str] = mapped_column(sa.String(64))
+    run_id: Mapped[uuid.UUID | None]  # None: issued at once on an eligibility event
+    issued_at: Mapped[datetime]
+    __table_args__ = (
+        sa.UniqueConstraint("elder_id", "kind", "month", name="uq_vouchers_elder_kind_month"),
+        sa.Index("ix_vouchers_month_district", "month", "district_code"),
+    )
+
+
+class LedgerAccountRow(Base):
+    __tablename__ = "ledger_accounts"
+    code: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str | None] = mapped_column(sa.String(20))
+    elder_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    month: Mapped[str | None] = mapped_column(sa.String(7))
+    provider_id: Mapped[uuid.UUID | None]
+    debits_pending: Mapped[int] = mapped_column(Fen, default=0)
+    debits_posted: Mapped[int] = mapped_column(Fen, default=0)
+    credits_pending: Mapped[int] = mapped_column(Fen, default=0)
+    credits_posted: Mapped[int] = mapped_column(Fen, default=0)
+    __table_args__ = (
+        # The last line of defence under any bug: no account goes past zero on its normal side.
+        sa.CheckConstraint(
+            "(type = 'funding' AND debits_posted >= credits_posted + credits_pending)"
+            " OR (type <> 'funding' AND credits_posted >= debits_posted + debits_pending)",
+            name="ck_ledger_accounts_not_overdrawn"),
+        sa.Index("ix_ledger_accounts_type_month", "type", "month"),
+    )
+
+
+class TransferRow(Base):
+    """The journal. `pending_id` is unique, so a hold can be resolved (captured or voided) once
+    only even if every check above the database failed; `reverses_id` likewise for reversals."""
+
+    __tablename__ = "ledger_transfers"
+    seq: Mapped[int] = mapped_column(SeqId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    debit_account: Mapped[str] = mapped_column(sa.String(200), index=True)
+    credit_account: Mapped[str] = mapped_column(sa.String(200), index=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    pending_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    reverses_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    elder_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    order_id: Mapped[uuid.UUID | None]
+    provider_id: Mapped[uuid.UUID | None]
+    memo: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime]
+    __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="ck_ledger_transfers_positive"),)
+
+
+class HoldRow(Base):
+    """One per order. `id` is also the ledger HOLD transfer's id when the voucher pays anything;
+    a hold whose voucher share is 0 fen has no transfer (the ledger books positive amounts only)."""
+
+    __tablename__ = "holds"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    voucher_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    month: Mapped[str] = mapped_column(sa.String(7))
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    service_code: Mapped[str] = mapped_column(sa.String(50))
+    price_fen: Mapped[int] = mapped_column(Fen)
+    voucher_fen: Mapped[int] = mapped_column(Fen)
+    elder_fen: Mapped[int] = mapped_column(Fen)
+    share_bp: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(20))  # held → captured | released
+    captured_fen: Mapped[int | None] = mapped_column(Fen)
+    provider_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+class RedemptionRow(Base):
+    """A captured hold with the facts of the service, for settlement, reports and anomaly rules."""
+
+    __tablename__ = "redemptions"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    hold_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    order_id: Mapped[uuid.UUID]
+    elder_id: Mapped[uuid.UUID]
+    provider_id: Mapped[uuid.UUID]
+    caregiver_id: Mapped[uuid.UUID | None]
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    month: Mapped[str] = mapped_column(sa.String(7))  # the voucher's month, not the completion's
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    service_code: Mapped[str] = mapped_column(sa.String(50))
+    order_amount_fen: Mapped[int] = mapped_column(Fen)
+    amount_fen: Mapped[int] = mapped_column(Fen)  # what the voucher paid
+    duration_min: Mapped[int | None]
+    checkin_distance_m: Mapped[float | None]
+    latitude: Mapped[float | None]  # the elder's home, where the service took place
+    longitude: Mapped[float | None]
+    completed_at: Mapped[datetime]
+    capture_transfer_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    __table_args__ = (sa.Index("ix_redemptions_month_district", "month", "district_code"),
+                      sa.Index("ix_redemptions_provider_month", "provider_id", "month"))
+
+
+class IssuanceRunRow(Base):
+    __tablename__ = "issuance_runs"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), index=True)
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))  # None: the whole city
+    trigger: Mapped[str] = mapped_column(sa.String(20))  # manual | scheduled
+    # Set only on scheduled runs: unique, so two replicas' schedulers cannot both record one.
+    scheduled_month: Mapped[str | None] = mapped_column(sa.String(7), unique=True)
+    requested_by: Mapped[str] = mapped_column(sa.String(100))
+    issued_count: Mapped[int]
+    issued_fen: Mapped[int] = mapped_column(Fen)
+    report: Mapped[dict] = mapped_column(sa.JSON)
+    started_at: Mapped[datetime]
+
+
+class MonthEndRunRow(Base):
+    __tablename__ = "month_end_runs"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7), index=True)
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    requested_by: Mapped[str] = mapped_column(sa.String(100))
+    expired_count: Mapped[int]
+    expired_fen: Mapped[int] = mapped_column(Fen)
+    report: Mapped[dict] = mapped_column(sa.JSON)
+    ran_at: Mapped[datetime]
+
+
+class SettlementRow(Base):
+    """A provider's statement for one month and one district (each district's bureau pays for
+    its own elders). Drafts are recomputed by later month-end runs; confirmed ones are not."""
+
+    __tablename__ = "settlements"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(sa.String(7))
+    provider_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    district_code: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(20))  # draft → confirmed → paid
+    redemption_count: Mapped[int]
+    redeemed_fen: Mapped[int] = mapped_column(Fen)
+    reversed_fen: Mapped[int] = mapped_column(Fen)
+    net_fen: Mapped[int] = mapped_column(Fen)
+    confirmed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    confirmed_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
+    settle_transfer_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("month", "provider_id", "district_code", name="uq_settlements_month_provider_district"),)
+
+
+class SettlementLineRow(Base):
+    __tablename__ = "settlement_lines"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    settlement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("settlements.id", ondelete="CASCADE"), index=True)
+    service_code: Mapped[str] = mapped_column(sa.String(50))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    redemption_count: Mapped[int]
+    redeemed_fen: Mapped[int] = mapped_column(Fen)
+    reversed_fen: Mapped[int] = mapped_column(Fen)
+    net_fen: Mapped[int] = mapped_column(Fen)
+
+
+class AnomalyFindingRow(Base):
+    __tablename__ = "anomaly_findings"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(400), unique=True)  # rule:subject, stable across runs
+    month: Mapped[str] = mapped_column(sa.String(7), index=True)
+    rule: Mapped[str] = mapped_column(sa.String(50))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    explanation: Mapped[str] = mapped_column(sa.Text)
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    provider_id: Mapped[uuid.UUID | None]
+    elder_id: Mapped[uuid.UUID | None]
+    redemption_ids: Mapped[list] = mapped_column(sa.JSON)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    status: Mapped[str] = mapped_column(sa.String(20))  # open | dismissed | actioned
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuditorActionRow(Base):
+    __tablename__ = "auditor_actions"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    finding_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("anomaly_findings.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(30))  # dismiss | freeze_provider | reverse
+    reason: Mapped[str] = mapped_column(sa.Text)
+    actor_id: Mapped[str] = mapped_column(sa.String(100))
+    actor_role: Mapped[str] = mapped_column(sa.String(20))
+    transfer_ids: Mapped[list] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime]
+
+
+class ProviderFreezeRow(Base):
+    """A provider whose settlement an auditor froze: its statements cannot be confirmed or paid."""
+
+    __tablename__ = "provider_freezes"
+    provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    finding_id: Mapped[uuid.UUID | None]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    frozen_by: Mapped[str] = mapped_column(sa.String(100))
+    frozen_at: Mapped[datetime]
+
+
+class ServiceMinimumRow(Base):
+    """Minimum duration of each provider's catalogue item, copied from providers' events, for the
+    'service shorter than the item's minimum' rule."""
+
+    __tablename__ = "service_minimums"
+    provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    service_code: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    min_duration_min: Mapped[int]

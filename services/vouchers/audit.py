@@ -1,0 +1,216 @@
+"""The civil-affairs side: spend reports, anomaly findings and the auditor's actions on them,
+and the ledger's invariant check."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.vouchers import ledger_store
+from services.vouchers.anomalies import AnomalyThresholds, AuditContext, Finding, run_rules
+from services.vouchers.calendar import month_of, months_between, parse_month, previous_month
+from services.vouchers.events import VoucherReversed
+from services.vouchers.ledger import Transfer, TransferKind, funding_account, payable_account, wallet_account
+from services.vouchers.ledger_store import Posting, insert_ignoring_duplicates
+from services.vouchers.models import (AnomalyFindingRow, AuditorActionRow, ElderRow, ProviderFreezeRow, RedemptionRow,
+                                      ServiceMinimumRow)
+from services.vouchers.month_end import reversed_by_capture
+from services.vouchers.policy import VoucherKind
+from services.vouchers.service import acting_district, district_name, district_readable_by, publish
+from shared.auth import Principal, require_role
+from shared.errors import Conflict, Invalid, NotFound
+
+GROUPS = {"district": RedemptionRow.district_code, "kind": RedemptionRow.kind,
+          "service": RedemptionRow.service_code, "provider": RedemptionRow.provider_id}
+HISTORY_MONTHS = 12
+
+
+def thresholds_from_env() -> AnomalyThresholds:
+    """The city's tuning, e.g. YOUFU_VOUCHERS_ANOMALY_MAX_CHECKIN_DISTANCE_M=300."""
+    raw = {name: os.environ[f"YOUFU_VOUCHERS_ANOMALY_{name.upper()}"] for name in AnomalyThresholds.model_fields
+           if f"YOUFU_VOUCHERS_ANOMALY_{name.upper()}" in os.environ}
+    return AnomalyThresholds.model_validate(raw)
+
+
+def _group_name(group_by: str, key: object) -> str:
+    if group_by == "district":
+        return district_name(key)
+    if group_by == "kind":
+        return VoucherKind(key).zh_name
+    return str(key)
+
+
+async def spend_report(session: AsyncSession, *, principal: Principal, month: str, group_by: str,
+                       district_code: str | None = None) -> dict:
+    """Voucher spend of a month (the vouchers' month) grouped one way; an officer's report
+    covers their district only."""
+    district = acting_district(principal, district_code)
+    parse_month(month)
+    query = sa.select(RedemptionRow).where(RedemptionRow.month == month)
+    if district:
+        query = query.where(RedemptionRow.district_code == district)
+    redemptions = list((await session.execute(query)).scalars())
+    reversed_fen = await reversed_by_capture(session, [r.capture_transfer_id for r in redemptions])
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r in redemptions:
+        row = sums[str(getattr(r, GROUPS[group_by].key) or "")]
+        row[0] += 1
+        row[1] += r.order_amount_fen
+        row[2] += r.amount_fen
+        row[3] += reversed_fen.get(r.capture_transfer_id, 0)
+    rows = [{"key": key, "name": _group_name(group_by, key), "redemption_count": n, "order_amount_fen": order,
+             "voucher_fen": paid, "elder_fen": order - paid, "reversed_fen": back, "net_fen": paid - back}
+            for key, (n, order, paid, back) in sorted(sums.items())]
+    totals = {name: sum(r[name] for r in rows) for name in
+              ("redemption_count", "order_amount_fen", "voucher_fen", "elder_fen", "reversed_fen", "net_fen")}
+    return {"month": month, "group_by": group_by, "district_code": district, "rows": rows, "totals": totals}
+
+
+def _record(r: RedemptionRow) -> dict:
+    return {"id": str(r.id), "elder_id": str(r.elder_id), "provider_id": str(r.provider_id),
+            "caregiver_id": str(r.caregiver_id) if r.caregiver_id else None, "amount_fen": r.amount_fen,
+            "service_code": r.service_code, "checkin_distance_m": r.checkin_distance_m, "duration_min": r.duration_min,
+            "completed_at": r.completed_at, "latitude": r.latitude, "longitude": r.longitude,
+            "district_code": r.district_code}
+
+
+async def _context(session: AsyncSession, month: str, records: list[dict]) -> AuditContext:
+    elder_ids = {uuid.UUID(r["elder_id"]) for r in records}
+    providers = {uuid.UUID(r["provider_id"]) for r in records}
+    departed = dict((await session.execute(sa.select(ElderRow.elder_id, ElderRow.departed_on).where(
+        ElderRow.elder_id.in_(elder_ids), ElderRow.departed_on.is_not(None)))).all()) if elder_ids else {}
+    minimums = dict((await session.execute(sa.select(ServiceMinimumRow.service_code,
+                                                     sa.func.min(ServiceMinimumRow.min_duration_min))
+                                           .group_by(ServiceMinimumRow.service_code))).all())
+    past = months_between(_months_back(month, HISTORY_MONTHS), previous_month(month))
+    history: dict[str, list[int]] = defaultdict(list)
+    if providers:
+        rows = await session.execute(
+            sa.select(RedemptionRow.provider_id, RedemptionRow.month, sa.func.sum(RedemptionRow.amount_fen))
+            .where(RedemptionRow.provider_id.in_(providers), RedemptionRow.month.in_(past))
+            .group_by(RedemptionRow.provider_id, RedemptionRow.month).order_by(RedemptionRow.month))
+        for provider, _, total in rows.all():  # months without spend are not "normal" months: left out
+            history[str(provider)].append(int(total))
+    return AuditContext(minimum_minutes_by_service=minimums,
+                        departure_date_by_elder={str(k): v for k, v in departed.items()},
+                        history_fen_by_provider=history)
+
+
+def _months_back(month: str, count: int) -> str:
+    for _ in range(count):
+        month = previous_month(month)
+    return month
+
+
+def _finding_row(finding: Finding, month: str, now: datetime) -> dict:
+    records = finding.records
+    providers = {r["provider_id"] for r in records}
+    elders = {r["elder_id"] for r in records}
+    return {"id": uuid.uuid4(), "key": finding.key[:400], "month": month, "rule": finding.rule,
+            "title": finding.title, "explanation": finding.explanation,
+            "district_code": records[0]["district_code"] if records else None,
+            "provider_id": uuid.UUID(providers.pop()) if len(providers) == 1 else None,
+            "elder_id": uuid.UUID(elders.pop()) if len(elders) == 1 else None,
+            "redemption_ids": [r["id"] for r in records], "amount_fen": sum(r["amount_fen"] for r in records),
+            "status": "open", "created_at": now, "updated_at": now}
+
+
+def describe_finding(row: AnomalyFindingRow) -> dict:
+    return {"finding_id": str(row.id), "key": row.key, "month": row.month, "rule": row.rule, "title": row.title,
+            "explanation": row.explanation, "district_code": row.district_code,
+            "district_name": district_name(row.district_code),
+            "provider_id": str(row.provider_id) if row.provider_id else None,
+            "elder_id": str(row.elder_id) if row.elder_id else None, "redemption_ids": row.redemption_ids,
+            "amount_fen": row.amount_fen, "status": row.status, "created_at": row.created_at}
+
+
+async def find_anomalies(session: AsyncSession, *, principal: Principal, month: str, now: datetime,
+                         thresholds: AnomalyThresholds | None = None) -> list[dict]:
+    """Run every rule over the month's redemptions in the whole city (a caregiver or provider
+    crosses district lines), store new findings under their stable key (a finding already
+    stored keeps its status, so a dismissal sticks), and list the caller's district's."""
+    acting_district(principal)
+    parse_month(month)
+    records = [_record(r) for r in (await session.execute(
+        sa.select(RedemptionRow).where(RedemptionRow.month == month).order_by(RedemptionRow.completed_at))).scalars()]
+    if records:
+        findings = run_rules(records, thresholds or AnomalyThresholds(), await _context(session, month, records))
+        rows = [_finding_row(f, month, now) for f in findings]
+        for start in range(0, len(rows), 200):
+            await insert_ignoring_duplicates(session, AnomalyFindingRow.__table__, rows[start:start + 200])
+    stored = await session.execute(sa.select(AnomalyFindingRow).where(
+        AnomalyFindingRow.month == month, district_readable_by(principal, AnomalyFindingRow.district_code))
+        .order_by(AnomalyFindingRow.rule, AnomalyFindingRow.key))
+    return [describe_finding(row) for row in stored.scalars()]
+
+
+async def act_on_finding(session: AsyncSession, *, principal: Principal, finding_id: uuid.UUID, action: str,
+                         reason: str, now: datetime) -> dict:
+    acting_district(principal)
+    finding = (await session.execute(sa.select(AnomalyFindingRow).where(
+        AnomalyFindingRow.id == finding_id, district_readable_by(principal, AnomalyFindingRow.district_code))
+        .with_for_update())).scalar_one_or_none()
+    if finding is None:
+        raise NotFound("没有这条稽核线索，或不在您的辖区")
+    if finding.status == "dismissed":
+        raise Conflict("这条线索已驳回，不能再处理", current_state=finding.status)
+    transfer_ids: list[str] = []
+    if action == "dismiss":
+        if finding.status == "actioned":
+            raise Conflict("这条线索已采取处理措施，不能再驳回", current_state=finding.status)
+        finding.status = "dismissed"
+    elif action == "freeze_provider":
+        if finding.provider_id is None:
+            raise Invalid("这条线索涉及多个服务商，请逐个冻结")
+        if await session.get(ProviderFreezeRow, finding.provider_id) is None:
+            session.add(ProviderFreezeRow(provider_id=finding.provider_id, finding_id=finding.id, reason=reason,
+                                          frozen_by=principal.user_id, frozen_at=now))
+        finding.status = "actioned"
+    else:
+        transfer_ids = await _reverse(session, finding, reason=reason, now=now)
+        finding.status = "actioned"
+    finding.updated_at = now
+    row = AuditorActionRow(id=uuid.uuid4(), finding_id=finding.id, action=action, reason=reason,
+                           actor_id=principal.user_id, actor_role=principal.role, transfer_ids=transfer_ids,
+                           created_at=now)
+    session.add(row)
+    await session.flush()
+    return {"action_id": str(row.id), "finding_id": str(finding.id), "action": action, "status": finding.status,
+            "transfer_ids": transfer_ids, "created_at": now}
+
+
+async def _reverse(session: AsyncSession, finding: AnomalyFindingRow, *, reason: str, now: datetime) -> list[str]:
+    """A reversing transfer per redemption not yet reversed: the provider's payable gives the
+    money back to the elder's wallet while its month lasts, to the city budget after."""
+    ids = [uuid.UUID(i) for i in finding.redemption_ids]
+    redemptions = list((await session.execute(sa.select(RedemptionRow).where(RedemptionRow.id.in_(ids))
+                                               .order_by(RedemptionRow.completed_at))).scalars())
+    already = await reversed_by_capture(session, [r.capture_transfer_id for r in redemptions])
+    todo = [r for r in redemptions if r.capture_transfer_id not in already]
+    if not todo:
+        raise Conflict("这些核销已全部冲正，无需再次冲正")
+    postings = []
+    for r in todo:
+        kind = VoucherKind(r.kind)
+        back_to = wallet_account(r.elder_id, kind, r.month) if r.month == month_of(now) else funding_account(kind)
+        transfer = Transfer(str(uuid.uuid4()), payable_account(r.provider_id), back_to, r.amount_fen, TransferKind.REVERSE)
+        postings.append(Posting(transfer, elder_id=r.elder_id, order_id=r.order_id, provider_id=r.provider_id,
+                                reverses_id=r.capture_transfer_id, memo=f"稽核冲正：{reason}"[:200]))
+        publish(session, VoucherReversed(elder_id=r.elder_id, order_id=r.order_id, hold_id=r.hold_id,
+                                         amount_fen=r.amount_fen, provider_id=r.provider_id, reason=reason))
+    await ledger_store.post(session, postings, now=now)
+    return [p.transfer.id for p in postings]
+
+
+async def ledger_check(session: AsyncSession, *, principal: Principal) -> dict:
+    require_role(principal, "city_officer")
+    check = await ledger_store.check_book(session)
+    report = check.report
+    violations = [{"code": v.code, "message": v.message, "transfer_id": v.transfer_id, "account": v.account}
+                  for v in report.violations] + check.extra
+    return {"ok": check.ok, "transfers_checked": report.transfers_checked, "open_holds": report.open_holds,
+            "accounts": len(report.balances), "violations": violations}

@@ -1,0 +1,116 @@
+"""HTTP routes for the civil-affairs side: issuance, month end, settlements, reports, audit.
+
+Scope (see `service.py`): an officer works on their own district (naming another is 403, and
+lists and reports are filtered to it); city officers and admins see the whole city; a
+provider admin sees only their own settlements.
+"""
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from services.vouchers import audit, issuance, month_end
+from services.vouchers.exports import Column, download
+from services.vouchers.schemas import (ActionIn, ActionOut, FindingOut, IssuanceRunOut, LedgerCheckOut, MonthEndOut,
+                                       MonthIn, SettlementOut, SettlementSummary, SpendReportOut)
+from services.vouchers.service import current_time
+from shared.app import Ctx, CurrentPrincipal
+
+router = APIRouter(tags=["civil affairs"])
+Format = Literal["json", "csv", "xlsx"]
+MONTH = Query(max_length=7, description="YYYY-MM")
+
+GROUP_HEADERS = {"district": "区县", "kind": "券种", "service": "服务项目", "provider": "服务商编号"}
+REPORT_COLUMNS = [Column("服务笔数", "redemption_count"), Column("订单金额（元）", "order_amount_fen", fen=True),
+                  Column("券支付金额（元）", "voucher_fen", fen=True), Column("老人自付金额（元）", "elder_fen", fen=True),
+                  Column("冲正金额（元）", "reversed_fen", fen=True), Column("券支付净额（元）", "net_fen", fen=True)]
+SETTLEMENT_COLUMNS = [Column("结算月份", "month"), Column("区县", "district_name"), Column("服务商编号", "provider_id"),
+                      Column("结算状态", "status_name"), Column("服务项目", "service_code"), Column("券种", "kind_name"),
+                      Column("服务笔数", "redemption_count"), Column("核销金额（元）", "redeemed_fen", fen=True),
+                      Column("冲正金额（元）", "reversed_fen", fen=True), Column("应付净额（元）", "net_fen", fen=True)]
+STATUS_NAMES = {"draft": "草稿", "confirmed": "已确认", "paid": "已付款"}
+
+
+@router.post("/issuance-runs", status_code=201, response_model=IssuanceRunOut, summary="发放本月代金券（重复运行不会重复发放）")
+async def post_issuance_run(body: MonthIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    return await issuance.run_issuance(ctx.db, principal=principal, month=body.month,
+                                       district_code=body.district_code, now=current_time(ctx))
+
+
+@router.get("/issuance-runs", response_model=list[IssuanceRunOut], summary="发放记录")
+async def get_issuance_runs(ctx: Ctx, principal: CurrentPrincipal, month: str | None = Query(None, max_length=7)):
+    async with ctx.db.sessions() as session:
+        return await issuance.list_runs(session, principal=principal, month=month)
+
+
+@router.post("/month-end-runs", status_code=201, response_model=MonthEndOut, summary="月末处理：余额过期、生成结算单")
+async def post_month_end_run(body: MonthIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    async with ctx.db.transaction() as session:
+        return await month_end.run_month_end(session, principal=principal, month=body.month,
+                                             district_code=body.district_code, now=current_time(ctx))
+
+
+@router.get("/settlements", response_model=list[SettlementOut], summary="服务商结算单（可导出 csv / xlsx）")
+async def get_settlements(ctx: Ctx, principal: CurrentPrincipal, month: str | None = Query(None, max_length=7),
+                          provider_id: UUID | None = None, format: Format = "json"):
+    async with ctx.db.sessions() as session:
+        statements = await month_end.list_settlements(session, principal=principal, month=month,
+                                                      provider_id=provider_id)
+    if format == "json":
+        return statements
+    rows = [{**s, **line, "status_name": STATUS_NAMES.get(s["status"], s["status"])}
+            for s in statements for line in s["lines"]]
+    return download(SETTLEMENT_COLUMNS, rows, fmt=format, filename=f"结算单-{month or '全部'}", sheet="结算单")
+
+
+@router.post("/settlements/{settlement_id}/confirm", response_model=SettlementSummary, summary="确认结算单")
+async def confirm_settlement(settlement_id: UUID, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    async with ctx.db.transaction() as session:
+        return await month_end.confirm_settlement(session, principal=principal, settlement_id=settlement_id,
+                                                  now=current_time(ctx))
+
+
+@router.post("/settlements/{settlement_id}/pay", response_model=SettlementSummary, summary="结算单付款")
+async def pay_settlement(settlement_id: UUID, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    async with ctx.db.transaction() as session:
+        return await month_end.pay_settlement(session, principal=principal, settlement_id=settlement_id,
+                                              now=current_time(ctx))
+
+
+@router.get("/reports/spend", response_model=SpendReportOut, summary="代金券消费统计（可导出 csv / xlsx）")
+async def get_spend_report(ctx: Ctx, principal: CurrentPrincipal, month: str = MONTH,
+                           group_by: Literal["district", "kind", "service", "provider"] = "district",
+                           district_code: str | None = Query(None, max_length=12), format: Format = "json"):
+    async with ctx.db.sessions() as session:
+        report = await audit.spend_report(session, principal=principal, month=month, group_by=group_by,
+                                          district_code=district_code)
+    if format == "json":
+        return report
+    columns = [Column(GROUP_HEADERS[group_by], "name"), *REPORT_COLUMNS]
+    rows = [*report["rows"], {"name": "合计", **report["totals"]}]
+    return download(columns, rows, fmt=format, filename=f"代金券消费统计-{month}-{GROUP_HEADERS[group_by]}",
+                    sheet=f"{month} 消费统计")
+
+
+@router.get("/anomalies", response_model=list[FindingOut], summary="运行稽核规则并列出线索")
+async def get_anomalies(ctx: Ctx, principal: CurrentPrincipal, month: str = MONTH) -> list[dict]:
+    async with ctx.db.transaction() as session:  # stores new findings
+        return await audit.find_anomalies(session, principal=principal, month=month, now=current_time(ctx),
+                                          thresholds=ctx.extras.get("anomaly_thresholds"))
+
+
+@router.post("/anomalies/{finding_id}/actions", status_code=201, response_model=ActionOut,
+             summary="处理稽核线索：驳回、冻结服务商结算、冲正核销")
+async def post_anomaly_action(finding_id: UUID, body: ActionIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    async with ctx.db.transaction() as session:
+        return await audit.act_on_finding(session, principal=principal, finding_id=finding_id, action=body.action,
+                                          reason=body.reason, now=current_time(ctx))
+
+
+@router.get("/ledger/check", response_model=LedgerCheckOut, summary="账本不变量检查")
+async def get_ledger_check(ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    async with ctx.db.sessions() as session:
+        return await audit.ledger_check(session, principal=principal)
+

@@ -1,0 +1,61 @@
+"""Event handlers of the vouchers service. The kernel commits each handler's writes together
+with the inbox row, so a redelivered event changes nothing; the handlers are also idempotent
+by themselves (a hold resolves once, a voucher is issued once per elder, kind and month).
+Other services' events are read as plain dicts."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.vouchers import eligibility, spending
+from services.vouchers.models import ServiceMinimumRow
+from services.vouchers.service import current_time
+from shared.consumer import Subscription
+from shared.events import CloudEvent
+
+
+def make_subscriptions(ctx) -> list[Subscription]:
+    async def on_elder(session: AsyncSession, event: CloudEvent) -> None:
+        now = current_time(ctx)
+        elder = await eligibility.record_elder(session, data=event.data, now=now)
+        await eligibility.issue_current_month(session, elder=elder, now=now)
+
+    async def on_assessment(session: AsyncSession, event: CloudEvent) -> None:
+        now = current_time(ctx)
+        elder = await eligibility.record_assessment(session, data=event.data, now=now)
+        await eligibility.issue_current_month(session, elder=elder, now=now)
+
+    async def on_order_completed(session: AsyncSession, event: CloudEvent) -> None:
+        await spending.capture_for_completed_order(session, data=event.data, now=current_time(ctx))
+
+    async def on_order_cancelled(session: AsyncSession, event: CloudEvent) -> None:
+        await spending.release_for_cancelled_order(session, data=event.data, now=current_time(ctx))
+
+    async def on_catalogue_changed(session: AsyncSession, event: CloudEvent) -> None:
+        # the whole current catalogue each time: replace this provider's minimums
+        provider_id = uuid.UUID(str(event.data["provider_id"]))
+        await session.execute(sa.delete(ServiceMinimumRow).where(ServiceMinimumRow.provider_id == provider_id))
+        minimums: dict[str, int] = {}
+        for item in event.data.get("items", []):
+            if item.get("active", True) and item.get("min_duration_min") is not None:
+                code = str(item["service_code"])
+                minimums[code] = min(int(item["min_duration_min"]), minimums.get(code, 10**6))
+        session.add_all(ServiceMinimumRow(provider_id=provider_id, service_code=code, min_duration_min=minutes)
+                        for code, minutes in minimums.items())
+
+    return [
+        Subscription(name="vouchers.assessment", topics=["youfu.assessment"], handlers={
+            "youfu.elder.registered.v1": on_elder,
+            "youfu.elder.updated.v1": on_elder,
+            "youfu.assessment.completed.v1": on_assessment,
+        }),
+        Subscription(name="vouchers.orders", topics=["youfu.orders"], handlers={
+            "youfu.order.completed.v1": on_order_completed,
+            "youfu.order.cancelled.v1": on_order_cancelled,
+        }),
+        Subscription(name="vouchers.providers", topics=["youfu.providers"], handlers={
+            "youfu.provider.catalogue_changed.v1": on_catalogue_changed,
+        }),
+    ]

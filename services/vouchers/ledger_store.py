@@ -1,0 +1,167 @@
+"""The ledger in the database: post transfers through the pure `ledger.apply` rules, and read
+the book back for the invariant check.
+
+Posting locks every account a batch touches before reading its balance, in one global order
+(elder wallets and provider payables by code first, then the city-wide clearing accounts by
+code), so concurrent postings queue on the rows they share and never deadlock. On SQLite the
+kernel's BEGIN IMMEDIATE already serialises writers.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.vouchers.ledger import (
+    Account,
+    AccountBalance,
+    AccountType,
+    InvariantReport,
+    LedgerState,
+    Transfer,
+    TransferKind,
+    check_invariants,
+    holds_account,
+    replay,
+)
+from services.vouchers.models import HoldRow, LedgerAccountRow, TransferRow
+
+_OWNED = frozenset({AccountType.WALLET, AccountType.PAYABLE})
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A transfer plus what it is about, for history and audit queries."""
+
+    transfer: Transfer
+    elder_id: uuid.UUID | None = None
+    order_id: uuid.UUID | None = None
+    provider_id: uuid.UUID | None = None
+    reverses_id: str | None = None
+    memo: str = ""
+
+
+def insert_ignoring_duplicates(session: AsyncSession, table, rows: list[dict]):
+    """INSERT … ON CONFLICT DO NOTHING on either backend."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return session.execute(insert(table).values(rows).on_conflict_do_nothing())
+
+
+def _lock_order(account: Account) -> tuple[int, str]:
+    return (0 if account.type in _OWNED else 1, account.code)
+
+
+def _account_values(account: Account) -> dict:
+    return {"code": account.code, "type": str(account.type), "kind": str(account.kind) if account.kind else None,
+            "elder_id": uuid.UUID(account.elder_id) if account.elder_id else None, "month": account.month,
+            "provider_id": uuid.UUID(account.provider_id) if account.provider_id else None,
+            "debits_pending": 0, "debits_posted": 0, "credits_pending": 0, "credits_posted": 0}
+
+
+def _balance(row) -> AccountBalance:
+    return AccountBalance(row.debits_pending, row.debits_posted, row.credits_pending, row.credits_posted)
+
+
+def to_transfer(row: TransferRow) -> Transfer:
+    return Transfer(row.id, Account.parse(row.debit_account), Account.parse(row.credit_account), row.amount_fen,
+                    TransferKind(row.kind), pending_id=row.pending_id)
+
+
+async def lock_balances(session: AsyncSession, accounts: Iterable[Account]) -> dict[Account, AccountBalance]:
+    """Create missing account rows, lock them all in the global order, return their balances."""
+    ordered = sorted(set(accounts), key=_lock_order)
+    if not ordered:
+        return {}
+    for start in range(0, len(ordered), 500):  # bound the statement's parameter count
+        await insert_ignoring_duplicates(session, LedgerAccountRow.__table__,
+                                         [_account_values(a) for a in ordered[start:start + 500]])
+    balances: dict[Account, AccountBalance] = {}
+    table = LedgerAccountRow.__table__
+    for group in ([a for a in ordered if a.type in _OWNED], [a for a in ordered if a.type not in _OWNED]):
+        by_code = {a.code: a for a in group}
+        for start in range(0, len(group), 500):
+            codes = [a.code for a in group[start:start + 500]]
+            rows = await session.execute(sa.select(table).where(table.c.code.in_(codes))
+                                         .order_by(table.c.code).with_for_update())
+            for row in rows:
+                balances[by_code[row.code]] = _balance(row)
+    return balances
+
+
+async def post(session: AsyncSession, postings: Sequence[Posting], *, now: datetime) -> LedgerState:
+    """Book the postings in order or raise the ledger's `DomainError` (nothing is written then,
+    since the caller's transaction rolls back)."""
+    transfers = [p.transfer for p in postings]
+    pending_ids = [t.pending_id for t in transfers if t.pending_id]
+    open_holds: dict[str, Transfer] = {}
+    resolved: set[str] = set()
+    if pending_ids:
+        rows = (await session.execute(sa.select(TransferRow).where(TransferRow.id.in_(pending_ids)))).scalars()
+        open_holds = {row.id: to_transfer(row) for row in rows if row.kind == TransferKind.HOLD}
+        resolved = set((await session.execute(sa.select(TransferRow.pending_id)
+                                              .where(TransferRow.pending_id.in_(pending_ids)))).scalars())
+        for hold_id in resolved:
+            open_holds.pop(hold_id, None)
+    touched = {a for t in transfers for a in (t.debit_account, t.credit_account)}
+    touched |= {holds_account(h.debit_account.kind) for h in open_holds.values()}  # released by capture
+    before = await lock_balances(session, touched)
+    after = replay(transfers, LedgerState(before, open_holds, frozenset(resolved)))
+    session.add_all(TransferRow(
+        id=p.transfer.id, kind=str(p.transfer.kind), debit_account=p.transfer.debit_account.code,
+        credit_account=p.transfer.credit_account.code, amount_fen=p.transfer.amount_fen,
+        pending_id=p.transfer.pending_id, reverses_id=p.reverses_id, elder_id=p.elder_id, order_id=p.order_id,
+        provider_id=p.provider_id, memo=p.memo[:200], created_at=now) for p in postings)
+    table = LedgerAccountRow.__table__
+    for account, balance in after.balances.items():
+        if before.get(account) != balance:
+            await session.execute(table.update().where(table.c.code == account.code).values(
+                debits_pending=balance.debits_pending, debits_posted=balance.debits_posted,
+                credits_pending=balance.credits_pending, credits_posted=balance.credits_posted))
+    await session.flush()
+    return after
+
+
+async def wallet_balances(session: AsyncSession, codes: Iterable[str]) -> dict[str, AccountBalance]:
+    """Unlocked read, for quotes and wallet pages."""
+    codes = list(codes)
+    if not codes:
+        return {}
+    rows = await session.execute(sa.select(LedgerAccountRow).where(LedgerAccountRow.code.in_(codes)))
+    return {row.code: _balance(row) for row in rows.scalars()}
+
+
+@dataclass(frozen=True)
+class BookCheck:
+    report: InvariantReport
+    extra: list[dict]  # violations found by comparing the book with the holds table
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and not self.extra
+
+
+async def check_book(session: AsyncSession) -> BookCheck:
+    """Replay the whole journal against the stored balances (see `ledger.check_invariants`), and
+    check that every hold row's status agrees with the journal."""
+    rows = (await session.execute(sa.select(TransferRow).order_by(TransferRow.seq))).scalars().all()
+    transfers = [to_transfer(row) for row in rows]
+    stored = {Account.parse(row.code): _balance(row)
+              for row in (await session.execute(sa.select(LedgerAccountRow))).scalars()}
+    report = check_invariants(transfers, stored)
+    holds_in_book = {t.id for t in transfers if t.kind is TransferKind.HOLD}
+    resolved_in_book = {t.pending_id for t in transfers if t.pending_id}
+    extra = []
+    for hold in (await session.execute(sa.select(HoldRow).where(HoldRow.voucher_fen > 0))).scalars():
+        hold_id = str(hold.id)
+        resolved = hold_id in resolved_in_book
+        if hold_id not in holds_in_book or resolved != (hold.status != "held"):
+            extra.append({"code": "hold_status_mismatch", "message": "预扣记录的状态与账本不一致",
+                          "transfer_id": hold_id, "account": None})
+    return BookCheck(report, extra)

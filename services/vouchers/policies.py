@@ -1,0 +1,74 @@
+"""Policy versions in the database: every version kept, the one in force chosen by date."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.vouchers.calendar import local_date
+from services.vouchers.models import PolicyVersionRow
+from services.vouchers.policy import DEFAULT_POLICY, PolicyVersion, parse_policy, policy_in_force
+from shared.auth import Principal, require_role
+from shared.db import Database
+from shared.errors import invalid_field
+
+
+def _to_domain(row: PolicyVersionRow) -> PolicyVersion:
+    return PolicyVersion.model_validate(row.document)
+
+
+async def all_versions(session: AsyncSession) -> list[PolicyVersion]:
+    rows = (await session.execute(sa.select(PolicyVersionRow).order_by(PolicyVersionRow.version))).scalars()
+    return [_to_domain(row) for row in rows]
+
+
+async def version_in_force(session: AsyncSession, *, on: date) -> PolicyVersion:
+    return policy_in_force(await all_versions(session), on)
+
+
+async def list_versions(session: AsyncSession) -> list[dict]:
+    rows = (await session.execute(sa.select(PolicyVersionRow).order_by(PolicyVersionRow.version))).scalars()
+    return [describe(row) for row in rows]
+
+
+def describe(row: PolicyVersionRow) -> dict:
+    return {**row.document, "created_by": row.created_by, "created_at": row.created_at}
+
+
+async def current_version(session: AsyncSession, *, on: date) -> dict:
+    chosen = await version_in_force(session, on=on)
+    return describe(await session.get(PolicyVersionRow, chosen.version))
+
+
+async def create_version(session: AsyncSession, *, principal: Principal, submitted: dict, now: datetime) -> dict:
+    """A new version numbered after the last one. It may not take effect in the past: months
+    already issued under the old version must stay explainable by the version in force then."""
+    require_role(principal, "admin")
+    latest = (await session.execute(sa.select(sa.func.max(PolicyVersionRow.version)))).scalar_one() or 0
+    policy = parse_policy({**submitted, "version": latest + 1})
+    if policy.effective_from < local_date(now):
+        raise invalid_field("effective_from", "生效日期不能早于今天，已发放的月份须按当时的政策解释",
+                            "生效日期不能早于今天")
+    row = PolicyVersionRow(version=policy.version, effective_from=policy.effective_from,
+                           document=policy.model_dump(mode="json"), note=policy.note,
+                           created_by=principal.user_id, created_at=now)
+    session.add(row)
+    await session.flush()
+    return describe(row)
+
+
+async def ensure_default_policy(db: Database, *, now: datetime) -> None:
+    """Store the shipped city defaults as version 1 on a fresh database (startup hook)."""
+    async with db.sessions() as session:
+        if (await session.execute(sa.select(sa.func.count()).select_from(PolicyVersionRow))).scalar_one():
+            return
+    try:
+        async with db.transaction() as session:
+            session.add(PolicyVersionRow(
+                version=DEFAULT_POLICY.version, effective_from=DEFAULT_POLICY.effective_from,
+                document=DEFAULT_POLICY.model_dump(mode="json"), note=DEFAULT_POLICY.note,
+                created_by="system", created_at=now))
+    except IntegrityError:
+        pass  # another replica stored it first

@@ -1,0 +1,272 @@
+"""Request and response models of the vouchers service. Money is integer fen throughout."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.vouchers.policy import DEFAULT_POLICY, VoucherKind
+
+MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: far above any home service; a bigger number is a typo
+ELDER = "6f1c2a0e-8d4b-4f57-9a51-0c3f7d2e9b10"
+ORDER = "0b9e4c1d-2f3a-4e5b-8c6d-7e8f9a0b1c2d"
+HOLD = "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a"
+PROVIDER = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+
+
+def _example(**values: Any) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [values]})
+
+
+class QuoteIn(BaseModel):
+    model_config = _example(elder_id=ELDER, kind="community", price_fen=6000)
+    elder_id: UUID
+    kind: VoucherKind
+    price_fen: int = Field(gt=0, le=MAX_PRICE_FEN, description="服务价格（分）")
+
+
+class QuoteOut(BaseModel):
+    model_config = _example(kind="community", price_fen=6000, voucher_fen=5400, elder_fen=600, share_bp=9000,
+                            available_fen=30000)
+    kind: str
+    price_fen: int
+    voucher_fen: int = Field(description="券支付（分），按比例并以本月可用余额为上限")
+    elder_fen: int = Field(description="老人自付（分）")
+    share_bp: int = Field(description="券支付比例（基点，10000 = 100%）")
+    available_fen: int = Field(description="本月该券种可用余额（分）")
+
+
+class HoldIn(BaseModel):
+    model_config = _example(order_id=ORDER, elder_id=ELDER, kind="community", price_fen=6000, service_code="meal")
+    order_id: UUID
+    elder_id: UUID
+    kind: VoucherKind
+    price_fen: int = Field(gt=0, le=MAX_PRICE_FEN)
+    service_code: str = Field(min_length=1, max_length=50)
+
+
+class HoldOut(BaseModel):
+    model_config = _example(hold_id=HOLD, order_id=ORDER, kind="community", voucher_fen=5400, elder_fen=600,
+                            share_bp=9000, status="held")
+    hold_id: str
+    order_id: str
+    kind: str
+    voucher_fen: int
+    elder_fen: int
+    share_bp: int
+    status: str = Field(description="held 已预扣 / captured 已核销 / released 已释放")
+
+
+class HoldDetail(HoldOut):
+    price_fen: int
+    captured_fen: int | None
+    month: str
+
+
+class VoidOut(BaseModel):
+    model_config = _example(hold_id=HOLD, status="released")
+    hold_id: str
+    status: str
+
+
+class WalletVoucher(BaseModel):
+    voucher_id: str
+    kind: str
+    kind_name: str
+    face_value_fen: int
+    available_fen: int
+    held_fen: int
+    spent_fen: int
+    expired_fen: int
+    share_bp: int
+    valid_until: str
+
+
+class WalletOut(BaseModel):
+    model_config = _example(elder_id=ELDER, month="2026-11", total_available_fen=24600, vouchers=[{
+        "voucher_id": "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a", "kind": "community", "kind_name": "社区照护券",
+        "face_value_fen": 30000, "available_fen": 24600, "held_fen": 0, "spent_fen": 5400, "expired_fen": 0,
+        "share_bp": 9000, "valid_until": "2026-11-30"}])
+    elder_id: str
+    month: str
+    vouchers: list[WalletVoucher]
+    total_available_fen: int
+
+
+class HistoryEntry(BaseModel):
+    transfer_id: str
+    time: str = Field(description="北京时间")
+    month: str
+    kind: str
+    kind_name: str
+    action: str
+    action_name: str
+    amount_fen: int
+    amount_yuan: str
+    available_change_fen: int = Field(description="对本月可用余额的影响（分），负数为减少")
+    order_id: str | None
+    description: str
+
+
+class HistoryOut(BaseModel):
+    model_config = _example(elder_id=ELDER, month="2026-11", entries=[{
+        "transfer_id": "e1", "time": "2026-11-01T00:00:05+08:00", "month": "2026-11", "kind": "community",
+        "kind_name": "社区照护券", "action": "issue", "action_name": "发放", "amount_fen": 30000,
+        "amount_yuan": "300.00", "available_change_fen": 30000, "order_id": None,
+        "description": "2026-11 月社区照护券发放 300.00 元"}])
+    elder_id: str
+    month: str | None
+    entries: list[HistoryEntry]
+
+
+class MonthIn(BaseModel):
+    model_config = _example(month="2026-11")
+    month: str = Field(max_length=7, description="YYYY-MM（北京时间的月份）")
+    district_code: str | None = Field(None, max_length=12, description="市级账号可指定区县；区县账号只能是本辖区")
+
+
+class IssuanceLine(BaseModel):
+    district_code: str
+    district_name: str
+    kind: str
+    kind_name: str
+    issued_count: int
+    issued_fen: int
+    already_count: int = Field(description="此前已发放、本次未重复发放的张数")
+    already_fen: int
+
+
+class IssuanceRunOut(BaseModel):
+    run_id: UUID
+    month: str
+    district_code: str | None
+    trigger: str
+    requested_by: str
+    started_at: datetime
+    policy_version: int
+    issued_count: int
+    issued_fen: int
+    already_count: int
+    already_fen: int
+    by_district_kind: list[IssuanceLine]
+
+
+class SettlementLine(BaseModel):
+    service_code: str
+    kind: str
+    kind_name: str
+    redemption_count: int
+    redeemed_fen: int
+    reversed_fen: int
+    net_fen: int
+
+
+class SettlementSummary(BaseModel):
+    settlement_id: str
+    month: str
+    provider_id: str
+    district_code: str
+    district_name: str
+    status: str = Field(description="draft 草稿 / confirmed 已确认 / paid 已付款")
+    redemption_count: int
+    redeemed_fen: int
+    reversed_fen: int
+    net_fen: int
+
+
+class SettlementOut(SettlementSummary):
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    paid_at: datetime | None
+    lines: list[SettlementLine]
+
+
+class MonthEndOut(BaseModel):
+    run_id: str
+    month: str
+    district_code: str | None
+    ran_at: datetime
+    expired_count: int
+    expired_fen: int
+    expired_by_kind: list[dict[str, Any]]
+    open_holds_left: int = Field(description="仍未了结的预扣笔数，待订单结果后再次运行月末处理")
+    settlements: list[SettlementSummary]
+
+
+class PolicyIn(BaseModel):
+    """A new policy version; the server numbers it. Rules: one per voucher kind (see GET /policies)."""
+
+    model_config = _example(effective_from="2027-01-01", note="2027 年起社区照护券面值上调",
+                            rules=[r.model_dump(mode="json") for r in DEFAULT_POLICY.rules])
+    effective_from: date
+    rules: list[dict[str, Any]] = Field(min_length=1)
+    note: str = Field("", max_length=500)
+
+
+class ReportRow(BaseModel):
+    key: str
+    name: str
+    redemption_count: int
+    order_amount_fen: int
+    voucher_fen: int
+    elder_fen: int
+    reversed_fen: int
+    net_fen: int
+
+
+class SpendReportOut(BaseModel):
+    month: str
+    group_by: str
+    district_code: str | None
+    rows: list[ReportRow]
+    totals: dict[str, int]
+
+
+class FindingOut(BaseModel):
+    finding_id: str
+    key: str
+    month: str
+    rule: str
+    title: str
+    explanation: str
+    district_code: str | None
+    district_name: str
+    provider_id: str | None
+    elder_id: str | None
+    redemption_ids: list[str]
+    amount_fen: int
+    status: str = Field(description="open 待处理 / dismissed 已驳回 / actioned 已处理")
+    created_at: datetime
+
+
+class ActionIn(BaseModel):
+    model_config = _example(action="reverse", reason="电话回访老人，当日未接受服务")
+    action: Literal["dismiss", "freeze_provider", "reverse"]
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ActionOut(BaseModel):
+    action_id: str
+    finding_id: str
+    action: str
+    status: str
+    transfer_ids: list[str]
+    created_at: datetime
+
+
+class Violation(BaseModel):
+    code: str
+    message: str
+    transfer_id: str | None
+    account: str | None
+
+
+class LedgerCheckOut(BaseModel):
+    model_config = _example(ok=True, transfers_checked=1234, open_holds=12, accounts=310, violations=[])
+    ok: bool
+    transfers_checked: int
+    open_holds: int
+    accounts: int
+    violations: list[Violation]

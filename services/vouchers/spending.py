@@ -1,0 +1,210 @@
+"""Spending a voucher, two-phase: quote → hold (orders, at order time) → capture (order
+completed) or void (cancelled). A hold resolves once; the wallet never goes below zero.
+
+The voucher pays its share of the price, capped by what the wallet still has this month
+(`money.split_payment`); the elder pays the rest. A hold on a wallet that is used up succeeds
+with a voucher share of 0 fen (the elder pays the whole price) rather than failing, so that an
+order is never blocked by a voucher; only an elder who has no voucher of the kind this month
+gets 409. Such a 0-fen hold has no ledger transfer and resolves without one.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.vouchers import ledger_store
+from services.vouchers.calendar import month_of
+from services.vouchers.events import VoucherHeld, VoucherRedeemed, VoucherReleased
+from services.vouchers.ledger import capture_transfer, hold_transfer, void_transfer, wallet_account
+from services.vouchers.ledger_store import Posting
+from services.vouchers.models import ElderRow, HoldRow, RedemptionRow, VoucherRow
+from services.vouchers.money import split_payment
+from services.vouchers.policy import VoucherKind
+from services.vouchers.service import may_act_for_elder, parse_instant, parse_uuid, publish
+from shared.auth import Principal, require_role
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+
+log = logging.getLogger("youfu.vouchers.spending")
+
+
+async def _voucher(session: AsyncSession, elder_id: uuid.UUID, kind: VoucherKind, month: str) -> VoucherRow | None:
+    return (await session.execute(sa.select(VoucherRow).where(
+        VoucherRow.elder_id == elder_id, VoucherRow.kind == str(kind), VoucherRow.month == month))).scalar_one_or_none()
+
+
+async def quote(session: AsyncSession, *, principal: Principal, elder_id: uuid.UUID, kind: VoucherKind,
+                price_fen: int, now: datetime) -> dict:
+    """What the voucher would pay now. No voucher of the kind: it pays nothing (not an error)."""
+    if principal.role not in ("service", "admin") and not may_act_for_elder(principal, elder_id):
+        raise Forbidden("只能为本人或已绑定的老人询价")
+    voucher = await _voucher(session, elder_id, kind, month_of(now))
+    if voucher is None:
+        return {"kind": str(kind), "price_fen": price_fen, "voucher_fen": 0, "elder_fen": price_fen,
+                "share_bp": 0, "available_fen": 0}
+    wallet = wallet_account(elder_id, kind, voucher.month)
+    balance = (await ledger_store.wallet_balances(session, [wallet.code])).get(wallet.code)
+    available = balance.available_fen if balance else 0
+    split = split_payment(price_fen, voucher.share_bp, available)
+    return {"kind": str(kind), "price_fen": price_fen, "voucher_fen": split.voucher_fen,
+            "elder_fen": split.elder_fen, "share_bp": voucher.share_bp, "available_fen": available}
+
+
+def hold_answer(hold: HoldRow) -> dict:
+    return {"hold_id": str(hold.id), "order_id": str(hold.order_id), "kind": hold.kind,
+            "voucher_fen": hold.voucher_fen, "elder_fen": hold.elder_fen, "share_bp": hold.share_bp,
+            "status": hold.status}
+
+
+async def place_hold(session: AsyncSession, *, principal: Principal, order_id: uuid.UUID, elder_id: uuid.UUID,
+                     kind: VoucherKind, price_fen: int, service_code: str, now: datetime) -> dict:
+    """Reserve the voucher's share of an order in this month's wallet. One hold per order: the
+    same order again (under any key) gets its hold back, a different body for it is 409."""
+    require_role(principal, "service")
+    existing = (await session.execute(sa.select(HoldRow).where(HoldRow.order_id == order_id))).scalar_one_or_none()
+    if existing is not None:
+        if (existing.elder_id, existing.kind, existing.price_fen) != (elder_id, str(kind), price_fen):
+            raise Conflict("该订单已有一笔不同内容的预扣，请先撤销原预扣", hold_id=str(existing.id))
+        return hold_answer(existing)
+    month = month_of(now)
+    voucher = await _voucher(session, elder_id, kind, month)
+    if voucher is None:
+        raise Conflict(f"该老人本月（{month}）没有{kind.zh_name}，请按自费下单", kind=str(kind), available_fen=0)
+    wallet = wallet_account(elder_id, kind, month)
+    # lock the wallet before reading it: concurrent holds on one wallet queue here
+    available = (await ledger_store.lock_balances(session, [wallet]))[wallet].available_fen
+    split = split_payment(price_fen, voucher.share_bp, available)
+    hold = HoldRow(id=uuid.uuid4(), order_id=order_id, elder_id=elder_id, voucher_id=voucher.id, kind=str(kind),
+                   month=month, district_code=voucher.district_code, service_code=service_code, price_fen=price_fen,
+                   voucher_fen=split.voucher_fen, elder_fen=split.elder_fen, share_bp=voucher.share_bp,
+                   status="held", created_at=now)
+    session.add(hold)
+    try:
+        await session.flush()
+    except IntegrityError:  # the same order under another key, at the same moment
+        raise Conflict("该订单正在预扣，请稍后用同一幂等键重试", order_id=str(order_id)) from None
+    if split.voucher_fen > 0:
+        await ledger_store.post(session, [Posting(hold_transfer(hold.id, wallet, split.voucher_fen), elder_id=elder_id,
+                                                  order_id=order_id, memo=f"订单预扣 {service_code}")], now=now)
+    publish(session, VoucherHeld(elder_id=elder_id, order_id=order_id, hold_id=hold.id, kind=str(kind), month=month,
+                                 amount_fen=split.voucher_fen))
+    await session.flush()
+    return hold_answer(hold)
+
+
+async def _locked_hold(session: AsyncSession, *, hold_id: object = None, order_id: object = None) -> HoldRow | None:
+    query = sa.select(HoldRow).with_for_update()
+    if parse_uuid(hold_id):
+        query = query.where(HoldRow.id == parse_uuid(hold_id))
+    elif parse_uuid(order_id):
+        query = query.where(HoldRow.order_id == parse_uuid(order_id))
+    else:
+        return None
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def _hold_transfer_of(hold: HoldRow):
+    return hold_transfer(hold.id, wallet_account(hold.elder_id, VoucherKind(hold.kind), hold.month), hold.voucher_fen)
+
+
+async def _release(session: AsyncSession, hold: HoldRow, *, now: datetime, reason: str) -> None:
+    if hold.voucher_fen > 0:
+        await ledger_store.post(session, [Posting(void_transfer(uuid.uuid4(), _hold_transfer_of(hold)),
+                                                  elder_id=hold.elder_id, order_id=hold.order_id,
+                                                  memo=f"释放预扣：{reason}")], now=now)
+    hold.status, hold.resolved_at = "released", now
+    publish(session, VoucherReleased(elder_id=hold.elder_id, order_id=hold.order_id, hold_id=hold.id,
+                                     amount_fen=hold.voucher_fen))
+    await session.flush()
+
+
+async def void_hold(session: AsyncSession, *, principal: Principal, hold_id: uuid.UUID, now: datetime) -> dict:
+    """`POST /holds/{id}/void`: voiding a released hold again answers the same; a captured one is 409."""
+    require_role(principal, "service")
+    hold = await _locked_hold(session, hold_id=hold_id)
+    if hold is None:
+        raise NotFound("没有这笔预扣记录")
+    if hold.status == "captured":
+        raise Conflict("服务已完成并核销，不能撤销预扣", hold_id=str(hold.id), current_state="captured")
+    if hold.status == "held":
+        await _release(session, hold, now=now, reason="订单方撤销")
+    return {"hold_id": str(hold.id), "status": "released"}
+
+
+async def get_hold(session: AsyncSession, *, principal: Principal, hold_id: uuid.UUID) -> dict:
+    require_role(principal, "service")
+    hold = await session.get(HoldRow, hold_id)
+    if hold is None:
+        raise NotFound("没有这笔预扣记录")
+    return hold_answer(hold) | {"price_fen": hold.price_fen, "captured_fen": hold.captured_fen, "month": hold.month}
+
+
+async def release_for_cancelled_order(session: AsyncSession, *, data: dict, now: datetime) -> None:
+    """`youfu.order.cancelled.v1`. A hold already resolved is left as it is."""
+    hold = await _locked_hold(session, hold_id=data.get("hold_id"), order_id=data.get("order_id"))
+    if hold is None:
+        log.info("order %s cancelled without a voucher hold", data.get("order_id"))
+        return
+    if hold.status == "captured":
+        log.warning("order %s cancelled after its hold %s was captured; left as captured", hold.order_id, hold.id)
+        return
+    if hold.status == "held":
+        await _release(session, hold, now=now, reason=str(data.get("reason") or "订单取消")[:100])
+
+
+async def capture_for_completed_order(session: AsyncSession, *, data: dict, now: datetime) -> None:
+    """`youfu.order.completed.v1`: pay the voucher part to the provider's payable account.
+
+    The amount is the order's `voucher_fen` (orders owns the final price), capped by the hold:
+    a capture never exceeds what was held, and whatever was held beyond it is released. A hold
+    already captured is left alone (the journal's unique `pending_id` refuses a second capture
+    even if this check were skipped)."""
+    hold = await _locked_hold(session, hold_id=data.get("hold_id"), order_id=data.get("order_id"))
+    if hold is None:
+        log.info("order %s completed without a voucher hold", data.get("order_id"))
+        return
+    if hold.status != "held":
+        if hold.status == "released":
+            log.warning("order %s completed but its hold %s was released; nothing captured", hold.order_id, hold.id)
+        return
+    provider_id = parse_uuid(data.get("provider_id"))
+    if provider_id is None:
+        raise Invalid("完成的订单缺少服务商，无法核销代金券", order_id=str(hold.order_id))
+    wanted = data.get("voucher_fen")
+    wanted = hold.voucher_fen if wanted is None else max(int(wanted), 0)
+    amount = min(wanted, hold.voucher_fen)
+    if wanted > hold.voucher_fen:
+        log.warning("order %s asks to capture %d fen above its hold of %d; capped", hold.order_id, wanted, hold.voucher_fen)
+    capture_id = str(uuid.uuid4())
+    if amount > 0:
+        posting = Posting(capture_transfer(capture_id, _hold_transfer_of(hold), amount, provider_id),
+                          elder_id=hold.elder_id, order_id=hold.order_id, provider_id=provider_id,
+                          memo=f"服务完成核销 {hold.service_code}")
+    elif hold.voucher_fen > 0:  # the voucher pays nothing after all: release the whole hold
+        posting = Posting(void_transfer(capture_id, _hold_transfer_of(hold)), elder_id=hold.elder_id,
+                          order_id=hold.order_id, memo="服务完成，券支付 0 元，释放预扣")
+    else:
+        posting = None
+    if posting:
+        await ledger_store.post(session, [posting], now=now)
+    hold.status, hold.captured_fen, hold.provider_id, hold.resolved_at = "captured", amount, provider_id, now
+    if amount > 0:
+        elder = await session.get(ElderRow, hold.elder_id)
+        distance = data.get("checkin_distance_m")
+        session.add(RedemptionRow(
+            id=uuid.uuid4(), hold_id=hold.id, order_id=hold.order_id, elder_id=hold.elder_id, provider_id=provider_id,
+            caregiver_id=parse_uuid(data.get("caregiver_id")), kind=hold.kind, month=hold.month,
+            district_code=hold.district_code or data.get("district_code"),
+            service_code=str(data.get("service_code") or hold.service_code),
+            order_amount_fen=int(data.get("amount_fen") or hold.price_fen), amount_fen=amount,
+            duration_min=data.get("duration_min"), checkin_distance_m=None if distance is None else float(distance),
+            latitude=elder.lat if elder else None, longitude=elder.lon if elder else None,
+            completed_at=parse_instant(data.get("completed_at")) or now, capture_transfer_id=capture_id,
+            created_at=now))
+    publish(session, VoucherRedeemed(elder_id=hold.elder_id, order_id=hold.order_id, hold_id=hold.id,
+                                     amount_fen=amount, provider_id=provider_id))
+    await session.flush()
