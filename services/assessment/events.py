@@ -1,4 +1,9 @@
-"""Events the assessment service publishes on `youfu.assessment` (key: elder id)."""
+"""Events the assessment service publishes on `youfu.assessment` (key: elder id).
+
+The ID card and phones never leave the service in events (they are encrypted at rest here and
+other services have no use for them); name and address do, because orders sends caregivers to
+the elder's home.
+"""
 from __future__ import annotations
 
 from datetime import date
@@ -23,6 +28,9 @@ class ElderFacts(BaseModel):
     status: str
     grade: int | None = None
     birth_date: date | None = None
+    name: str | None = None
+    address: str | None = None
+    status_date: date | None = None  # of death or moving away, for the vouchers audit
 
 
 @event_type("youfu.elder.registered.v1", topic=TOPIC, key="elder_id")
@@ -33,6 +41,8 @@ class ElderRegistered(ElderFacts):
 @event_type("youfu.elder.updated.v1", topic=TOPIC, key="elder_id")
 class ElderUpdated(ElderFacts):
     """An elder's record changed (address, economic status, status, hardship flag …)."""
+
+    changed_fields: list[str] = []  # names only, e.g. ["economic_status", "special_hardship"]
 
 
 @event_type("youfu.assessment.completed.v1", topic=TOPIC, key="elder_id")
@@ -47,3 +57,10 @@ class AssessmentCompleted(BaseModel):
     grade: int
     finalised_at: str
     special_hardship: bool
+    grade_name: str | None = None
+    instrument_version: str | None = None
+    dimensions: dict[str, int] = {}  # dimension code → subtotal
+    valid_until: date | None = None  # reassessment due day (Asia/Shanghai)
+    district_code: str | None = None
+    reason: str | None = None  # initial, periodic, condition_changed
+    previous_assessment_id: UUID | None = None

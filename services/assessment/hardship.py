@@ -6,7 +6,7 @@ module is the one place the rule lives. The string values of the enums are the e
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -107,3 +107,15 @@ def is_reassessment_due(
 ) -> bool:
     """True from the due day on (due and overdue alike); `today` is the Shanghai date."""
     return today >= reassessment_due(last_finalised_at, months=months)
+
+
+def latest_finalisation_day_due(today: date, *, months: int = DEFAULT_REASSESSMENT_MONTHS) -> date:
+    """The latest Shanghai day of finalisation whose reassessment is due by `today`, so a due list
+    is one range query (`finalised before the day after this`). `add_months` clamps month ends,
+    so the answer may lie a few days after `today` minus `months` (08-31 is due on 02-28)."""
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    day = add_months(today, -months)
+    while add_months(day + timedelta(days=1), months) <= today:
+        day += timedelta(days=1)
+    return day

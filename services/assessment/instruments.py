@@ -330,3 +330,8 @@ def get_instrument(code: str = DEFAULT_INSTRUMENT_CODE) -> Instrument:
         known = "、".join(_shipped_instruments())
         raise NotFound(f"没有编号为 {code} 的评估量表（可用：{known}）", instrument=code)
     return instrument
+
+
+def shipped_instruments() -> dict[str, Instrument]:
+    """Every shipped instrument, keyed by code (for listing)."""
+    return dict(_shipped_instruments())

@@ -1,7 +1,128 @@
 """Tables of the assessment database (the kernel's outbox, inbox, dead letters and idempotency
-keys are created by its migrations too)."""
+keys are created by its migrations too).
+
+Personal data: ID-card numbers and phones are stored only as Fernet ciphertext (`*_cipher`);
+equality lookups go through keyed HMAC blind indexes (`*_index`), so the plain value is in no
+column and no index. The elder row also carries the facts other services read from events
+(latest grade, special-hardship flag) so the events and the lists never recompute them from
+the assessment history.
+"""
 from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base
 
 Base = make_base("assessment")
+
+
+class ElderRow(Base):
+    """The basic-information form of GB/T 42195 Annex A, one row per person."""
+
+    __tablename__ = "elders"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    gender: Mapped[str] = mapped_column(sa.String(10))  # idcard.Gender values
+    birth_date: Mapped[date] = mapped_column(sa.Date)
+    id_card_cipher: Mapped[str] = mapped_column(sa.Text)
+    id_card_index: Mapped[str] = mapped_column(sa.String(64))  # unique: the duplicate check (409)
+    phone_cipher: Mapped[str | None] = mapped_column(sa.Text)
+    phone_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # hotline lookup by phone
+    address: Mapped[str] = mapped_column(sa.String(200))
+    lat: Mapped[float | None]  # WGS-84
+    lon: Mapped[float | None]
+    district_code: Mapped[str] = mapped_column(sa.String(6))  # indexed with street below
+    street: Mapped[str | None] = mapped_column(sa.String(50))
+    living_situation: Mapped[str] = mapped_column(sa.String(20))  # hardship.LivingSituation values
+    economic_status: Mapped[str] = mapped_column(sa.String(20))  # hardship.EconomicStatus values
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")  # active, deceased, moved_away
+    status_date: Mapped[date | None] = mapped_column(sa.Date)
+    grade: Mapped[int | None]  # of the latest finalised assessment
+    last_finalised_at: Mapped[datetime | None] = mapped_column(index=True)
+    special_hardship: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        sa.UniqueConstraint("id_card_index", name="uq_elders_id_card_index"),
+        sa.Index("ix_elders_district_street", "district_code", "street"),
+    )
+
+
+class EmergencyContactRow(Base):
+    __tablename__ = "emergency_contacts"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("elders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]  # the order the family gave: first is called first
+    name: Mapped[str] = mapped_column(sa.String(50))
+    relation: Mapped[str] = mapped_column(sa.String(20))
+    phone_cipher: Mapped[str] = mapped_column(sa.Text)
+
+
+class AssessmentRow(Base):
+    """draft → signed (first assessor) → finalised (a second, different assessor). A finalised
+    row is never updated again: a reassessment is a new row pointing to the previous one."""
+
+    __tablename__ = "assessments"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("elders.id"))  # indexed with state below
+    previous_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("assessments.id"))
+    reason: Mapped[str] = mapped_column(sa.String(20))  # initial, periodic, condition_changed
+    instrument: Mapped[str] = mapped_column(sa.String(40))
+    instrument_version: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.String(20), default="draft")
+    items: Mapped[dict] = mapped_column(sa.JSON)  # item code → score; partial while a draft
+    coma: Mapped[bool] = mapped_column(default=False)
+    diagnoses: Mapped[list] = mapped_column(sa.JSON)  # ICD-10 codes
+    risk_events_30d: Mapped[list] = mapped_column(sa.JSON)  # one entry per event
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_assessor_id: Mapped[str | None] = mapped_column(sa.String(100))
+    first_signed_at: Mapped[datetime | None]
+    second_assessor_id: Mapped[str | None] = mapped_column(sa.String(100))
+    finalised_at: Mapped[datetime | None]
+    # the scoring result, written once at finalisation
+    result: Mapped[dict | None] = mapped_column(sa.JSON)
+    total: Mapped[int | None]
+    initial_grade: Mapped[int | None]
+    grade: Mapped[int | None]
+    valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    __table_args__ = (
+        sa.Index("ix_assessments_elder_state", "elder_id", "state"),
+        # at most one open assessment per elder, even if two requests race past the service's check
+        sa.Index("uq_assessments_one_open_per_elder", "elder_id", unique=True,
+                 postgresql_where=sa.text("state IN ('draft', 'signed')"),
+                 sqlite_where=sa.text("state IN ('draft', 'signed')")),
+    )
+
+
+class AssessorAssignmentRow(Base):
+    """Which assessors are "the elder's assessors": assigned by an officer, or by taking part
+    in one of the elder's assessments. It decides who sees the unmasked ID card."""
+
+    __tablename__ = "assessor_assignments"
+    elder_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("elders.id", ondelete="CASCADE"), primary_key=True)
+    assessor_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(20))  # officer, assessment
+    assigned_by: Mapped[str] = mapped_column(sa.String(100))
+    assigned_at: Mapped[datetime]
+
+
+class AccessLogRow(Base):
+    """One row per answer that carried an unmasked ID card or phone: who, whose, which fields."""
+
+    __tablename__ = "pii_access_log"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    fields: Mapped[str] = mapped_column(sa.String(200))  # e.g. "id_card,phone,emergency_contacts.phone"
+    route: Mapped[str] = mapped_column(sa.String(200))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
