@@ -1,13 +1,18 @@
-"""Demo data on first start: one account per role, written to var/demo-accounts.json.
+"""Demo data on first start, created through the gateway's API like a real office would.
 
-Passwords are generated per installation (no secret lives in code). The family account is
-linked to a demo elder and the provider accounts to a demo provider once those services can
-create them (see `demo_world`)."""
+One account per role (passwords generated per installation, written to var/demo-accounts.json),
+a demo elder in 海陵区 assessed by two assessors (so this month's vouchers are issued from the
+assessment event), and a demo provider near the elder with a caregiver, so an order can be placed
+and matched at once. Street-level coordinates are not published: the demo places everything
+around the district centre (DOMAIN.md).
+"""
 from __future__ import annotations
 
 import asyncio
 import json
 import secrets
+
+import httpx
 
 from gateway import accounts
 from shared.db import Database
@@ -15,11 +20,15 @@ from shared.pii import PiiCipher
 from shared.settings import Settings
 
 DEMO_DISTRICT = "321202"  # 海陵区
-DEMO_ACCOUNTS = [
+HAILING = (32.49, 119.92)
+STAFF = [
     ("admin", "13800000001", "系统管理员"),
     ("city_officer", "13800000002", "市民政局 李科长"),
     ("officer", "13800000003", "海陵区民政 张科员"),
     ("assessor", "13800000004", "评估员 陈医生"),
+    ("assessor", "13800000009", "评估员 周护士"),
+]
+PEOPLE = [
     ("provider_admin", "13800000005", "城中居家养老服务中心 管理员"),
     ("caregiver", "13800000006", "护理员 刘阿姨"),
     ("elder", "13800000007", "王大爷"),
@@ -27,37 +36,93 @@ DEMO_ACCOUNTS = [
 ]
 
 
-async def create_demo_accounts(settings: Settings, world: dict | None = None) -> list[dict]:
-    world = world or {}
+def _password() -> str:
+    return "yf-" + secrets.token_urlsafe(6)
+
+
+async def _create_accounts(settings: Settings, rows: list[tuple[str, str, str]], world: dict) -> list[dict]:
     db = Database(settings.database_url("gateway"))
     cipher = PiiCipher(settings.pii_key_value)
     out = []
     try:
         async with db.transaction() as s:
-            for role, phone, name in DEMO_ACCOUNTS:
-                password = "yf-" + secrets.token_urlsafe(6)
+            for role, phone, name in rows:
+                password = _password()
                 user = await accounts.create_user(
                     s, cipher=cipher, phone=phone, password=password, role=role, display_name=name,
                     district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
                     provider_id=world.get("provider_id") if role in ("provider_admin", "caregiver") else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,
-                    elder_id=world.get("elder_id") if role == "elder" else None,
-                ) if role not in ("provider_admin", "caregiver") or world.get("provider_id") else None
-                if user is None:
-                    continue
+                    elder_id=world.get("elder_id") if role == "elder" else None)
                 if role == "family" and world.get("elder_id"):
                     await accounts.add_family_link(s, user=user, elder_id=world["elder_id"], relation="女儿",
-                                                   consent_by="老人本人", consent_method="in_person",
-                                                   recorded_by="seed")
+                                                   consent_by="老人本人", consent_method="in_person", recorded_by="seed")
                 out.append({"role": role, "phone": phone, "password": password, "name": name})
     finally:
         await db.dispose()
     return out
 
 
+def _login(client: httpx.Client, account: dict) -> dict:
+    r = client.post("/api/auth/login", json={"phone": account["phone"], "password": account["password"]})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def _ok(r: httpx.Response) -> dict:
+    if r.status_code >= 400:
+        raise RuntimeError(f"seed: {r.request.method} {r.request.url.path} → {r.status_code} {r.text[:300]}")
+    return r.json() if r.content else {}
+
+
+def _id_card(first17: str) -> str:
+    from services.assessment.idcard import id_card_check_char
+
+    return first17 + id_card_check_char(first17)
+
+
+def demo_elder(client: httpx.Client, officer: dict, assessors: list[dict]) -> str:
+    elder = _ok(client.post("/api/assessment/elders", headers={**officer, "Idempotency-Key": "seed-elder-wang"}, json={
+        "name": "王大爷", "gender": "male", "birth_date": "1946-05-06", "id_card": _id_card("32120219460506123"),
+        "phone": "13800000007", "address": "泰州市海陵区城中街道鼓楼南路 18 号 2 单元 301",
+        "lat": HAILING[0] + 0.004, "lon": HAILING[1] + 0.003, "district_code": DEMO_DISTRICT, "street": "城中街道",
+        "living_situation": "alone", "economic_status": "dibao",
+        "emergency_contacts": [{"name": "王小红", "relation": "女儿", "phone": "13800000008"}],
+    }))
+    from services.assessment.instruments import get_instrument
+
+    items = {i.code: sorted(i.allowed_scores)[len(i.allowed_scores) // 2] for i in get_instrument().items}
+    draft = _ok(client.post(f"/api/assessment/elders/{elder['id']}/assessments", headers=assessors[0],
+                            json={"items": items, "note": "上门评估（演示数据）"}))
+    _ok(client.post(f"/api/assessment/assessments/{draft['id']}/sign", headers=assessors[0]))
+    _ok(client.post(f"/api/assessment/assessments/{draft['id']}/sign", headers=assessors[1]))
+    return elder["id"]
+
+
+def demo_provider(client: httpx.Client, officer: dict, elder_location: tuple[float, float]) -> dict:
+    """An approved home-care centre near the elder with one caregiver; filled in by the providers issue."""
+    try:
+        from youfu.seed_providers import create_demo_provider
+    except ImportError:
+        return {}
+    return create_demo_provider(client, officer, elder_location)
+
+
 def seed_demo(settings: Settings) -> list[dict]:
-    demo = asyncio.run(create_demo_accounts(settings))
+    gateway = f"http://{settings.host}:{settings.port('gateway')}"
+    staff = asyncio.run(_create_accounts(settings, STAFF, {}))
+    world: dict = {}
+    with httpx.Client(base_url=gateway, timeout=30) as client:
+        officer = _login(client, next(a for a in staff if a["role"] == "officer"))
+        assessors = [_login(client, a) for a in staff if a["role"] == "assessor"]
+        world["elder_id"] = demo_elder(client, officer, assessors)
+        world |= demo_provider(client, officer, (HAILING[0] + 0.004, HAILING[1] + 0.003))
+    people = [p for p in PEOPLE if p[0] not in ("provider_admin", "caregiver") or world.get("provider_id")]
+    demo = staff + asyncio.run(_create_accounts(settings, people, world))
     path = settings.var_dir / "demo-accounts.json"
     path.write_text(json.dumps(demo, ensure_ascii=False, indent=2))
     path.chmod(0o600)
+    (settings.var_dir / "demo-world.json").write_text(json.dumps(world, indent=2))
     return demo
+
+
