@@ -25,6 +25,9 @@ class OrderPlaced(OrderRef):
     price_fen: int
     voucher_fen: int
     voucher_kind: str | None = None
+    hold_id: UUID | None = None
+    kind: str = "on_demand"  # on_demand | recurring | visit
+    window_start: str | None = None  # ISO instant with offset
 
 
 @event_type("youfu.order.accepted.v1", topic=TOPIC, key="order_id")
@@ -54,6 +57,7 @@ class OrderCancelled(OrderRef):
 
     hold_id: UUID | None = None
     reason: str
+    cancelled_by: str | None = None  # elder | family | platform
 
 
 @event_type("youfu.order.reviewed.v1", topic=TOPIC, key="order_id")
@@ -63,3 +67,12 @@ class OrderReviewed(OrderRef):
     caregiver_id: UUID | None = None
     rating: int
     comment: str | None = None
+
+
+@event_type("youfu.order.returned.v1", topic=TOPIC, key="order_id")
+class OrderReturned(OrderRef):
+    """The provider that accepted gave the order back before check-in; it is dispatched again
+    (and this provider is not asked again). Its caregiver's load for the order ends here."""
+
+    caregiver_id: UUID | None = None
+    reason: str

@@ -1,0 +1,318 @@
+"""Test doubles and harness for the orders service's integration tests.
+
+The providers, vouchers and assessment services are being built alongside, so these tests
+start small FastAPI apps that implement exactly the contract endpoints orders calls, over real
+HTTP, and check that orders sends its service token. The end-to-end suite runs the real ones.
+
+The orders service itself runs for real: its own PostgreSQL database (SQLite with
+YOUFU_TEST_BACKEND=sqlite), its migrations, real HTTP, and a broker of the module's own (the
+conftest `Broker`), so other test modules' consumer groups on the shared topics never see these
+events and vice versa.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+from services.orders.geo import EARTH_MEAN_RADIUS_M
+from services.orders.main import create_app
+from services.orders.service import OrdersConfig, Runtime
+from shared.auth import TokenVerifier
+from shared.db import Database
+from shared.events import CloudEvent
+from shared.kernel_models import OutboxRow
+from shared.migrations import upgrade
+from shared.settings import Settings
+from tests.conftest import Broker, RunningApp
+from youfu.broker import free_port
+
+HOME = (32.4900, 119.9200)  # 海陵区, the demo centre
+HAILING, GAOGANG = "321202", "321203"
+
+
+def north_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
+    """A point `metres` due north (on the sphere `geo.haversine_m` uses)."""
+    return point[0] + math.degrees(metres / EARTH_MEAN_RADIUS_M), point[1]
+
+
+def problem(status: int, detail: str, **extra) -> JSONResponse:
+    body = {"type": "about:blank", "title": "error", "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+class Double:
+    """A fake in-house service: requires the caller's service token like the real one."""
+
+    name = "double"
+
+    def __init__(self, public_key: str) -> None:
+        self.verifier = TokenVerifier(public_key)
+        self.calls: list[tuple[str, str, dict]] = []
+        self.app = FastAPI(title=f"fake {self.name}")
+
+        @self.app.middleware("http")
+        async def service_only(request: Request, call_next):
+            auth = request.headers.get("authorization", "")
+            try:
+                principal = self.verifier.verify(auth[7:]) if auth.lower().startswith("bearer ") else None
+            except Exception:
+                principal = None
+            if principal is None or principal.role != "service":
+                return problem(401, "需要服务令牌")
+            return await call_next(request)
+
+    def count(self, method: str, path_prefix: str) -> int:
+        return sum(1 for m, p, _ in self.calls if m == method and p.startswith(path_prefix))
+
+
+class FakeProviders(Double):
+    name = "providers"
+
+    def __init__(self, public_key: str) -> None:
+        super().__init__(public_key)
+        self.items: dict[str, dict] = {}
+        self.candidates: dict[str, list[dict]] = {}
+
+        @self.app.get("/service-items/{code}")
+        async def item(code: str):
+            self.calls.append(("GET", f"/service-items/{code}", {}))
+            if code not in self.items:
+                return problem(404, "没有这个服务项目")
+            return self.items[code]
+
+        @self.app.get("/candidates")
+        async def candidates(service_code: str, lat: float, lon: float, k: int = 10, exclude_providers: str = "",
+                             voucher_kind: str | None = None):
+            params = {"service_code": service_code, "lat": lat, "lon": lon, "k": k,
+                      "exclude_providers": exclude_providers, "voucher_kind": voucher_kind}
+            self.calls.append(("GET", "/candidates", params))
+            excluded = {p for p in exclude_providers.split(",") if p}
+            ranked = [c for c in self.candidates.get(service_code, []) if c["provider_id"] not in excluded]
+            return {"candidates": ranked[:k]}
+
+    def add_item(self, *, mode: str = "sequential", grab_size: int = 1, price_fen: int = 6000,
+                 voucher_kinds: tuple[str, ...] = ("community", "mutual_aid"), code: str | None = None,
+                 name: str = "助餐") -> str:
+        code = code or f"meal-{uuid.uuid4().hex[:8]}"
+        self.items[code] = {"code": code, "name": name, "category": "生活照料", "unit": "次",
+                            "guide_price_fen": price_fen, "min_duration_min": 30, "voucher_kinds": list(voucher_kinds),
+                            "dispatch_mode": mode, "grab_size": grab_size}
+        self.candidates.setdefault(code, [])
+        return code
+
+    def add_candidate(self, code: str, provider_id: str | None = None, caregiver_id: str | None = None) -> dict:
+        n = len(self.candidates[code]) + 1
+        candidate = {"provider_id": provider_id or str(uuid.uuid4()), "provider_name": f"第{n}家服务中心",
+                     "caregiver_id": caregiver_id or str(uuid.uuid4()), "caregiver_name": f"护理员{n}",
+                     "distance_m": 300.0 * n, "score": 1.0 / n, "rating": 4.8}
+        self.candidates[code].append(candidate)
+        return candidate
+
+
+class FakeVouchers(Double):
+    name = "vouchers"
+
+    def __init__(self, public_key: str) -> None:
+        super().__init__(public_key)
+        self.wallets: dict[tuple[str, str], int] = {}  # (elder id, kind) -> share in basis points
+        self.holds: dict[str, dict] = {}  # by order id
+
+        @self.app.post("/holds", status_code=201)
+        async def hold(request: Request, idempotency_key: str | None = Header(None)):
+            body = await request.json()
+            self.calls.append(("POST", "/holds", body | {"idempotency_key": idempotency_key}))
+            assert idempotency_key == body["order_id"], "orders must key the hold by the order id"
+            if body["order_id"] in self.holds:
+                return JSONResponse(self.holds[body["order_id"]], status_code=201)
+            share = self.wallets.get((body["elder_id"], body["kind"]))
+            if share is None:
+                return problem(409, "该老人本月没有社区照护券，请按自费下单", kind=body["kind"], available_fen=0)
+            voucher = body["price_fen"] * share // 10000
+            answer = {"hold_id": str(uuid.uuid4()), "order_id": body["order_id"], "kind": body["kind"],
+                      "voucher_fen": voucher, "elder_fen": body["price_fen"] - voucher, "share_bp": share,
+                      "status": "held"}
+            self.holds[body["order_id"]] = answer
+            return JSONResponse(answer, status_code=201)
+
+        @self.app.post("/holds/{hold_id}/void")
+        async def void(hold_id: str):
+            self.calls.append(("POST", f"/holds/{hold_id}/void", {}))
+            hold = next((h for h in self.holds.values() if h["hold_id"] == hold_id), None)
+            if hold is None:
+                return problem(404, "没有这笔预扣")
+            if hold["status"] == "held":
+                hold["status"] = "released"
+            return hold
+
+
+class FakeAssessment(Double):
+    name = "assessment"
+
+    def __init__(self, public_key: str) -> None:
+        super().__init__(public_key)
+        self.elders: dict[str, dict] = {}
+
+        @self.app.get("/elders/{elder_id}")
+        async def elder(elder_id: str):
+            self.calls.append(("GET", f"/elders/{elder_id}", {}))
+            if elder_id not in self.elders:
+                return problem(404, "没有该老人的档案")
+            return self.elders[elder_id]
+
+
+@dataclass
+class OrdersEnv:
+    """The orders service under test plus its doubles; tokens and helpers for the tests."""
+
+    make_token: object
+    keypair: tuple[str, str]
+    tmp_path: object
+    broker: Broker
+    providers: FakeProviders
+    vouchers: FakeVouchers
+    assessment: FakeAssessment
+    doubles: dict[str, RunningApp]
+    db_url: str = ""
+    app: object = None
+    running: RunningApp | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    @property
+    def rt(self) -> Runtime:
+        return self.app.state.ctx.extras["orders"]
+
+    @property
+    def db(self) -> Database:
+        return self.app.state.ctx.db
+
+    def settings(self, db_url: str, *, broker: bool = True) -> Settings:
+        return Settings(var_dir=self.tmp_path, jwt_public_key=self.keypair[1],
+                        kafka_bootstrap=self.broker.bootstrap if broker else "", database_urls={"orders": db_url},
+                        service_urls={name: r.url for name, r in self.doubles.items()},
+                        service_token=self.make_token("service", user_id="svc:orders", ttl_s=3600),
+                        log_json=False, outbox_poll_s=0.2)
+
+    async def start_orders(self, db_url: str, config: OrdersConfig, *, broker: bool = True):
+        app = create_app(self.settings(db_url, broker=broker), config=config)
+        running = await RunningApp(app, free_port()).start()
+        return app, running
+
+    def headers(self, role: str, **fields) -> dict[str, str]:
+        key = json.dumps([role, sorted(fields.items())], default=str)
+        if key not in self.tokens:
+            self.tokens[key] = self.make_token(role, **fields)
+        return {"Authorization": f"Bearer {self.tokens[key]}"}
+
+    def client(self, role: str = "admin", *, url: str | None = None, **fields) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=url or self.url, headers=self.headers(role, **fields), timeout=60)
+
+    def new_elder(self, *, district: str = HAILING, street: str = "城东", home: tuple[float, float] = HOME,
+                  share_bp: int | None = 9000, kinds: tuple[str, ...] = ("community",), hardship: bool = False) -> str:
+        """An elder the assessment double knows (orders fetches it) with vouchers of `kinds`."""
+        elder = str(uuid.uuid4())
+        self.assessment.elders[elder] = {"elder_id": elder, "name": "张桂兰", "district_code": district,
+                                         "street": street, "address": f"海陵区{street}街道幸福小区 3 幢 201",
+                                         "lat": home[0], "lon": home[1], "special_hardship": hardship,
+                                         "status": "active"}
+        if share_bp is not None:
+            for kind in kinds:
+                self.vouchers.wallets[(elder, kind)] = share_bp
+        return elder
+
+    async def outbox(self, type_: str, *, db: Database | None = None) -> list[dict]:
+        async with (db or self.db).sessions() as s:
+            rows = (await s.execute(sa.select(OutboxRow.payload).where(OutboxRow.type == type_)
+                                    .order_by(OutboxRow.seq))).scalars()
+            return [json.loads(p)["data"] for p in rows]
+
+    async def scalar(self, query, *, db: Database | None = None):
+        async with (db or self.db).sessions() as s:
+            return (await s.execute(query)).scalar()
+
+    async def publish(self, topic: str, type_: str, key: str, data: dict, *, event_id: str | None = None) -> CloudEvent:
+        """Send another service's event as CloudEvents JSON straight to the broker."""
+        event = CloudEvent(source="/youfu/test", type=type_, subject=key, data=data, id=event_id or str(uuid.uuid4()))
+
+        def send() -> None:
+            from kafka import KafkaProducer
+
+            producer = KafkaProducer(bootstrap_servers=self.broker.bootstrap, acks="all")
+            try:
+                producer.send(topic, key=key.encode(), value=event.to_json().encode()).get(timeout=10)
+            finally:
+                producer.close()
+
+        await asyncio.to_thread(send)
+        return event
+
+    @contextlib.contextmanager
+    def offer_timeout(self, seconds: int):
+        """Offers made meanwhile get this deadline (the setting is read at each dispatch step)."""
+        before = self.rt.config.offer_timeout_s
+        self.rt.config.offer_timeout_s = seconds
+        try:
+            yield
+        finally:
+            self.rt.config.offer_timeout_s = before
+
+
+async def wait_for(predicate, timeout_s: float = 20.0, what: str = "condition"):
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def orders_config(**overrides) -> OrdersConfig:
+    """Short dispatch ticks and retries for tests; the spawner only runs when asked."""
+    values = dict(offer_timeout_s=30, unmatched_retry_s=1, dispatch_tick_s=0.2, dispatch_backoff_s=0.5,
+                  spawn_every_s=3600, auto_plan_visits=False, dispatch_lead_h=24 * 40)
+    return OrdersConfig(**(values | overrides))
+
+
+@pytest.fixture(scope="module")
+async def orders_env(databases, keypair, make_token, tmp_path_factory):
+    """One orders service per test module, on its own database and broker, with the doubles.
+    Each test makes its own elders, service items and providers, so tests do not interfere."""
+    broker = Broker(tmp_path_factory.mktemp("orders-broker") / "broker.log")
+    await asyncio.to_thread(broker.start)
+    public = keypair[1]
+    providers, vouchers, assessment = FakeProviders(public), FakeVouchers(public), FakeAssessment(public)
+    doubles = {}
+    for double in (providers, vouchers, assessment):
+        doubles[double.name] = await RunningApp(double.app, free_port()).start()
+    env = OrdersEnv(make_token, keypair, tmp_path_factory.mktemp("orders"), broker, providers, vouchers, assessment,
+                    doubles)
+    env.db_url = databases.new_url("orders")
+    await asyncio.to_thread(upgrade, "orders", env.db_url)
+    env.app, env.running = await env.start_orders(env.db_url, orders_config())
+    yield env
+    await env.running.stop()
+    for running in doubles.values():
+        await running.stop()
+    await asyncio.to_thread(broker.stop)
+
+
+def shanghai(instant: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
