@@ -71,6 +71,12 @@ async def check_out(rt: Runtime, principal: Principal, order_id: uuid.UUID, *, r
         service_record.record, service_record.duration_min = record, duration_min
         order.state, order.completed_at, order.updated_at = new_state.value, now, now
         _publish_completed(s, order, service_record)
+        if order.hold_id is None:
+            # self-paid (or a programme visit): no voucher share to capture, so nothing will come
+            # back from vouchers; the order is settled with its completion
+            order.captured_fen = 0
+            order.state = transition(order.state, Command.SETTLE).value
+            order.settled_at = now
         await s.flush()
         return await order_details(s, order, principal)
 

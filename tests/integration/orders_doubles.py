@@ -184,6 +184,7 @@ class OrdersEnv:
     assessment: FakeAssessment
     doubles: dict[str, RunningApp]
     db_url: str = ""
+    topic_prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}.")
     app: object = None
     running: RunningApp | None = None
     tokens: dict[str, str] = field(default_factory=dict)
@@ -205,7 +206,7 @@ class OrdersEnv:
                         kafka_bootstrap=self.broker.bootstrap if broker else "", database_urls={"orders": db_url},
                         service_urls={name: r.url for name, r in self.doubles.items()},
                         service_token=self.make_token("service", user_id="svc:orders", ttl_s=3600),
-                        log_json=False, outbox_poll_s=0.2)
+                        log_json=False, outbox_poll_s=0.2, topic_prefix=self.topic_prefix)
 
     async def start_orders(self, db_url: str, config: OrdersConfig, *, broker: bool = True):
         app = create_app(self.settings(db_url, broker=broker), config=config)
@@ -253,7 +254,7 @@ class OrdersEnv:
 
             producer = KafkaProducer(bootstrap_servers=self.broker.bootstrap, acks="all")
             try:
-                producer.send(topic, key=key.encode(), value=event.to_json().encode()).get(timeout=10)
+                producer.send(self.topic_prefix + topic, key=key.encode(), value=event.to_json().encode()).get(timeout=10)
             finally:
                 producer.close()
 
@@ -290,11 +291,10 @@ def orders_config(**overrides) -> OrdersConfig:
 
 
 @pytest.fixture(scope="module")
-async def orders_env(databases, keypair, make_token, tmp_path_factory):
-    """One orders service per test module, on its own database and broker, with the doubles.
-    Each test makes its own elders, service items and providers, so tests do not interfere."""
-    broker = Broker(tmp_path_factory.mktemp("orders-broker") / "broker.log")
-    await asyncio.to_thread(broker.start)
+async def orders_env(databases, keypair, make_token, tmp_path_factory, broker):
+    """One orders service per test module, on its own database and its own topic namespace on the
+    session broker, with the doubles. Each test makes its own elders, service items and providers,
+    so tests do not interfere."""
     public = keypair[1]
     providers, vouchers, assessment = FakeProviders(public), FakeVouchers(public), FakeAssessment(public)
     doubles = {}
@@ -309,7 +309,6 @@ async def orders_env(databases, keypair, make_token, tmp_path_factory):
     await env.running.stop()
     for running in doubles.values():
         await running.stop()
-    await asyncio.to_thread(broker.stop)
 
 
 def shanghai(instant: datetime) -> str:
