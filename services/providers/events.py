@@ -1,6 +1,7 @@
 """Events the providers service publishes on `youfu.providers` (key: provider id)."""
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -17,6 +18,8 @@ class ProviderFacts(BaseModel):
     district_code: str
     status: str
     reason: str | None = None
+    changed_by: str | None = None  # the officer's user id
+    changed_at: datetime | None = None
 
 
 @event_type("youfu.provider.approved.v1", topic=TOPIC, key="provider_id")

@@ -1,0 +1,322 @@
+"""Request and response models of the providers service, with examples (they feed the merged
+OpenAPI document). Money is integer fen; dates are YYYY-MM-DD; times are ISO 8601 with a zone."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ProviderKind = Literal["care_institution", "home_care_centre", "meal_point", "bathing_point", "mutual_aid_group",
+                       "home_service_company"]
+ProviderStatus = Literal["applied", "approved", "suspended", "rejected"]
+VoucherKind = Literal["community", "mutual_aid", "institutional"]
+Unit = Literal["per_visit", "per_hour", "per_meal", "per_month"]
+DocumentKind = Literal["licence", "institution_filing", "food_permit", "insurance", "other"]
+Gender = Literal["female", "male"]
+CaregiverStatus = Literal["active", "on_leave", "inactive"]
+CertificateLevel = Literal["level_5", "level_4", "level_3", "level_2", "level_1"]
+Category = Literal["daily_living", "basic_nursing", "health", "visiting", "companionship", "errands",
+                   "home_adaptation", "residential"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- standard catalogue ------------------------------------------------------------------------
+
+class ServiceItemIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "助餐", "category": "daily_living", "unit": "per_meal", "guide_price_fen": 1500, "min_duration_min": 0,
+        "voucher_kinds": ["community"], "dispatch_mode": "sequential", "grab_size": 1}]})
+    name: str = Field(min_length=1, max_length=50)
+    category: Category
+    unit: Unit
+    guide_price_fen: int = Field(ge=0, le=10_000_000)
+    min_duration_min: int = Field(ge=0, le=100_000)
+    voucher_kinds: list[VoucherKind] = Field(max_length=3)
+    dispatch_mode: Literal["sequential", "grab"]
+    grab_size: int = Field(ge=1, le=20)
+
+
+class ServiceItemOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "meal", "name": "助餐", "category": "daily_living", "category_name": "生活照料", "unit": "per_meal",
+        "unit_name": "餐", "guide_price_fen": 1500, "min_duration_min": 0, "voucher_kinds": ["community"],
+        "dispatch_mode": "sequential", "grab_size": 1, "updated_by": "system",
+        "updated_at": "2026-03-01T00:00:00Z"}]})
+    code: str
+    name: str
+    category: str
+    category_name: str
+    unit: str
+    unit_name: str
+    guide_price_fen: int
+    min_duration_min: int
+    voucher_kinds: list[str]
+    dispatch_mode: str
+    grab_size: int
+    updated_by: str
+    updated_at: datetime
+
+
+# ---- providers ---------------------------------------------------------------------------------
+
+class ProviderApplication(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "kind": "home_care_centre", "legal_name": "泰州市海陵区城中居家养老服务中心",
+        "credit_code": "52321202MJ0000000X", "district_code": "321202", "street": "城中街道",
+        "address": "泰州市海陵区城中街道鼓楼路 1 号", "lat": 32.4906, "lon": 119.9118,
+        "contact_name": "周主任", "contact_phone": "0523-86000000", "star_rating": 3}]})
+    kind: ProviderKind
+    legal_name: str = Field(min_length=2, max_length=200)
+    credit_code: str = Field(max_length=40, description="统一社会信用代码（18 位，含校验位）")
+    district_code: str = Field(max_length=12)
+    street: str | None = Field(None, max_length=100)
+    address: str = Field(min_length=2, max_length=300)
+    lat: float
+    lon: float
+    contact_name: str = Field(min_length=1, max_length=50)
+    contact_phone: str = Field(pattern=r"^[0-9+\-() ]{7,20}$")
+    star_rating: int | None = Field(None, ge=1, le=5, description="民政部门评定的星级（如有）")
+    note: str | None = Field(None, max_length=500)
+
+
+class ReasonIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "食品经营许可证已过期"}]})
+    reason: str | None = Field(None, min_length=2, max_length=500)
+
+
+class StarRatingIn(Strict):
+    star_rating: int | None = Field(ge=1, le=5)
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class DocumentsState(BaseModel):
+    ok: bool
+    valid_until: date | None
+    missing: list[str]
+    expired: list[str]
+    problem: str | None
+
+
+class ServiceArea(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"radius_m": 5000, "streets": ["城中街道", "城东街道"]}]})
+    radius_m: float | None = Field(None, gt=0, le=200_000, description="以服务商地址为圆心的服务半径（米）")
+    streets: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ProviderOut(BaseModel):
+    """The public view (name, kind, district, rating, star) for anyone signed in; officers, city
+    level, the provider's own staff and services also get the details (the optional fields)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "4b1c3a52-8f7e-4d4e-9a53-0d6c7e1f2a10", "name": "泰州市海陵区城中居家养老服务中心",
+        "kind": "home_care_centre", "kind_name": "居家养老服务中心", "district_code": "321202", "district_name": "海陵区",
+        "street": "城中街道", "status": "approved", "status_name": "已通过", "rating": 4.6, "rating_count": 25,
+        "star_rating": 3}]})
+    id: str
+    name: str
+    kind: str
+    kind_name: str
+    district_code: str
+    district_name: str
+    street: str | None
+    status: str
+    status_name: str
+    rating: float | None
+    rating_count: int
+    star_rating: int | None
+    credit_code: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    status_reason: str | None = None
+    status_changed_at: datetime | None = None
+    service_area: ServiceArea | None = None
+    documents: DocumentsState | None = None
+    applied_by: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "action": "suspend", "from_status": "approved", "to_status": "suspended", "reason": "食品经营许可证已过期",
+        "actor_id": "u-officer-1", "actor_role": "officer", "at": "2026-03-10T02:00:00Z"}]})
+    action: str
+    from_status: str | None
+    to_status: str
+    reason: str
+    actor_id: str
+    actor_role: str
+    at: datetime
+
+
+# ---- documents ---------------------------------------------------------------------------------
+
+class DocumentIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "kind": "food_permit", "number": "JY33212020000001", "issued_on": "2025-06-01", "expires_on": "2030-05-31"}]})
+    kind: DocumentKind
+    number: str = Field(min_length=2, max_length=100)
+    issued_on: date | None = None
+    expires_on: date
+    file_url: str | None = Field(None, max_length=500)
+
+
+class DocumentOut(BaseModel):
+    id: str
+    provider_id: str
+    provider_name: str
+    district_code: str
+    provider_status: str
+    kind: str
+    kind_name: str
+    number: str
+    issued_on: date | None
+    expires_on: date
+    days_left: int
+    expired: bool
+    required: bool
+    file_url: str | None
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class DocumentsOut(BaseModel):
+    state: DocumentsState
+    documents: list[DocumentOut]
+
+
+# ---- catalogue ---------------------------------------------------------------------------------
+
+class CatalogueItemIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "service_code": "meal", "price_fen": 1200, "voucher_kinds": ["community"]}]})
+    service_code: str = Field(min_length=1, max_length=40)
+    name: str | None = Field(None, max_length=100, description="默认为标准目录中的名称")
+    price_fen: int = Field(ge=0, le=10_000_000)
+    min_duration_min: int | None = Field(None, ge=0, le=100_000, description="默认为标准目录的最短时长")
+    voucher_kinds: list[VoucherKind] | None = Field(None, max_length=3, description="默认为该项目允许的全部券种")
+    active: bool = True
+
+
+class CatalogueItemPatch(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"price_fen": 1400, "active": True}]})
+    name: str | None = Field(None, max_length=100)
+    price_fen: int | None = Field(None, ge=0, le=10_000_000)
+    min_duration_min: int | None = Field(None, ge=0, le=100_000)
+    voucher_kinds: list[VoucherKind] | None = Field(None, max_length=3)
+    active: bool | None = None
+
+
+class CatalogueItemOut(BaseModel):
+    id: str
+    provider_id: str
+    service_code: str
+    name: str
+    unit: str
+    unit_name: str
+    price_fen: int
+    min_duration_min: int
+    voucher_kinds: list[str]
+    active: bool
+    updated_at: datetime
+
+
+# ---- caregivers --------------------------------------------------------------------------------
+
+class WorkingHours(Strict):
+    days: list[int] = Field(min_length=1, max_length=7, description="1 = 周一 … 7 = 周日")
+    start: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["08:00"])
+    end: str = Field(pattern=r"^\d{2}:\d{2}$", examples=["17:30"])
+
+
+class CaregiverIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "刘秀英", "gender": "female", "skills": ["meal", "clean", "bath"], "certificate_level": "level_4",
+        "base_lat": 32.4921, "base_lon": 119.9150, "service_radius_m": 5000,
+        "working_hours": [{"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "17:30"}], "daily_limit": 6}]})
+    name: str = Field(min_length=1, max_length=50)
+    gender: Gender
+    skills: list[str] = Field(min_length=1, max_length=20, description="会做的服务：标准目录代码")
+    certificate_level: CertificateLevel | None = Field(None, description="养老护理员职业技能等级")
+    base_lat: float
+    base_lon: float
+    service_radius_m: float = Field(5_000, gt=0, le=200_000)
+    working_hours: list[WorkingHours] = Field(default_factory=list, max_length=14, description="空表示不限")
+    daily_limit: int = Field(8, ge=1, le=50, description="每天最多接单数")
+    status: CaregiverStatus = "active"
+
+
+class CaregiverPatch(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "on_leave"}]})
+    name: str | None = Field(None, min_length=1, max_length=50)
+    gender: Gender | None = None
+    skills: list[str] | None = Field(None, min_length=1, max_length=20)
+    certificate_level: CertificateLevel | None = None
+    base_lat: float | None = None
+    base_lon: float | None = None
+    service_radius_m: float | None = Field(None, gt=0, le=200_000)
+    working_hours: list[WorkingHours] | None = Field(None, max_length=14)
+    daily_limit: int | None = Field(None, ge=1, le=50)
+    status: CaregiverStatus | None = None
+
+
+class CaregiverOut(BaseModel):
+    id: str
+    provider_id: str
+    provider_name: str
+    name: str
+    gender: str
+    skills: list[str]
+    certificate_level: str | None
+    certificate_name: str | None
+    volunteer: bool
+    base_lat: float
+    base_lon: float
+    service_radius_m: float
+    working_hours: list[WorkingHours]
+    daily_limit: int
+    today_load: int
+    status: str
+    status_name: str
+    rating: float | None
+    rating_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+# ---- candidates --------------------------------------------------------------------------------
+
+class CandidateOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "provider_id": "4b1c3a52-8f7e-4d4e-9a53-0d6c7e1f2a10", "provider_name": "泰州市海陵区城中居家养老服务中心",
+        "caregiver_id": "9e0f0c8e-2d55-4a9b-8a83-7c9f4c1d2e33", "caregiver_name": "刘秀英", "distance_m": 812.4,
+        "score": 0.6931, "score_parts": {"distance": 0.3555, "rating": 0.1522, "load": 0.1125, "continuity": 0.0},
+        "rating": 4.8, "rating_count": 12, "price_fen": 1200, "item_id": "0d5b8a44-1f3e-4c11-9d0e-6a1b2c3d4e5f",
+        "voucher_kinds": ["community"], "load_today": 2, "daily_limit": 8, "volunteer": False}]})
+    provider_id: str
+    provider_name: str
+    caregiver_id: str
+    caregiver_name: str
+    distance_m: float
+    score: float
+    score_parts: dict[str, float] = Field(description="各项得分（权重 × 分项），相加即总分")
+    rating: float | None
+    rating_count: int
+    price_fen: int
+    item_id: str
+    voucher_kinds: list[str]
+    load_today: int
+    daily_limit: int
+    volunteer: bool
+
+
+class CandidatesOut(BaseModel):
+    candidates: list[CandidateOut]
