@@ -51,6 +51,7 @@ class Providers:
     bootstrap: str
     make_token: object
     tokens: dict[str, str] = field(default_factory=dict)
+    topic_prefix: str = ""
 
     @property
     def db(self):
@@ -77,7 +78,7 @@ class Providers:
 
             producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
             try:
-                producer.send(ORDERS_TOPIC, key=data["order_id"].encode(), value=event.to_json().encode()).get(10)
+                producer.send(self.topic_prefix + ORDERS_TOPIC, key=data["order_id"].encode(), value=event.to_json().encode()).get(10)
             finally:
                 producer.close()
 
@@ -109,29 +110,30 @@ async def wait_for(predicate, timeout_s: float = 30.0, what: str = "condition"):
 
 
 async def start_providers(*, db_url: str, keypair, make_token, tmp_path, clock: Clock, bootstrap: str,
-                          refresh_s: float = 0) -> tuple[RunningApp, Providers]:
+                          refresh_s: float = 0, topic_prefix: str = "") -> tuple[RunningApp, Providers]:
     settings = Settings(var_dir=tmp_path, jwt_public_key=keypair[1], kafka_bootstrap=bootstrap,
-                        database_urls={"providers": db_url}, log_json=False, outbox_poll_s=0.2)
+                        database_urls={"providers": db_url}, log_json=False, outbox_poll_s=0.2,
+                        topic_prefix=topic_prefix)
     app = create_app(settings, clock=clock, providers_settings=ProvidersSettings(index_refresh_s=refresh_s))
     running = await RunningApp(app, free_port()).start()
-    return running, Providers(running.url, db_url, app, clock, bootstrap, make_token)
+    service = Providers(running.url, db_url, app, clock, bootstrap, make_token)
+    service.topic_prefix = topic_prefix
+    return running, service
 
 
 @pytest.fixture(scope="module")
-async def providers(databases, keypair, make_token, tmp_path_factory):
-    """One service per test module on its own database and broker. Tests set up their own
-    providers, each around its own spot on the map, so they do not see one another's."""
-    broker = Broker(tmp_path_factory.mktemp("providers-broker") / "broker.log")
-    broker.start()
+async def providers(databases, keypair, make_token, tmp_path_factory, broker):
+    """One service per test module on its own database and its own topic namespace on the session
+    broker. Tests set up their own providers, each around its own spot on the map, so they do not
+    see one another's."""
     db_url = databases.new_url("providers")
     await asyncio.to_thread(upgrade, "providers", db_url)
     running, service = await start_providers(db_url=db_url, keypair=keypair, make_token=make_token,
                                              tmp_path=tmp_path_factory.mktemp("providers"), clock=Clock(START),
-                                             bootstrap=broker.bootstrap)
+                                             bootstrap=broker.bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
     service.broker = broker
     yield service
     await running.stop()
-    broker.stop()
 
 
 @pytest.fixture(autouse=True)
