@@ -31,7 +31,7 @@ STAFF = [
 PEOPLE = [
     ("provider_admin", "13800000005", "城中居家养老服务中心 管理员"),
     ("caregiver", "13800000006", "护理员 刘阿姨"),
-    ("elder", "13800000007", "王大爷"),
+    ("elder", "13800000007", "王大爷"),  # order matters: see seed_demo
     ("family", "13800000008", "王大爷的女儿"),
 ]
 
@@ -99,30 +99,24 @@ def demo_elder(client: httpx.Client, officer: dict, assessors: list[dict]) -> st
     return elder["id"]
 
 
-def demo_provider(client: httpx.Client, officer: dict, elder_location: tuple[float, float]) -> dict:
-    """An approved home-care centre near the elder with one caregiver; filled in by the providers issue."""
-    try:
-        from youfu.seed_providers import create_demo_provider
-    except ImportError:
-        return {}
-    return create_demo_provider(client, officer, elder_location)
-
-
 def seed_demo(settings: Settings) -> list[dict]:
+    from youfu.seed_providers import create_demo_provider, stock_demo_provider
+
     gateway = f"http://{settings.host}:{settings.port('gateway')}"
     staff = asyncio.run(_create_accounts(settings, STAFF, {}))
     world: dict = {}
+    by_role = {p[0]: p for p in PEOPLE}
     with httpx.Client(base_url=gateway, timeout=30) as client:
         officer = _login(client, next(a for a in staff if a["role"] == "officer"))
         assessors = [_login(client, a) for a in staff if a["role"] == "assessor"]
         world["elder_id"] = demo_elder(client, officer, assessors)
-        world |= demo_provider(client, officer, (HAILING[0] + 0.004, HAILING[1] + 0.003))
-    people = [p for p in PEOPLE if p[0] not in ("provider_admin", "caregiver") or world.get("provider_id")]
-    demo = staff + asyncio.run(_create_accounts(settings, people, world))
+        world |= create_demo_provider(client, officer, (HAILING[0] + 0.004, HAILING[1] + 0.003))
+        provider_admin = asyncio.run(_create_accounts(settings, [by_role["provider_admin"]], world))
+        world |= stock_demo_provider(client, _login(client, provider_admin[0]), world)
+    people = [by_role[r] for r in ("caregiver", "elder", "family")]
+    demo = staff + provider_admin + asyncio.run(_create_accounts(settings, people, world))
     path = settings.var_dir / "demo-accounts.json"
     path.write_text(json.dumps(demo, ensure_ascii=False, indent=2))
     path.chmod(0o600)
     (settings.var_dir / "demo-world.json").write_text(json.dumps(world, indent=2))
     return demo
-
-
