@@ -111,3 +111,16 @@ def test_self_paid_order_settles_at_check_out(platform):
         assert (order["voucher_fen"], order["elder_fen"]) == (0, order["price_fen"])
         deliver(c, platform, order["order_id"], world, elder)
         assert c.get(f"/api/orders/orders/{order['order_id']}", headers=family).json()["state"] == "settled"
+
+
+def test_personal_data_never_reaches_the_logs(platform):
+    """After the flows above: the demo elder's ID number and phone appear in no process's log."""
+    from services.assessment.idcard import id_card_check_char
+
+    id_number = "32120219460506123" + id_card_check_char("32120219460506123")
+    logs = sorted((platform.var_dir / "logs").glob("*.log"))
+    assert {p.stem for p in logs} >= {"gateway", "assessment", "providers", "orders", "vouchers"}
+    for path in logs:
+        text = path.read_text(errors="replace")
+        assert id_number not in text, path.name
+        assert "13800000007" not in text and "13800000008" not in text, path.name
