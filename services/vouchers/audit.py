@@ -10,22 +10,22 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store
+from services.vouchers import ledger_store, spend_summary
 from services.vouchers.anomalies import AnomalyThresholds, AuditContext, Finding, run_rules
 from services.vouchers.calendar import month_of, months_between, parse_month, previous_month
 from services.vouchers.events import VoucherReversed
 from services.vouchers.ledger import Transfer, TransferKind, funding_account, payable_account, wallet_account
 from services.vouchers.ledger_store import Posting, insert_ignoring_duplicates
 from services.vouchers.models import (AnomalyFindingRow, AuditorActionRow, ElderRow, ProviderFreezeRow, RedemptionRow,
-                                      ServiceMinimumRow)
-from services.vouchers.month_end import reversed_by_capture
+                                      ServiceMinimumRow, SpendSummaryRow)
+from services.vouchers.month_end import IN_CHUNK, reversed_by_capture
 from services.vouchers.policy import VoucherKind
 from services.vouchers.service import acting_district, district_name, district_readable_by, publish
 from shared.auth import Principal, require_role
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, FieldError, Invalid, NotFound
 
-GROUPS = {"district": RedemptionRow.district_code, "kind": RedemptionRow.kind,
-          "service": RedemptionRow.service_code, "provider": RedemptionRow.provider_id}
+# The spend reports' groupings, as columns of the spend summary.
+GROUPS = {"district": "district_code", "kind": "kind", "service": "service_code", "provider": "provider_id"}
 HISTORY_MONTHS = 12
 
 
@@ -44,30 +44,61 @@ def _group_name(group_by: str, key: object) -> str:
     return str(key)
 
 
+_SUMMARY = SpendSummaryRow.__table__
+_SUMMED = ("redemption_count", "order_amount_fen", "voucher_fen", "reversed_fen")
+TOTALS = ("redemption_count", "order_amount_fen", "voucher_fen", "elder_fen", "reversed_fen", "net_fen")
+MAX_REPORT_MONTHS = 36
+
+
+def _sums():
+    return [sa.func.sum(_SUMMARY.c[name]).label(name) for name in _SUMMED]
+
+
+def _figures(row) -> dict:
+    n, order, paid, back = (int(getattr(row, name) or 0) for name in _SUMMED)
+    return {"redemption_count": n, "order_amount_fen": order, "voucher_fen": paid, "elder_fen": order - paid,
+            "reversed_fen": back, "net_fen": paid - back}
+
+
 async def spend_report(session: AsyncSession, *, principal: Principal, month: str, group_by: str,
                        district_code: str | None = None) -> dict:
     """Voucher spend of a month (the vouchers' month) grouped one way; an officer's report
-    covers their district only."""
+    covers their district only. Read from the spend summary (`spend_summary.py`)."""
     district = acting_district(principal, district_code)
     parse_month(month)
-    query = sa.select(RedemptionRow).where(RedemptionRow.month == month)
+    column = _SUMMARY.c[GROUPS[group_by]]
+    query = sa.select(column.label("key"), *_sums()).where(_SUMMARY.c.month == month).group_by(column)
     if district:
-        query = query.where(RedemptionRow.district_code == district)
-    redemptions = list((await session.execute(query)).scalars())
-    reversed_fen = await reversed_by_capture(session, [r.capture_transfer_id for r in redemptions])
-    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for r in redemptions:
-        row = sums[str(getattr(r, GROUPS[group_by].key) or "")]
-        row[0] += 1
-        row[1] += r.order_amount_fen
-        row[2] += r.amount_fen
-        row[3] += reversed_fen.get(r.capture_transfer_id, 0)
-    rows = [{"key": key, "name": _group_name(group_by, key), "redemption_count": n, "order_amount_fen": order,
-             "voucher_fen": paid, "elder_fen": order - paid, "reversed_fen": back, "net_fen": paid - back}
-            for key, (n, order, paid, back) in sorted(sums.items())]
-    totals = {name: sum(r[name] for r in rows) for name in
-              ("redemption_count", "order_amount_fen", "voucher_fen", "elder_fen", "reversed_fen", "net_fen")}
+        query = query.where(_SUMMARY.c.district_code == district)
+    found = sorted(((str(row.key or ""), _figures(row)) for row in await session.execute(query)), key=lambda r: r[0])
+    rows = [{"key": key, "name": _group_name(group_by, key), **figures} for key, figures in found]
+    totals = {name: sum(r[name] for r in rows) for name in TOTALS}
     return {"month": month, "group_by": group_by, "district_code": district, "rows": rows, "totals": totals}
+
+
+async def spend_by_month(session: AsyncSession, *, principal: Principal, from_month: str, to_month: str,
+                         district_code: str | None = None) -> dict:
+    """The audit view over a period: spend per month × district × kind (each month the vouchers'
+    month), from the spend summary. At most `MAX_REPORT_MONTHS` months at once."""
+    district = acting_district(principal, district_code)
+    parse_month(from_month)
+    parse_month(to_month)
+    if from_month > to_month:
+        raise Invalid("起始月份不能晚于结束月份", errors=[FieldError("from_month", "应不晚于结束月份")])
+    if len(months_between(from_month, to_month)) > MAX_REPORT_MONTHS:
+        raise Invalid(f"一次最多统计 {MAX_REPORT_MONTHS} 个月，请缩小月份范围",
+                      errors=[FieldError("from_month", f"最多 {MAX_REPORT_MONTHS} 个月")])
+    s = _SUMMARY.c
+    query = (sa.select(s.month, s.district_code, s.kind, *_sums())
+             .where(s.month >= from_month, s.month <= to_month)
+             .group_by(s.month, s.district_code, s.kind).order_by(s.month, s.district_code, s.kind))
+    if district:
+        query = query.where(s.district_code == district)
+    rows = [{"month": row.month, "district_code": row.district_code, "district_name": district_name(row.district_code),
+             "kind": row.kind, "kind_name": VoucherKind(row.kind).zh_name, **_figures(row)}
+            for row in await session.execute(query)]
+    totals = {name: sum(r[name] for r in rows) for name in TOTALS}
+    return {"from_month": from_month, "to_month": to_month, "district_code": district, "rows": rows, "totals": totals}
 
 
 def _record(r: RedemptionRow) -> dict:
@@ -81,8 +112,10 @@ def _record(r: RedemptionRow) -> dict:
 async def _context(session: AsyncSession, month: str, records: list[dict]) -> AuditContext:
     elder_ids = {uuid.UUID(r["elder_id"]) for r in records}
     providers = {uuid.UUID(r["provider_id"]) for r in records}
-    departed = dict((await session.execute(sa.select(ElderRow.elder_id, ElderRow.departed_on).where(
-        ElderRow.elder_id.in_(elder_ids), ElderRow.departed_on.is_not(None)))).all()) if elder_ids else {}
+    departed, ids = {}, sorted(elder_ids)
+    for start in range(0, len(ids), IN_CHUNK):  # a city's month names more elders than asyncpg takes parameters
+        departed.update((await session.execute(sa.select(ElderRow.elder_id, ElderRow.departed_on).where(
+            ElderRow.elder_id.in_(ids[start:start + IN_CHUNK]), ElderRow.departed_on.is_not(None)))).all())
     minimums = dict((await session.execute(sa.select(ServiceMinimumRow.service_code,
                                                      sa.func.min(ServiceMinimumRow.min_duration_min))
                                            .group_by(ServiceMinimumRow.service_code))).all())
@@ -203,6 +236,7 @@ async def _reverse(session: AsyncSession, finding: AnomalyFindingRow, *, reason:
         publish(session, VoucherReversed(elder_id=r.elder_id, order_id=r.order_id, hold_id=r.hold_id,
                                          amount_fen=r.amount_fen, provider_id=r.provider_id, reason=reason))
     await ledger_store.post(session, postings, now=now)
+    await spend_summary.add(session, [spend_summary.reversed_(r, r.amount_fen) for r in todo])
     return [p.transfer.id for p in postings]
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from services.vouchers import audit, issuance, month_end
 from services.vouchers.exports import Column, download
 from services.vouchers.schemas import (ActionIn, ActionOut, FindingOut, IssuanceRunOut, LedgerCheckOut, MonthEndOut,
-                                       MonthIn, SettlementOut, SettlementSummary, SpendReportOut)
+                                       MonthIn, SettlementOut, SettlementSummary, SpendByMonthOut, SpendReportOut)
 from services.vouchers.service import current_time
 from shared.app import Ctx, CurrentPrincipal
 
@@ -92,6 +92,25 @@ async def get_spend_report(ctx: Ctx, principal: CurrentPrincipal, month: str = M
     rows = [*report["rows"], {"name": "合计", **report["totals"]}]
     return download(columns, rows, fmt=format, filename=f"代金券消费统计-{month}-{GROUP_HEADERS[group_by]}",
                     sheet=f"{month} 消费统计")
+
+
+MONTHLY_COLUMNS = [Column("月份", "month"), Column("区县", "district_name"), Column("券种", "kind_name"), *REPORT_COLUMNS]
+
+
+@router.get("/reports/spend/monthly", response_model=SpendByMonthOut,
+            summary="代金券消费分月统计：月份 × 区县 × 券种（最多 36 个月，可导出 csv / xlsx）")
+async def get_spend_by_month(ctx: Ctx, principal: CurrentPrincipal,
+                             from_month: str = Query(max_length=7, description="起始月份 YYYY-MM"),
+                             to_month: str = Query(max_length=7, description="结束月份 YYYY-MM（含）"),
+                             district_code: str | None = Query(None, max_length=12), format: Format = "json"):
+    async with ctx.db.sessions() as session:
+        report = await audit.spend_by_month(session, principal=principal, from_month=from_month, to_month=to_month,
+                                            district_code=district_code)
+    if format == "json":
+        return report
+    rows = [*report["rows"], {"month": "合计", **report["totals"]}]
+    return download(MONTHLY_COLUMNS, rows, fmt=format, filename=f"代金券消费分月统计-{from_month}至{to_month}",
+                    sheet=f"{from_month}至{to_month}")
 
 
 @router.get("/anomalies", response_model=list[FindingOut], summary="运行稽核规则并列出线索")

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.vouchers import bulk_issuance
 from services.vouchers.calendar import is_future_month, local_date, month_of
 from services.vouchers.eligibility import IssueTally, issue_to_elders
 from services.vouchers.models import ElderRow, IssuanceRunRow
 from services.vouchers.policies import version_in_force
-from services.vouchers.policy import VoucherKind
+from services.vouchers.policy import PolicyVersion, VoucherKind
 from services.vouchers.service import acting_district, district_name, district_readable_by
 from shared.auth import Principal
 from shared.db import Database
@@ -50,19 +51,36 @@ def _report(tally: IssueTally) -> dict:
             "by_district_kind": rows}
 
 
-async def _run_once(session: AsyncSession, *, month: str, district: str | None, trigger: str, requested_by: str,
-                    now: datetime) -> IssuanceRunRow:
-    policy = await version_in_force(session, on=local_date(now))
+async def issue_in_batches(session: AsyncSession, *, month: str, district: str | None, policy: PolicyVersion,
+                           now: datetime, run_id: uuid.UUID, elder_ids: list[uuid.UUID] | None = None) -> IssueTally:
+    """The run through the ORM, `BATCH` elders per ledger posting: SQLite's path (and, on
+    PostgreSQL, the baseline `bench/vouchers_batch.py` measures the set-based run against).
+    `elder_ids` limits it to those elders (the benchmark's sample)."""
     query = (sa.select(ElderRow).where(ElderRow.status == "active", ElderRow.grade.is_not(None),
                                        ElderRow.economic_status.is_not(None)).order_by(ElderRow.elder_id))
     if district:
         query = query.where(ElderRow.district_code == district)
+    if elder_ids is not None:
+        query = query.where(ElderRow.elder_id.in_(elder_ids))
     elders = list((await session.execute(query)).scalars())
-    run_id = uuid.uuid4()
     tally = IssueTally()
     for start in range(0, len(elders), BATCH):
         await issue_to_elders(session, elders=elders[start:start + BATCH], month=month, policy=policy, now=now,
                               run_id=run_id, tally=tally)
+    return tally
+
+
+async def _run_once(session: AsyncSession, *, month: str, district: str | None, trigger: str, requested_by: str,
+                    now: datetime) -> IssuanceRunRow:
+    """PostgreSQL: set-based, in chunks (`bulk_issuance`); SQLite: through the ORM in batches."""
+    policy = await version_in_force(session, on=local_date(now))
+    run_id = uuid.uuid4()
+    if session.bind.dialect.name == "postgresql":
+        tally = await bulk_issuance.issue_month(session, month=month, district=district, policy=policy, now=now,
+                                                run_id=run_id)
+    else:
+        tally = await issue_in_batches(session, month=month, district=district, policy=policy, now=now,
+                                       run_id=run_id)
     report = _report(tally) | {"policy_version": policy.version}
     run = IssuanceRunRow(id=run_id, month=month, district_code=district, trigger=trigger,
                          scheduled_month=month if trigger == "scheduled" else None, requested_by=requested_by,
@@ -76,8 +94,10 @@ async def _run_once(session: AsyncSession, *, month: str, district: str | None, 
 async def run_issuance(db: Database, *, principal: Principal, month: str, district_code: str | None = None,
                        now: datetime) -> dict:
     """`POST /issuance-runs`: one transaction. An officer's run covers their district only. A
-    concurrent mid-month issuance to the same elder makes the run's insert collide on the
-    vouchers' unique key; the run then starts over and finds that voucher already issued."""
+    concurrent mid-month issuance to the same elder: on PostgreSQL the run's insert waits for it
+    and skips that voucher (ON CONFLICT DO NOTHING); on SQLite writers are serialised, and should
+    the ORM path's insert collide on the vouchers' unique key, the run starts over and finds that
+    voucher already issued."""
     district = acting_district(principal, district_code)
     check_runnable_month(month, now)
     for attempt in range(3):

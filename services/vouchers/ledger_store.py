@@ -9,6 +9,7 @@ kernel's BEGIN IMMEDIATE already serialises writers.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,8 @@ from services.vouchers.ledger import (
     holds_account,
     replay,
 )
-from services.vouchers.models import HoldRow, LedgerAccountRow, TransferRow
+from services.vouchers import spend_summary
+from services.vouchers.models import HoldRow, LedgerAccountRow, SpendSummaryRow, TransferRow
 
 _OWNED = frozenset({AccountType.WALLET, AccountType.PAYABLE})
 
@@ -148,8 +150,9 @@ class BookCheck:
 
 
 async def check_book(session: AsyncSession) -> BookCheck:
-    """Replay the whole journal against the stored balances (see `ledger.check_invariants`), and
-    check that every hold row's status agrees with the journal."""
+    """Replay the whole journal against the stored balances (see `ledger.check_invariants`),
+    check that every hold row's status agrees with the journal, and that the spend summary
+    agrees with the redemptions and with the journal's captures and reversals."""
     rows = (await session.execute(sa.select(TransferRow).order_by(TransferRow.seq))).scalars().all()
     transfers = [to_transfer(row) for row in rows]
     stored = {Account.parse(row.code): _balance(row)
@@ -164,4 +167,35 @@ async def check_book(session: AsyncSession) -> BookCheck:
         if hold_id not in holds_in_book or resolved != (hold.status != "held"):
             extra.append({"code": "hold_status_mismatch", "message": "预扣记录的状态与账本不一致",
                           "transfer_id": hold_id, "account": None})
+    extra += await _spend_summary_problems(session, rows)
     return BookCheck(report, extra)
+
+
+async def _spend_summary_problems(session: AsyncSession, rows: Sequence[TransferRow]) -> list[dict]:
+    """The spend summary against the raw rows: line by line against the redemptions and their
+    reversals, and per month, kind and provider against the journal's captures and reversals."""
+    problems = [{"code": "spend_summary_mismatch", "message": f"消费汇总与核销、冲正记录不一致：{' '.join(m['key'])}",
+                 "transfer_id": None, "account": None} for m in await spend_summary.mismatches(session)]
+    captures = {row.id: Account.parse(row.debit_account) for row in rows if row.kind == TransferKind.CAPTURE}
+    providers = {row.id: Account.parse(row.credit_account).provider_id for row in rows if row.id in captures}
+    journal: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        if row.id in captures:
+            wallet = captures[row.id]
+            line = journal[(wallet.month, str(wallet.kind), providers[row.id])]
+            line[0] += 1
+            line[1] += row.amount_fen
+        elif row.kind == TransferKind.REVERSE and row.reverses_id in captures:
+            wallet = captures[row.reverses_id]
+            journal[(wallet.month, str(wallet.kind), providers[row.reverses_id])][2] += row.amount_fen
+    table = SpendSummaryRow.__table__
+    rolled = await session.execute(sa.select(
+        table.c.month, table.c.kind, table.c.provider_id, sa.func.sum(table.c.redemption_count),
+        sa.func.sum(table.c.voucher_fen), sa.func.sum(table.c.reversed_fen),
+    ).group_by(table.c.month, table.c.kind, table.c.provider_id))
+    summary = {(month, kind, str(provider)): [int(n), int(paid), int(back)] for month, kind, provider, n, paid, back in rolled}
+    for key in sorted(set(summary) | set(journal)):
+        if summary.get(key, [0, 0, 0]) != journal.get(key, [0, 0, 0]):
+            problems.append({"code": "spend_summary_mismatch", "account": f"payable:{key[2]}", "transfer_id": None,
+                             "message": f"消费汇总与账本的核销、冲正分录不一致：{key[0]} {key[1]}"})
+    return problems

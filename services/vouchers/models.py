@@ -170,6 +170,25 @@ class RedemptionRow(Base):
                       sa.Index("ix_redemptions_provider_month", "provider_id", "month"))
 
 
+class SpendSummaryRow(Base):
+    """Spend per voucher month, district, kind, service item and provider: what the spend reports
+    read instead of every redemption and reversal. Written only in the transaction that books the
+    capture (a redemption) or the reversal it counts, so it always equals the journal; migration
+    0003 fills it from the redemptions and reversals already booked. The journal stays append-only:
+    this is a derived table, and `GET /ledger/check` compares it with the raw rows."""
+
+    __tablename__ = "spend_summary"
+    month: Mapped[str] = mapped_column(sa.String(7), primary_key=True)  # the voucher's month
+    district_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)  # "" when unknown
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    service_code: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    redemption_count: Mapped[int] = mapped_column(sa.BigInteger)
+    order_amount_fen: Mapped[int] = mapped_column(Fen)
+    voucher_fen: Mapped[int] = mapped_column(Fen)
+    reversed_fen: Mapped[int] = mapped_column(Fen)
+
+
 class IssuanceRunRow(Base):
     __tablename__ = "issuance_runs"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

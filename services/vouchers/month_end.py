@@ -29,6 +29,8 @@ from services.vouchers.service import acting_district, district_name, district_r
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound, invalid_field
 
+IN_CHUNK = 10_000
+
 
 def check_month_ended(month: str, now: datetime) -> None:
     parse_month(month)
@@ -81,11 +83,12 @@ def _jsonable(report: dict) -> dict:
 
 
 async def reversed_by_capture(session: AsyncSession, capture_ids: list[str]) -> dict[str, int]:
-    if not capture_ids:
-        return {}
-    rows = await session.execute(sa.select(TransferRow.reverses_id, TransferRow.amount_fen).where(
-        TransferRow.kind == str(TransferKind.REVERSE), TransferRow.reverses_id.in_(capture_ids)))
-    return {capture: int(amount) for capture, amount in rows.all()}
+    found: dict[str, int] = {}
+    for start in range(0, len(capture_ids), IN_CHUNK):  # asyncpg takes at most 32,767 parameters
+        rows = await session.execute(sa.select(TransferRow.reverses_id, TransferRow.amount_fen).where(
+            TransferRow.kind == str(TransferKind.REVERSE), TransferRow.reverses_id.in_(capture_ids[start:start + IN_CHUNK])))
+        found.update((capture, int(amount)) for capture, amount in rows.all())
+    return found
 
 
 async def settle_month(session: AsyncSession, *, month: str, district: str | None, now: datetime) -> list[SettlementRow]:

@@ -224,6 +224,28 @@ class SpendReportOut(BaseModel):
     totals: dict[str, int]
 
 
+class SpendMonthRow(BaseModel):
+    month: str
+    district_code: str
+    district_name: str
+    kind: str
+    kind_name: str
+    redemption_count: int
+    order_amount_fen: int
+    voucher_fen: int
+    elder_fen: int
+    reversed_fen: int
+    net_fen: int
+
+
+class SpendByMonthOut(BaseModel):
+    from_month: str
+    to_month: str
+    district_code: str | None
+    rows: list[SpendMonthRow] = Field(description="按月份 × 区县 × 券种")
+    totals: dict[str, int]
+
+
 class FindingOut(BaseModel):
     finding_id: str
     key: str

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store
+from services.vouchers import ledger_store, spend_summary
 from services.vouchers.calendar import month_of
 from services.vouchers.events import VoucherHeld, VoucherRedeemed, VoucherReleased
 from services.vouchers.ledger import capture_transfer, hold_transfer, void_transfer, wallet_account
@@ -195,7 +195,7 @@ async def capture_for_completed_order(session: AsyncSession, *, data: dict, now:
     if amount > 0:
         elder = await session.get(ElderRow, hold.elder_id)
         distance = data.get("checkin_distance_m")
-        session.add(RedemptionRow(
+        redemption = RedemptionRow(
             id=uuid.uuid4(), hold_id=hold.id, order_id=hold.order_id, elder_id=hold.elder_id, provider_id=provider_id,
             caregiver_id=parse_uuid(data.get("caregiver_id")), kind=hold.kind, month=hold.month,
             district_code=hold.district_code or data.get("district_code"),
@@ -204,7 +204,9 @@ async def capture_for_completed_order(session: AsyncSession, *, data: dict, now:
             duration_min=data.get("duration_min"), checkin_distance_m=None if distance is None else float(distance),
             latitude=elder.lat if elder else None, longitude=elder.lon if elder else None,
             completed_at=parse_instant(data.get("completed_at")) or now, capture_transfer_id=capture_id,
-            created_at=now))
+            created_at=now)
+        session.add(redemption)
+        await spend_summary.add(session, [spend_summary.redeemed(redemption)])  # with the capture, or not at all
     publish(session, VoucherRedeemed(elder_id=hold.elder_id, order_id=hold.order_id, hold_id=hold.id,
                                      amount_fen=amount, provider_id=provider_id))
     await session.flush()

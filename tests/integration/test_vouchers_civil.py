@@ -214,3 +214,42 @@ async def test_ledger_check_over_http(vouchers):
     async with vouchers.db.sessions() as s:  # the journal refuses edits, whichever code tries
         with pytest.raises(Exception, match="append-only"):
             await s.execute(sa.update(TransferRow).values(amount_fen=1))
+
+
+async def test_spend_by_month_over_months_with_a_reversal(vouchers):
+    gaogang = "321203"
+    vouchers.clock.now = MARCH_10
+    elder, provider = await register(vouchers, district=gaogang), uuid.uuid4()
+    hold = await place_hold(vouchers, elder, 6000)
+    await complete(vouchers, completion(hold, elder=elder, provider=provider, amount_fen=6000,
+                                        completed_at="2026-03-12T02:00:00+00:00", district=gaogang))
+    vouchers.clock.now = APRIL_2
+    async with vouchers.client("city_officer") as city:
+        assert (await city.post("/issuance-runs", json={"month": APRIL, "district_code": gaogang})).status_code == 201
+    hold = await place_hold(vouchers, elder, 10000, service_code="clean")
+    await complete(vouchers, completion(hold, elder=elder, provider=provider, amount_fen=10000, service_code="clean",
+                                        checkin_distance_m=900.0, completed_at="2026-04-02T00:30:00+00:00",
+                                        district=gaogang))
+    async with vouchers.client("officer", district=gaogang) as officer:
+        [finding] = [f for f in (await officer.get("/anomalies", params={"month": APRIL})).json()
+                     if f["elder_id"] == str(elder)]
+        r = await officer.post(f"/anomalies/{finding['finding_id']}/actions", json={"action": "reverse", "reason": "未上门"})
+        assert r.status_code == 201
+        query = {"from_month": MARCH, "to_month": APRIL}
+        report = (await officer.get("/reports/spend/monthly", params=query)).json()
+        assert report["district_code"] == gaogang
+        assert [(r["month"], r["district_name"], r["kind_name"], r["redemption_count"], r["order_amount_fen"],
+                 r["voucher_fen"], r["elder_fen"], r["reversed_fen"], r["net_fen"]) for r in report["rows"]] == [
+            (MARCH, "高港区", "社区照护券", 1, 6000, 5400, 600, 0, 5400),
+            (APRIL, "高港区", "社区照护券", 1, 10000, 9000, 1000, 9000, 0)]
+        assert report["totals"]["net_fen"] == 5400
+        raw = (await officer.get("/reports/spend/monthly", params=query | {"format": "csv"})).content
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+        assert rows[0][:4] == ["月份", "区县", "券种", "服务笔数"]
+        assert rows[1][:3] == [MARCH, "高港区", "社区照护券"] and rows[-1][0] == "合计" and rows[-1][-1] == "54.00"
+        assert (await officer.get("/reports/spend/monthly", params={"from_month": APRIL, "to_month": MARCH})).status_code == 422
+        assert (await officer.get("/reports/spend/monthly", params=query | {"district_code": HAILING})).status_code == 403
+        one_month = (await officer.get("/reports/spend", params={"month": APRIL, "group_by": "service"})).json()
+        assert [(r["key"], r["voucher_fen"], r["reversed_fen"]) for r in one_month["rows"]] == [("clean", 9000, 9000)]
+    async with vouchers.client("provider_admin", provider_id=str(provider)) as provider_admin:
+        assert (await provider_admin.get("/reports/spend/monthly", params=query)).status_code == 403
