@@ -7,17 +7,120 @@ const Youfu = {
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (this.token()) headers["Authorization"] = "Bearer " + this.token();
     if (opts.idempotencyKey) headers["Idempotency-Key"] = opts.idempotencyKey;
-    let r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await this.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     if (r.status === 401 && !opts.retried && sessionStorage.getItem("yf.refresh")) {
       if (await this.refresh()) return this.api(method, path, body, { ...opts, retried: true });
     }
     const text = await r.text();
-    const data = text ? JSON.parse(text) : null;
-    if (!r.ok) {
-      const err = new Error((data && data.detail) || "操作没有成功，请稍后再试");
-      err.status = r.status; err.problem = data; throw err;
-    }
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+    if (!r.ok) throw this.problem(r.status, data);
     return data;
+  },
+  async fetch(path, init) {
+    try { return await fetch(path, init); }
+    catch { const err = new Error("网络连接中断，请检查网络后再试"); err.status = 0; throw err; }
+  },
+  problem(status, data) {
+    const fallback = status === 404 ? "没有找到要查看的内容，请刷新页面后再试"
+      : status >= 500 ? "服务暂时出了问题，请稍后再试；一直不成功请拨打服务热线 88012349" : "操作没有成功，请稍后再试";
+    const err = new Error((data && data.detail) || fallback);
+    err.status = status; err.problem = data; return err;
+  },
+  // The message plus each field's reason (422 lists them), for people to act on.
+  explain(err) {
+    const reasons = ((err.problem && err.problem.errors) || []).map(e => e.reason).filter(Boolean);
+    const unique = [...new Set(reasons)].filter(r => r !== err.message);
+    return unique.length ? `${err.message}：${unique.slice(0, 6).join("；")}${unique.length > 6 ? "……" : ""}` : err.message;
+  },
+  // A file from the API (CSV/XLSX export), saved under the name the server gives.
+  async download(path, fallbackName, init = {}, retried = false) {
+    const headers = { ...(init.headers || {}) };
+    if (this.token()) headers["Authorization"] = "Bearer " + this.token();
+    const r = await this.fetch(path, { ...init, headers });
+    if (r.status === 401 && !retried && sessionStorage.getItem("yf.refresh") && await this.refresh()) {
+      return this.download(path, fallbackName, init, true);
+    }
+    if (!r.ok) { let data = null; try { data = await r.json(); } catch {} throw this.problem(r.status, data); }
+    const cd = r.headers.get("content-disposition") || "";
+    const star = /filename\*=UTF-8''([^;]+)/i.exec(cd), plain = /filename="([^"]+)"/i.exec(cd);
+    const name = star ? decodeURIComponent(star[1]) : plain ? plain[1] : fallbackName;
+    const url = URL.createObjectURL(await r.blob());
+    const a = Object.assign(document.createElement("a"), { href: url, download: name });
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    return name;
+  },
+  // Client-side CSV (UTF-8 with BOM so Excel/WPS read the Chinese); text that looks like a formula is quoted.
+  saveCsv(name, headers, rows) {
+    const cell = v => {
+      let s = v === null || v === undefined ? "" : String(v);
+      if (/^[=+\-@]/.test(s) && isNaN(Number(s))) s = "'" + s;
+      return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+    };
+    const text = "\ufeff" + [headers, ...rows].map(r => r.map(cell).join(",")).join("\r\n") + "\r\n";
+    const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+    const a = Object.assign(document.createElement("a"), { href: url, download: name + ".csv" });
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  },
+  saveXlsx(name, sheet, headers, rows, moneyColumns = []) {
+    return this.download("/export/xlsx", name + ".xlsx", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ filename: name, sheet, headers, rows, money_columns: moneyColumns }) });
+  },
+  /* A table with its export buttons. columns: [{h, v(row) → export value, html(row) → cell markup,
+     money: v gives fen (shown and exported in yuan), long: wraps, noExport}]. exportPath(fmt) → a service's own
+     export URL, or null to export what the page shows. */
+  table(box, { caption, columns, rows, name, sheet, empty = "暂无记录", exportPath = null }) {
+    box = typeof box === "string" ? document.querySelector(box) : box;
+    const value = (c, row) => { const v = c.v(row); return c.money ? (v === null || v === undefined ? "" : this.yuan(v)) : v; };
+    const head = columns.map(c => `<th scope="col">${this.esc(c.h)}</th>`).join("");
+    const body = rows.length ? rows.map(row => "<tr>" + columns.map(c =>
+      `<td${c.money ? ' class="num"' : ""}>${c.html ? c.html(row) : c.long ? `<div class="long">${this.esc(value(c, row))}</div>` : this.esc(value(c, row))}</td>`).join("") + "</tr>").join("")
+      : `<tr><td colspan="${columns.length}" class="muted">${this.esc(empty)}</td></tr>`;
+    box.innerHTML = `<div class="table-wrap"><table><caption>${this.esc(caption)}</caption><thead><tr>${head}</tr></thead>`
+      + `<tbody>${body}</tbody></table></div><p class="exports"><span class="muted">导出：</span>`
+      + `<button type="button" data-fmt="csv" aria-label="${this.esc(caption)} 导出 CSV">CSV</button> `
+      + `<button type="button" data-fmt="xlsx" aria-label="${this.esc(caption)} 导出 Excel">Excel</button>`
+      + `<span class="export-msg" role="status"></span></p>`;
+    const out = columns.filter(c => !c.noExport);
+    box.querySelectorAll(".exports button").forEach(b => b.addEventListener("click", async () => {
+      const fmt = b.dataset.fmt, msg = box.querySelector(".export-msg");
+      msg.textContent = "正在导出……";
+      try {
+        const path = exportPath && exportPath(fmt);
+        if (path) await this.download(path, `${name}.${fmt}`);
+        else {
+          const data = rows.map(row => out.map(c => value(c, row)));
+          if (fmt === "csv") this.saveCsv(name, out.map(c => c.h), data);
+          else await this.saveXlsx(name, sheet || caption, out.map(c => c.h), data,
+            out.map((c, i) => c.money ? i : -1).filter(i => i >= 0));
+        }
+        msg.textContent = "已导出，请在浏览器的下载列表里查看";
+      } catch (err) { msg.textContent = "导出没有成功：" + this.explain(err); }
+    }));
+    return box;
+  },
+  // This month in Beijing time, "YYYY-MM".
+  month(d = new Date()) {
+    const p = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" })
+      .formatToParts(d);
+    return `${p.find(x => x.type === "year").value}-${p.find(x => x.type === "month").value}`;
+  },
+  localDate(iso) { return iso ? new Date(iso).toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" }) : ""; },
+  // Signed in with one of `roles`? Otherwise send to sign-in, or say whose page this is and where to go.
+  requireRole(roles, pageName) {
+    if (!this.token()) { this.requireLogin(); return null; }
+    const me = this.me();
+    if (!me || !roles.includes(me.role)) {
+      const home = me && HOME_BY_ROLE[me.role];
+      const box = document.querySelector("#message");
+      box.className = "notice error"; box.setAttribute("role", "alert"); box.hidden = false;
+      box.innerHTML = `${this.esc(pageName)}只对相应岗位的工作人员开放，您当前的账号不能使用。`
+        + (home ? `请回到<a href="${home}">您的首页</a>。` : `请<a href="/login">换一个账号登录</a>。`);
+      return null;
+    }
+    return me;
   },
   async refresh() {
     const r = await fetch("/api/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" },

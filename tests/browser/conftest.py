@@ -38,3 +38,57 @@ def sign_in(page, base_url: str, phone: str, password: str) -> None:
     page.get_by_label("手机号").fill(phone)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+
+
+# ---- helpers for the staff pages' tests: set-up through the gateway's API, checks in the page ----
+
+class GatewayClient:
+    """Signed in as one account, calling the gateway's API (set-up that the page under test does not do)."""
+
+    def __init__(self, base_url: str, phone: str, password: str) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+        r = self.http.post("/api/auth/login", json={"phone": phone, "password": password})
+        r.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+
+    def call(self, method: str, path: str, body: dict | None = None, **headers: str):
+        r = self.http.request(method, path, json=body, headers=headers)
+        assert r.status_code < 400, f"{method} {path} → {r.status_code} {r.text[:300]}"
+        return r.json() if r.content else None
+
+
+def gateway_as(platform, role: str) -> GatewayClient:
+    account = platform.account(role)
+    return GatewayClient(platform.url, account["phone"], account["password"])
+
+
+def new_phone() -> str:
+    import random
+
+    return f"137{random.randrange(10**8):08d}"
+
+
+def new_id_card(region: str, born, *, male: bool) -> str:
+    """A valid GB 11643 number (the 17th digit carries the gender)."""
+    import random
+
+    seq = f"{random.randrange(100):02d}{random.choice('13579' if male else '02468')}"
+    first17 = f"{region}{born:%Y%m%d}{seq}"
+    value = (12 - sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17)) % 11) % 11
+    return first17 + ("X" if value == 10 else str(value))
+
+
+def unlabelled_fields(page) -> list[str]:
+    """Visible form fields a screen reader could not name (no <label>, no aria-label)."""
+    return page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+        .filter(e => e.type !== 'hidden' && e.getClientRects().length)
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))
+        .map(e => e.id || e.name || e.outerHTML.slice(0, 80))""")
+
+
+def smallest_text_px(page) -> float:
+    return page.evaluate("""() => Math.min(...[...document.querySelectorAll('body *')]
+        .filter(e => e.getClientRects().length && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+        .map(e => parseFloat(getComputedStyle(e).fontSize)))""")

@@ -1,0 +1,268 @@
+// The civil-affairs dashboard: spend charts, issuance, provider review, expiring documents, audit
+// findings, settlements and visit coverage. The token decides the district; each panel loads on
+// its own, so one service being down leaves the others working.
+(() => {
+  const V = "/api/vouchers", P = "/api/providers", O = "/api/orders";
+  const $ = s => document.querySelector(s);
+  const DISTRICTS = { "321202": "海陵区", "321203": "高港区", "321204": "姜堰区", "321281": "兴化市", "321282": "靖江市", "321283": "泰兴市" };
+  const SETTLEMENT_STATUS = { draft: "草稿", confirmed: "已确认", paid: "已付款" };
+  const FINDING_STATUS = { open: "待处理", dismissed: "已驳回", actioned: "已处理" };
+  const TRIGGERS = { manual: "手动", scheduled: "每月自动", mid_month: "月中补发", event: "认定后补发" };
+  const me = Youfu.requireRole(["officer", "city_officer", "admin"], "民政监管看板");
+  const city = me && me.role !== "officer";
+  let month = Youfu.month();
+
+  let serviceNames = null; // the providers service's standard catalogue: code → 助餐 …
+  const money = fen => (Number(fen || 0) / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const short = id => id ? String(id).slice(0, 8) : "—";
+  const q = encodeURIComponent;
+
+  function fail(sel, err) {
+    const why = err.status === 404 || err.status === 405 ? "这项功能还没有开通" : Youfu.explain(err);
+    Youfu.show(sel, `暂时无法加载：${why}。请稍后刷新页面再看；其他栏目不受影响。`);
+  }
+  async function panel(name, load) {
+    $(`#${name}-msg`).hidden = true;
+    try { await load(); } catch (err) { fail(`#${name}-msg`, err); }
+  }
+  function done(sel, text) { Youfu.show(sel, text, "ok"); $(sel).setAttribute("role", "status"); }
+
+  // Horizontal bars, one row per item, label and amount above each bar: readable on a phone too.
+  function barChart(box, titleId, items) {
+    const el = $(box);
+    if (!items.length) { el.innerHTML = `<p class="muted">这个月还没有券支付记录。</p>`; return; }
+    const max = Math.max(...items.map(i => i.value), 1), row = 58;
+    el.innerHTML = `<svg role="img" aria-labelledby="${titleId}" width="100%" height="${items.length * row}" class="bars">`
+      + items.map((it, k) => {
+        const w = Math.max(0.5, (it.value / max) * 100);
+        return `<text x="0" y="${k * row + 20}">${Youfu.esc(it.label)}　${money(it.value)} 元</text>`
+          + `<rect x="0" y="${k * row + 28}" height="20" width="${w}%" rx="3"><title>${Youfu.esc(it.label)} ${money(it.value)} 元</title></rect>`;
+      }).join("") + "</svg>";
+  }
+  const REPORT_COLUMNS = [
+    { h: "服务笔数", v: r => r.redemption_count },
+    { h: "订单金额（元）", v: r => r.order_amount_fen, money: true },
+    { h: "券支付金额（元）", v: r => r.voucher_fen, money: true },
+    { h: "老人自付金额（元）", v: r => r.elder_fen, money: true },
+    { h: "冲正金额（元）", v: r => r.reversed_fen, money: true },
+    { h: "券支付净额（元）", v: r => r.net_fen, money: true },
+  ];
+  const report = (group, m = month) => Youfu.api("GET", `${V}/reports/spend?month=${q(m)}&group_by=${group}`);
+  function reportTable(box, group, caption, rep, label) {
+    const rows = [...rep.rows.map(r => ({ ...r, name: label(r) })), { name: "合计", ...rep.totals }];
+    Youfu.table(box, { caption, name: `代金券消费-${month}-${caption}`, rows,
+      columns: [{ h: caption.replace(/^按/, ""), v: r => r.name }, ...REPORT_COLUMNS],
+      exportPath: fmt => `${V}/reports/spend?month=${q(month)}&group_by=${group}&format=${fmt}` });
+  }
+  function monthsBack(m, n) {
+    let [y, mo] = m.split("-").map(Number);
+    const out = [];
+    for (let k = 0; k < n; k++) { out.unshift(`${y}-${String(mo).padStart(2, "0")}`); mo -= 1; if (!mo) { mo = 12; y -= 1; } }
+    return out;
+  }
+
+  async function loadSpend() {
+    const months = monthsBack(month, 12);
+    const [monthly, rep, bySvc, byDistrict] = await Promise.all([
+      Youfu.api("GET", `${V}/reports/spend/monthly?from_month=${months[0]}&to_month=${q(month)}`),
+      report("kind"), report("service"), city ? report("district") : null]);
+    const t = rep.totals;
+    $("#spend-summary").innerHTML = [["服务笔数", `${t.redemption_count} 笔`], ["券支付净额", `${money(t.net_fen)} 元`],
+      ["订单金额", `${money(t.order_amount_fen)} 元`], ["老人自付", `${money(t.elder_fen)} 元`], ["冲正", `${money(t.reversed_fen)} 元`]]
+      .map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("");
+    const net = Object.fromEntries(months.map(m => [m, 0]));
+    for (const r of monthly.rows) if (r.month in net) net[r.month] += r.net_fen;
+    barChart("#chart-month", "chart-month-title", months.map(m => ({ label: m, value: net[m] })));
+    const range = `${months[0]}至${month}`;
+    Youfu.table("#table-month", { caption: "分月明细（月份 × 区县 × 券种）", name: `代金券消费分月统计-${range}`, sheet: range,
+      rows: [...monthly.rows, { month: "合计", ...monthly.totals }], empty: "这段时间没有券支付记录。",
+      columns: [{ h: "月份", v: r => r.month }, { h: "区县", v: r => r.district_name || "" }, { h: "券种", v: r => r.kind_name || "" },
+        ...REPORT_COLUMNS],
+      exportPath: fmt => `${V}/reports/spend/monthly?from_month=${months[0]}&to_month=${q(month)}&format=${fmt}` });
+    barChart("#chart-kind", "chart-kind-title", rep.rows.map(r => ({ label: r.name, value: r.net_fen })));
+    reportTable("#table-kind", "kind", "按券种", rep, r => r.name);
+    if (!serviceNames) {
+      try { serviceNames = Object.fromEntries((await Youfu.api("GET", `${P}/service-items`)).map(i => [i.code, i.name])); }
+      catch { serviceNames = null; } // names fall back to the codes; the figures are unaffected
+    }
+    const svc = r => (serviceNames && serviceNames[r.key]) || r.name;
+    barChart("#chart-service", "chart-service-title", bySvc.rows.map(r => ({ label: svc(r), value: r.net_fen })));
+    reportTable("#table-service", "service", "按服务项目", bySvc, svc);
+    $("#district-block").hidden = !byDistrict;
+    if (byDistrict) {
+      barChart("#chart-district", "chart-district-title", byDistrict.rows.map(r => ({ label: r.name, value: r.net_fen })));
+      reportTable("#table-district", "district", "按区县", byDistrict, r => r.name);
+    }
+  }
+
+  // ---- issuance ----
+  async function loadIssuance() {
+    const runs = await Youfu.api("GET", `${V}/issuance-runs?month=${q(month)}`);
+    Youfu.table("#issuance-runs", { caption: `${month} 发放记录`, name: `代金券发放记录-${month}`, sheet: "发放记录", rows: runs,
+      empty: "这个月还没有发放记录。",
+      columns: [
+        { h: "运行时间", v: r => Youfu.localTime(r.started_at) },
+        { h: "范围", v: r => r.district_code ? (DISTRICTS[r.district_code] || r.district_code) : "全市" },
+        { h: "方式", v: r => TRIGGERS[r.trigger] || r.trigger },
+        { h: "本次发放张数", v: r => r.issued_count },
+        { h: "本次发放金额（元）", v: r => r.issued_fen, money: true },
+        { h: "此前已发、未重复发放张数", v: r => r.already_count },
+      ] });
+    const lines = runs.length ? runs[0].by_district_kind : [];
+    Youfu.table("#issuance-lines", { caption: "最近一次发放明细（按区县和券种）", name: `代金券发放明细-${month}`, sheet: "发放明细",
+      rows: lines, empty: "没有明细。",
+      columns: [
+        { h: "区县", v: r => r.district_name }, { h: "券种", v: r => r.kind_name },
+        { h: "发放张数", v: r => r.issued_count }, { h: "发放金额（元）", v: r => r.issued_fen, money: true },
+        { h: "此前已发张数", v: r => r.already_count }, { h: "此前已发金额（元）", v: r => r.already_fen, money: true },
+      ] });
+  }
+  $("#run-issuance").addEventListener("click", async () => {
+    const btn = $("#run-issuance"), now = Youfu.month();
+    btn.disabled = true; $("#issuance-msg").hidden = true;
+    try {
+      const r = await Youfu.api("POST", `${V}/issuance-runs`, { month: now });
+      if (month !== now) { month = now; $("#month").value = now; labelMonth(); }
+      await Promise.all([panel("issuance", loadIssuance), panel("spend", loadSpend)]);
+      done("#issuance-msg", `${now} 代金券发放完成：本次发放 ${r.issued_count} 张、共 ${money(r.issued_fen)} 元；`
+        + `此前已发放的 ${r.already_count} 张没有重复发放。`);
+    } catch (err) { Youfu.show("#issuance-msg", "发放没有成功：" + Youfu.explain(err)); }
+    finally { btn.disabled = false; }
+  });
+
+  // ---- providers awaiting review ----
+  async function loadReview() {
+    const list = await Youfu.api("GET", `${P}/providers?status=applied&limit=100`);
+    Youfu.table("#review-body", { caption: "待审核的入驻申请", name: "待审核服务商", sheet: "待审核服务商", rows: list,
+      empty: "目前没有待审核的申请。",
+      columns: [
+        { h: "服务商名称", v: p => p.name, long: true }, { h: "类型", v: p => p.kind_name },
+        { h: "所在地", v: p => [p.district_name, p.street].filter(Boolean).join(" ") },
+        { h: "统一社会信用代码", v: p => p.credit_code || "" },
+        { h: "联系人", v: p => [p.contact_name, p.contact_phone].filter(Boolean).join(" ") },
+        { h: "资质文件", long: true, v: p => p.documents ? (p.documents.ok ? "齐全有效" : `缺少或过期：${p.documents.problem}`) : "" },
+        { h: "申请时间", v: p => Youfu.localTime(p.created_at) },
+        { h: "审核", noExport: true, html: p => `<div class="row-actions">
+            <input aria-label="对${Youfu.esc(p.name)}的审核意见" placeholder="审核意见（驳回时必填）" data-reason="${p.id}" maxlength="500">
+            <button type="button" data-review="approve" data-id="${p.id}">通过</button>
+            <button type="button" data-review="reject" data-id="${p.id}">驳回</button></div>` },
+      ] });
+  }
+  $("#review-body").addEventListener("click", async e => {
+    const b = e.target.closest("button[data-review]");
+    if (!b) return;
+    const reason = document.querySelector(`[data-reason="${b.dataset.id}"]`).value.trim();
+    if (b.dataset.review === "reject" && reason.length < 2) {
+      Youfu.show("#review-msg", "驳回时请填写原因（至少 2 个字），服务商会看到这条意见并据此修改申请。"); return;
+    }
+    b.disabled = true;
+    let p;
+    try { p = await Youfu.api("POST", `${P}/providers/${b.dataset.id}/${b.dataset.review}`, reason ? { reason } : {}); }
+    catch (err) { b.disabled = false; Youfu.show("#review-msg", "审核没有成功：" + Youfu.explain(err)); return; }
+    await Promise.all([panel("review", loadReview), panel("documents", loadDocuments)]);
+    done("#review-msg", `已${b.dataset.review === "approve" ? "审核通过" : "驳回"}：${p.name}。`);
+  });
+
+  async function loadDocuments() {
+    const list = await Youfu.api("GET", `${P}/documents/expiring?within_days=30`);
+    Youfu.table("#documents-body", { caption: "30 天内到期或已过期的资质文件", name: "资质文件到期提醒", sheet: "资质到期", rows: list,
+      empty: "30 天内没有到期的资质文件。",
+      columns: [
+        { h: "服务商", v: d => d.provider_name, long: true }, { h: "证件", v: d => d.kind_name }, { h: "编号", v: d => d.number },
+        { h: "有效期至", v: d => d.expires_on },
+        { h: "剩余天数", v: d => d.days_left < 0 ? `已过期 ${-d.days_left} 天` : `${d.days_left} 天` },
+        { h: "必备", v: d => d.required ? "是" : "否" },
+      ] });
+  }
+
+  // ---- audit findings ----
+  async function loadAnomalies() {
+    const list = await Youfu.api("GET", `${V}/anomalies?month=${q(month)}`);
+    Youfu.table("#anomalies-body", { caption: `${month} 稽核线索`, name: `稽核线索-${month}`, sheet: "稽核线索", rows: list,
+      empty: "这个月没有发现异常。",
+      columns: [
+        { h: "线索", v: f => f.title, long: true }, { h: "说明", v: f => f.explanation, long: true }, { h: "区县", v: f => f.district_name },
+        { h: "服务商编号", v: f => short(f.provider_id) }, { h: "涉及金额（元）", v: f => f.amount_fen, money: true },
+        { h: "状态", v: f => FINDING_STATUS[f.status] || f.status }, { h: "发现时间", v: f => Youfu.localTime(f.created_at) },
+        { h: "处理", noExport: true, html: f => f.status !== "open" ? "" : `<div class="row-actions">
+            <input aria-label="处理“${Youfu.esc(f.title)}”的理由" placeholder="处理理由（必填）" data-reason="${f.finding_id}" maxlength="500">
+            <button type="button" data-act="dismiss" data-id="${f.finding_id}">驳回线索</button>
+            ${f.provider_id ? `<button type="button" data-act="freeze_provider" data-id="${f.finding_id}">冻结结算</button>` : ""}
+            ${f.redemption_ids.length ? `<button type="button" data-act="reverse" data-id="${f.finding_id}">冲正核销</button>` : ""}</div>` },
+      ] });
+  }
+  $("#anomalies-body").addEventListener("click", async e => {
+    const b = e.target.closest("button[data-act]");
+    if (!b) return;
+    const reason = document.querySelector(`[data-reason="${b.dataset.id}"]`).value.trim();
+    if (reason.length < 2) { Youfu.show("#anomalies-msg", "请先填写处理理由（至少 2 个字），例如“电话回访老人，当日未接受服务”。"); return; }
+    b.disabled = true;
+    try { await Youfu.api("POST", `${V}/anomalies/${b.dataset.id}/actions`, { action: b.dataset.act, reason }); }
+    catch (err) { b.disabled = false; Youfu.show("#anomalies-msg", "处理没有成功：" + Youfu.explain(err)); return; }
+    await Promise.all([panel("anomalies", loadAnomalies), panel("settlements", loadSettlements)]);
+    done("#anomalies-msg", `已${b.textContent}，处理记录已保存。`);
+  });
+
+  // ---- settlements ----
+  async function loadSettlements() {
+    const list = await Youfu.api("GET", `${V}/settlements?month=${q(month)}`);
+    Youfu.table("#settlements-body", { caption: `${month} 结算单`, name: `结算单-${month}`, sheet: "结算单", rows: list,
+      empty: "这个月还没有结算单（月末处理后生成）。",
+      exportPath: fmt => `${V}/settlements?month=${q(month)}&format=${fmt}`,
+      columns: [
+        { h: "区县", v: s => s.district_name }, { h: "服务商编号", v: s => short(s.provider_id) },
+        { h: "状态", v: s => SETTLEMENT_STATUS[s.status] || s.status }, { h: "服务笔数", v: s => s.redemption_count },
+        { h: "核销金额（元）", v: s => s.redeemed_fen, money: true }, { h: "冲正金额（元）", v: s => s.reversed_fen, money: true },
+        { h: "应付净额（元）", v: s => s.net_fen, money: true },
+        { h: "操作", noExport: true, html: s => s.status === "draft"
+          ? `<button type="button" data-settle="confirm" data-id="${s.settlement_id}">确认</button>`
+          : s.status === "confirmed" ? `<button type="button" data-settle="pay" data-id="${s.settlement_id}">登记付款</button>` : "" },
+      ] });
+  }
+  $("#settlements-body").addEventListener("click", async e => {
+    const b = e.target.closest("button[data-settle]");
+    if (!b) return;
+    b.disabled = true;
+    try { await Youfu.api("POST", `${V}/settlements/${b.dataset.id}/${b.dataset.settle}`); }
+    catch (err) { b.disabled = false; Youfu.show("#settlements-msg", "操作没有成功：" + Youfu.explain(err)); return; }
+    await panel("settlements", loadSettlements);
+    done("#settlements-msg", b.dataset.settle === "confirm" ? "结算单已确认。" : "已登记付款。");
+  });
+
+  // ---- visit coverage (orders service) ----
+  const pct = r => r == null ? "—" : `${(r * 100).toFixed(1)}%`;
+  async function loadCoverage() {
+    const c = await Youfu.api("GET", `${O}/visit-coverage?month=${q(month)}`);
+    const rows = [];
+    for (const d of c.districts) {
+      const name = DISTRICTS[d.district_code] || d.district_code || "未填区县";
+      rows.push({ district: name, street: "（全区合计）", ...d });
+      for (const st of d.streets || []) rows.push({ district: name, ...st, street: st.street || "未填街道" });
+    }
+    Youfu.table("#coverage-body", { caption: `${month} 探访覆盖：应探访 ${c.required} 人，已探访 ${c.visited} 人，覆盖率 ${pct(c.ratio)}`,
+      name: `探访覆盖-${month}`, sheet: "探访覆盖", rows, empty: "这个月没有需要探访的特殊困难老人。",
+      columns: [
+        { h: "区县", v: r => r.district }, { h: "街道", v: r => r.street },
+        { h: "应探访人数", v: r => r.required }, { h: "已探访人数", v: r => r.visited },
+        { h: "未探访人数", v: r => r.required - r.visited }, { h: "覆盖率", v: r => pct(r.ratio) },
+      ] });
+  }
+
+  function labelMonth() { document.querySelectorAll(".month-label").forEach(x => { x.textContent = month; }); }
+  function loadMonth() {
+    labelMonth();
+    return Promise.all([panel("spend", loadSpend), panel("issuance", loadIssuance), panel("anomalies", loadAnomalies),
+      panel("settlements", loadSettlements), panel("coverage", loadCoverage)]);
+  }
+  $("#month-form").addEventListener("submit", e => {
+    e.preventDefault();
+    if (/^\d{4}-\d{2}$/.test($("#month").value)) { month = $("#month").value; loadMonth(); }
+  });
+
+  if (!me) { document.querySelectorAll("main > section, .toc, #month-form").forEach(x => { x.hidden = true; }); return; }
+  $("#scope").textContent = city ? "（全市）" : `（${DISTRICTS[me.district_code] || me.district_code || ""}）`;
+  $("#month").value = month; $("#month").max = Youfu.month();
+  $("#run-issuance").textContent = `发放本月（${Youfu.month()}）代金券`;
+  Promise.all([loadMonth(), panel("review", loadReview), panel("documents", loadDocuments)])
+    .then(() => document.body.setAttribute("data-loaded", "true"));
+})();

@@ -1,0 +1,123 @@
+"""Who may call what: one row per operation of the merged OpenAPI document.
+
+Each row names the roles that may call the operation at all ("allowed"); everyone else must be
+refused with 403, or 404 where answering 403 would reveal that an object exists. Ownership (own
+vs someone else's object) is tested by the scenarios in test_authorization.py. A route that is
+added without a row here fails the test: decide who may call it, then add the row.
+"""
+from __future__ import annotations
+
+ALL = frozenset({"elder", "family", "caregiver", "provider_admin", "assessor", "officer", "city_officer", "admin"})
+ADMIN = frozenset({"admin"})
+CITY = frozenset({"city_officer", "admin"})
+OFFICERS = frozenset({"officer", "city_officer", "admin"})
+PROVIDER_STAFF = frozenset({"provider_admin", "caregiver"})
+ELDER_SIDE = frozenset({"elder", "family"})
+PUBLIC = None  # no token needed
+
+TABLE: dict[str, frozenset | None] = {
+    # gateway
+    "POST /api/auth/login": PUBLIC,
+    "POST /api/auth/refresh": PUBLIC,
+    "POST /api/auth/logout": PUBLIC,
+    "GET /api/auth/me": ALL,
+    "GET /api/admin/actions": ADMIN,
+    "POST /api/admin/users": ADMIN,
+    "GET /api/admin/users": ADMIN,
+    "PATCH /api/admin/users/{user_id}": ADMIN,
+    "DELETE /api/admin/users/{user_id}": ADMIN,
+    "POST /api/admin/users/{user_id}/reset-password": ADMIN,
+    "GET /api/family-links": ALL - {"caregiver", "provider_admin", "assessor"},
+    "POST /api/family-links": OFFICERS,
+    "DELETE /api/family-links/{link_id}": OFFICERS | {"elder"},
+    "GET /health": PUBLIC,
+    "GET /ready": PUBLIC,
+    "GET /ops/dead-letters": ADMIN,
+    "POST /ops/dead-letters/{letter_id}/replay": ADMIN,
+    "GET /ops/outbox": ADMIN,
+    # assessment
+    "GET /api/assessment/access-log": ADMIN,
+    "GET /api/assessment/assessments/{assessment_id}": ELDER_SIDE | OFFICERS | {"assessor"},
+    "PUT /api/assessment/assessments/{assessment_id}": {"assessor", "admin"},
+    "POST /api/assessment/assessments/{assessment_id}/sign": {"assessor"},
+    "POST /api/assessment/elders": OFFICERS | {"assessor"},
+    "GET /api/assessment/elders": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/elders/{elder_id}": ELDER_SIDE | OFFICERS | {"assessor"},
+    "PATCH /api/assessment/elders/{elder_id}": OFFICERS | {"assessor"},
+    "POST /api/assessment/elders/{elder_id}/assessments": {"assessor", "admin"},
+    "GET /api/assessment/elders/{elder_id}/assessments": ELDER_SIDE | OFFICERS | {"assessor"},
+    "POST /api/assessment/elders/{elder_id}/assessors": OFFICERS,
+    "GET /api/assessment/elders/{elder_id}/assessors": OFFICERS | {"assessor"},
+    "GET /api/assessment/instruments": ALL,
+    "GET /api/assessment/instruments/{code}": ALL,
+    "POST /api/assessment/instruments/{code}/score": ALL,
+    "GET /api/assessment/reassessments-due": OFFICERS | {"assessor"},
+    # orders
+    "GET /api/orders/offers": PROVIDER_STAFF | {"admin"},
+    "POST /api/orders/orders": ELDER_SIDE | OFFICERS,
+    "GET /api/orders/orders": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "GET /api/orders/orders/{order_id}": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "POST /api/orders/orders/{order_id}/accept": PROVIDER_STAFF | {"admin"},
+    "POST /api/orders/orders/{order_id}/decline": PROVIDER_STAFF | {"admin"},
+    "POST /api/orders/orders/{order_id}/cancel": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "POST /api/orders/orders/{order_id}/check-in": PROVIDER_STAFF | {"admin"},
+    "POST /api/orders/orders/{order_id}/check-out": PROVIDER_STAFF | {"admin"},
+    "POST /api/orders/orders/{order_id}/dispute": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "POST /api/orders/orders/{order_id}/resolve": OFFICERS,
+    "POST /api/orders/orders/{order_id}/review": ELDER_SIDE | {"admin"},
+    "POST /api/orders/recurring-orders": ELDER_SIDE | OFFICERS,
+    "GET /api/orders/recurring-orders": ELDER_SIDE | OFFICERS,
+    "POST /api/orders/recurring-orders/spawn": ADMIN,
+    "DELETE /api/orders/recurring-orders/{rule_id}": ELDER_SIDE | OFFICERS,
+    "POST /api/orders/recurring-orders/{rule_id}/pause": ELDER_SIDE | OFFICERS,
+    "POST /api/orders/recurring-orders/{rule_id}/resume": ELDER_SIDE | OFFICERS,
+    "GET /api/orders/unmatched": OFFICERS,
+    "GET /api/orders/visit-coverage": OFFICERS,
+    "POST /api/orders/visit-plans": OFFICERS,
+    # providers
+    "GET /api/providers/candidates": OFFICERS,
+    "GET /api/providers/caregivers/{caregiver_id}": PROVIDER_STAFF | OFFICERS,
+    "PATCH /api/providers/caregivers/{caregiver_id}": {"provider_admin", "admin"},
+    "GET /api/providers/documents/expiring": OFFICERS,
+    "POST /api/providers/providers": {"provider_admin"} | OFFICERS,
+    "GET /api/providers/providers": ALL,
+    "GET /api/providers/providers/{provider_id}": ALL,
+    "POST /api/providers/providers/{provider_id}/approve": OFFICERS,
+    "POST /api/providers/providers/{provider_id}/reject": OFFICERS,
+    "POST /api/providers/providers/{provider_id}/suspend": OFFICERS,
+    "POST /api/providers/providers/{provider_id}/reinstate": OFFICERS,
+    "PUT /api/providers/providers/{provider_id}/star-rating": OFFICERS,
+    "GET /api/providers/providers/{provider_id}/history": OFFICERS | PROVIDER_STAFF,
+    "GET /api/providers/providers/{provider_id}/caregivers": PROVIDER_STAFF | OFFICERS,
+    "POST /api/providers/providers/{provider_id}/caregivers": {"provider_admin", "admin"},
+    "GET /api/providers/providers/{provider_id}/catalogue": ALL,
+    "POST /api/providers/providers/{provider_id}/catalogue": {"provider_admin", "admin"},
+    "PATCH /api/providers/providers/{provider_id}/catalogue/{item_id}": {"provider_admin", "admin"},
+    "POST /api/providers/providers/{provider_id}/documents": {"provider_admin"} | OFFICERS,
+    "GET /api/providers/providers/{provider_id}/documents": PROVIDER_STAFF | OFFICERS,
+    "PUT /api/providers/providers/{provider_id}/service-area": {"provider_admin", "admin"},
+    "GET /api/providers/service-items": ALL,
+    "GET /api/providers/service-items/{code}": ALL,
+    "PUT /api/providers/service-items/{code}": ADMIN,
+    # vouchers
+    "GET /api/vouchers/anomalies": OFFICERS,
+    "POST /api/vouchers/anomalies/{finding_id}/actions": OFFICERS,
+    "POST /api/vouchers/holds": ADMIN,  # and the orders service's own token
+    "GET /api/vouchers/holds/{hold_id}": ADMIN,
+    "POST /api/vouchers/holds/{hold_id}/void": ADMIN,
+    "POST /api/vouchers/issuance-runs": OFFICERS,
+    "GET /api/vouchers/issuance-runs": OFFICERS,
+    "GET /api/vouchers/ledger/check": CITY,
+    "POST /api/vouchers/month-end-runs": OFFICERS,
+    "GET /api/vouchers/policies": ALL,
+    "POST /api/vouchers/policies": ADMIN,
+    "GET /api/vouchers/policies/current": ALL,
+    "POST /api/vouchers/quotes": ELDER_SIDE | {"admin"},
+    "GET /api/vouchers/reports/spend": OFFICERS,
+    "GET /api/vouchers/reports/spend/monthly": OFFICERS,
+    "GET /api/vouchers/settlements": {"provider_admin"} | OFFICERS,
+    "POST /api/vouchers/settlements/{settlement_id}/confirm": OFFICERS,
+    "POST /api/vouchers/settlements/{settlement_id}/pay": OFFICERS,
+    "GET /api/vouchers/wallets/{elder_id}": ELDER_SIDE | OFFICERS,
+    "GET /api/vouchers/wallets/{elder_id}/history": ELDER_SIDE | OFFICERS,
+}

@@ -1,0 +1,134 @@
+"""Proof that nobody sees what isn't theirs, through the gateway with every service running.
+
+1. Every operation of the merged OpenAPI × every role: a role outside the operation's row is
+   refused (403, or 404 where 403 would leak that the object exists, or a list filtered down to
+   nothing) — never data; a role inside
+   it is never refused with 401/403 for reading. Writes by allowed roles are left to the flow
+   tests, so this test creates nothing.
+2. Ownership: other people's objects answer 404 — a provider never sees another provider's
+   order, an officer never another district's elder, a family never an unlinked elder.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import httpx
+import pytest
+
+from tests.e2e.authz_table import ALL, TABLE
+
+pytestmark = pytest.mark.slow
+ROLES = sorted(ALL)
+SAMPLE_BODY = {"reason": "测试", "month": "2026-11", "rating": 3, "lat": 32.49, "lon": 119.92, "record": "x"}
+# plausible query parameters, so that a refused role is refused for who it is, not for a missing parameter
+SAMPLE_QUERY = {"month": "2026-11", "from_month": "2026-01", "to_month": "2026-11", "service_code": "meal", "lat": 32.49,
+                "lon": 119.92, "group_by": "kind"}
+
+
+@pytest.fixture(scope="module")
+def merged(platform) -> dict:
+    return httpx.get(f"{platform.url}/openapi.json", timeout=30).json()
+
+
+@pytest.fixture(scope="module")
+def tokens(platform) -> dict[str, str]:
+    out = {}
+    for role in ROLES:
+        acc = platform.account(role)
+        r = httpx.post(f"{platform.url}/api/auth/login", json={"phone": acc["phone"], "password": acc["password"]})
+        out[role] = r.json()["access_token"]
+    return out
+
+
+def operations(doc: dict) -> list[str]:
+    return sorted(f"{m.upper()} {p}" for p, item in doc["paths"].items() for m, op in item.items() if isinstance(op, dict))
+
+
+def test_every_operation_has_a_row(merged):
+    missing = [op for op in operations(merged) if op not in TABLE]
+    stale = [op for op in TABLE if op not in operations(merged)]
+    assert missing == [], f"add a row to tests/e2e/authz_table.py for: {missing}"
+    assert stale == [], f"rows for operations that no longer exist: {stale}"
+
+
+def test_roles_outside_a_row_are_refused(platform, merged, tokens):
+    wrong: list[str] = []
+    with httpx.Client(base_url=platform.url, timeout=30) as c:
+        for op in operations(merged):
+            allowed = TABLE[op]
+            if allowed is None:
+                continue
+            method, template = op.split(" ", 1)
+            path = re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), template)
+            for role in ROLES:
+                if role in allowed and method != "GET":
+                    continue  # allowed writes belong to the flow tests: nothing is created here
+                headers = {"Authorization": f"Bearer {tokens[role]}"}
+                body = SAMPLE_BODY if method in ("POST", "PUT", "PATCH") else None
+                r = c.request(method, path, headers=headers, json=body, params=SAMPLE_QUERY if method == "GET" else None)
+                if role not in allowed and r.status_code == 200 and method == "GET" and _empty(r):
+                    continue  # a list filtered down to nothing: refused by the query itself
+                if role not in allowed and (r.status_code < 400 or r.status_code not in (403, 404, 422)):
+                    wrong.append(f"{role:14} {op} → {r.status_code} (should be refused)")
+                if role not in allowed and r.status_code == 422 and method == "GET":
+                    wrong.append(f"{role:14} {op} → 422 (a refused role must not learn about parameters)")
+                if role in allowed and r.status_code in (401, 403):
+                    wrong.append(f"{role:14} {op} → {r.status_code} (should be allowed)")
+                if r.status_code >= 400:
+                    assert r.headers["content-type"].startswith("application/problem+json"), (op, role, r.text)
+    assert wrong == [], "\n" + "\n".join(wrong)
+
+
+def _empty(r: httpx.Response) -> bool:
+    body = r.json()
+    if isinstance(body, dict):
+        body = body.get("items", body.get("rows", body))
+    return body == [] or body == {}
+
+
+def login(platform, phone: str, password: str) -> dict:
+    r = httpx.post(f"{platform.url}/api/auth/login", json={"phone": phone, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_other_peoples_objects_answer_404(platform, tokens):
+    world = json.loads((platform.var_dir / "demo-world.json").read_text())
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    with httpx.Client(base_url=platform.url, timeout=30) as c:
+        outsiders = {
+            "officer": {"role": "officer", "district_code": "321203"},  # 高港区, not 海陵区
+            "provider_admin": {"role": "provider_admin", "provider_id": str(uuid.uuid4())},
+            "family": {"role": "family"},
+            "assessor": {"role": "assessor", "district_code": "321204"},
+        }
+        heads = {}
+        for i, (name, fields) in enumerate(outsiders.items()):
+            phone = f"1370000{i:04d}"
+            r = c.post("/api/admin/users", headers=admin, json={"phone": phone, "password": "outsider-pass",
+                                                                  "display_name": f"外人{i}", **fields})
+            assert r.status_code in (201, 409), r.text
+            heads[name] = login(platform, phone, "outsider-pass")
+        elder = world["elder_id"]
+        for name in ("officer", "family", "assessor"):
+            r = c.get(f"/api/assessment/elders/{elder}", headers=heads[name])
+            assert r.status_code == 404, (name, r.status_code, r.text)
+        for name in ("officer", "family"):
+            assert c.get(f"/api/vouchers/wallets/{elder}", headers=heads[name]).status_code == 404, name
+        # the real provider's orders (the flow tests placed some) are invisible to another provider
+        own = c.get("/api/orders/orders", headers=login(platform, platform.account("provider_admin")["phone"],
+                                                             platform.account("provider_admin")["password"])).json()
+        theirs = c.get("/api/orders/orders", headers=heads["provider_admin"]).json()
+        own_ids = {o["order_id"] for o in (own["items"] if isinstance(own, dict) else own)}
+        their_ids = {o["order_id"] for o in (theirs["items"] if isinstance(theirs, dict) else theirs)}
+        assert not (own_ids & their_ids)
+        for oid in list(own_ids)[:3]:
+            assert c.get(f"/api/orders/orders/{oid}", headers=heads["provider_admin"]).status_code == 404
+            assert c.get(f"/api/orders/orders/{oid}", headers=heads["officer"]).status_code == 404
+        r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
+        assert r.status_code in (403, 404)
+        report = c.get("/api/vouchers/reports/spend", headers=heads["officer"],
+                       params={"month": "2026-11", "group_by": "district"}).json()
+        assert all(row["key"] == "321203" for row in report.get("rows", []))
