@@ -225,3 +225,16 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
         proc.wait(60)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Unit tests first (fast feedback), browser tests last: Playwright's sync API keeps an event
+    loop running in the main thread while it is open, which async tests cannot share."""
+    def rank(item) -> int:
+        path = str(item.fspath)
+        for i, part in enumerate(("/tests/unit/", "/tests/integration/", "/tests/e2e/", "/tests/browser/")):
+            if part in path:
+                return i
+        return 1
+
+    items.sort(key=rank)
