@@ -157,7 +157,8 @@ class ConsumerRunner:
         from kafka import KafkaConsumer
 
         return KafkaConsumer(
-            *(self.topic_prefix + t for t in self.sub.topics), bootstrap_servers=self.bootstrap, group_id=self.sub.name,
+            *(self.topic_prefix + t for t in self.sub.topics), bootstrap_servers=self.bootstrap,
+            group_id=self.topic_prefix + self.sub.name,  # namespaced with the topics: no group shared across namespaces
             client_id=self.client_id, enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_records=200,
             request_timeout_ms=7000, reconnect_backoff_max_ms=1000,
