@@ -2,10 +2,10 @@
 completed) or void (cancelled). A hold resolves once; the wallet never goes below zero.
 
 The voucher pays its share of the price, capped by what the wallet still has this month
-(`money.split_payment`); the elder pays the rest. A hold on a wallet that is used up succeeds
-with a voucher share of 0 fen (the elder pays the whole price) rather than failing, so that an
-order is never blocked by a voucher; only an elder who has no voucher of the kind this month
-gets 409. Such a 0-fen hold has no ledger transfer and resolves without one.
+(`money.split_payment`); the elder pays the rest. A wallet with something left covers what it
+can (the elder pays the difference); a wallet that is used up, or an elder with no voucher of
+the kind this month, gets 409 naming the remaining balance, so the elder can choose to pay
+themself — a voucher-paid order is never confirmed with a voucher that pays nothing.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from services.vouchers.events import VoucherHeld, VoucherRedeemed, VoucherReleas
 from services.vouchers.ledger import capture_transfer, hold_transfer, void_transfer, wallet_account
 from services.vouchers.ledger_store import Posting
 from services.vouchers.models import ElderRow, HoldRow, RedemptionRow, VoucherRow
-from services.vouchers.money import split_payment
+from services.vouchers.money import format_yuan, split_payment
 from services.vouchers.policy import VoucherKind
 from services.vouchers.service import may_act_for_elder, parse_instant, parse_uuid, publish
 from shared.auth import Principal, require_role
@@ -78,6 +78,9 @@ async def place_hold(session: AsyncSession, *, principal: Principal, order_id: u
     # lock the wallet before reading it: concurrent holds on one wallet queue here
     available = (await ledger_store.lock_balances(session, [wallet]))[wallet].available_fen
     split = split_payment(price_fen, voucher.share_bp, available)
+    if split.voucher_fen == 0 and price_fen > 0 and voucher.share_bp > 0:
+        raise Conflict(f"本月{kind.zh_name}余额不足：剩余 {format_yuan(available)} 元，请改为自费下单或下月再用",
+                       kind=str(kind), available_fen=available)
     hold = HoldRow(id=uuid.uuid4(), order_id=order_id, elder_id=elder_id, voucher_id=voucher.id, kind=str(kind),
                    month=month, district_code=voucher.district_code, service_code=service_code, price_fen=price_fen,
                    voucher_fen=split.voucher_fen, elder_fen=split.elder_fen, share_bp=voucher.share_bp,

@@ -136,30 +136,35 @@ async def test_quote_hold_idempotency_and_void_over_http(vouchers):
     assert len([e for e in await vouchers.outbox("youfu.voucher.released.v1") if e["order_id"] == str(order)]) == 1
 
 
-async def test_fifty_concurrent_holds_take_exactly_what_the_wallet_has(vouchers):
-    """300 yuan at a 100% share (特困, grade 2). 50 orders of 70 yuan at once: four get 70 yuan,
-    one gets the last 20 (capped), the other 45 get a 0-fen voucher share and the elder pays in
-    full. The same key sent ten times at once makes one hold."""
+async def test_two_hundred_concurrent_holds_take_exactly_what_the_wallet_has(vouchers):
+    """300 yuan at a 100% share (特困, grade 2) covers exactly ten holds of 30 yuan. 200 at once:
+    exactly ten succeed, the other 190 get 409 naming the remaining balance (0). A wallet with
+    something left covers what it can; the same key sent ten times at once makes one hold."""
     vouchers.clock.now = MARCH_10
     elder = await register(vouchers, district=HAILING, economic="tekun", living="with_family")
     async with vouchers.client("service", user_id="svc:orders") as orders:
-        async def hold(order: uuid.UUID, key: str | None = None):
-            body = {"order_id": str(order), "elder_id": str(elder), "kind": "community", "price_fen": 7000,
+        async def hold(order: uuid.UUID, price: int = 3000, key: str | None = None):
+            body = {"order_id": str(order), "elder_id": str(elder), "kind": "community", "price_fen": price,
                     "service_code": "bath"}
             return await orders.post("/holds", json=body, headers={"Idempotency-Key": key or str(order)})
 
-        answers = await asyncio.gather(*(hold(uuid.uuid4()) for _ in range(50)))
-        assert {r.status_code for r in answers} == {201}
-        shares = sorted((r.json()["voucher_fen"] for r in answers), reverse=True)
-        assert shares == [7000] * 4 + [2000] + [0] * 45
-        assert all(r.json()["voucher_fen"] + r.json()["elder_fen"] == 7000 for r in answers)
-        twin = uuid.uuid4()
-        twins = await asyncio.gather(*(hold(twin, "same-key") for _ in range(10)))
-        assert {r.status_code for r in twins} == {201} and len({r.json()["hold_id"] for r in twins}) == 1
-        assert twins[0].json()["voucher_fen"] == 0
+        answers = await asyncio.gather(*(hold(uuid.uuid4()) for _ in range(200)))
+        ok = [r for r in answers if r.status_code == 201]
+        refused = [r for r in answers if r.status_code == 409]
+        assert len(ok) == 10 and len(refused) == 190
+        assert all(r.json()["voucher_fen"] == 3000 for r in ok)
+        assert all(r.json()["available_fen"] == 0 and "余额不足" in r.json()["detail"] for r in refused)
         [wallet] = (await orders.get(f"/wallets/{elder}")).json()["vouchers"]
         assert (wallet["available_fen"], wallet["held_fen"]) == (0, 30000)
-    assert await vouchers.scalar(sa.select(sa.func.count()).select_from(HoldRow).where(HoldRow.elder_id == elder)) == 51
+        # release one hold: 30 yuan back; a 70-yuan order now gets a capped 30-yuan share
+        assert (await orders.post(f"/holds/{ok[0].json()['hold_id']}/void")).status_code == 200
+        capped = await hold(uuid.uuid4(), price=7000)
+        assert capped.status_code == 201 and (capped.json()["voucher_fen"], capped.json()["elder_fen"]) == (3000, 4000)
+        assert (await orders.post(f"/holds/{ok[1].json()['hold_id']}/void")).status_code == 200
+        twin = uuid.uuid4()
+        twins = await asyncio.gather(*(hold(twin, 1000, "same-key") for _ in range(10)))
+        assert {r.status_code for r in twins} == {201} and len({r.json()["hold_id"] for r in twins}) == 1
+    assert await vouchers.scalar(sa.select(sa.func.count()).select_from(HoldRow).where(HoldRow.elder_id == elder)) == 12
 
 
 async def test_capture_and_release_through_the_broker(vouchers):
