@@ -131,3 +131,28 @@ async def test_merged_openapi_covers_gateway_and_services(gw):
     assert "/api/orders/ops/outbox" not in doc["paths"]  # operations routes stay internal
     page = await gw.get("/docs")
     assert page.status_code == 200 and "/api/auth/login" in page.text
+
+
+async def test_writes_are_rate_limited_per_principal(databases, keypair, serve_app, tmp_path):
+    pii = Fernet.generate_key().decode()
+    gw_url, orders_url = databases.new_url("gw"), databases.new_url("orders")
+    await asyncio.to_thread(upgrade, "gateway", gw_url)
+    await asyncio.to_thread(upgrade, "orders", orders_url)
+    base = dict(var_dir=tmp_path, jwt_public_key=keypair[1], kafka_bootstrap="", log_json=False)
+    orders = await serve_app(create_orders(Settings(**base, database_urls={"orders": orders_url})))
+    settings = Settings(**base, jwt_private_key=keypair[0], pii_key=pii, database_urls={"gateway": gw_url},
+                        service_urls={s: orders.url for s in ("orders", "vouchers", "assessment", "providers")},
+                        writes_per_minute=3)
+    gateway = await serve_app(create_gateway(settings))
+    db = Database(gw_url)
+    async with db.transaction() as s:
+        await accounts.create_user(s, cipher=PiiCipher(pii), phone="13900000011", password="clerk-pass-1",
+                                   role="officer", district_code="321202", display_name="科员")
+    await db.dispose()
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=20) as c:
+        h = bearer(await login(c, "13900000011", "clerk-pass-1"))
+        answers = [await c.post("/api/orders/visit-plans", headers=h, json={"month": "2026-11"}) for _ in range(4)]
+        assert [r.status_code == 429 for r in answers] == [False, False, False, True]
+        body = problem(answers[-1], 429)
+        assert "秒后再试" in body["detail"] and 0 < int(answers[-1].headers["retry-after"]) <= 60
+        assert (await c.get("/api/orders/health", headers=h)).status_code == 200  # reads are not limited
