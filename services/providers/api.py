@@ -10,16 +10,17 @@ from fastapi import APIRouter, Path, Query
 from fastapi.encoders import jsonable_encoder
 
 from services.providers import catalogue, domain, registry, staff
+from services.providers.geocoding import NOT_RECOGNISED, GeocodeResult, Geocoder
 from services.providers.schemas import (CandidatesOut, CaregiverIn, CaregiverOut, CaregiverPatch, CatalogueItemIn,
                                         CatalogueItemOut, CatalogueItemPatch, DocumentIn, DocumentOut, DocumentsOut,
-                                        Gender, HistoryEntry, ProviderApplication, ProviderKind, ProviderOut,
-                                        ProviderStatus, ReasonIn, ServiceArea, ServiceItemIn, ServiceItemOut,
-                                        StarRatingIn, VoucherKind)
+                                        Gender, GeocodeOut, HistoryEntry, ProviderApplication, ProviderKind,
+                                        ProviderOut, ProviderStatus, ReasonIn, ServiceArea, ServiceItemIn,
+                                        ServiceItemOut, StarRatingIn, VoucherKind)
 from services.providers.search import CandidateSearch
 from services.providers.service import as_uuid, current_time
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
 from shared.auth import require_role
-from shared.errors import FieldError, Invalid
+from shared.errors import FieldError, Invalid, NotFound
 from shared.idempotency import run_idempotent
 
 router = APIRouter(tags=["providers"])
@@ -32,6 +33,15 @@ def today(ctx) -> date:
 
 def search_of(ctx) -> CandidateSearch:
     return ctx.extras["search"]
+
+
+async def locate(ctx, lat: float | None, lon: float | None, address: str | None) -> GeocodeResult | None:
+    """A point for a body that gave an address but neither coordinate (None otherwise, or when
+    the address is not recognised: the use case then names the field to fix)."""
+    if lat is not None or lon is not None or not address:
+        return None
+    geocoder: Geocoder = ctx.extras["geocoder"]
+    return await geocoder.geocode(address)
 
 
 async def reindex(ctx, provider_id: uuid.UUID) -> None:
@@ -70,15 +80,19 @@ async def put_service_item(body: ServiceItemIn, ctx: Ctx, principal: CurrentPrin
 @router.post("/providers", status_code=201, response_model=ProviderOut, summary="服务商入驻申请")
 async def post_provider(body: ProviderApplication, ctx: Ctx, principal: CurrentPrincipal,
                         idempotency_key: IdempotencyKey) -> dict:
+    asked = body.model_dump(mode="json")  # the request as sent: what a replay must match
+    found = await locate(ctx, body.lat, body.lon, body.address)
+    if found is not None:
+        body = body.model_copy(update={"lat": found.lat, "lon": found.lon})
     credit_code = registry.check_application(body)  # 422 with every field's reason; nothing written
     now = current_time(ctx)
 
     async def work(session):
-        return 201, jsonable_encoder(await registry.apply(session, principal=principal, body=body,
-                                                          credit_code=credit_code, now=now))
+        answer = await registry.apply(session, principal=principal, body=body, credit_code=credit_code, now=now)
+        return 201, jsonable_encoder(answer | {"geocoded": found.view() if found else None})
 
     _, answer, _ = await run_idempotent(ctx.db, key=idempotency_key, scope=f"{principal.user_id}:POST:/providers",
-                                        body=body.model_dump(mode="json"), work=work)
+                                        body=asked, work=work)
     return answer
 
 
@@ -206,11 +220,14 @@ async def get_caregivers(provider_id: uuid.UUID, ctx: Ctx, principal: CurrentPri
 @router.post("/providers/{provider_id}/caregivers", status_code=201, response_model=CaregiverOut,
              summary="登记护理员（邻里互助点登记志愿者）")
 async def post_caregiver(provider_id: uuid.UUID, body: CaregiverIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+    found = await locate(ctx, body.base_lat, body.base_lon, body.base_address)
+    if found is not None:
+        body = body.model_copy(update={"base_lat": found.lat, "base_lon": found.lon})
     async with ctx.db.transaction() as session:
         answer = await staff.add_caregiver(session, principal=principal, provider_id=provider_id, body=body,
                                            now=current_time(ctx))
     await reindex(ctx, provider_id)
-    return answer
+    return answer | {"geocoded": found.view() if found else None}
 
 
 @router.get("/caregivers/{caregiver_id}", response_model=CaregiverOut, summary="护理员信息（本服务商）")
@@ -226,6 +243,18 @@ async def patch_caregiver(caregiver_id: uuid.UUID, body: CaregiverPatch, ctx: Ct
                                              now=current_time(ctx))
     await reindex(ctx, uuid.UUID(answer["provider_id"]))
     return answer
+
+
+# ---- geocoding ---------------------------------------------------------------------------------
+
+@router.get("/geocode", response_model=GeocodeOut, summary="按地址估算位置（WGS-84；内置地名表为近似位置）",
+            responses={404: {"description": "无法识别这个地址"}})
+async def get_geocode(ctx: Ctx, principal: CurrentPrincipal,
+                      address: str = Query(..., min_length=2, max_length=300, description="地址")) -> dict:
+    found = await locate(ctx, None, None, address)
+    if found is None:
+        raise NotFound(NOT_RECOGNISED, resource="address")
+    return found.view()
 
 
 # ---- nearest-qualified candidates (dispatch) ---------------------------------------------------

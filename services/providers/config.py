@@ -1,10 +1,13 @@
-"""The providers service's own settings (prefix YOUFU_PROVIDERS_): ranking weights and how
-often the search index is rebuilt from the database.
+"""The providers service's own settings (prefix YOUFU_PROVIDERS_): ranking weights, how often
+the search index is rebuilt from the database, and which geocoder reads addresses.
 
 They live here rather than in the kernel's `Settings`, which knows nothing domain-specific; the
 bureau tunes the weights through the environment without a release."""
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.providers.matching import ScoreWeights
@@ -26,6 +29,12 @@ class ProvidersSettings(BaseSettings):
     index_refresh_s: float = 30.0
     # The nearest this many qualified caregivers are scored; the best k of them are answered.
     candidate_pool: int = 30
+    # Addresses → points: "offline" (the built-in gazetteer of districts and streets, no network)
+    # or "baidu" (Baidu Maps through geopy's BaiduV3, used only when baidu_ak is set; the gazetteer
+    # answers when Baidu fails or knows nothing). Baidu's seconds per call: geocode_timeout_s.
+    geocoder: Literal["offline", "baidu"] = "offline"
+    baidu_ak: SecretStr | None = None
+    geocode_timeout_s: float = 3.0
 
     def weights(self) -> ScoreWeights:
         return ScoreWeights(distance=self.weight_distance, rating=self.weight_rating, load=self.weight_load,

@@ -186,7 +186,7 @@ CHINA_LAT, CHINA_LON = (18.0, 53.6), (73.4, 135.1)
 
 def location_problems(lat: float | None, lon: float | None, *, prefix: str = "") -> list[FieldError]:
     if lat is None or lon is None:
-        return [FieldError(f"{prefix}lat", "请填写位置")]
+        return [FieldError(f"{prefix}lat", "请填写经纬度，或填写能识别的地址")]
     if not (CHINA_LAT[0] <= lat <= CHINA_LAT[1] and CHINA_LON[0] <= lon <= CHINA_LON[1]):
         return [FieldError(f"{prefix}lat", "位置不在中国境内，请检查经纬度是否填反")]
     return []

@@ -1,6 +1,7 @@
 """The providers service process: `uvicorn --factory services.providers.main:create_app`.
 
-At start-up: the standard service catalogue is completed from its data file, the candidate
+At start-up: the standard service catalogue is completed from its data file, the geocoder is
+chosen from the settings (the offline gazetteer unless a Baidu key is set), the candidate
 index is built from the database, and a task brings it up to date with the database every
 `index_refresh_s` (see `search.py` for why each replica does so, and how).
 """
@@ -19,6 +20,7 @@ from services.providers.api import router
 from services.providers.catalogue import ensure_standard_catalogue
 from services.providers.config import ProvidersSettings
 from services.providers.consumers import make_subscriptions
+from services.providers.geocoding import make_geocoder
 from services.providers.search import CandidateSearch
 from services.providers.service import current_time
 from shared.app import ServiceContext, ServiceSpec, create_service_app
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         search = CandidateSearch(ctx.db, weights=own.weights(), pool_size=own.candidate_pool,
                                  today=lambda: domain.local_day(current_time(ctx)))
         ctx.extras["search"] = search
+        ctx.extras["geocoder"] = make_geocoder(own.geocoder, own.baidu_ak.get_secret_value() if own.baidu_ak else None,
+                                               own.geocode_timeout_s)
         size = await search.rebuild(now=current_time(ctx))
         log.info("candidate index built: %d caregivers", size)
         if own.index_refresh_s > 0:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.providers import domain
 from services.providers.credit_code import validate_credit_code
 from services.providers.events import ProviderApproved, ProviderReinstated, ProviderSuspended
+from services.providers.geocoding import NOT_RECOGNISED
 from services.providers.models import DocumentRow, ProviderHistoryRow, ProviderRow
 from services.providers.service import (CITY_ROLES, STAFF_ROLES, document_states, documents_view, provider_detail,
                                         provider_public, publish, scope_clauses, scoped_provider, sees_details)
@@ -24,7 +25,8 @@ MAX_AREA_RADIUS_M = 200_000.0  # the search index's own bound on any reach
 
 
 def check_application(body) -> str:
-    """Every field-level problem at once (422, nothing written); the normalised credit code."""
+    """Every field-level problem at once (422, nothing written); the normalised credit code.
+    `body` has its point already geocoded from the address when none was given (see `api`)."""
     errors: list[FieldError] = []
     code = ""
     try:
@@ -33,7 +35,10 @@ def check_application(body) -> str:
         errors += exc.errors
     if body.district_code not in domain.DISTRICTS:
         errors.append(FieldError("district_code", "不是本市的区县代码（如海陵区 321202）"))
-    errors += domain.location_problems(body.lat, body.lon)
+    if body.lat is None and body.lon is None:  # neither given, and the address was not recognised
+        errors.append(FieldError("address", NOT_RECOGNISED))
+    else:
+        errors += domain.location_problems(body.lat, body.lon)
     if errors:
         raise Invalid("申请信息有误，请按提示修改后再提交", errors=errors)
     return code

@@ -75,12 +75,23 @@ class ProviderApplication(Strict):
     district_code: str = Field(max_length=12)
     street: str | None = Field(None, max_length=100)
     address: str = Field(min_length=2, max_length=300)
-    lat: float
-    lon: float
+    lat: float | None = Field(None, description="WGS-84 纬度；与经度都不填时按地址估算")
+    lon: float | None = Field(None, description="WGS-84 经度；与纬度都不填时按地址估算")
     contact_name: str = Field(min_length=1, max_length=50)
     contact_phone: str = Field(pattern=r"^[0-9+\-() ]{7,20}$")
     star_rating: int | None = Field(None, ge=1, le=5, description="民政部门评定的星级（如有）")
     note: str | None = Field(None, max_length=500)
+
+
+class GeocodeOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "lat": 32.49, "lon": 119.941, "precision": "street", "matched": "城东街道", "source": "gazetteer"}]})
+    lat: float = Field(description="WGS-84")
+    lon: float = Field(description="WGS-84")
+    precision: Literal["address", "street", "district"] = Field(
+        description="address：门址或道路（地图服务）；street：街道或镇的大致中心；district：区县的大致中心")
+    matched: str = Field(description="识别出的地名（地图服务：所查询的地址）")
+    source: Literal["gazetteer", "baidu"] = Field(description="gazetteer：内置地名表（近似位置）；baidu：百度地图")
 
 
 class ReasonIn(Strict):
@@ -139,6 +150,7 @@ class ProviderOut(BaseModel):
     status_changed_at: datetime | None = None
     service_area: ServiceArea | None = None
     documents: DocumentsState | None = None
+    geocoded: GeocodeOut | None = Field(None, description="仅在申请时未填经纬度、按地址估算位置时出现：位置的来源")
     applied_by: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -246,8 +258,10 @@ class CaregiverIn(Strict):
     gender: Gender
     skills: list[str] = Field(min_length=1, max_length=20, description="会做的服务：标准目录代码")
     certificate_level: CertificateLevel | None = Field(None, description="养老护理员职业技能等级")
-    base_lat: float
-    base_lon: float
+    base_lat: float | None = Field(None, description="出发地 WGS-84 纬度；与经度都不填时按 base_address 估算")
+    base_lon: float | None = Field(None, description="出发地 WGS-84 经度")
+    base_address: str | None = Field(None, min_length=2, max_length=300,
+                                     description="出发地地址：只用来估算未填的经纬度，不保存")
     service_radius_m: float = Field(5_000, gt=0, le=200_000)
     working_hours: list[WorkingHours] = Field(default_factory=list, max_length=14, description="空表示不限")
     daily_limit: int = Field(8, ge=1, le=50, description="每天最多接单数")
@@ -290,6 +304,7 @@ class CaregiverOut(BaseModel):
     rating_count: int
     created_at: datetime
     updated_at: datetime
+    geocoded: GeocodeOut | None = Field(None, description="仅在登记时未填经纬度、按地址估算位置时出现：位置的来源")
 
 
 # ---- candidates --------------------------------------------------------------------------------

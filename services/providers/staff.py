@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.providers import domain
+from services.providers.geocoding import NOT_RECOGNISED
 from services.providers.matching import MAX_SERVICE_RADIUS_M
 from services.providers.models import CaregiverRow, OrderLoadRow, ProviderRow, ServiceItemRow
 from services.providers.service import rating_view, scope_clauses, scoped_provider
@@ -83,6 +84,8 @@ async def add_caregiver(session: AsyncSession, *, principal: Principal, provider
                        working_hours=[h.model_dump() for h in body.working_hours], daily_limit=body.daily_limit,
                        status=body.status, rating_sum=0, rating_count=0, created_at=now, updated_at=now)
     errors = await caregiver_problems(session, row, provider)
+    if row.base_lat is None and row.base_lon is None and body.base_address:  # given, but not recognised
+        errors = [FieldError("base_address", NOT_RECOGNISED) if e.field == "base_lat" else e for e in errors]
     if errors:
         raise Invalid("护理员信息有误，请按提示修改", errors=errors)
     session.add(row)
