@@ -26,7 +26,16 @@
     ["已完成", ["completed", "settled", "disputed"]]];
   const RATING_WORDS = { 1: "很不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "非常满意" };
 
-  const me = Youfu.requireRole(["elder", "family"], "老人和家属服务页面");
+  function allowed() { // requireRole's wording is for staff pages; this one speaks to everybody else plainly
+    const who = Youfu.me();
+    if (!Youfu.token() || !who || ["elder", "family"].includes(who.role)) return Youfu.requireRole(["elder", "family"], "");
+    const home = HOME_BY_ROLE[who.role], box = $("#message");
+    box.className = "notice error"; box.setAttribute("role", "alert"); box.hidden = false;
+    box.innerHTML = "这个页面是给老人和家属预约服务用的，您当前的账号不能使用。"
+      + (home ? `请回到<a href="${home}">您的首页</a>。` : `请<a href="/login">换一个账号登录</a>。`);
+    return null;
+  }
+  const me = allowed();
   if (!me) { document.querySelectorAll("main > section, main > nav").forEach(x => { x.hidden = true; }); return; }
 
   let elders = [], elder = null, items = [], wallet = null, current = null;
@@ -35,7 +44,9 @@
 
   const say = (sel, text, kind = "error") => {
     const box = typeof sel === "string" ? $(sel) : sel;
+    if (box.dataset.keep === undefined) box.dataset.keep = box.className; // Youfu.show replaces the class
     Youfu.show(box, text, kind);
+    if (box.dataset.keep) box.classList.add(...box.dataset.keep.split(" "));
     if (kind === "ok") box.setAttribute("role", "status");
   };
   const quiet = sel => { $(sel).hidden = true; };
@@ -89,6 +100,7 @@
     const b = e.target.closest("button[data-elder]");
     if (!b || b.dataset.elder === elder.id) return;
     elder = elders.find(x => x.id === b.dataset.elder);
+    wallet = null;
     sessionStorage.setItem("yf.elder", elder.id);
     showElder();
     closeOrder();
@@ -105,16 +117,26 @@
       if (!groups.has(it.category_name)) groups.set(it.category_name, []);
       groups.get(it.category_name).push(it);
     }
-    $("#catalogue").innerHTML = [...groups].map(([name, list]) => `<h3>${esc(name)}</h3><div class="grid">`
+    const names = [...groups.keys()];
+    $("#catalogue").innerHTML = `<div class="category-tabs" role="group" aria-label="服务类别">`
+      + names.map((n, k) => `<button type="button" data-category="${esc(n)}" aria-pressed="${k === 0}">${esc(n)}</button>`).join("")
+      + "</div>" + [...groups].map(([name, list], k) => `<div class="category" data-category="${esc(name)}"${k ? " hidden" : ""}>`
+      + `<h3>${esc(name)}</h3><div class="grid">`
       + list.map(it => `<article class="item-card card" data-code="${esc(it.code)}"><h4>${esc(it.name)}</h4>`
         + `<p class="price">${yuan(it.guide_price_fen)} 元 / ${esc(it.unit_name)}</p>`
         + `<p>${it.voucher_kinds.length ? "可用" + it.voucher_kinds.map(k => VOUCHERS[k] || k).join("、") : "不能用代金券"}</p>`
         + (it.unit === "per_month" ? `<p>按月办理，请拨打 88012349 联系社区。</p>`
           : `<button type="button" class="primary" data-order-item="${esc(it.code)}">预约${esc(it.name)}</button>`)
-        + "</article>").join("") + "</div>").join("");
+        + "</article>").join("") + "</div></div>").join("");
     mealForm();
   }
   $("#catalogue").addEventListener("click", e => {
+    const tab = e.target.closest("button[data-category]");
+    if (tab) {
+      document.querySelectorAll("#catalogue .category-tabs button").forEach(x => x.setAttribute("aria-pressed", String(x === tab)));
+      document.querySelectorAll("#catalogue .category").forEach(x => { x.hidden = x.dataset.category !== tab.dataset.category; });
+      return;
+    }
     const b = e.target.closest("button[data-order-item]");
     if (b) openOrder(items.find(i => i.code === b.dataset.orderItem));
   });
@@ -130,7 +152,8 @@
       const v = wallet.vouchers.find(x => x.kind === k);
       return radio(name, k, `用${VOUCHERS[k] || k}（本月还可用 ${yuan(v.available_fen)} 元）`, { checked: i === 0 });
     }).join("") + radio(name, "self_pay", "自己付钱，不用代金券", { checked: !kinds.length })
-      + (kinds.length ? "" : `<p class="note">本月没有能用在这项服务上的代金券，只能自己付钱。</p>`);
+      + (kinds.length ? "" : wallet ? `<p class="note">本月没有能用在这项服务上的代金券，只能自己付钱。</p>`
+        : `<p class="note">代金券余额暂时读不出来，可以先选自己付钱，或稍后刷新页面再预约。</p>`);
   }
   function openOrder(item) {
     current = item;
@@ -148,6 +171,7 @@
     $("#order-where").textContent = elder.address ? `服务人员会到：${elder.address}` : "";
     quiet("#order-msg");
     form.hidden = false;
+    $("#catalogue").hidden = true; $("#order-intro").hidden = true;
     const firstOpen = slotsFor(days[0]).some(s => !s.past) ? days[0] : days[1];
     form.querySelector(`input[name="day"][value="${firstOpen}"]`).checked = true;
     showSlots();
@@ -155,7 +179,10 @@
     $("#order-form-title").focus();
     form.scrollIntoView({ behavior: "smooth", block: "start" });
   }
-  function closeOrder() { $("#order-form").hidden = true; current = null; pendingKey = null; }
+  function closeOrder() {
+    $("#order-form").hidden = true; current = null; pendingKey = null;
+    $("#catalogue").hidden = false; $("#order-intro").hidden = false;
+  }
   function chosenDay() {
     const d = checked($("#order-form"), "day");
     $("#other-day").hidden = d !== "other";
@@ -168,7 +195,9 @@
   function showSlots() {
     const day = chosenDay(), before = checked($("#order-form"), "slot");
     const slots = slotsFor(day);
-    const keep = slots.find(s => s.from === before && !s.past) || slots.find(s => !s.past);
+    const preferred = current && current.code === "meal" ? "11:00" : null;
+    const keep = slots.find(s => s.from === before && !s.past) || slots.find(s => s.from === preferred && !s.past)
+      || slots.find(s => !s.past);
     $("#order-slots").innerHTML = slots.map(s => radio("slot", s.from, `${s.part} ${s.from}–${s.to}${s.past ? "（已过）" : ""}`,
       { checked: keep === s, disabled: s.past })).join("")
       + (keep ? "" : `<p class="note">这一天已经没有可选的时间了，请换一天。</p>`);
@@ -213,8 +242,9 @@
     try {
       const order = await Youfu.api("POST", `${O}/orders`, body, { idempotencyKey: pendingKey });
       closeOrder();
-      say("#page-msg", `下单成功！${order.service_name}，${whenText(order.window_start, order.window_end)}。${order.summary}。`
-        + "正在为您联系服务商，接单后下面“我的订单”里会显示护理员的名字。", "ok");
+      say("#page-msg", `下单成功！${order.service_name}，${whenText(order.window_start, order.window_end)}，订单号 ${shortId(order.order_id)}。`
+        + `${order.summary}。正在为您联系服务商，接单后下面“我的订单”里会显示护理员的名字。`, "ok");
+      $("#page-msg").dataset.order = order.order_id;
       $("#page-msg").scrollIntoView({ block: "start" });
       await Promise.all([loadOrders(), loadWallet()]);
     } catch (err) {
@@ -229,7 +259,7 @@
     if (state === "cancelled") return "";
     const at = STEPS.findIndex(([, states]) => states.includes(state));
     return `<ol class="progress" aria-label="订单进度">` + STEPS.map(([label], k) =>
-      `<li class="${k < at ? "done" : k === at ? "now" : ""}"${k === at ? ' aria-current="step"' : ""}>${label}</li>`).join("") + "</ol>";
+      `<li class="${k < at || (k === at && state === "settled") ? "done" : ""}${k === at ? " now" : ""}"${k === at ? ' aria-current="step"' : ""}>${label}</li>`).join("") + "</ol>";
   }
   function statusHtml(o) {
     const d = details.get(o.order_id) || o;
@@ -300,18 +330,27 @@
     }
     for (const [id, el] of cards) if (!seen.has(id)) { el.remove(); cards.delete(id); }
   }
-  let loadingOrders = false;
+  let loadingOrders = false, ordersAgain = false;
   async function loadOrders() {
-    if (loadingOrders || !elder) return;
+    if (!elder) return;
+    if (loadingOrders) { ordersAgain = true; return; } // one more round after this one: it may predate a change
     loadingOrders = true;
     try {
-      const list = await Youfu.api("GET", `${O}/orders?elder_id=${encodeURIComponent(elder.id)}&limit=20`);
+      const asked = elder.id;
+      const list = await Youfu.api("GET", `${O}/orders?elder_id=${encodeURIComponent(asked)}&limit=20`);
+      if (asked !== elder.id) { ordersAgain = true; return; } // another elder was chosen meanwhile
       const need = list.filter(o => o.state !== "cancelled").slice(0, 6)
         .filter(o => { const d = details.get(o.order_id); return !d || d.state !== o.state || !(o.state === "settled" && d.review); });
       await Promise.all(need.map(async o => {
         try { details.set(o.order_id, await Youfu.api("GET", `${O}/orders/${o.order_id}`)); } catch { /* the list row still shows */ }
       }));
-      for (const o of list) { const d = details.get(o.order_id); if (d && d.state !== o.state) Object.assign(o, { state: d.state, state_label: d.state_label }); }
+      if (asked !== elder.id) { ordersAgain = true; return; }
+      for (const o of list) { // a detail older than the list row is dropped; a fresher one is believed
+        const d = details.get(o.order_id);
+        if (!d || d.state === o.state) continue;
+        if (need.includes(o)) Object.assign(o, { state: d.state, state_label: d.state_label });
+        else details.delete(o.order_id);
+      }
       let moved = false;
       for (const o of list) { if (lastState.has(o.order_id) && lastState.get(o.order_id) !== o.state) moved = true; lastState.set(o.order_id, o.state); }
       render(list);
@@ -319,7 +358,10 @@
       if (moved) loadWallet();
     } catch (err) {
       say("#orders-msg", "订单暂时读不出来：" + explain(err) + "页面会自动再试。");
-    } finally { loadingOrders = false; }
+    } finally {
+      loadingOrders = false;
+      if (ordersAgain) { ordersAgain = false; loadOrders(); }
+    }
   }
   $("#order-list").addEventListener("click", async e => {
     const star = e.target.closest("button[data-rate]");
@@ -379,8 +421,16 @@
   // ---- vouchers ----
   async function loadWallet() {
     if (!elder) return;
+    const asked = elder.id;
     try {
-      wallet = await Youfu.api("GET", `${V}/wallets/${encodeURIComponent(elder.id)}`);
+      let found;
+      try { found = await Youfu.api("GET", `${V}/wallets/${encodeURIComponent(asked)}`); }
+      catch (err) { // not known to vouchers yet (no assessment): simply no vouchers
+        if (err.status !== 404) throw err;
+        found = { elder_id: asked, month: Youfu.month(), vouchers: [], total_available_fen: 0 };
+      }
+      if (asked !== elder.id) return; // another elder was chosen meanwhile: their wallet is on its way
+      wallet = found;
       const [y, m] = wallet.month.split("-").map(Number);
       $("#wallet-title").textContent = `${y}年${m}月的代金券`;
       $("#wallet-body").innerHTML = wallet.vouchers.length ? `<div class="grid">` + wallet.vouchers.map(v => {
@@ -393,14 +443,20 @@
       }).join("") + "</div>"
         : `<p>这个月还没有代金券。代金券在能力评估认定后每月 1 日发放；有疑问请拨打服务热线 88012349。</p>`;
       quiet("#wallet-msg");
-      const hist = await Youfu.api("GET", `${V}/wallets/${encodeURIComponent(elder.id)}/history?month=${wallet.month}`);
-      $("#history").innerHTML = hist.entries.length ? `<div class="table-wrap"><table><caption>本月代金券收支明细</caption>`
-        + `<thead><tr><th scope="col">时间</th><th scope="col">券种</th><th scope="col">明细</th><th scope="col">可用余额变化</th></tr></thead><tbody>`
-        + hist.entries.map(h => `<tr><td>${esc(h.time.slice(5, 10).replace("-", "月") + "日 " + h.time.slice(11, 16))}</td><td>${esc(h.kind_name)}</td>`
-          + `<td>${esc(h.description)}</td><td class="num">${h.available_change_fen > 0 ? "+" : ""}${h.available_change_fen ? yuan(h.available_change_fen) + " 元" : "—"}</td></tr>`).join("")
-        + "</tbody></table></div>" : `<p class="muted">这个月还没有收支。</p>`;
+      const hist = wallet.vouchers.length ? await Youfu.api("GET", `${V}/wallets/${encodeURIComponent(asked)}/history?month=${wallet.month}`)
+        : { entries: [] };
+      if (asked !== elder.id) return;
+      $("#history").innerHTML = hist.entries.length ? `<ul class="history">` + hist.entries.map(h => {
+        const change = h.available_change_fen;
+        return `<li><span class="when">${esc(h.time.slice(5, 10).replace("-", "月") + "日 " + h.time.slice(11, 16))}</span>`
+          + `<span class="what">${esc(h.kind_name)}：${esc(h.description)}</span>`
+          + `<span class="change ${change > 0 ? "plus" : change < 0 ? "minus" : ""}">${change ? (change > 0 ? "+" : "−") + yuan(Math.abs(change)) + " 元" : ""}</span></li>`;
+      }).join("") + "</ul>" : `<p class="muted">这个月还没有收支。</p>`;
       mealPay();
     } catch (err) {
+      if (asked !== elder.id) return;
+      wallet = null;
+      $("#wallet-body").innerHTML = ""; $("#history").innerHTML = "";
       say("#wallet-msg", "代金券余额暂时读不出来：" + explain(err) + "请稍后刷新页面。");
     }
   }
@@ -456,8 +512,10 @@
   const RULE_STATUS = { active: "正在送", paused: "已暂停", ended: "已停止" };
   async function loadRules() {
     try {
-      const rules = (await Youfu.api("GET", `${O}/recurring-orders?elder_id=${encodeURIComponent(elder.id)}`))
+      const asked = elder.id;
+      const rules = (await Youfu.api("GET", `${O}/recurring-orders?elder_id=${encodeURIComponent(asked)}`))
         .filter(r => r.service_code === "meal" && r.status !== "ended");
+      if (asked !== elder.id) return;
       $("#meal-rules").innerHTML = rules.length ? `<h3>已订的送餐</h3>` + rules.map(r => `<article class="card rule-card" data-rule="${r.rule_id}">`
         + `<p class="label-like">${esc(weekText(r.weekdays))} ${esc(r.time.slice(0, 5))} 送餐　<span class="state-badge s-${r.status}">${RULE_STATUS[r.status] || r.status}</span></p>`
         + `<p>从 ${esc(dayName(r.start_date))} 开始，${r.end_date ? `到 ${esc(dayName(r.end_date))} 结束` : "一直送，直到您停止"}；`
