@@ -154,7 +154,6 @@ class AutoAccepter:
     async def run(self) -> None:
         url = f"{self.target.base}{self.target.prefix}/offers"
         while not self._stop:
-            fresh = 0
             try:
                 r = await self.client.get(url, headers=self.headers)
                 offers = r.json() if r.status_code == 200 else []
@@ -164,7 +163,6 @@ class AutoAccepter:
                 if offer["order_id"] in self.inflight:
                     continue
                 self.inflight.add(offer["order_id"])
-                fresh += 1
                 task = asyncio.create_task(self._accept(offer))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -340,7 +338,7 @@ def sustained(runs: list[dict], target: str) -> dict | None:
     return max(ok, key=lambda r: r["placed_per_s"]) if ok else None
 
 
-def report(result: dict, quick: bool) -> dict:
+def report(result: dict) -> dict:
     runs = result["runs"]
     print(f"\ncores: {os.cpu_count()}  levels: {sorted({r['clients'] for r in runs})} clients (closed loop)  "
           f"payment: self_pay  accept poll: {ACCEPT_POLL_S * 1000:.0f} ms")
@@ -445,7 +443,7 @@ def main() -> None:
     finally:
         stop_process(hello_proc)
         plat.stop()
-    summary = report(result, args.quick)
+    summary = report(result)
     out = {"benchmark": "ordering", "cores": os.cpu_count(), "quick": args.quick, "backend": "postgresql",
            "load_generator": (f"{'RawHttp (bench/live_platform.py)' if args.client == 'raw' else 'httpx.AsyncClient'} "
                               f"on {loop_name}, closed loop, one keep-alive connection per client, one process "

@@ -45,6 +45,7 @@ def configure_logging(service: str, *, json_logs: bool = True, level: str = "INF
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("kafka").setLevel(logging.ERROR)  # kafka-python is loud about reconnects
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied call is noise, not signal
 
 
 class Metrics:
