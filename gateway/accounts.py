@@ -117,8 +117,7 @@ async def rotate_refresh(s: AsyncSession, *, signer: TokenSigner, refresh_token:
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise Unauthorized("登录已失效，请重新登录")
     if row.used_at is not None:
-        await s.execute(sa.update(RefreshToken).where(RefreshToken.family_id == row.family_id,
-                                                      RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
+        await revoke_family(s, row.family_id)
         return None
     user = await s.get(User, row.user_id)
     if user is None or user.status != "active":
@@ -132,8 +131,14 @@ async def revoke_refresh(s: AsyncSession, *, refresh_token: str) -> None:
     row = (await s.execute(sa.select(RefreshToken).where(RefreshToken.token_hash == _token_hash(refresh_token)))
            ).scalar_one_or_none()
     if row is not None:
-        await s.execute(sa.update(RefreshToken).where(RefreshToken.family_id == row.family_id,
-                                                      RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+        await revoke_family(s, row.family_id)
+
+
+async def revoke_family(s: AsyncSession, family_id: uuid.UUID) -> None:
+    """End one sign-in: its refresh token and every rotation of it (the gateway's session check
+    then refuses access tokens carrying this family as `sid`)."""
+    await s.execute(sa.update(RefreshToken).where(RefreshToken.family_id == family_id,
+                                                  RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
 async def sign_out_everywhere(s: AsyncSession, user: User) -> None:
@@ -173,14 +178,14 @@ async def add_family_link(s: AsyncSession, *, user: User, elder_id: str, relatio
         raise Conflict("该家属已关联这位老人")
     link = FamilyLink(user_id=user.id, elder_id=elder_id, relation=relation, consent_by=consent_by,
                       consent_method=consent_method, consent_at=utcnow(), recorded_by=uuid.UUID(recorded_by)
-                      if _is_uuid(recorded_by) else uuid.uuid5(uuid.NAMESPACE_URL, recorded_by), revoked_at=None,
+                      if is_uuid(recorded_by) else uuid.uuid5(uuid.NAMESPACE_URL, recorded_by), revoked_at=None,
                       revoked_by=None)
     s.add(link)
     await s.flush()
     return link
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
         return True

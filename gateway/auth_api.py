@@ -75,12 +75,8 @@ async def logout(body: LogoutIn, request: Request, ctx: Ctx):
     async with ctx.db.transaction() as s:
         if body.refresh_token:
             await accounts.revoke_refresh(s, refresh_token=body.refresh_token)
-        if claims and claims.get("sid"):
-            from gateway.models import RefreshToken
-            from shared.db import utcnow
-
-            await s.execute(sa.update(RefreshToken).where(RefreshToken.family_id == uuid.UUID(claims["sid"]),
-                                                          RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+        if claims and accounts.is_uuid(claims.get("sid") or ""):
+            await accounts.revoke_family(s, uuid.UUID(claims["sid"]))
     ctx.extras["sessions"].forget_all()
     return JSONResponse(None, status_code=204)
 
@@ -206,19 +202,11 @@ async def revoke_link(link_id: str, caller: Caller, ctx: Ctx):
             raise NotFound("没有这条家属关联")
         if link.revoked_at is None:
             link.revoked_at = utcnow()
-            link.revoked_by = uuid.UUID(caller.user_id) if _uuid_ok(caller.user_id) else None
+            link.revoked_by = uuid.UUID(caller.user_id) if accounts.is_uuid(caller.user_id) else None
             await accounts.sign_out_everywhere(s, await s.get(User, link.user_id))
             accounts.log_admin(s, caller.user_id, "revoke_family_link", link_id)
     ctx.extras["sessions"].forget_all()
     return JSONResponse(None, status_code=204)
-
-
-def _uuid_ok(v: str) -> bool:
-    try:
-        uuid.UUID(v)
-        return True
-    except ValueError:
-        return False
 
 
 def _link_view(link: FamilyLink) -> dict:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from shared.app import Ctx
 from shared.errors import DomainError, NotFound, ServiceUnavailable, TooManyRequests
+from shared.http import NAMES_ZH
 from shared.observability import current_request_id
 from shared.settings import SERVICES
 
@@ -28,7 +29,6 @@ class UnsupportedMediaType(DomainError):
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language")
 DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "x-request-id"}
-SERVICE_NAMES_ZH = {"assessment": "评估服务", "providers": "服务商服务", "orders": "订单服务", "vouchers": "养老服务券服务"}
 
 
 def make_client(timeout_s: float) -> httpx.AsyncClient:
@@ -53,15 +53,15 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
             # connect failures never reached the service: safe to retry idempotent calls
             if attempt == attempts:
                 log.warning("%s unreachable: %s", service, exc)
-                raise ServiceUnavailable(f"{SERVICE_NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
+                raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
                                          service=service) from None
             await asyncio.sleep(0.05 * attempt)
         except httpx.TimeoutException:
-            raise ServiceUnavailable(f"{SERVICE_NAMES_ZH.get(service, service)}响应超时，请稍后再试",
+            raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}响应超时，请稍后再试",
                                      service=service) from None
         except httpx.HTTPError as exc:
             log.warning("%s error: %s", service, exc)
-            raise ServiceUnavailable(f"{SERVICE_NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
+            raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
                                      service=service) from None
     out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
     return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)

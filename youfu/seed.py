@@ -18,6 +18,8 @@ from gateway import accounts
 from shared.db import Database
 from shared.pii import PiiCipher
 from shared.settings import Settings
+from youfu.seed_providers import checked as _ok
+from youfu.seed_providers import create_demo_provider, stock_demo_provider
 
 DEMO_DISTRICT = "321202"  # 海陵区
 HAILING = (32.49, 119.92)
@@ -69,12 +71,6 @@ def _login(client: httpx.Client, account: dict) -> dict:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def _ok(r: httpx.Response) -> dict:
-    if r.status_code >= 400:
-        raise RuntimeError(f"seed: {r.request.method} {r.request.url.path} → {r.status_code} {r.text[:300]}")
-    return r.json() if r.content else {}
-
-
 def _id_card(first17: str) -> str:
     from services.assessment.idcard import id_card_check_char
 
@@ -100,8 +96,6 @@ def demo_elder(client: httpx.Client, officer: dict, assessors: list[dict]) -> st
 
 
 def seed_demo(settings: Settings) -> list[dict]:
-    from youfu.seed_providers import create_demo_provider, stock_demo_provider
-
     gateway = f"http://{settings.host}:{settings.port('gateway')}"
     staff = asyncio.run(_create_accounts(settings, STAFF, {}))
     world: dict = {}

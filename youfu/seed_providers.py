@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import httpx
 
 
-def _ok(r: httpx.Response) -> dict:
+def checked(r: httpx.Response) -> dict:
+    """The JSON answer, or a readable error naming the call that failed."""
     if r.status_code >= 400:
         raise RuntimeError(f"seed: {r.request.method} {r.request.url.path} → {r.status_code} {r.text[:300]}")
     return r.json() if r.content else {}
@@ -22,7 +23,7 @@ def _credit_code(first17: str) -> str:
 
 def create_demo_provider(client: httpx.Client, officer: dict, near: tuple[float, float]) -> dict:
     lat, lon = near[0] - 0.006, near[1] - 0.004  # about 750 m from the elder
-    provider = _ok(client.post("/api/providers/providers", headers={**officer, "Idempotency-Key": "seed-provider"},
+    provider = checked(client.post("/api/providers/providers", headers={**officer, "Idempotency-Key": "seed-provider"},
                                json={"kind": "home_care_centre", "legal_name": "泰州市海陵区城中居家养老服务中心（演示）",
                                      "credit_code": _credit_code("52321202MJ0000001"), "district_code": "321202",
                                      "street": "城中街道", "address": "泰州市海陵区城中街道鼓楼路 1 号", "lat": lat,
@@ -31,24 +32,24 @@ def create_demo_provider(client: httpx.Client, officer: dict, near: tuple[float,
     pid = provider["id"]
     today = date.today()
     for kind, number in (("licence", "MZ3212020001"), ("insurance", "PICC-2026-0001")):
-        _ok(client.post(f"/api/providers/providers/{pid}/documents", headers=officer, json={
+        checked(client.post(f"/api/providers/providers/{pid}/documents", headers=officer, json={
             "kind": kind, "number": number, "issued_on": str(today - timedelta(days=30)),
             "expires_on": str(today + timedelta(days=365))}))
-    _ok(client.post(f"/api/providers/providers/{pid}/approve", headers=officer, json={"reason": "材料齐全，现场核验通过"}))
+    checked(client.post(f"/api/providers/providers/{pid}/approve", headers=officer, json={"reason": "材料齐全，现场核验通过"}))
     return {"provider_id": pid, "provider_location": [lat, lon]}
 
 
 def stock_demo_provider(client: httpx.Client, provider_admin: dict, world: dict) -> dict:
     """Catalogue, service area and caregiver are the provider's own business: its admin sets them."""
     pid = world["provider_id"]
-    items = {i["code"]: i for i in _ok(client.get("/api/providers/service-items", headers=provider_admin))}
+    items = {i["code"]: i for i in checked(client.get("/api/providers/service-items", headers=provider_admin))}
     for code in ("meal", "clean", "bath", "visit"):
-        _ok(client.post(f"/api/providers/providers/{pid}/catalogue", headers=provider_admin, json={
+        checked(client.post(f"/api/providers/providers/{pid}/catalogue", headers=provider_admin, json={
             "service_code": code, "price_fen": items[code]["guide_price_fen"]}))
-    _ok(client.put(f"/api/providers/providers/{pid}/service-area", headers=provider_admin,
+    checked(client.put(f"/api/providers/providers/{pid}/service-area", headers=provider_admin,
                    json={"radius_m": 8000, "streets": ["城中街道", "城东街道", "城西街道"]}))
     lat, lon = world["provider_location"]
-    caregiver = _ok(client.post(f"/api/providers/providers/{pid}/caregivers", headers=provider_admin, json={
+    caregiver = checked(client.post(f"/api/providers/providers/{pid}/caregivers", headers=provider_admin, json={
         "name": "刘秀英", "gender": "female", "skills": ["meal", "clean", "bath", "visit"],
         "certificate_level": "level_4", "base_lat": lat, "base_lon": lon, "service_radius_m": 6000, "daily_limit": 8}))
     return {"caregiver_id": caregiver["id"]}
