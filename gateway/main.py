@@ -18,7 +18,7 @@ from shared.app import Ctx, ServiceContext, ServiceSpec, create_service_app
 from shared.asyncapi import asyncapi_document
 from shared.auth import TokenSigner
 from shared.pii import PiiCipher
-from shared.settings import Settings
+from shared.settings import SERVICES, Settings
 
 docs_router = APIRouter(tags=["gateway"])
 
@@ -54,6 +54,9 @@ async def docs(request: Request, ctx: Ctx) -> str:
 async def _open(ctx: ServiceContext) -> None:
     s = ctx.settings
     ctx.extras["http"] = make_client(s.http_timeout_s)
+    # one pool per service: httpcore looks at every pooled connection on every request, so
+    # four small pools cost a quarter of one big one
+    ctx.extras["upstream"] = {service: make_client(s.http_timeout_s) for service in SERVICES}
     ctx.extras["cipher"] = PiiCipher(s.pii_key_value)
     ctx.extras["signer"] = TokenSigner(s.private_key_pem)
     ctx.extras["sessions"] = SessionChecker(ctx.db, ctx.verifier)
@@ -67,6 +70,8 @@ async def _open(ctx: ServiceContext) -> None:
 
 async def _close(ctx: ServiceContext) -> None:
     await ctx.extras["http"].aclose()
+    for client in ctx.extras["upstream"].values():
+        await client.aclose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -34,7 +34,7 @@ DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "c
 def make_client(timeout_s: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_s, connect=2.0),
-        limits=httpx.Limits(max_connections=400, max_keepalive_connections=100),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
     )
 
 
@@ -57,6 +57,7 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
                                          service=service) from None
             await asyncio.sleep(0.05 * attempt)
         except httpx.TimeoutException:
+            log.warning("%s did not answer %s /%s in time", service, request.method, path)
             raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}响应超时，请稍后再试",
                                      service=service) from None
         except httpx.HTTPError as exc:
@@ -80,7 +81,7 @@ async def proxy(service: str, path: str, request: Request, ctx: Ctx) -> Response
         principal = await ctx.extras["sessions"].principal(request)  # deleted users and signed-out sessions stop here
     if request.method in WRITE_METHODS:
         check_write(request, ctx, principal)
-    return await forward(ctx.extras["http"], ctx.settings.service_url(service), service, request, path)
+    return await forward(ctx.extras["upstream"][service], ctx.settings.service_url(service), service, request, path)
 
 
 def check_write(request: Request, ctx, principal) -> None:

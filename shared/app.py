@@ -122,12 +122,14 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     return app
 
 
-def get_ctx(request: Request) -> ServiceContext:
+# async, though they do no I/O: FastAPI runs a plain `def` dependency in a worker thread, and
+# those hops were a visible share of every request's CPU (bench/ordering.py under py-spy)
+async def get_ctx(request: Request) -> ServiceContext:
     return request.app.state.ctx
 
 
-def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    ctx = get_ctx(request)
+async def get_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    ctx: ServiceContext = request.app.state.ctx
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("请先登录")
     if ctx.verifier is None:
@@ -137,7 +139,7 @@ def get_principal(request: Request, authorization: Annotated[str | None, Header(
 
 Ctx = Annotated[ServiceContext, Depends(get_ctx)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-def _idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None) -> str | None:
+async def _idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None) -> str | None:
     return key
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import failpoints
 from shared.db import Database, utcnow
 from shared.events import CloudEvent
 from shared.kernel_models import DeadLetterRow, InboxRow
@@ -179,11 +180,17 @@ class ConsumerRunner:
                 if consumer.assignment():
                     self.assigned.set()
                 for tp, records in batch.items():
+                    done = None
                     for record in records:
                         if self._stop.is_set():
                             break
                         self._handle_record(record)
-                        consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
+                        failpoints.hit("consumer.after_effect", self.sub.name, record.value)
+                        done = record.offset
+                    # one commit per partition batch, not per record: each commit is a broker
+                    # round trip; a crash before it only redelivers effects the inbox already holds
+                    if done is not None:
+                        consumer.commit({tp: OffsetAndMetadata(done + 1, "", -1)})
             except Exception as exc:
                 log.warning("consumer %s: %s; reconnecting", self.sub.name, exc)
                 if consumer is not None:

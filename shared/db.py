@@ -66,7 +66,11 @@ class Database:
         if is_sqlite(url):
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # no pre-ping: on asyncpg it is BEGIN, a query and ROLLBACK on every checkout, three
+            # round trips per transaction (bench/ordering.py under py-spy). A connection the server
+            # dropped fails its one request with 503 (shared/problem.py) and SQLAlchemy then
+            # replaces every pooled connection; recycling keeps idle ones from going stale.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

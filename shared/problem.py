@@ -6,6 +6,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError, FieldError
@@ -105,6 +106,14 @@ def install_problem_handlers(app: FastAPI) -> None:
                   401: ("需要登录", "请先登录", "unauthorized"), 403: ("没有权限", "当前账号没有权限", "forbidden")}
         title, detail, code = titles.get(exc.status_code, ("请求有误", str(exc.detail), "http_error"))
         return problem(exc.status_code, title, detail, code=code, instance=request.url.path)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError):
+        if exc.connection_invalidated:  # the server dropped the connection (restart, failover)
+            log.warning("database connection lost on %s %s; the pool is renewed", request.method, request.url.path)
+            return problem(503, "暂时无法服务", "数据库连接刚刚中断，请稍后重试", code="database_unavailable",
+                           instance=request.url.path)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

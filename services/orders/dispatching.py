@@ -171,52 +171,87 @@ def _cancel_by_platform(s: AsyncSession, order: OrderRow, now, reason: str) -> N
                               cancelled_by=Actor.PLATFORM.value))
 
 
-async def run_due(rt: Runtime, *, limit: int = 100) -> None:
-    """Advance every order whose `next_dispatch_at` has come."""
-    async with rt.db.sessions() as s:
-        due = list((await s.execute(
-            sa.select(OrderRow.id).where(OrderRow.state.in_(DISPATCHING), OrderRow.next_dispatch_at <= rt.now())
-            .order_by(OrderRow.next_dispatch_at).limit(limit))).scalars())
-    gate = asyncio.Semaphore(8)
+class Dispatcher:
+    """Advances due orders as a pipeline: up to `dispatch_concurrency` steps run at once, and a
+    new order starts as soon as it is due instead of waiting for a whole batch to finish (the
+    batch version topped out near 30 dispatches/s: every batch waited for its slowest order).
+    An order being advanced is never picked twice (`inflight`)."""
 
-    async def one(order_id: uuid.UUID) -> None:
-        async with gate:
-            try:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.inflight: set[uuid.UUID] = set()
+        self.gate = asyncio.Semaphore(rt.config.dispatch_concurrency)
+        self.tasks: set[asyncio.Task] = set()
+
+    async def due(self, *, limit: int = 200) -> tuple[list[uuid.UUID], object]:
+        """Orders due now (not in flight), and the earliest later instant, in one query."""
+        now = self.rt.now()
+        query = (sa.select(OrderRow.id, OrderRow.next_dispatch_at)
+                 .where(OrderRow.state.in_(DISPATCHING), OrderRow.next_dispatch_at.is_not(None))
+                 .order_by(OrderRow.next_dispatch_at).limit(limit + len(self.inflight)))
+        if self.inflight:
+            query = query.where(OrderRow.id.not_in(self.inflight))
+        async with self.rt.db.sessions() as s:
+            rows = (await s.execute(query)).all()
+        due = [oid for oid, at in rows if at <= now][:limit]
+        later = next((at for _, at in rows if at > now), None)
+        return due, later
+
+    async def pass_once(self) -> float:
+        """Start every due order; returns how long to sleep at most before looking again."""
+        room = 4 * self.rt.config.dispatch_concurrency - len(self.inflight)
+        if room <= 0:
+            return self.rt.config.dispatch_tick_s  # a finishing step wakes the loop
+        due, later = await self.due(limit=room)
+        for order_id in due:
+            self.inflight.add(order_id)
+            task = asyncio.create_task(self._advance(order_id))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        timeout = self.rt.config.dispatch_tick_s
+        if later is not None:
+            timeout = min(timeout, max(0.0, (later - self.rt.now()).total_seconds()))
+        return timeout
+
+    async def _advance(self, order_id: uuid.UUID) -> None:
+        rt = self.rt
+        try:
+            async with self.gate:
                 await advance_order(rt, order_id)
-            except Exception:
-                log.exception("dispatching order %s failed; trying again in %ss", order_id,
-                              rt.config.dispatch_backoff_s)
+        except Exception:
+            log.exception("dispatching order %s failed; trying again in %ss", order_id, rt.config.dispatch_backoff_s)
+            try:
                 async with rt.db.transaction() as s:  # not every tick: a broken order must not spin
                     await s.execute(sa.update(OrderRow).where(OrderRow.id == order_id).values(
                         next_dispatch_at=rt.now() + _seconds(rt.config.dispatch_backoff_s)))
-
-    await asyncio.gather(*(one(i) for i in due))
-
-
-async def next_wake(rt: Runtime):
-    async with rt.db.sessions() as s:
-        return (await s.execute(sa.select(sa.func.min(OrderRow.next_dispatch_at))
-                                .where(OrderRow.state.in_(DISPATCHING)))).scalar()
+            except Exception:
+                log.exception("could not postpone order %s", order_id)
+        finally:
+            self.inflight.discard(order_id)
+            if len(self.inflight) == 4 * rt.config.dispatch_concurrency - 1:
+                rt.wake_dispatcher()  # the pipeline was full: there may be more waiting
 
 
 async def dispatcher_loop(rt: Runtime) -> None:
     """Wake at the earliest stored deadline, at least every tick, or when woken."""
-    while True:
-        rt.dispatch_wakeup.clear()
-        timeout = rt.config.dispatch_tick_s
-        try:
-            await run_due(rt)
-            earliest = await next_wake(rt)
-            if earliest is not None:
-                timeout = min(timeout, max(0.0, (earliest - rt.now()).total_seconds()))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("dispatcher pass failed")
-        try:
-            await asyncio.wait_for(rt.dispatch_wakeup.wait(), timeout=timeout)
-        except asyncio.TimeoutError:
-            pass
+    dispatcher = Dispatcher(rt)
+    try:
+        while True:
+            rt.dispatch_wakeup.clear()
+            timeout = rt.config.dispatch_tick_s
+            try:
+                timeout = await dispatcher.pass_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher pass failed")
+            try:
+                await asyncio.wait_for(rt.dispatch_wakeup.wait(), timeout=timeout)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        for task in list(dispatcher.tasks):
+            task.cancel()
 
 
 def _seconds(value: float) -> timedelta:

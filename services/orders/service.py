@@ -63,6 +63,7 @@ class OrdersConfig(BaseSettings):
     max_offers: int | None = None  # stop after this many offers per round of retries (None: all)
     dispatch_tick_s: float = 1.0  # the dispatcher looks at least this often
     dispatch_backoff_s: float = 10.0  # providers unreachable: look again after this
+    dispatch_concurrency: int = 16  # orders advanced at once (each holds a database connection a moment)
     spawn_every_s: float = 60.0  # recurring orders and visit plans are checked this often
     spawn_lead_h: int = 24  # occurrences are placed this far ahead
     auto_plan_visits: bool = True  # plan this month's visits city-wide from the spawner
