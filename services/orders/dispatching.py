@@ -106,8 +106,12 @@ async def _step(rt: Runtime, order_id: uuid.UUID, candidates: list[dict] | None)
             hold_id = order.hold_id
         elif candidates is None:
             excluded = {o.provider_id for o in offers if o.outcome in EXCLUDING_OUTCOMES or o.has_lapsed(now)}
+            # `at`: only caregivers on duty when the service starts; `street`: providers that
+            # cover the elder's street by name, not only by radius
             params = {"service_code": order.service_code, "lat": order.lat, "lon": order.lon,
-                      "k": rt.config.candidates_k}
+                      "k": rt.config.candidates_k, "at": order.window_start.isoformat()}
+            if order.street:
+                params["street"] = order.street
             if excluded:
                 params["exclude_providers"] = ",".join(sorted(excluded))
             if order.payment != "self_pay":
@@ -300,6 +304,11 @@ async def accept(rt: Runtime, principal: Principal, order_id: uuid.UUID, caregiv
         chosen = caregiver_id or mine.caregiver_id
         if chosen is None:
             raise invalid_field("caregiver_id", "请指定上门的护理员")
+        if chosen != mine.caregiver_id:
+            # not the caregiver matching chose: providers must vouch for this one (rare path, so
+            # the HTTP call under the order's row lock is acceptable)
+            await check_caregiver(rt, caregiver_id=chosen, provider=provider, service_code=order.service_code,
+                                  service_name=order.service_name)
         # the conditional UPDATE is the guard that holds even without the row lock: of concurrent
         # accepts, only one finds the order still "offered"
         won = await s.execute(sa.update(OrderRow).where(OrderRow.id == order.id,
@@ -324,6 +333,25 @@ async def accept(rt: Runtime, principal: Principal, order_id: uuid.UUID, caregiv
         except IntegrityError:
             raise Conflict("该订单已被其他服务商接单。", reason="taken") from None
         return order_answer(order)
+
+
+async def check_caregiver(rt: Runtime, *, caregiver_id: uuid.UUID, provider: uuid.UUID, service_code: str,
+                          service_name: str) -> None:
+    """A caregiver named at accept time: of this provider, on duty, able to do this service, and
+    under today's limit (providers counts today's load from order events)."""
+    try:
+        cg = await rt.client("providers").get(f"/caregivers/{caregiver_id}")
+    except NotFound:
+        raise invalid_field("caregiver_id", "没有这位护理员") from None
+    if str(cg.get("provider_id")) != str(provider):
+        raise invalid_field("caregiver_id", "该护理员不属于您的机构")
+    if cg.get("status") != "active":
+        raise invalid_field("caregiver_id", f"该护理员当前{cg.get('status_name') or '不在岗'}，不能派他上门")
+    if service_code not in (cg.get("skills") or []):
+        raise invalid_field("caregiver_id", f"该护理员没有登记「{service_name}」技能")
+    if int(cg.get("today_load") or 0) >= int(cg.get("daily_limit") or 0):
+        raise Conflict(f"该护理员今天已接 {cg.get('today_load')} 单，达到每日上限 {cg.get('daily_limit')} 单；"
+                       "请换一位护理员", reason="caregiver_full", caregiver_id=str(caregiver_id))
 
 
 async def decline(rt: Runtime, principal: Principal, order_id: uuid.UUID, reason: str) -> dict:

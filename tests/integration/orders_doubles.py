@@ -83,6 +83,7 @@ class FakeProviders(Double):
         super().__init__(public_key)
         self.items: dict[str, dict] = {}
         self.candidates: dict[str, list[dict]] = {}
+        self.caregivers: dict[str, dict] = {}  # GET /caregivers/{id}, as providers answers it
 
         @self.app.get("/service-items/{code}")
         async def item(code: str):
@@ -90,6 +91,13 @@ class FakeProviders(Double):
             if code not in self.items:
                 return problem(404, "没有这个服务项目")
             return self.items[code]
+
+        @self.app.get("/caregivers/{caregiver_id}")
+        async def caregiver(caregiver_id: str):
+            self.calls.append(("GET", f"/caregivers/{caregiver_id}", {}))
+            if caregiver_id not in self.caregivers:
+                return problem(404, "没有这位护理员")
+            return self.caregivers[caregiver_id]
 
         @self.app.get("/candidates")
         async def candidates(service_code: str, lat: float, lon: float, k: int = 10, exclude_providers: str = "",
@@ -117,7 +125,19 @@ class FakeProviders(Double):
                      "caregiver_id": caregiver_id or str(uuid.uuid4()), "caregiver_name": f"护理员{n}",
                      "distance_m": 300.0 * n, "score": 1.0 / n, "rating": 4.8}
         self.candidates[code].append(candidate)
+        self.add_caregiver(candidate["caregiver_id"], provider_id=candidate["provider_id"], skills=[code])
         return candidate
+
+    def add_caregiver(self, caregiver_id: str, *, provider_id: str, skills: list[str], status: str = "active",
+                      daily_limit: int = 8, today_load: int = 0) -> dict:
+        known = self.caregivers.get(caregiver_id)
+        if known is not None:
+            known["skills"] = sorted(set(known["skills"]) | set(skills))
+            return known
+        self.caregivers[caregiver_id] = {"id": caregiver_id, "provider_id": provider_id, "skills": list(skills),
+                                         "status": status, "status_name": {"active": "在岗", "on_leave": "休假"}.get(status, status),
+                                         "daily_limit": daily_limit, "today_load": today_load}
+        return self.caregivers[caregiver_id]
 
 
 class FakeVouchers(Double):

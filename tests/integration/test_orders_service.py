@@ -282,6 +282,38 @@ async def test_grab_mode_has_exactly_one_winner_among_30_concurrent_accepts(orde
         assert [o for o in (await c.get("/offers")).json() if o["order_id"] == oid] == []
 
 
+async def test_a_caregiver_named_at_accept_must_be_the_providers_own_on_duty_skilled_and_not_full(orders_env):
+    env = orders_env
+    code = env.providers.add_item()
+    candidate = env.providers.add_candidate(code)
+    pid = candidate["provider_id"]
+    stranger = env.providers.add_candidate(code)["caregiver_id"]  # another provider's caregiver
+    on_leave = env.providers.add_caregiver(str(uuid.uuid4()), provider_id=pid, skills=[code], status="on_leave")["id"]
+    unskilled = env.providers.add_caregiver(str(uuid.uuid4()), provider_id=pid, skills=["bath"])["id"]
+    full = env.providers.add_caregiver(str(uuid.uuid4()), provider_id=pid, skills=[code], today_load=8)["id"]
+    colleague = env.providers.add_caregiver(str(uuid.uuid4()), provider_id=pid, skills=[code], today_load=3)["id"]
+    order = await place(env, env.new_elder(), code)
+    oid = order["order_id"]
+    await wait_offered(env, oid)
+    async with env.client("provider_admin", provider_id=pid) as admin:
+        refused = {}
+        for name, cid in (("unknown", str(uuid.uuid4())), ("stranger", stranger), ("on_leave", on_leave),
+                          ("unskilled", unskilled), ("full", full)):
+            r = await admin.post(f"/orders/{oid}/accept", json={"caregiver_id": cid})
+            refused[name] = (r.status_code, r.json())
+        assert {n: s for n, (s, _) in refused.items()} == {"unknown": 422, "stranger": 422, "on_leave": 422,
+                                                            "unskilled": 422, "full": 409}, refused
+        assert refused["stranger"][1]["errors"] == [{"field": "caregiver_id", "reason": "该护理员不属于您的机构"}]
+        assert "休假" in refused["on_leave"][1]["errors"][0]["reason"]
+        assert refused["full"][1]["reason"] == "caregiver_full" and "上限 8 单" in refused["full"][1]["detail"]
+        assert await state_of(env, oid) == "offered"  # nothing written by the refusals
+        r = await admin.post(f"/orders/{oid}/accept", json={"caregiver_id": colleague})
+        assert r.status_code == 200 and r.json()["caregiver_id"] == colleague, r.text
+    # accepting with the matched caregiver asks providers nothing
+    asked = [p for m, p, _ in env.providers.calls if p.startswith("/caregivers/")]
+    assert candidate["caregiver_id"] not in " ".join(asked)
+
+
 async def test_unmatched_orders_wait_for_officers_and_are_retried(orders_env):
     env = orders_env
     code = env.providers.add_item()
