@@ -94,7 +94,9 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         if settings.kafka_bootstrap:
             for sub in ctx.subscriptions:
                 sub.max_attempts = settings.consumer_max_attempts
-                runner = ConsumerRunner(db, settings.kafka_bootstrap, sub, client_id=f"youfu-{spec.name}",
+            if ctx.subscriptions:
+                runner = ConsumerRunner(db, settings.kafka_bootstrap, ctx.subscriptions, client_id=f"youfu-{spec.name}",
+                                        group=spec.name,
                                         on_outcome=lambda t, o: metrics.events_consumed.labels(spec.name, t, o).inc(),
                                         topic_prefix=settings.topic_prefix)
                 runner.start()

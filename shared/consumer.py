@@ -32,7 +32,8 @@ Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 
 @dataclass
 class Subscription:
-    """`name` is the consumer group and the inbox scope; handlers are keyed by event type."""
+    """`name` is the inbox scope (and the consumer group when a runner has only this one);
+    handlers are keyed by event type."""
 
     name: str
     topics: list[str]
@@ -127,15 +128,24 @@ async def replay_dead_letter(db: Database, subs: list[Subscription], letter_id) 
 
 
 class ConsumerRunner:
-    """One KafkaConsumer per subscription, each on its own thread (kafka-python consumers are
-    not thread-safe); records are handed to the service's event loop one at a time, and the
-    offset is committed only after the handler's transaction committed."""
+    """One KafkaConsumer for a service's subscriptions, on its own thread (kafka-python consumers
+    are not thread-safe); records are handed to the service's event loop one at a time, and the
+    offset is committed only after the handlers' transactions committed.
 
-    def __init__(self, db: Database, bootstrap: str, sub: Subscription, *, client_id: str, on_outcome=None,
-                 topic_prefix: str = "") -> None:
+    One consumer per service rather than per subscription: against a broker that holds every
+    fetch for `fetch_max_wait_ms`, each idle consumer costs a steady share of a core just polling.
+    The consumer group is the service (`group`); the inbox scope stays each subscription's name."""
+
+    def __init__(self, db: Database, bootstrap: str, subs: Subscription | list[Subscription], *, client_id: str,
+                 group: str | None = None, on_outcome=None, topic_prefix: str = "") -> None:
         self.db = db
         self.bootstrap = bootstrap
-        self.sub = sub
+        self.subs = [subs] if isinstance(subs, Subscription) else list(subs)
+        self.group = group or self.subs[0].name
+        self.by_topic: dict[str, list[Subscription]] = {}
+        for sub in self.subs:
+            for topic in sub.topics:
+                self.by_topic.setdefault(topic, []).append(sub)
         self.client_id = client_id
         self.on_outcome = on_outcome
         self.topic_prefix = topic_prefix
@@ -146,7 +156,7 @@ class ConsumerRunner:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name=f"consumer-{self.sub.name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"consumer-{self.group}", daemon=True)
         self._thread.start()
 
     async def stop(self) -> None:
@@ -158,8 +168,8 @@ class ConsumerRunner:
         from kafka import KafkaConsumer
 
         return KafkaConsumer(
-            *(self.topic_prefix + t for t in self.sub.topics), bootstrap_servers=self.bootstrap,
-            group_id=self.topic_prefix + self.sub.name,  # namespaced with the topics: no group shared across namespaces
+            *(self.topic_prefix + t for t in self.by_topic), bootstrap_servers=self.bootstrap,
+            group_id=self.topic_prefix + self.group,  # namespaced with the topics: no group shared across namespaces
             client_id=self.client_id, enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_records=200,
             # kafka-python's default (500 ms) lets the broker sit on a fetch that new records could
@@ -184,15 +194,15 @@ class ConsumerRunner:
                     for record in records:
                         if self._stop.is_set():
                             break
-                        self._handle_record(record)
-                        failpoints.hit("consumer.after_effect", self.sub.name, record.value)
+                        for name in self._handle_record(record):
+                            failpoints.hit("consumer.after_effect", name, record.value)
                         done = record.offset
                     # one commit per partition batch, not per record: each commit is a broker
                     # round trip; a crash before it only redelivers effects the inbox already holds
                     if done is not None:
                         consumer.commit({tp: OffsetAndMetadata(done + 1, "", -1)})
             except Exception as exc:
-                log.warning("consumer %s: %s; reconnecting", self.sub.name, exc)
+                log.warning("consumer %s: %s; reconnecting", self.group, exc)
                 if consumer is not None:
                     try:
                         consumer.close(autocommit=False)
@@ -206,21 +216,30 @@ class ConsumerRunner:
             except Exception:
                 pass
 
-    def _handle_record(self, record) -> None:
+    def _handle_record(self, record) -> list[str]:
+        """Hand one record to every subscription of its topic; returns their names."""
         try:
             event = CloudEvent.from_json(record.value)
         except Exception as exc:
             # not a CloudEvent: nothing could ever handle it; keep it visible, don't block the partition
             log.error("undecodable record on %s@%s: %s", record.topic, record.offset, exc)
-            return
-        fut = asyncio.run_coroutine_threadsafe(handle_event(self.db, self.sub, event, topic=record.topic.removeprefix(self.topic_prefix)), self._loop)
-        while True:
-            try:
-                result = fut.result(timeout=1.0)
-                break
-            except TimeoutError:
-                if self._stop.is_set() and self._loop.is_closed():
-                    raise
-        if self.on_outcome:
-            self.on_outcome(event.type, result)
-
+            return []
+        topic = record.topic.removeprefix(self.topic_prefix)
+        names = []
+        for sub in self.by_topic.get(topic, ()):
+            if event.type not in sub.handlers:  # no hop to the event loop for events nobody handles
+                if self.on_outcome:
+                    self.on_outcome(event.type, "ignored")
+                continue
+            fut = asyncio.run_coroutine_threadsafe(handle_event(self.db, sub, event, topic=topic), self._loop)
+            while True:
+                try:
+                    result = fut.result(timeout=1.0)
+                    break
+                except TimeoutError:
+                    if self._stop.is_set() and self._loop.is_closed():
+                        raise
+            names.append(sub.name)
+            if self.on_outcome:
+                self.on_outcome(event.type, result)
+        return names
