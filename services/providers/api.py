@@ -251,6 +251,8 @@ async def patch_caregiver(caregiver_id: uuid.UUID, body: CaregiverPatch, ctx: Ct
             responses={404: {"description": "无法识别这个地址"}})
 async def get_geocode(ctx: Ctx, principal: CurrentPrincipal,
                       address: str = Query(..., min_length=2, max_length=300, description="地址")) -> dict:
+    # staff who record addresses only: with a map provider's key set, each call spends its quota
+    require_role(principal, "provider_admin", "assessor", "officer", "city_officer", "admin")
     found = await locate(ctx, None, None, address)
     if found is None:
         raise NotFound(NOT_RECOGNISED, resource="address")

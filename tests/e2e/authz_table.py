@@ -96,7 +96,7 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/providers/providers/{provider_id}/documents": {"provider_admin"} | OFFICERS,
     "GET /api/providers/providers/{provider_id}/documents": PROVIDER_STAFF | OFFICERS,
     "PUT /api/providers/providers/{provider_id}/service-area": {"provider_admin", "admin"},
-    "GET /api/providers/geocode": ALL,
+    "GET /api/providers/geocode": frozenset({"provider_admin", "assessor"}) | OFFICERS,
     "GET /api/providers/service-items": ALL,
     "GET /api/providers/service-items/{code}": ALL,
     "PUT /api/providers/service-items/{code}": ADMIN,

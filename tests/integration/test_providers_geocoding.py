@@ -64,8 +64,11 @@ def problem(r, status: int) -> dict:
     return r.json()
 
 
-async def test_geocode_answers_from_the_gazetteer_for_anyone_signed_in(providers):
-    async with providers.client("elder") as elder:
+async def test_geocode_answers_from_the_gazetteer_for_staff_who_record_addresses(providers):
+    for role in ("elder", "family", "caregiver"):  # a map provider's quota is not for everyone
+        async with providers.client(role) as other:
+            assert problem(await other.get("/geocode", params={"address": "海陵区"}), 403)
+    async with providers.client("assessor") as elder:
         r = await elder.get("/geocode", params={"address": "泰州市海陵区城东街道东进东路 18 号"})
         assert r.status_code == 200, r.text
         assert r.json() == {"lat": 32.49, "lon": 119.941, "precision": "street", "matched": "城东街道",
@@ -83,7 +86,7 @@ async def test_geocode_answers_from_the_gazetteer_for_anyone_signed_in(providers
 async def test_baidu_answer_is_converted_to_wgs84_and_failures_fall_back_to_the_gazetteer(providers, map_provider):
     address = "海陵区城东街道东进东路 18 号"
     fake = map_provider(FakeBaidu())
-    async with providers.client("caregiver") as caregiver:
+    async with providers.client("provider_admin") as caregiver:
         r = await caregiver.get("/geocode", params={"address": address})
         assert r.status_code == 200, r.text
         answer = r.json()
