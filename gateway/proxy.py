@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -65,7 +66,23 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
             raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
                                      service=service) from None
     out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
-    return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+    content = upstream.content
+    if upstream.headers.get("content-type", "").startswith("application/problem+json"):
+        content = _gateway_instance(content, request.url.path)
+    return Response(content, status_code=upstream.status_code, headers=out_headers)
+
+
+def _gateway_instance(content: bytes, path: str) -> bytes:
+    """A service names its own path as the problem's `instance`; the caller only knows the
+    gateway's (`/api/orders/orders`, not `/orders`)."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(body, dict) or "instance" not in body:
+        return content
+    body["instance"] = path
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

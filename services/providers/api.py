@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Annotated
 from datetime import date, datetime
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.encoders import jsonable_encoder
 
 from services.providers import catalogue, domain, registry, staff
@@ -19,7 +20,7 @@ from services.providers.schemas import (CandidatesOut, CaregiverIn, CaregiverOut
 from services.providers.search import CandidateSearch
 from services.providers.service import as_uuid, current_time
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
-from shared.auth import require_role
+from shared.auth import Principal, require_role
 from shared.errors import FieldError, Invalid, NotFound
 from shared.idempotency import run_idempotent
 
@@ -247,12 +248,17 @@ async def patch_caregiver(caregiver_id: uuid.UUID, body: CaregiverPatch, ctx: Ct
 
 # ---- geocoding ---------------------------------------------------------------------------------
 
+async def geocoding_staff(principal: CurrentPrincipal) -> Principal:
+    """Staff who record addresses only: with a map provider's key set, each call spends the city's
+    quota. A dependency, so a refused role is refused before its query is even read."""
+    require_role(principal, "provider_admin", "assessor", "officer", "city_officer", "admin")
+    return principal
+
+
 @router.get("/geocode", response_model=GeocodeOut, summary="按地址估算位置（WGS-84；内置地名表为近似位置）",
             responses={404: {"description": "无法识别这个地址"}})
-async def get_geocode(ctx: Ctx, principal: CurrentPrincipal,
+async def get_geocode(ctx: Ctx, principal: Annotated[Principal, Depends(geocoding_staff)],
                       address: str = Query(..., min_length=2, max_length=300, description="地址")) -> dict:
-    # staff who record addresses only: with a map provider's key set, each call spends its quota
-    require_role(principal, "provider_admin", "assessor", "officer", "city_officer", "admin")
     found = await locate(ctx, None, None, address)
     if found is None:
         raise NotFound(NOT_RECOGNISED, resource="address")

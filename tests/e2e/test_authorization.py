@@ -78,6 +78,8 @@ def test_roles_outside_a_row_are_refused(platform, merged, tokens):
                     wrong.append(f"{role:14} {op} → {r.status_code} (should be allowed)")
                 if r.status_code >= 400:
                     assert r.headers["content-type"].startswith("application/problem+json"), (op, role, r.text)
+                    # the problem names the path the caller used, not the service's own
+                    assert r.json().get("instance") in (None, path), (op, role, r.json().get("instance"))
     assert wrong == [], "\n" + "\n".join(wrong)
 
 
