@@ -24,8 +24,11 @@ test: $(STAMP)
 soak: $(STAMP)
 	@$(PY) -m pytest tests/soak -q -s
 
+BENCHMARKS := matching events_relay vouchers_batch ordering settle_latency
+
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
+	@$(PY) bench/summary.py
 
 clean:
 	rm -rf var .pytest_cache

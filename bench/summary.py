@@ -1,0 +1,113 @@
+"""The latest figures of every benchmark, as one short markdown table: bench/results/README.md.
+
+    .venv/bin/python bench/summary.py      # (also the last step of `make bench`)
+
+Reads the JSON each benchmark wrote to bench/results/ and writes what each measured against its
+baseline and its target, with the machine and the time of the run. Nothing is measured here.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def tick(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def matching(d: dict) -> list[str]:
+    s, r, t = d["summary"], d["ratios"], d["targets_met"]
+    idx, scan = s["indexed"], s["exhaustive (numpy, same kernel)"]
+    return ["matching", f"top-{d['k']} of {d['caregivers']:,} caregivers: p50 {idx['p50_us']:.0f} µs, "
+            f"p99 {idx['p99_us']:.0f} µs; {d['queries'] - d['mismatches']:,}/{d['queries']:,} answers identical",
+            f"numpy scan, same filters: p99 {scan['p99_us']:.0f} µs", f"{r['exhaustive_over_indexed_p99']:.1f}× at p99",
+            f"p99 ≤ 1 ms {tick(t['p99'])}; ≥ 8× {tick(t['ratio'])}", d.get("measured_at", "")]
+
+
+def ordering(d: dict) -> list[str]:
+    ok = d["sustained_gateway_orders_per_s"] >= d["target_orders_per_s"]
+    return ["ordering", f"{d['sustained_gateway_orders_per_s']} orders/s through the gateway at POST p99 ≤ "
+            f"{d['p99_limit_ms']:.0f} ms ({d['sustained_direct_orders_per_s']} direct; peak "
+            f"{d['max_gateway_orders_per_s']} placed/s)",
+            f"bare FastAPI hello: {d['max_hello_req_per_s']:,.0f} req/s",
+            f"gateway hop {d['gateway_hop_ratio_sustained']}; {d['gateway_fraction_of_ceiling']:.1%} of the ceiling",
+            f"≥ {d['target_orders_per_s']} orders/s {tick(ok)}", d.get("measured_at", f"{d.get('duration_s', '?')} s run")]
+
+
+def settle(d: dict) -> list[str]:
+    s = d["server"]
+    return ["settle_latency", f"order.completed → settled over {d['orders']} orders: p50 {s['p50_ms']:.0f} ms, "
+            f"p99 {s['p99_ms']:.0f} ms{' (quick run)' if d.get('quick') else ''}", "–", "–",
+            f"p99 ≤ {d['target_p99_ms']:.0f} ms {tick(d['met'])}", d.get("measured_at", "")]
+
+
+def relay(d: dict) -> list[str]:
+    return ["events_relay", f"outbox relay {d['relay_events_per_s']:,} events/s ({d['events']:,} events)",
+            f"raw kafka-python produce {d['raw_events_per_s']:,}/s", f"{d['relay_fraction_of_raw']:.2f} of raw",
+            f"≥ {d['target_fraction']} {tick(d['relay_fraction_of_raw'] >= d['target_fraction'])}",
+            d.get("measured_at", "")]
+
+
+def batch(d: dict) -> list[list[str]]:
+    i, r, ratios, met = d["issuance"], d["report"], d["ratios"], d["targets_met"]
+    transfers = d["setup"]["rows"]["ledger_transfers"]
+    return [["vouchers_batch", f"monthly issuance for {d['elders']:,} elders: {i['first_run_s']:.1f} s "
+             f"({i['first_run_issued']:,} vouchers); a second run {i['second_run_s']:.1f} s, issues {i['second_run_issued']}",
+             f"row-by-row ORM path ≈ {i['orm_path_extrapolated_s']:.0f} s", f"{ratios['orm_path_over_set_based']:.1f}×",
+             f"≤ {d['targets']['issuance_first_run_s']} s {tick(met['issuance'])}", d.get("measured_at", "")],
+            ["vouchers_batch", f"12-month audit report over {transfers:,} ledger transfers: "
+             f"{r['optimised_p50_s'] * 1000:.0f} ms", f"GROUP BY over the journal: {r['raw_journal_p50_s']:.1f} s",
+             f"{ratios['raw_journal_over_summary']:.0f}×", f"≤ {d['targets']['report_s']} s {tick(met['report'])}",
+             d.get("measured_at", "")]]
+
+
+def faults(d: dict) -> list[str]:
+    lines = []
+    for key in sorted(d):
+        f = d[key]
+        shown = {k: v for k, v in f.items() if not isinstance(v, (dict, list)) and k not in ("machine", "measured_at")}
+        lines.append(f"| {key} | " + ", ".join(f"{k} {v}" for k, v in shown.items()) + f" | {f.get('machine', '')} "
+                     f"| {f.get('measured_at', '')} |")
+    return lines
+
+
+def main() -> None:
+    out = ["# Latest benchmark figures", "",
+           "Written by `bench/summary.py` from the JSON files beside this one; each benchmark's own output "
+           "has the full tables. Machine: 2 shared cores.", "",
+           "| benchmark | figure | baseline in the same run | ratio | target | measured |",
+           "|---|---|---|---|---|---|"]
+    rows: list[list[str]] = []
+    for name, fn in (("matching", matching), ("ordering", ordering), ("settle_latency", settle),
+                     ("events_relay", relay)):
+        d = load(name)
+        if d:
+            try:
+                rows.append(fn(d))
+            except KeyError as exc:  # an older result file: say so rather than fail
+                rows.append([name, f"(result file lacks {exc})", "", "", "", ""])
+    d = load("vouchers_batch")
+    if d:
+        try:
+            rows.extend(batch(d))
+        except KeyError as exc:
+            rows.append(["vouchers_batch", f"(result file lacks {exc})", "", "", "", ""])
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    for name, title in (("faults", "Faults (tests/faults)"), ("soak", "Soak (`make soak`)")):
+        d = load(name)
+        if d:
+            out += ["", f"## {title}", "", "| run | figures | machine | measured |", "|---|---|---|---|"]
+            out += faults(d if name == "faults" else {"soak": d})
+    (RESULTS / "README.md").write_text("\n".join(out) + "\n")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
