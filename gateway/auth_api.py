@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from gateway import accounts
@@ -99,16 +99,25 @@ async def create_user(body: UserIn, caller: Caller, ctx: Ctx) -> dict:
         return accounts.user_view(user, ctx.extras["cipher"])
 
 
-@router.get("/admin/users")
-async def list_users(caller: Caller, ctx: Ctx, role: str | None = None, limit: int = 100, offset: int = 0) -> list[dict]:
+async def admin_caller(caller: Caller) -> Principal:
+    """Admins only, checked before the query is read (a refused role learns nothing about it)."""
     require_role(caller, "admin")
-    async with ctx.db.sessions() as s:
-        q = sa.select(User).where(User.status != "deleted").order_by(User.created_at).limit(min(limit, 500)).offset(offset)
-        if role:
-            q = q.where(User.role == role)
+    return caller
+
+
+Admin = Annotated[Principal, Depends(admin_caller)]
+
+
+@router.get("/admin/users")
+async def list_users(caller: Admin, ctx: Ctx, role: str | None = Query(None, max_length=30),
+                     limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[dict]:
+    q = sa.select(User).where(User.status != "deleted").order_by(User.created_at).limit(limit).offset(offset)
+    if role:
+        q = q.where(User.role == role)
+    async with ctx.db.transaction() as s:  # the read and its access-log row commit together
+        users = list((await s.execute(q)).scalars())
         accounts.log_admin(s, caller.user_id, "list_users", role or "*")
-        await s.commit()
-        return [accounts.user_view(u, ctx.extras["cipher"]) for u in (await s.execute(q)).scalars()]
+    return [accounts.user_view(u, ctx.extras["cipher"]) for u in users]
 
 
 @router.patch("/admin/users/{user_id}")
@@ -152,10 +161,9 @@ async def delete_user(user_id: str, caller: Caller, ctx: Ctx):
 
 
 @router.get("/admin/actions")
-async def admin_actions(caller: Caller, ctx: Ctx, limit: int = 100) -> list[dict]:
-    require_role(caller, "admin")
+async def admin_actions(caller: Admin, ctx: Ctx, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     async with ctx.db.sessions() as s:
-        rows = (await s.execute(sa.select(AdminAction).order_by(AdminAction.at.desc()).limit(min(limit, 1000)))).scalars()
+        rows = (await s.execute(sa.select(AdminAction).order_by(AdminAction.at.desc()).limit(limit))).scalars()
         return [{"actor_id": r.actor_id, "action": r.action, "target": r.target, "detail": r.detail,
                  "at": r.at.isoformat()} for r in rows]
 

@@ -43,13 +43,17 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
     headers = {k: v for k, v in request.headers.items() if k.lower() in PASS_REQUEST_HEADERS}
     headers["x-request-id"] = current_request_id() or ""
     body = await request.body()
-    url = f"{base_url}/{path}"
+    url = f"{base_url}/{_raw_rest(request, service, path)}"
+    query = request.scope.get("query_string") or b""
+    if query:
+        url += "?" + query.decode("latin-1")
     attempts = 3 if request.method in IDEMPOTENT_METHODS else 1
     for attempt in range(1, attempts + 1):
         try:
-            upstream = await client.request(request.method, url, params=request.query_params, content=body,
-                                            headers=headers)
+            upstream = await client.request(request.method, url, content=body, headers=headers)
             break
+        except httpx.InvalidURL:
+            raise NotFound("没有这个地址") from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             # connect failures never reached the service: safe to retry idempotent calls
             if attempt == attempts:
@@ -70,6 +74,14 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
     if upstream.headers.get("content-type", "").startswith("application/problem+json"):
         content = _gateway_instance(content, request.url.path)
     return Response(content, status_code=upstream.status_code, headers=out_headers)
+
+
+def _raw_rest(request: Request, service: str, path: str) -> str:
+    """The path after /api/{service}/ exactly as the caller sent it, still percent-encoded: the
+    decoded one can hold characters (%0A …) that no URL may carry."""
+    raw = (request.scope.get("raw_path") or b"").decode("latin-1")
+    prefix = f"/api/{service}/"
+    return raw[len(prefix):] if raw.startswith(prefix) else path
 
 
 def _gateway_instance(content: bytes, path: str) -> bytes:

@@ -76,7 +76,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_logging(spec.name, json_logs=settings.log_json, level=settings.log_level)
-        db = Database(settings.database_url(spec.name))
+        db = Database(settings.database_url(spec.name), pool_size=settings.db_pool_size)
         pem = settings.public_key_pem
         ctx = ServiceContext(spec.name, settings, db, TokenVerifier(pem) if pem else None, metrics)
         app.state.ctx = ctx

@@ -47,7 +47,9 @@ class ServiceClient:
             try:
                 r = await self._client.request(method, self.base_url + path, json=json, params=params, headers=headers)
                 break
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError):
+            except httpx.TransportError:
+                # any network failure, a reset by a process that died with our request unread
+                # included (tests/faults): the caller gets 503, never 500
                 if attempt == attempts:
                     raise ServiceUnavailable(f"{NAMES_ZH.get(self.service, self.service)}暂时无法访问，请稍后再试",
                                              service=self.service) from None

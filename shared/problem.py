@@ -6,7 +6,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError, FieldError
@@ -69,6 +70,11 @@ def problem(status: int, title: str, detail: str, *, code: str, instance: str | 
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _database_unavailable(request: Request) -> JSONResponse:
+    return problem(503, "暂时无法服务", "数据库暂时不可用，请稍后重试", code="database_unavailable",
+                   instance=request.url.path, retry_after=2)
+
+
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     out = []
     for err in exc.errors():
@@ -109,11 +115,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError):
-        if exc.connection_invalidated:  # the server dropped the connection (restart, failover)
-            log.warning("database connection lost on %s %s; the pool is renewed", request.method, request.url.path)
-            return problem(503, "暂时无法服务", "数据库连接刚刚中断，请稍后重试", code="database_unavailable",
-                           instance=request.url.path)
+        # the database dropped or refused the connection (restart, failover, too many clients):
+        # a moment's trouble the caller can retry, not a fault in the request
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+            return _database_unavailable(request)
         return await _unexpected(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout):
+        log.warning("no database connection free on %s %s", request.method, request.url.path)
+        return _database_unavailable(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5
     http_timeout_s: float = 5.0
+    # connections per process (and as many again in overflow): five processes at 10 use 100, which is
+    # PostgreSQL's default max_connections; raise both together
+    db_pool_size: int = 10
     service_urls: dict[str, str] = {}  # explicit per-service base URLs (tests); env YOUFU_<NAME>_URL otherwise
     database_urls: dict[str, str] = {}  # explicit per-process URLs (tests); env YOUFU_<NAME>_DATABASE_URL otherwise
 

@@ -14,6 +14,7 @@ from services.vouchers.calendar import local_date
 from services.vouchers.schemas import (HistoryOut, HoldDetail, HoldIn, HoldOut, PolicyIn, QuoteIn, QuoteOut, VoidOut,
                                        WalletOut)
 from services.vouchers.service import current_time
+from shared import failpoints
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
 from shared.auth import require_role
 from shared.idempotency import run_idempotent
@@ -39,9 +40,13 @@ async def post_hold(body: HoldIn, ctx: Ctx, principal: CurrentPrincipal, idempot
                                               service_code=body.service_code, now=now)
 
     # Without a key the order id is the key: one order, one hold, whatever the caller retries.
-    _, answer, _ = await run_idempotent(ctx.db, key=idempotency_key or str(body.order_id),
-                                        scope=f"{principal.user_id}:POST:/holds",
-                                        body=body.model_dump(mode="json"), work=work)
+    _, answer, replayed = await run_idempotent(ctx.db, key=idempotency_key or str(body.order_id),
+                                               scope=f"{principal.user_id}:POST:/holds",
+                                               body=body.model_dump(mode="json"), work=work)
+    if replayed:  # the stored answer says "held"; the hold may have been released since (orphans.py)
+        async with ctx.db.sessions() as session:
+            answer = answer | {"status": await spending.hold_status(session, order_id=body.order_id) or "released"}
+    failpoints.hit("vouchers.hold.after_commit", "vouchers")  # tests/faults: the hold is stored, the answer not sent
     return answer
 
 

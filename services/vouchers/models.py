@@ -141,6 +141,8 @@ class HoldRow(Base):
     provider_id: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    # when the orders service confirmed that this hold's order exists (services/vouchers/orphans.py)
+    order_checked_at: Mapped[datetime | None]
 
 
 class RedemptionRow(Base):

@@ -138,6 +138,21 @@ async def void_hold(session: AsyncSession, *, principal: Principal, hold_id: uui
     return {"hold_id": str(hold.id), "status": "released"}
 
 
+async def release_orphan(session: AsyncSession, *, hold_id: uuid.UUID, now: datetime) -> bool:
+    """Release a hold whose order was never written (services/vouchers/orphans.py); False if it
+    was resolved meanwhile."""
+    hold = await _locked_hold(session, hold_id=hold_id)
+    if hold is None or hold.status != "held":
+        return False
+    await _release(session, hold, now=now, reason="下单未完成，订单未生成")
+    hold.order_checked_at = now
+    return True
+
+
+async def hold_status(session: AsyncSession, *, order_id: uuid.UUID) -> str | None:
+    return (await session.execute(sa.select(HoldRow.status).where(HoldRow.order_id == order_id))).scalar_one_or_none()
+
+
 async def get_hold(session: AsyncSession, *, principal: Principal, hold_id: uuid.UUID) -> dict:
     require_role(principal, "service")
     hold = await session.get(HoldRow, hold_id)
