@@ -199,7 +199,10 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
     env |= {"YOUFU_VAR_DIR": str(var_dir), "YOUFU_KAFKA_BOOTSTRAP": broker.bootstrap, "YOUFU_OUTBOX_POLL_S": "0.2",
             # every test client signs in from 127.0.0.1, and the fuzz test fails many sign-ins on
             # purpose: the per-address limit would lock out the tests that follow (per-phone stays)
-            "YOUFU_LOGIN_FAILURES_PER_ADDRESS": "1000000", "YOUFU_WRITES_PER_MINUTE": "100000"}
+            "YOUFU_LOGIN_FAILURES_PER_ADDRESS": "1000000", "YOUFU_WRITES_PER_MINUTE": "100000",
+            # no simulated demo day at start: it would cost the session a minute, and the tests that
+            # want one (tests/e2e/test_simulate.py) run it themselves
+            "YOUFU_DEMO_SIMULATE": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "youfu", "up"], cwd=repo_root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -232,10 +235,12 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
 
 def pytest_collection_modifyitems(config, items):
     """Unit tests first (fast feedback), browser tests last: Playwright's sync API keeps an event
-    loop running in the main thread while it is open, which async tests cannot share."""
+    loop running in the main thread while it is open, which async tests cannot share. Fault tests
+    (their own platforms, processes killed, brokers restarted) run after e2e, before browser."""
     def rank(item) -> int:
         path = str(item.fspath)
-        for i, part in enumerate(("/tests/unit/", "/tests/integration/", "/tests/e2e/", "/tests/browser/")):
+        for i, part in enumerate(("/tests/unit/", "/tests/integration/", "/tests/e2e/", "/tests/faults/",
+                                  "/tests/browser/")):
             if part in path:
                 return i
         return 1
