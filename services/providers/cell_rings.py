@@ -1,9 +1,14 @@
 """The h3 side of the nearest-qualified search: one resolution level's cell table (dense cell
-numbers, centres, circumradii, cached rings) and the ring-by-ring search over its buckets, plus the
-sphere geometry both this module and `matching` share.
+numbers, centres, circumradii, cached rings and their gaps, the grid locating query points) and
+the ring-by-ring search over its buckets.
 
-Split out of `matching.py` (which keeps the public API and re-exports the geometry) so each module
-reads on its own; the exactness argument is in `matching`'s module doc.
+Split out of `matching.py` (which keeps the public API) so each module reads on its own; the
+exactness argument is in `matching`'s module doc, the geometry in `geodesy`.
+
+Most of a search's time is fixed cost, not the caregivers it reads, and in a service the index is
+usually cold in the CPU caches (other work ran since the last request): so it makes no h3 call
+in the caregivers' area, settles most bounds with a cached number instead of an array, and reads
+one more ring at once where what it read says the k-th is probably beyond what the disc can prove.
 """
 from __future__ import annotations
 
@@ -15,28 +20,17 @@ import h3
 import numpy as np
 from h3.api import basic_int as h3i
 
+from services.providers.geodesy import EARTH_MEAN_RADIUS_M, metres_of_chord2, unit_vectors
+
 if TYPE_CHECKING:
     from services.providers.matching import Caregiver, _Query
 
-EARTH_MEAN_RADIUS_M = 6_371_008.8
+_NONE_FOUND = (np.empty(0), np.empty(0, dtype=np.int64), None)
 PREWARM_RINGS = 6  # rings computed at build around every cell among the caregivers
+GRID_SIDE_EDGES = 0.5  # the side of the locating grid's squares, in cell edges (see CellTable)
+MAX_GRID_SQUARES = 2_000_000  # 8 MB, and a second or so to build
 MAX_FOOTPRINT_CELLS = 300_000  # cells whose geometry is computed at build (32 bytes each)
 MAX_CACHED_RING_MEMBERS = 8_000_000  # kept rings (4 bytes a member); dropped and rebuilt beyond
-
-
-def chord2_of_metres(distance_m: float) -> float:
-    """Squared chord (unit sphere) of a great-circle distance; monotone, so order is kept."""
-    chord = 2.0 * math.sin(min(distance_m, math.pi * EARTH_MEAN_RADIUS_M) / (2.0 * EARTH_MEAN_RADIUS_M))
-    return chord * chord
-
-
-def metres_of_chord2(chord2: float) -> float:
-    return 2.0 * EARTH_MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(chord2) / 2.0))
-
-
-def unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
-    phi, lam = math.radians(lat), math.radians(lon)
-    return math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)
 
 
 class RingLevel:
@@ -44,7 +38,7 @@ class RingLevel:
 
     def __init__(self, resolution: int, max_rings: int) -> None:
         self.table = CellTable(resolution)
-        self.max_rings = max_rings
+        self.max_rings = max(1, max_rings)  # a search reads ring 1 at least (its origin may be a neighbour)
         self.prewarm_rings = min(max_rings + 1, PREWARM_RINGS)
         # Only used to guess how many rings to read next; correctness never depends on it.
         self.step_m = 1.5 * h3.average_hexagon_edge_length(resolution, unit="m")
@@ -52,10 +46,10 @@ class RingLevel:
         self.buckets: dict[str, dict[int, np.ndarray]] = {}  # skill → cell number → slots
         self.cell_of_slot: dict[int, int] = {}
 
-    def count_in_cell(self, lat: float, lon: float, skill: str) -> int:
-        """How many with the skill are bucketed in this level's cell around the point."""
-        number = self.table.number_of.get(h3i.latlng_to_cell(lat, lon, self.table.resolution))
-        bucket = self.buckets.get(skill, {}).get(number)  # type: ignore[arg-type]
+    def count_in_cell(self, query: _Query, skill: str) -> int:
+        """How many with the skill are bucketed in this level's cell at the point (or next to it:
+        an estimate of the density there)."""
+        bucket = self.buckets.get(skill, {}).get(query.origin(self.table))
         return 0 if bucket is None else len(bucket)
 
     def _place(self, slot: int, caregiver: Caregiver) -> int:
@@ -90,21 +84,31 @@ class RingLevel:
             else:
                 del bucket[cell]
 
+    def likely_kth_m(self, k: int, raw: int, rings_read: int) -> float:
+        """How far the k-th qualified caregiver probably is, given `raw` with the skill in the disc
+        of `rings_read` rings around the point (about four in five of them qualify)."""
+        disc_m2 = (3 * rings_read * (rings_read + 1) + 1) * self.cell_area_m2
+        return math.sqrt(k * disc_m2 / (math.pi * 0.8 * raw))
+
     def search(
         self, query: _Query, skill: str, k: int, reach_chord2: float, expected_m: float, *, last: bool
     ) -> tuple[np.ndarray, np.ndarray, float | None] | None:
         """(chord², slot) of every qualified caregiver read, a superset of the top k, and the k-th
         chord² if known; None when it would take more than `max_rings` rings here (the next
         level is cheaper)."""
-        buckets = self.buckets.get(skill, {})
+        buckets = self.buckets.get(skill)
+        if not buckets:  # nobody with the skill at all (every level holds the same caregivers)
+            return _NONE_FOUND
         table, step_m = self.table, self.step_m
         max_rings = math.inf if last else self.max_rings
         reach_m = metres_of_chord2(reach_chord2)
-        origin = table.number(h3i.latlng_to_cell(query.lat, query.lon, table.resolution))
-        found_chord2: list[np.ndarray] = []
-        found_slots: list[np.ndarray] = []
+        origin = query.origin(table)  # the point's cell or a neighbour: read from ring 1 on, either way
+        # lb(K) ≥ gap(K+1) − slack: through the origin cell's centre by the triangle inequality,
+        # without array work (`gap_m`); the exact lb (module doc of `matching`) only when needed.
+        slack_m = table.offset_m(origin, query.xyz) + table.max_circumradius_m
+        found_chord2: np.ndarray | None = None  # of everyone qualified read so far
+        found_slots: np.ndarray | None = None
         found = 0
-        kth_chord2: float | None = None  # k-th smallest of what was found, once known
         searched = -1  # rings 0..searched have been read
         # Read at once as far as the k-th probably is (at least ring 1: the query's own cell alone
         # rarely proves anything), but not past anyone's reach.
@@ -113,44 +117,48 @@ class RingLevel:
         while True:
             if target > max_rings:
                 return None
+            rings = table.rings(origin, target + 1)  # the one after is the bound's
             parts: list[np.ndarray] = []
             raw = 0
             while searched < target:
                 searched += 1
-                new_parts = [bucket for bucket in map(buckets.get, table.ring(origin, searched)) if bucket is not None]
+                new_parts = [bucket for bucket in map(buckets.get, rings[searched]) if bucket is not None]
                 parts += new_parts
                 raw += sum(map(len, new_parts))
-                # Plainly too few to fill k (about half fail the other filters): read on before
-                # paying for distances, unless that would go past anyone's reach.
-                if searched == target < max_rings and found + raw // 2 < k and searched * step_m < reach_m:
+                # Read on before paying for distances (unless that would go past anyone's reach)
+                # where what was read says the k-th is probably beyond what this disc can prove:
+                # plainly too few to fill k (about half fail the other filters) or, on a first
+                # read, the density read puts the k-th beyond the disc's lower bound.
+                if searched == target < max_rings and searched * step_m < reach_m and (
+                    found + raw // 2 < k
+                    or not found and self.likely_kth_m(k, raw, searched) > table.gap_m(origin, searched + 1) - slack_m
+                ):
                     target += 1
+                    rings = table.rings(origin, target + 1)
             if parts:
                 chord2, slots = query.qualified(np.concatenate(parts) if len(parts) > 1 else parts[0])
-                if slots.size:
-                    found_chord2.append(chord2)
-                    found_slots.append(slots)
-                    found += slots.size
-                    kth_chord2 = None
-            bound_m = table.bound_m(origin, searched, query.centre)
-            bound_chord2 = chord2_of_metres(max(bound_m, 0.0))
-            if bound_chord2 > reach_chord2:
+                if found:
+                    found_chord2 = np.concatenate((found_chord2, chord2))  # type: ignore[arg-type]
+                    found_slots = np.concatenate((found_slots, slots))  # type: ignore[arg-type]
+                else:
+                    found_chord2, found_slots = chord2, slots
+                found = found_chord2.size
+            kth_chord2 = float(np.partition(found_chord2, k - 1)[k - 1]) if found >= k else None
+            # Done once lb(searched) is beyond the k-th found or anyone's reach.
+            stop_m = reach_m if kth_chord2 is None else min(reach_m, metres_of_chord2(kth_chord2))
+            if table.gap_m(origin, searched + 1) - slack_m > stop_m:
                 break
-            if found >= k:
-                if len(found_chord2) > 1:
-                    found_chord2, found_slots = [np.concatenate(found_chord2)], [np.concatenate(found_slots)]
-                kth_chord2 = float(np.partition(found_chord2[0], k - 1)[k - 1])
-                if bound_chord2 > kth_chord2:
-                    break
-                shortfall_m = metres_of_chord2(kth_chord2) - bound_m
+            bound_m = table.bound_m(rings[searched + 1], query.centre[:3])
+            if bound_m > stop_m:
+                break
+            if kth_chord2 is not None:
+                shortfall_m = stop_m - bound_m
             else:
                 # Too few so far: grow the searched area in proportion to what is missing.
                 reached_m = max(bound_m, step_m)
-                shortfall_m = reached_m * (math.sqrt(k / found) - 1.0) if found else reached_m
-            shortfall_m = min(shortfall_m, reach_m - bound_m)
+                shortfall_m = min(reached_m * (math.sqrt(k / found) - 1.0) if found else reached_m, reach_m - bound_m)
             target = searched + max(1, math.ceil(shortfall_m / step_m))
-        if not found:
-            return np.empty(0), np.empty(0, dtype=np.int64), None
-        return np.concatenate(found_chord2), np.concatenate(found_slots), kth_chord2
+        return (found_chord2, found_slots, kth_chord2) if found else _NONE_FOUND  # type: ignore[return-value]
 
 
 class CellTable:
@@ -158,8 +166,8 @@ class CellTable:
 
     Geometry is a centre (unit vector) and the largest circumradius, computed in batches (all
     cells within reach of a caregiver at build time, any other when first met). Rings are kept
-    per origin cell as arrays of cell numbers, so a warm search makes no h3 call beyond
-    locating the query point.
+    per origin cell as arrays of cell numbers, with their gaps (the least distance between the
+    origin's centre and the ring's), so a warm search makes no h3 call.
     """
 
     def __init__(self, resolution: int) -> None:
@@ -168,8 +176,44 @@ class CellTable:
         self.cells: list[int] = []  # by number
         self.centres = np.zeros((0, 3))  # unit vectors, by number (rows past len(cells) unused)
         self.max_circumradius_m = 0.0
-        self._rings: dict[int, list[array]] = {}
+        self._rings: dict[int, list[array]] = {}  # by origin cell number
+        self._gaps: dict[int, array] = {}  # by origin, by ring: the least metres between its centre and the ring's
         self._ring_members = 0
+        # Where query points are located without h3 (whose code, cold in the CPU caches, costs as
+        # much as the rest of a search): a grid of squares over the caregivers' area, each holding
+        # the number of the cell of its centre. A point is within 0.36 of an edge of its
+        # square's centre, and two points less than an edge apart are in one cell or in two
+        # adjacent ones; so the square's cell is the point's own or a neighbour, which is all a
+        # search needs of its origin (module doc of `matching`).
+        self._grid = array("i")
+        self._grid_box = (0.0, 0.0, 0.0, 0.0, 0, 0)  # south, west, squares per degree lat/lon, rows, columns
+
+    def build_grid(self, south: float, north: float, west: float, east: float) -> None:
+        """The locating grid over a box (see `__init__`); beyond MAX_GRID_SQUARES, none."""
+        side_m = GRID_SIDE_EDGES * h3.average_hexagon_edge_length(self.resolution, unit="m")
+        per_lat = 111_195.0 / side_m  # squares per degree of latitude
+        # … and of longitude, sized where a degree of longitude is longest: no square is wider
+        nearest_equator = 0.0 if south < 0 < north else min(abs(south), abs(north))
+        per_lon = per_lat * math.cos(math.radians(nearest_equator))
+        rows, columns = math.ceil((north - south) * per_lat), math.ceil((east - west) * per_lon)
+        if rows * columns > MAX_GRID_SQUARES:
+            return
+        lons = [west + (j + 0.5) / per_lon for j in range(columns)]
+        locate, resolution, grid = h3i.latlng_to_cell, self.resolution, array("i")
+        for row in range(rows):
+            lat = south + (row + 0.5) / per_lat
+            cells = [locate(lat, lon, resolution) for lon in lons]
+            self.add(cells)
+            grid.extend(map(self.number_of.__getitem__, cells))
+        self._grid, self._grid_box = grid, (south, west, per_lat, per_lon, rows, columns)
+
+    def locate(self, lat: float, lon: float) -> int:
+        """The number of the cell holding the point, or of a neighbour of it."""
+        south, west, per_lat, per_lon, rows, columns = self._grid_box
+        row, column = (lat - south) * per_lat, (lon - west) * per_lon
+        if 0.0 <= row < rows and 0.0 <= column < columns:
+            return self._grid[int(row) * columns + int(column)]
+        return self.number(h3i.latlng_to_cell(lat, lon, self.resolution))
 
     def number(self, cell: int) -> int:
         number = self.number_of.get(cell)
@@ -202,12 +246,13 @@ class CellTable:
         # and a single number keeps the bound to one array pass.
         self.max_circumradius_m = max(self.max_circumradius_m, float(circumradii.max()))
 
-    def ring(self, origin: int, k: int) -> array:
-        """Numbers of the cells at grid distance k from cell number `origin`."""
+    def rings(self, origin: int, k: int) -> list[array]:
+        """Rings 0..k (at least) around cell number `origin`: numbers of the cells at each grid distance."""
         rings = self._rings.get(origin)
         if rings is None:
             if self._ring_members > MAX_CACHED_RING_MEMBERS:
                 self._rings.clear()  # crude but bounded; rebuilt from h3 on demand
+                self._gaps.clear()
                 self._ring_members = 0
             rings = self._rings[origin] = [array("i", [origin])]
         while len(rings) <= k:
@@ -219,25 +264,54 @@ class CellTable:
                 numbers = array("i", [self.number_of[c] for c in cells])
             rings.append(numbers)
             self._ring_members += len(cells)
-        return rings[k]
+        return rings
 
     def prewarm(self, origins: int, max_ring: int) -> None:
-        """Compute rings 0..max_ring around cell numbers 0..origins-1 now rather than mid-search."""
+        """Compute rings 0..max_ring around cell numbers 0..origins-1, and their gaps, now rather
+        than mid-search."""
         for origin in range(origins):
-            self.ring(origin, max_ring)
+            self.rings(origin, max_ring)
+        # The gaps a ring index at a time for all these origins at once (what `gap_m` would compute).
+        todo = [o for o in range(origins) if len(self._rings.get(o, ())) > max_ring and o not in self._gaps]
+        for origin in todo:
+            self._gaps[origin] = array("d", [0.0])
+        for k in range(1, max_ring + 1):
+            rings = [self._rings[o][k] for o in todo]
+            lengths = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+            delta = self.centres[np.frombuffer(b"".join(rings), dtype=np.int32)]
+            delta -= self.centres[np.repeat(todo, lengths)]
+            delta *= delta
+            nearest_chord2 = np.minimum.reduceat(delta[:, 0] + delta[:, 1] + delta[:, 2], np.cumsum(lengths) - lengths)
+            for origin, chord2 in zip(todo, nearest_chord2.tolist()):
+                self._gaps[origin].append(metres_of_chord2(chord2))
 
-    def bound_m(self, origin: int, searched: int, centre: np.ndarray) -> float:
-        """lb(searched): no point outside disc `searched` is closer than this (module doc)."""
-        ring = self.ring(origin, searched + 1)  # first: it may add cells and so replace `centres`
-        delta = self.centres[np.asarray(ring)] - centre
+    def gap_m(self, origin: int, k: int) -> float:
+        """The least distance from the centre of cell number `origin` to a centre of its ring k
+        (which `rings` has made), in metres; cached."""
+        gaps = self._gaps.get(origin)
+        if gaps is None:
+            gaps = self._gaps[origin] = array("d", [0.0])
+        while len(gaps) <= k:
+            ring = self._rings[origin][len(gaps)]
+            delta = self.centres.take(np.frombuffer(ring, dtype=np.int32), axis=0)
+            delta -= self.centres[origin]
+            delta *= delta
+            gaps.append(metres_of_chord2(float((delta[:, 0] + delta[:, 1] + delta[:, 2]).min())))
+        return gaps[k]
+
+    def offset_m(self, origin: int, point: tuple[float, float, float]) -> float:
+        """Metres from the centre of cell number `origin` to the point (a unit vector)."""
+        x, y, z = self.centres[origin].tolist()
+        return metres_of_chord2((x - point[0]) ** 2 + (y - point[1]) ** 2 + (z - point[2]) ** 2)
+
+    def bound_m(self, next_ring: array, centre: np.ndarray) -> float:
+        """lb(searched) given ring searched+1: no point outside disc `searched` is closer than this
+        (module doc of `matching`)."""
+        delta = self.centres.take(np.frombuffer(next_ring, dtype=np.int32), axis=0)
+        delta -= centre
         delta *= delta
         nearest_chord2 = float((delta[:, 0] + delta[:, 1] + delta[:, 2]).min())
         return metres_of_chord2(nearest_chord2) - self.max_circumradius_m
-
-
-def unit_vectors(latlng: np.ndarray) -> np.ndarray:
-    phi, lam = np.radians(latlng[..., 0]), np.radians(latlng[..., 1])
-    return np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)], axis=-1)
 
 
 def ring_cells(origin: int, k: int) -> list[int]:
@@ -249,17 +323,24 @@ def ring_cells(origin: int, k: int) -> list[int]:
         return list(set(h3i.grid_disk(origin, k)) - set(h3i.grid_disk(origin, k - 1)))
 
 
-def footprint_cells(caregivers: list[Caregiver], resolution: int, margin_m: float) -> list[int]:
-    """The cells of the caregivers' bounding box widened by `margin_m` (none if huge)."""
+def footprint_box(caregivers: list[Caregiver], margin_m: float) -> tuple[float, float, float, float]:
+    """(south, north, west, east) of the caregivers, widened by `margin_m`."""
     margin = margin_m / 111_000
-    south, north = min(c.lat for c in caregivers) - margin, max(c.lat for c in caregivers) + margin
+    lats, lons = [c.lat for c in caregivers], [c.lon for c in caregivers]
+    south, north = min(lats) - margin, max(lats) + margin
     lon_margin = margin / max(math.cos(math.radians(max(abs(south), abs(north)))), 0.05)
-    west, east = min(c.lon for c in caregivers) - lon_margin, max(c.lon for c in caregivers) + lon_margin
+    return south, north, min(lons) - lon_margin, max(lons) + lon_margin
+
+
+def footprint_cells(box: tuple[float, float, float, float], resolution: int) -> list[int]:
+    """The cells of a box; none if there would be too many (a country-wide index: cells are met
+    lazily instead)."""
+    south, north, west, east = box
     box_m2 = (north - south) * (east - west) * 111_000**2 * math.cos(math.radians((north + south) / 2))
     if box_m2 / h3.average_hexagon_area(resolution, unit="m^2") > MAX_FOOTPRINT_CELLS or south < -85 or north > 85:
-        return []  # a country-wide index: cells are met lazily instead
-    box = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
+        return []
+    polygon = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
     try:
-        return [h3.str_to_int(c) for c in h3.h3shape_to_cells(box, resolution)]
+        return [h3.str_to_int(c) for c in h3.h3shape_to_cells(polygon, resolution)]
     except h3.H3BaseException:  # prewarming is an optimisation: on any doubt, leave it to first use
         return []

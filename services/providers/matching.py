@@ -6,19 +6,24 @@ they are within `max_distance_m`. `nearest` returns the k closest qualified care
 distance and then caregiver id, and is exactly what `nearest_exhaustive` (a numpy scan of all of
 them) returns: the property test and the benchmark check that on every query.
 
-How the index stays exact. Caregivers are bucketed per skill by h3 cell. A search reads the
-query's cell, then ring 1, ring 2, … Ring K+1 separates disc K from everything outside it, so
-nobody outside disc K is closer to P than
+How the index stays exact. Caregivers are bucketed per skill by h3 cell. A search starts from
+the cell holding the query point P or a neighbour of it (points are located through a grid
+computed at build, without h3: `CellTable.locate`) and reads that cell, ring 1, ring 2, …, always
+ring 1 at least, so P is inside the disc read. Ring K+1 separates disc K from everything outside
+it, so nobody outside disc K is closer to P than
     lb(K) = min over cells c of ring K+1 of distance(P, centre c) − the largest circumradius,
 and the search stops once the k-th qualified distance is below lb(K), or lb(K) is beyond both
 `max_distance_m` and the largest service radius of anyone with the skill (no one further out
-can qualify).
+can qualify). Most searches settle that without array work: by the triangle inequality
+lb(K) ≥ gap(K+1) − distance(P, origin's centre) − the largest circumradius, where gap(K+1), the
+least distance from the origin's centre to a centre of its ring K+1, is computed once per cell;
+the exact lb(K) is computed only when this lower one does not settle it.
 
 Two resolutions. Towns are searched in fine cells (res 8, ~0.7 km²) so a top-10 reads a few
 dozen caregivers. How many with the skill sit in the coarse cell (res 7, ~5 km²) around the point
-says how far the k-th probably is; where that is beyond 4 fine rings (countryside, a rare skill),
-or a fine search finds it is, the search runs in coarse cells instead, where the same radius is
-a few rings. Each level is exact on its own: the choice changes the cost, never the answer.
+says how far the k-th probably is; where that is beyond 2 fine rings (countryside, a rare skill),
+or a fine search finds it beyond 4, the search runs in coarse cells instead, where the same radius
+is a few rings. Each level is exact on its own: the choice changes the cost, never the answer.
 
 Why chords. Distances are compared as squared chord lengths between unit vectors computed once
 per caregiver: chord² = (x−qx)² + (y−qy)² + (z−qz)² is monotone in the great-circle distance and
@@ -35,11 +40,11 @@ from typing import Hashable, Iterable, NamedTuple
 import numpy as np
 from h3.api import basic_int as h3i
 
-from services.providers.cell_rings import (  # noqa: F401 - the geometry is part of this module's API
+from services.providers.cell_rings import CellTable, RingLevel, footprint_box, footprint_cells
+from services.providers.geodesy import (  # noqa: F401 - the geometry is part of this module's API
     EARTH_MEAN_RADIUS_M,
-    RingLevel,
     chord2_of_metres,
-    footprint_cells,
+    ellipsoid_distance_m,
     metres_of_chord2,
     unit_vector,
 )
@@ -82,9 +87,10 @@ class CaregiverIndex:
         levels: tuple[tuple[int, int], ...] = DEFAULT_LEVELS,
         prewarm: bool = True,
     ) -> None:
-        """`prewarm` computes cell geometry and rings for the caregivers' area now (a second or two
-        for a city) so that first searches there are as fast as later ones; without it they are
-        computed on first use. Answers are the same either way."""
+        """`prewarm` computes cell geometry, rings and the grid locating query points for the
+        caregivers' area now (a few seconds for a city) so that first searches there are as fast as
+        later ones; without it they are computed on first use (and points located with h3).
+        Answers are the same either way."""
         self._levels = [RingLevel(resolution, max_rings) for resolution, max_rings in levels]
         self._records: list[Caregiver | None] = []  # by slot
         self._slot_of: dict[Hashable, int] = {}
@@ -102,14 +108,16 @@ class CaregiverIndex:
         for caregiver in caregivers:
             _check(caregiver)
         if caregivers and prewarm:
-            widest_m = max(c.service_radius_m for c in caregivers) + 5_000
+            # Where queries come from, and every cell a bound may need to measure.
+            core_box = footprint_box(caregivers, 1_000.0)
+            wide_box = footprint_box(caregivers, max(c.service_radius_m for c in caregivers) + 5_000)
             for level in self._levels:
-                # Cells where queries come from first (so they get the low numbers prewarm covers),
-                # then every cell a bound may need to measure.
-                core = footprint_cells(caregivers, level.table.resolution, 1_000.0)
-                level.table.add(core)
-                level.table.add(footprint_cells(caregivers, level.table.resolution, widest_m))
+                core = footprint_cells(core_box, level.table.resolution)
+                level.table.add(core)  # first, so they get the low numbers prewarm covers
+                level.table.add(footprint_cells(wide_box, level.table.resolution))
                 level.table.prewarm(len(core), level.prewarm_rings)
+                if core:
+                    level.table.build_grid(*core_box)
         if caregivers:
             self._grow(max(capacity, len(caregivers)))
             # Slots in h3 order of the finest level: a search then reads a few contiguous runs of
@@ -223,12 +231,14 @@ class CaregiverIndex:
         levels = self._levels
         for finer, coarser in zip(levels, [*levels[1:], None]):
             # The coarser cell around the point tells how dense caregivers with the skill are
-            # here, so how far the k-th is likely to be: read that far at once, and where this
-            # level would need more than its rings, start at the coarser level instead.
+            # here, so how far the k-th is likely to be: read that far at once, and where that is
+            # beyond half this level's rings, start at the coarser level instead (the other half
+            # is room for a k-th further out than expected: running out of rings costs a second
+            # search, at the coarser level).
             around = coarser or finer
-            count = around.count_in_cell(lat, lon, skill)
+            count = around.count_in_cell(query, skill)
             expected_m = math.sqrt(2 * k * around.cell_area_m2 / (math.pi * count)) if count else math.inf
-            if coarser is not None and expected_m > finer.max_rings * finer.step_m:
+            if coarser is not None and expected_m > finer.max_rings * finer.step_m / 2:
                 continue
             found = finer.search(query, skill, k, reach_chord2, expected_m, last=coarser is None)
             if found is not None:
@@ -261,10 +271,12 @@ class CaregiverIndex:
                 kth_chord2 = float(np.partition(chord2, k - 1)[k - 1])
             keep = chord2 <= kth_chord2
             chord2, slots = chord2[keep], slots[keep]
-        chosen = [self._records[s] for s in slots.tolist()]
-        rows = sorted(zip(chord2.tolist(), [r.caregiver_id for r in chosen], chosen))
+        records = self._records
+        rows = sorted([(c2, records[s].caregiver_id, s) for c2, s in zip(chord2.tolist(), slots.tolist())])
         diameter, asin, sqrt = 2.0 * EARTH_MEAN_RADIUS_M, math.asin, math.sqrt  # metres_of_chord2, inlined
-        return [Candidate(cid, r.provider_id, diameter * asin(sqrt(c2) * 0.5)) for c2, cid, r in rows[:k]]
+        new = tuple.__new__  # the same Candidate, without the Python-level __new__ of a NamedTuple
+        return [new(Candidate, (cid, records[s].provider_id, diameter * asin(sqrt(c2) * 0.5)))
+                for c2, cid, s in rows[:k]]
 
 
 def _check(caregiver: Caregiver) -> None:
@@ -283,7 +295,7 @@ def _reach_chord2(caregiver: Caregiver) -> float:
 class _Query:
     """One request's point and filters, applied identically by both search paths."""
 
-    __slots__ = ("index", "lat", "lon", "centre", "max_chord2", "excluded_codes")
+    __slots__ = ("index", "lat", "lon", "xyz", "centre", "max_chord2", "excluded_codes", "_origins")
 
     def __init__(
         self, index: CaregiverIndex, lat: float, lon: float, max_distance_m: float | None, exclude: Iterable[Hashable]
@@ -291,23 +303,33 @@ class _Query:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise ValueError(f"not a coordinate: ({lat}, {lon})")
         self.index, self.lat, self.lon = index, lat, lon
-        self.centre = np.array(unit_vector(lat, lon))
+        self.xyz = unit_vector(lat, lon)
+        self.centre = np.array((*self.xyz, 0.0))  # as a row of `_points`: x, y, z and a 0 for the reach
         self.max_chord2 = math.inf if max_distance_m is None else chord2_of_metres(max_distance_m)
         codes = index._provider_code_of
         self.excluded_codes = sorted({codes[p] for p in exclude if p in codes}) if exclude else []
+        self._origins: dict[int, int] = {}
+
+    def origin(self, table: CellTable) -> int:
+        """The number of the table's cell holding the point, or a neighbour's (located once per table)."""
+        number = self._origins.get(table.resolution)
+        if number is None:
+            number = self._origins[table.resolution] = table.locate(self.lat, self.lon)
+        return number
 
     def qualified(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(chord², slot) of the qualified caregivers among `slots`."""
         index = self.index
-        points = index._points[slots]
-        delta = points[:, :3] - self.centre
+        points = index._points.take(slots, axis=0)
+        delta = points - self.centre  # the whole rows (a 4th coordinate 0): numpy's fastest broadcast
         delta *= delta
-        chord2 = delta[:, 0] + delta[:, 1] + delta[:, 2]
+        chord2 = delta[:, 0] + delta[:, 1]
+        chord2 += delta[:, 2]
         keep = chord2 <= points[:, 3]  # inside their radius, and open (else −1)
         if self.max_chord2 != math.inf:
             keep &= chord2 <= self.max_chord2
         if self.excluded_codes:
-            providers = index._provider_codes[slots]
+            providers = index._provider_codes.take(slots)
             if len(self.excluded_codes) <= 4:  # a re-dispatch excludes a few; comparisons beat isin
                 for code in self.excluded_codes:
                     keep &= providers != code

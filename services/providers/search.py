@@ -27,12 +27,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from geopy.distance import geodesic
-
 from services.providers import domain
 from services.providers.index_source import (CaregiverFacts, OfferedItem, ProviderFacts, changed_providers,
                                              load_snapshot)
-from services.providers.matching import Caregiver, CaregiverIndex, ScoreWeights, match_score
+from services.providers.matching import Caregiver, CaregiverIndex, ScoreWeights, ellipsoid_distance_m, match_score
 from services.providers.service import rating_view
 from shared.db import Database
 
@@ -202,7 +200,7 @@ class CandidateSearch:
             "provider_id": str(c.provider_id), "provider_name": provider.name,
             "caregiver_id": str(c.caregiver_id), "caregiver_name": caregiver.name,
             # ranking used the index's sphere; the answer shown to people is on the ellipsoid
-            "distance_m": round(geodesic((lat, lon), (record.lat, record.lon)).meters, 1),
+            "distance_m": round(ellipsoid_distance_m(lat, lon, record.lat, record.lon), 1),
             "score": round(score.total, 4),
             "score_parts": {name: round(value, 4) for name, value in score.contributions.items()},
             "rating": rating_view(total, count), "rating_count": count,

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
-from geopy.distance import great_circle
+from geopy.distance import geodesic, great_circle
+from h3.api import basic_int as h3i
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,7 @@ from services.providers.matching import (
     CaregiverIndex,
     ScoreWeights,
     chord2_of_metres,
+    ellipsoid_distance_m,
     match_score,
     metres_of_chord2,
 )
@@ -159,6 +162,49 @@ def test_duplicate_ids_are_refused():
 def test_chord_conversions_round_trip():
     for metres in (0.0, 0.5, 199.0, 200.0, 12_345.6, 200_000.0):
         assert metres_of_chord2(chord2_of_metres(metres)) == pytest.approx(metres, abs=1e-6)
+
+
+def test_ellipsoid_distance_agrees_with_geopy_geodesic():
+    rng = random.Random(7)
+    pairs = [(*north_of(rng.uniform(-30_000, 30_000), rng.uniform(-30_000, 30_000)),
+              *north_of(rng.uniform(-30_000, 30_000), rng.uniform(-30_000, 30_000))) for _ in range(300)]
+    pairs += [(*BASE, *north_of(rng.uniform(-50, 50), rng.uniform(-50, 50))) for _ in range(100)]
+    pairs += [(*BASE, *BASE), (0.0, 0.0, 0.0, 10.0), (0.0, 0.0, 0.0, 179.8), (40.0, 116.4, -33.9, 151.2)]
+    for lat1, lon1, lat2, lon2 in pairs:  # the last two: nearly antipodal, and across the world
+        reference = geodesic((lat1, lon1), (lat2, lon2)).meters
+        assert ellipsoid_distance_m(lat1, lon1, lat2, lon2) == pytest.approx(reference, abs=1e-3)
+
+
+def test_points_are_located_in_their_cell_or_a_neighbour():
+    index = CaregiverIndex([carer(i, 4_000 * (i % 7) - 12_000, east_m=5_000 * (i // 7) - 10_000) for i in range(35)])
+    rng = random.Random(3)
+    for level in index._levels:
+        table = level.table
+        assert len(table._grid)  # built for the caregivers' area
+        for _ in range(3_000):
+            lat, lon = north_of(rng.uniform(-14_000, 14_000), rng.uniform(-12_000, 12_000))
+            located = table.cells[table.locate(lat, lon)]
+            assert h3i.grid_distance(located, h3i.latlng_to_cell(lat, lon, table.resolution)) <= 1
+
+
+def test_searches_from_the_locating_grid_equal_the_exhaustive_scan():
+    """The property test below builds without prewarm (points located by h3); here the grid
+    locates them, so a search may start from a neighbour of the point's cell."""
+    rng = random.Random(11)
+    data = []
+    for i in range(1_500):
+        metres = rng.gauss(0, 1_500) if i % 3 else rng.uniform(-25_000, 25_000)  # a town, and countryside
+        limit = rng.randint(1, 3)
+        data.append(carer(i, metres, east_m=rng.gauss(0, 1_500) if i % 3 else rng.uniform(-25_000, 25_000),
+                          provider=rng.randrange(40), skills=rng.sample(SKILLS, rng.randint(1, 2)),
+                          radius=rng.choice([800.0, 3_000.0, 8_000.0, 20_000.0]), daily_limit=limit,
+                          daily_load=rng.randint(0, limit), active=rng.random() > 0.05))
+    index = CaregiverIndex(data)
+    for _ in range(600):
+        lat, lon = north_of(rng.uniform(-32_000, 32_000), rng.uniform(-32_000, 32_000))  # some beyond the grid
+        both(index, lat, lon, skill=rng.choice(SKILLS), k=rng.randint(1, 12),
+             max_distance_m=rng.choice([None, None, rng.uniform(0, 10_000)]),
+             exclude_providers=rng.sample(range(40), rng.choice([0, 0, 1, 3, 6])))
 
 
 # ---- the property: the index answers exactly what the exhaustive scan answers --------------------
