@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     br = sub.add_parser("broker", help="run only the Kafka-protocol broker")
     br.add_argument("--port", type=int, default=int(os.environ.get("YOUFU_BROKER_PORT", "9092")))
     sub.add_parser("asyncapi", help="print the AsyncAPI document of every event")
+    _simulate_parser(sub)
     args = parser.parse_args(argv)
     settings = Settings()
 
@@ -59,12 +60,41 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop_process(proc)
         return 0
+    if args.command == "simulate":
+        from youfu.simulate.runner import main as simulate_main
+
+        return simulate_main(args, settings)
     if args.command == "asyncapi":
         from shared.asyncapi import asyncapi_document
 
         print(json.dumps(asyncapi_document(), ensure_ascii=False, indent=2))
         return 0
     return 2
+
+
+def _simulate_parser(sub) -> None:
+    from pathlib import Path
+
+    from youfu.simulate.city import SCALES
+
+    sm = sub.add_parser("simulate", help="drive a synthetic city day through the gateway and report what happened",
+                        description="Builds a synthetic city (elders, assessments, providers, caregivers, accounts) "
+                                    "through the gateway, plays a day of orders in compressed time with a progress "
+                                    "line, then prints the report. Scales: " + "; ".join(
+                                        f"{s.name}: {s.note}" for s in SCALES.values()))
+    sm.add_argument("--scale", choices=list(SCALES), default="demo")
+    sm.add_argument("--gateway", help="gateway URL (default: this machine's, YOUFU_GATEWAY_PORT)")
+    sm.add_argument("--seed", type=int, default=1, help="the world and the day (same seed, same city)")
+    sm.add_argument("--speed", type=float, help="simulated seconds per real second (default: the scale's)")
+    sm.add_argument("--json", type=Path, help="also write the report here as JSON")
+    sm.add_argument("--peak-multiple", type=float,
+                    help="instead of a day: steady traffic at this multiple of the city's peak order rate")
+    sm.add_argument("--minutes", type=float, help="how long the steady traffic runs (default 10)")
+    sm.add_argument("--admin-phone", help="admin account (default: var/demo-accounts.json)")
+    sm.add_argument("--admin-password")
+    sm.add_argument("--no-keep-clear", action="store_true",
+                    help="place people anywhere, even near the demo world of var/demo-world.json")
+    sm.add_argument("--quiet", action="store_true", help="no progress line and no printed report")
 
 
 if __name__ == "__main__":

@@ -135,6 +135,27 @@ def _seed(settings: Settings) -> None:
         return
     seed_demo(settings)
     marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+    if os.environ.get("YOUFU_DEMO_SIMULATE", "1") != "0":
+        _simulate_demo_day(settings)
+
+
+def _simulate_demo_day(settings: Settings) -> None:
+    """A small simulated city day (`youfu simulate --scale demo`) so the bureau pages have charts:
+    its own elders, providers and accounts, kept clear of the demo world. YOUFU_DEMO_SIMULATE=0
+    skips it. A failure here is reported, never fatal: the demo world is already there."""
+    from youfu.simulate.report import summary_line
+    from youfu.simulate.runner import config_from_var, run
+
+    say("✓ simulating a demo city day (youfu simulate --scale demo; YOUFU_DEMO_SIMULATE=0 skips it)")
+    path = settings.var_dir / "demo-simulation.json"
+    try:
+        cfg = config_from_var(settings.var_dir, gateway=f"http://{settings.host}:{settings.port('gateway')}",
+                              scale="demo", json_path=path, print_report=False)
+        report = run(cfg)
+    except Exception as exc:  # noqa: BLE001 - the platform runs without the demo day
+        say(f"! demo city day not simulated: {exc} (try `youfu simulate` later)")
+        return
+    say(f"✓ demo city day: {summary_line(report)} (report: {path.relative_to(settings.var_dir.parent)})")
 
 
 def serve(process: str, settings: Settings) -> int:
