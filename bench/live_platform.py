@@ -93,7 +93,9 @@ class LivePlatform:
         env |= {f"YOUFU_{n.upper()}_PORT": str(p) for n, p in self.ports.items()}
         env |= {f"YOUFU_{n.upper()}_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"
                 for n, db in self.databases.items()}
-        env |= {"YOUFU_VAR_DIR": str(self.var_dir), "YOUFU_KAFKA_BOOTSTRAP": bootstrap} | self.extra_env
+        # no simulated demo day: only the benchmark's own traffic
+        env |= {"YOUFU_VAR_DIR": str(self.var_dir), "YOUFU_KAFKA_BOOTSTRAP": bootstrap,
+                "YOUFU_DEMO_SIMULATE": "0"} | self.extra_env
         self.proc = subprocess.Popen([sys.executable, "-m", "youfu", "up"], cwd=ROOT, env=env, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout_s

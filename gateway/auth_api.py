@@ -1,6 +1,7 @@
 """Sign-in, tokens, accounts and family links: the gateway's own routes."""
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Annotated
@@ -141,7 +142,7 @@ async def reset_password(user_id: str, body: PasswordResetIn, caller: Caller, ct
     require_role(caller, "admin")
     async with ctx.db.transaction() as s:
         user = await accounts.get_user(s, user_id)
-        user.password_hash = accounts.hash_password(body.new_password)
+        user.password_hash = await asyncio.to_thread(accounts.hash_password, body.new_password)
         await accounts.sign_out_everywhere(s, user)
         accounts.log_admin(s, caller.user_id, "reset_password", user_id)
     ctx.extras["sessions"].forget_all()
