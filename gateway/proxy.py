@@ -35,7 +35,9 @@ DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "c
 def make_client(timeout_s: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_s, connect=2.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=64),
+        # idle connections are dropped before the services' uvicorn closes them (5 s): reusing one
+        # the server is closing at that moment fails the request
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=64, keepalive_expiry=2.0),
     )
 
 
@@ -54,10 +56,11 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
             break
         except httpx.InvalidURL:
             raise NotFound("没有这个地址") from None
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            # connect failures never reached the service: safe to retry idempotent calls
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # never reached the service, or a kept-alive connection closed under us: safe to retry
+            # idempotent calls (writes carry an Idempotency-Key and the client retries those)
             if attempt == attempts:
-                log.warning("%s unreachable: %s", service, exc)
+                log.warning("%s unreachable: %s %s", service, type(exc).__name__, exc)
                 raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
                                          service=service) from None
             await asyncio.sleep(0.05 * attempt)
@@ -66,7 +69,7 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
             raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}响应超时，请稍后再试",
                                      service=service) from None
         except httpx.HTTPError as exc:
-            log.warning("%s error: %s", service, exc)
+            log.warning("%s error on %s /%s: %s %s", service, request.method, path, type(exc).__name__, exc)
             raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
                                      service=service) from None
     out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}

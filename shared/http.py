@@ -29,7 +29,8 @@ class ServiceClient:
         self.base_url = settings.service_url(service)
         self.token = settings.service_token
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(settings.http_timeout_s, connect=2.0),
-                                                   limits=httpx.Limits(max_connections=200))
+                                                   # below uvicorn's 5 s keep-alive: no reuse of a closing connection
+                                                   limits=httpx.Limits(max_connections=200, keepalive_expiry=2.0))
 
     async def aclose(self) -> None:
         await self._client.aclose()
