@@ -15,15 +15,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.logins import login
+
 pytestmark = pytest.mark.slow
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def login(platform, role: str) -> dict:
-    acc = platform.account(role)
-    r = httpx.post(f"{platform.url}/api/auth/login", json={"phone": acc["phone"], "password": acc["password"]})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def eventually(fetch, done, timeout_s: float = 40.0, what: str = ""):

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.logins import login, login_as  # noqa: F401 - the fault tests import them from here
 from youfu.broker import free_port, port_open, start_broker, stop_process
 from youfu.keys import ensure_dev_keys, mint_service_token
 
@@ -169,19 +170,6 @@ class FaultPlatform:
 
 
 # ---- HTTP helpers ----------------------------------------------------------------------------
-
-def login(p: FaultPlatform, role: str) -> dict[str, str]:
-    acc = p.account(role)
-    r = httpx.post(f"{p.url}/api/auth/login", json={"phone": acc["phone"], "password": acc["password"]}, timeout=30)
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-def login_as(p: FaultPlatform, phone: str, password: str) -> dict[str, str]:
-    r = httpx.post(f"{p.url}/api/auth/login", json={"phone": phone, "password": password}, timeout=30)
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
 
 def ok(r: httpx.Response) -> dict:
     assert r.status_code < 400, f"{r.request.method} {r.request.url.path} → {r.status_code} {r.text[:400]}"
