@@ -56,6 +56,9 @@ class ServiceSpec:
     on_shutdown: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
     health_details: Callable[[ServiceContext], Awaitable[dict]] | None = None
     own_docs: bool = True  # the gateway serves a merged document instead
+    # connections the service's own background tasks may hold at once (the orders dispatcher),
+    # added to the pool so they don't push requests into short-lived overflow connections
+    background_connections: int = 0
 
 
 def broker_reachable(bootstrap: str, timeout_s: float = 0.5) -> bool:
@@ -76,7 +79,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_logging(spec.name, json_logs=settings.log_json, level=settings.log_level)
-        db = Database(settings.database_url(spec.name), pool_size=settings.db_pool_size)
+        db = Database(settings.database_url(spec.name), pool_size=settings.db_pool_size + spec.background_connections)
         pem = settings.public_key_pem
         ctx = ServiceContext(spec.name, settings, db, TokenVerifier(pem) if pem else None, metrics)
         app.state.ctx = ctx

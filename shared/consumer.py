@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field

@@ -11,7 +11,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
-from services.orders import delivery, dispatching, recurring, visits
+from services.orders import delivery, offers, recurring, visits
 from services.orders.lifecycle import OrderState
 from services.orders.models import OrderRow
 from services.orders.placing import PlaceRequest, place_order
@@ -65,22 +65,22 @@ async def list_orders(ctx: Ctx, principal: CurrentPrincipal,
 
 @router.get("/offers", response_model=list[OfferOut], summary="本机构待答复的派单（含截止时间和剩余秒数）")
 async def get_offers(ctx: Ctx, principal: CurrentPrincipal, provider_id: UUID | None = None) -> list[dict]:
-    return await dispatching.open_offers(runtime(ctx), principal, provider_id)
+    return await offers.open_offers(runtime(ctx), principal, provider_id)
 
 
 @router.post("/orders/{order_id}/accept", response_model=OrderOut, summary="接单并指派护理员（抢单时只有一家成功）")
 async def accept(order_id: UUID, ctx: Ctx, principal: CurrentPrincipal, body: AcceptIn | None = None) -> dict:
-    return await dispatching.accept(runtime(ctx), principal, order_id, body.caregiver_id if body else None)
+    return await offers.accept(runtime(ctx), principal, order_id, body.caregiver_id if body else None)
 
 
 @router.post("/orders/{order_id}/decline", response_model=OfferOut, summary="拒单（派给下一家）")
 async def decline(order_id: UUID, ctx: Ctx, principal: CurrentPrincipal, body: DeclineIn | None = None) -> dict:
-    return await dispatching.decline(runtime(ctx), principal, order_id, body.reason if body else "")
+    return await offers.decline(runtime(ctx), principal, order_id, body.reason if body else "")
 
 
 @router.get("/unmatched", response_model=list[OrderOut], summary="未匹配、等待重新派单的订单（民政）")
 async def unmatched(ctx: Ctx, principal: CurrentPrincipal, district_code: str | None = Query(None, max_length=12)):
-    return await dispatching.list_unmatched(runtime(ctx), principal, district_code)
+    return await offers.list_unmatched(runtime(ctx), principal, district_code)
 
 
 # ---- delivery ---------------------------------------------------------------------------------

@@ -47,5 +47,6 @@ def create_app(settings: Settings | None = None, *, config: OrdersConfig | None 
             await client.aclose()
 
     spec = ServiceSpec(name="orders", routers=[router], title="Youfu orders", subscriptions=make_subscriptions,
-                       on_startup=[start], on_shutdown=[stop])
+                       on_startup=[start], on_shutdown=[stop],
+                       background_connections=(config or OrdersConfig()).dispatch_concurrency)
     return create_service_app(spec, settings)
