@@ -35,6 +35,8 @@ class OrderAccepted(OrderRef):
     """A provider accepted the offer and assigned a caregiver."""
 
     caregiver_id: UUID | None = None
+    # when the service starts: the caregiver's daily load counts on that day, not the day of accepting
+    window_start: str | None = None  # ISO instant with offset
 
 
 @event_type("youfu.order.completed.v1", topic=TOPIC, key="order_id")

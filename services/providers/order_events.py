@@ -80,23 +80,37 @@ async def _take_back(session: AsyncSession, review: ReviewRow, now: datetime) ->
 
 async def record_accepted(session: AsyncSession, *, data: dict, at: datetime, now: datetime,
                           today: date) -> dict[uuid.UUID, int]:
-    """The accepting caregiver takes the order on the day it was accepted (Asia/Shanghai). An
-    order given back and accepted by someone else moves with it. Returns today's loads changed."""
+    """The accepting caregiver takes the order on the day it is served (Asia/Shanghai): the
+    event's `window_start`, or the day of the event where it has none (events from before the
+    field, and `order.completed`). An order given back and accepted by someone else moves with
+    it. Returns today's loads changed."""
     order_id, caregiver_id = as_uuid(data.get("order_id")), as_uuid(data.get("caregiver_id"))
     if order_id is None or caregiver_id is None:
         return {}
+    day = service_day(data.get("window_start")) or domain.local_day(at)
     row = await session.get(OrderLoadRow, order_id, with_for_update=True)
     changed = {caregiver_id}
     if row is None:
         session.add(OrderLoadRow(order_id=order_id, caregiver_id=caregiver_id,
-                                 provider_id=as_uuid(data.get("provider_id")), day=domain.local_day(at),
+                                 provider_id=as_uuid(data.get("provider_id")), day=day,
                                  cancelled=False, updated_at=now))
     else:
         changed.add(row.caregiver_id)
         row.caregiver_id, row.provider_id = caregiver_id, as_uuid(data.get("provider_id"))
-        row.day, row.cancelled, row.updated_at = domain.local_day(at), False, now
+        row.day, row.cancelled, row.updated_at = day, False, now
     await session.flush()
     return await loads_today(session, changed, today)
+
+
+def service_day(window_start: object) -> date | None:
+    """The Asia/Shanghai day of an ISO instant with an offset; None if absent or unreadable."""
+    if not isinstance(window_start, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(window_start)
+    except ValueError:
+        return None
+    return domain.local_day(instant) if instant.tzinfo is not None else None
 
 
 async def record_cancelled(session: AsyncSession, *, data: dict, at: datetime, now: datetime,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from services.providers.models import OrderLoadRow
 from tests.integration.providers_harness import (GAOGANG, HAILING, START, add_caregiver, approved_provider,
                                                  clock_reset, moved, names, new_spot, providers, start_providers,
                                                  wait_for)
@@ -57,6 +58,21 @@ async def test_candidates_are_ranked_and_each_rule_filters(providers):
     await providers.publish("youfu.order.cancelled.v1", {"order_id": order, "elder_id": str(uuid.uuid4()),
                                                          "provider_id": a, "reason": "老人取消"})
     await wait_for(lambda: _has(providers, "忙", service_code="meal", **where), what="a freed caregiver to come back")
+    # an order for another day counts on that day: once applied, today's load is still 0
+    later_order, later = uuid.uuid4(), providers.clock.now + timedelta(days=2)
+    await providers.publish("youfu.order.accepted.v1", {"order_id": str(later_order), "elder_id": str(uuid.uuid4()),
+                                                        "provider_id": a, "caregiver_id": busy,
+                                                        "window_start": later.isoformat()})
+
+    async def load_row():
+        async with providers.db.sessions() as s:
+            return await s.get(OrderLoadRow, later_order)
+
+    row = await wait_for(load_row, what="the later order's load to be recorded")
+    assert row.day == (later + timedelta(hours=8)).date() and str(row.caregiver_id) == busy
+    async with providers.client("provider_admin", provider_id=a) as own:
+        assert (await own.get(f"/caregivers/{busy}")).json()["today_load"] == 0
+    assert "忙" in names(await providers.candidates(service_code="meal", **where))
 
     # the provider's own service area: a radius around its address, and/or named streets
     async with providers.client("provider_admin", provider_id=a) as own:
