@@ -49,7 +49,9 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
     query = request.scope.get("query_string") or b""
     if query:
         url += "?" + query.decode("latin-1")
-    attempts = 3 if request.method in IDEMPOTENT_METHODS else 1
+    # a write with an Idempotency-Key is as safe to send twice as a GET: the service answers the
+    # second with the first's answer and no second effect
+    attempts = 3 if request.method in IDEMPOTENT_METHODS or "idempotency-key" in headers else 1
     for attempt in range(1, attempts + 1):
         try:
             upstream = await client.request(request.method, url, content=body, headers=headers)
@@ -57,8 +59,8 @@ async def forward(client: httpx.AsyncClient, base_url: str, service: str, reques
         except httpx.InvalidURL:
             raise NotFound("没有这个地址") from None
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            # never reached the service, or a kept-alive connection closed under us: safe to retry
-            # idempotent calls (writes carry an Idempotency-Key and the client retries those)
+            # never reached the service, or a kept-alive connection closed under us (perhaps after
+            # the service acted): safe to retry idempotent calls and keyed writes only
             if attempt == attempts:
                 log.warning("%s unreachable: %s %s", service, type(exc).__name__, exc)
                 raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
