@@ -3,6 +3,7 @@ case in one transaction, then tell the search index about the change once it has
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Annotated
 from datetime import date, datetime
@@ -286,12 +287,27 @@ async def get_candidates(
         errors.append(FieldError("at", "时间需要带时区"))
     if errors + excluded_errors + previous_errors:
         raise Invalid("查询条件有误", errors=errors + excluded_errors + previous_errors)
-    async with ctx.db.sessions() as session:
-        await catalogue.standard_item(session, service_code, field="service_code")
+    await _check_standard_item(ctx, service_code)
     found = search_of(ctx).candidates(service_code=service_code, lat=lat, lon=lon, k=k, exclude_providers=excluded,
                                       voucher_kind=voucher_kind, street=street, gender=gender, at=at,
                                       previous_caregivers=previous)
     return {"candidates": found}
+
+
+KNOWN_ITEM_S = 60.0  # a code seen in the catalogue is trusted this long without a read
+
+
+async def _check_standard_item(ctx, code: str) -> None:
+    """422 for a code not in the standard catalogue. Dispatch asks for candidates once or more
+    per order, always with a code it got from this catalogue, so a code found is remembered for
+    a minute: that read was the only database work of a candidates call (the search is in memory)."""
+    known: dict[str, float] = ctx.extras.setdefault("known_item_codes", {})
+    now = time.monotonic()
+    if known.get(code, 0.0) > now:
+        return
+    async with ctx.db.sessions() as session:
+        await catalogue.standard_item(session, code, field="service_code")
+    known[code] = now + KNOWN_ITEM_S
 
 
 def _uuid_list(text: str | None, field: str) -> tuple[frozenset[uuid.UUID], list[FieldError]]:
