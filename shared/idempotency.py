@@ -1,8 +1,9 @@
 """Idempotency keys, kept in the service's own database.
 
 Same key and same body: the first answer again, with no second effect. Same key, different
-body: 422. The key row is inserted at the start of the same transaction as the effect, so a
-concurrent request with the same key waits on the row lock and then sees the stored answer.
+body: 422. The key row is inserted (ON CONFLICT DO NOTHING) at the start of the same transaction
+as the effect, so a concurrent request with the same key waits on it and then reads the stored
+answer.
 Failed requests store nothing: the transaction that failed rolled back, so a retry runs anew.
 """
 from __future__ import annotations
@@ -12,7 +13,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database, utcnow
@@ -49,20 +52,28 @@ async def run_idempotent(db: Database, *, key: str | None, scope: str, body: Any
     for _ in range(5):
         try:
             async with db.transaction() as s:
-                existing = await s.get(IdempotencyRow, (scope, key))
-                if existing is not None:
+                # Take the key first, in one round trip: a concurrent twin's insert waits on ours
+                # until we commit, then inserts nothing and reads our answer.
+                if not await _take_key(s, scope=scope, key=key, fp=fp):
+                    existing = await s.get(IdempotencyRow, (scope, key))
+                    if existing is None:
+                        raise _KeyTaken  # the holder rolled back between the two statements
                     return _replay(existing, fp)
-                row = IdempotencyRow(scope=scope, key=key, fingerprint=fp, status_code=0, response="null",
-                                     created_at=utcnow())
-                s.add(row)
-                try:
-                    await s.flush()  # takes the key: a concurrent twin blocks here until we finish
-                except IntegrityError as exc:
-                    raise _KeyTaken from exc
                 status, answer = await work(s)
-                row.status_code = status
-                row.response = json.dumps(answer, default=str, ensure_ascii=False)
+                await s.execute(sa.update(IdempotencyRow)
+                                .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
+                                .values(status_code=status, response=json.dumps(answer, default=str, ensure_ascii=False))
+                                .execution_options(synchronize_session=False))
             return status, answer, False
         except _KeyTaken:
-            continue  # the twin committed first; read its answer on the next pass
+            continue  # try again from the start: take the key or read the answer
     raise RuntimeError("idempotency key contention did not settle")
+
+
+async def _take_key(s: AsyncSession, *, scope: str, key: str, fp: str) -> bool:
+    """Insert the key row unless it exists; True if this transaction now holds it."""
+    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+    taken = await s.execute(insert(IdempotencyRow).values(scope=scope, key=key, fingerprint=fp, status_code=0,
+                                                          response="null", created_at=utcnow())
+                            .on_conflict_do_nothing().returning(IdempotencyRow.key))
+    return taken.first() is not None
