@@ -85,7 +85,12 @@ class Database:
             pass
 
         self._sync_session_class = _Session
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=_Session)
+        self._writes = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=_Session)
+        # `sessions()` is for reads, and reads need no transaction: on PostgreSQL they run in
+        # autocommit, which spares a BEGIN and a ROLLBACK round trip each (at READ COMMITTED every
+        # statement sees its own snapshot either way). Writes go through `transaction()`.
+        reads_engine = self.engine if is_sqlite(url) else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.sessions = async_sessionmaker(reads_engine, expire_on_commit=False, sync_session_class=_Session)
         self.outbox_wakeup = asyncio.Event()
         event.listen(_Session, "after_commit", self._after_commit)
 
@@ -96,7 +101,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits once on success, rolls back on any exception."""
-        async with self.sessions() as session:
+        async with self._writes() as session:
             async with session.begin():
                 yield session
 
