@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import AdminAction, FamilyLink, RefreshToken, User
 from shared.auth import ROLES, Principal, TokenSigner
-from shared.db import utcnow
+from shared.db import Database, utcnow
 from shared.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
 from shared.pii import PiiCipher, mask_phone
 
@@ -49,14 +49,17 @@ def check_new_user(*, role: str, district_code: str | None, provider_id: str | N
 
 async def create_user(s: AsyncSession, *, cipher: PiiCipher, phone: str, password: str, role: str, display_name: str,
                       district_code: str | None = None, provider_id: str | None = None,
-                      caregiver_id: str | None = None, elder_id: str | None = None, actor_id: str | None = None) -> User:
+                      caregiver_id: str | None = None, elder_id: str | None = None, actor_id: str | None = None,
+                      password_hash: str | None = None) -> User:
+    """`password_hash`: hashed by the caller before its transaction began (see `hash_outside`)."""
     check_new_user(role=role, district_code=district_code, provider_id=provider_id, password=password)
     index = cipher.blind_index(phone)
     if (await s.execute(sa.select(User.id).where(User.phone_index == index))).first():
         raise Conflict("这个手机号已经注册过账号", errors=[FieldError("phone", "手机号已被使用")])
     now = utcnow()
     user = User(phone_index=index, phone_enc=cipher.encrypt(phone), display_name=display_name,
-                password_hash=await asyncio.to_thread(hash_password, password), role=role, district_code=district_code,
+                password_hash=password_hash or await asyncio.to_thread(hash_password, password), role=role,
+                district_code=district_code,
                 provider_id=provider_id, caregiver_id=caregiver_id, elder_id=elder_id, status="active",
                 tokens_valid_after=now - timedelta(seconds=1), created_at=now, updated_at=now)
     s.add(user)
@@ -85,11 +88,20 @@ async def principal_for(s: AsyncSession, user: User) -> Principal:
                      elder_ids=await linked_elders(s, user), caregiver_id=user.caregiver_id)
 
 
-async def authenticate(s: AsyncSession, *, cipher: PiiCipher, phone: str, password: str) -> User:
-    user = (await s.execute(sa.select(User).where(User.phone_index == cipher.blind_index(phone)))).scalar_one_or_none()
+async def hash_outside(password: str) -> str:
+    """argon2 takes a tenth of a second or more on purpose: hashed off the event loop (one sign-in
+    must not stall every request the gateway is proxying) and before any transaction begins (on
+    SQLite a write transaction holds the database's one write lock; on PostgreSQL a pooled
+    connection would sit idle in a transaction meanwhile)."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def authenticate(db: Database, *, cipher: PiiCipher, phone: str, password: str) -> User:
+    """The account for this phone and password, read in a read-only session and checked after it
+    (see `hash_outside`); the caller issues tokens in a transaction of its own."""
+    async with db.sessions() as s:
+        user = (await s.execute(sa.select(User).where(User.phone_index == cipher.blind_index(phone)))).scalar_one_or_none()
     try:
-        # argon2 takes a tenth of a second or more on purpose: off the event loop, so one sign-in
-        # does not stall every request the gateway is proxying
         await asyncio.to_thread(_hasher.verify, user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("手机号或密码不正确") from None

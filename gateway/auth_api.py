@@ -1,7 +1,6 @@
 """Sign-in, tokens, accounts and family links: the gateway's own routes."""
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from typing import Annotated
@@ -41,8 +40,8 @@ async def login(body: LoginIn, request: Request, ctx: Ctx) -> dict:
     if wait:
         raise TooManyRequests(f"登录尝试次数过多，请在 {wait} 秒后再试", retry_after=wait)
     try:
+        user = await accounts.authenticate(ctx.db, cipher=ctx.extras["cipher"], phone=body.phone, password=body.password)
         async with ctx.db.transaction() as s:
-            user = await accounts.authenticate(s, cipher=ctx.extras["cipher"], phone=body.phone, password=body.password)
             return await accounts.issue_tokens(s, signer=ctx.extras["signer"], user=user,
                                                access_ttl_s=ctx.settings.access_token_ttl_s,
                                                refresh_ttl_s=ctx.settings.refresh_token_ttl_s)
@@ -94,9 +93,13 @@ async def me(caller: Caller, ctx: Ctx) -> dict:
 @router.post("/admin/users", status_code=201)
 async def create_user(body: UserIn, caller: Caller, ctx: Ctx) -> dict:
     require_role(caller, "admin")
+    fields = body.model_dump()
+    accounts.check_new_user(role=fields["role"], district_code=fields.get("district_code"),
+                            provider_id=fields.get("provider_id"), password=fields["password"])
+    password_hash = await accounts.hash_outside(fields["password"])
     async with ctx.db.transaction() as s:
         user = await accounts.create_user(s, cipher=ctx.extras["cipher"], actor_id=caller.user_id,
-                                          **body.model_dump())
+                                          password_hash=password_hash, **fields)
         return accounts.user_view(user, ctx.extras["cipher"])
 
 
@@ -140,9 +143,10 @@ async def update_user(user_id: str, body: UserPatch, caller: Caller, ctx: Ctx) -
 @router.post("/admin/users/{user_id}/reset-password", status_code=204)
 async def reset_password(user_id: str, body: PasswordResetIn, caller: Caller, ctx: Ctx):
     require_role(caller, "admin")
+    password_hash = await accounts.hash_outside(body.new_password)
     async with ctx.db.transaction() as s:
         user = await accounts.get_user(s, user_id)
-        user.password_hash = await asyncio.to_thread(accounts.hash_password, body.new_password)
+        user.password_hash = password_hash
         await accounts.sign_out_everywhere(s, user)
         accounts.log_admin(s, caller.user_id, "reset_password", user_id)
     ctx.extras["sessions"].forget_all()

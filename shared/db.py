@@ -78,8 +78,10 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            # SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing
-            event.listen(self.engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            # SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing;
+            # read-only sessions (`sessions()`) begin deferred and never wait for writers (WAL)
+            event.listen(self.engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(
+                "BEGIN" if conn.get_execution_options().get("youfu_reads") else "BEGIN IMMEDIATE"))
 
         class _Session(Session):
             pass
@@ -89,7 +91,8 @@ class Database:
         # `sessions()` is for reads, and reads need no transaction: on PostgreSQL they run in
         # autocommit, which spares a BEGIN and a ROLLBACK round trip each (at READ COMMITTED every
         # statement sees its own snapshot either way). Writes go through `transaction()`.
-        reads_engine = self.engine if is_sqlite(url) else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        reads_engine = (self.engine.execution_options(youfu_reads=True) if is_sqlite(url)
+                        else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         self.sessions = async_sessionmaker(reads_engine, expire_on_commit=False, sync_session_class=_Session)
         self.outbox_wakeup = asyncio.Event()
         event.listen(_Session, "after_commit", self._after_commit)
