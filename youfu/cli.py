@@ -18,6 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("process", choices=PROCESSES)
     mg = sub.add_parser("migrate", help="apply migrations")
     mg.add_argument("process", nargs="*", help="gateway, assessment, providers, orders, vouchers (default: all)")
+    sd = sub.add_parser("seed", help="load the demo data into the running platform (what `up` does on first start)",
+                        description="Loads the demo accounts, the demo elder, provider and caregiver into the "
+                                    "running platform (`youfu up`), through the gateway's API, and plays a demo city "
+                                    "day (youfu simulate --scale demo) unless one was played. Idempotent: what is "
+                                    "there already is kept, only what is missing is added; run it again any time.")
+    sd.add_argument("--simulate", action=argparse.BooleanOptionalAction, default=None,
+                    help="play the demo city day if none was played yet (default: yes, unless YOUFU_DEMO_SIMULATE=0)")
     br = sub.add_parser("broker", help="run only the Kafka-protocol broker")
     br.add_argument("--port", type=int, default=int(os.environ.get("YOUFU_BROKER_PORT", "9092")))
     sub.add_parser("asyncapi", help="print the AsyncAPI document of every event")
@@ -40,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             upgrade(process, settings.database_url(process))
             print(f"✓ {process} migrated")
         return 0
+    if args.command == "seed":
+        return seed(settings, simulate=args.simulate)
     if args.command == "broker":
         import signal
         import time
@@ -70,6 +79,38 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncapi_document(), ensure_ascii=False, indent=2))
         return 0
     return 2
+
+
+def seed(settings: Settings, *, simulate: bool | None = None) -> int:
+    """`youfu seed`: the demo data in the running platform, once; then the demo city day, once."""
+    from youfu.launcher import _simulate_demo_day, demo_day_wanted
+    import time
+
+    from youfu.seed import MARKER, SeedError, check_running, gateway_url, seed_demo, seeded
+
+    gateway = gateway_url(settings)
+    try:
+        check_running(gateway)
+        if seeded(settings):
+            (settings.var_dir / MARKER).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))  # `up` need not look again
+            print(f"✓ demo data already loaded ({settings.var_dir / 'demo-accounts.json'}); nothing added")
+        else:
+            print(f"✓ loading the demo data through {gateway}")
+            accounts = seed_demo(settings)
+            print(f"✓ demo data loaded: {len(accounts)} accounts, the demo elder, provider and caregiver")
+            print(f"Demo accounts (password for each is in {settings.var_dir / 'demo-accounts.json'}):")
+            for a in accounts:
+                print(f"  {a['role']:<15} {a['phone']}  {a['password']}")
+    except SeedError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return 1
+    if simulate is False or (simulate is None and not demo_day_wanted()):
+        return 0
+    report = settings.var_dir / "demo-simulation.json"
+    if report.exists():
+        print(f"✓ demo city day already played ({report}); `youfu simulate` plays another")
+        return 0
+    return 0 if _simulate_demo_day(settings) else 1
 
 
 def _simulate_parser(sub) -> None:

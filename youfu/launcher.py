@@ -125,24 +125,28 @@ def up(settings: Settings, *, seed: bool = True, ready_timeout_s: float = 60.0) 
 
 
 def _seed(settings: Settings) -> None:
-    """Demo data on first start; the seeding lives with the gateway once accounts exist."""
+    """Demo data on first start (var/.seeded says it was loaded; `youfu seed` loads it later)."""
+    from youfu.seed import MARKER, SeedError, seed_demo
+
+    if (settings.var_dir / MARKER).exists():
+        return
     try:
-        from youfu.seed import seed_demo
-    except ImportError:
-        return
-    marker = settings.var_dir / ".seeded"
-    if marker.exists():
-        return
-    seed_demo(settings)
-    marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
-    if os.environ.get("YOUFU_DEMO_SIMULATE", "1") != "0":
+        seed_demo(settings)
+    except SeedError as exc:
+        raise LaunchError(f"demo data not loaded: {exc}") from exc
+    if demo_day_wanted():
         _simulate_demo_day(settings)
 
 
-def _simulate_demo_day(settings: Settings) -> None:
+def demo_day_wanted() -> bool:
+    return os.environ.get("YOUFU_DEMO_SIMULATE", "1") != "0"
+
+
+def _simulate_demo_day(settings: Settings) -> bool:
     """A small simulated city day (`youfu simulate --scale demo`) so the bureau pages have charts:
     its own elders, providers and accounts, kept clear of the demo world. YOUFU_DEMO_SIMULATE=0
-    skips it. A failure here is reported, never fatal: the demo world is already there."""
+    skips it. A failure here is reported, never fatal: the demo world is already there. Its
+    report is var/demo-simulation.json (what `youfu seed` looks for)."""
     from youfu.simulate.report import summary_line
     from youfu.simulate.runner import config_from_var, run
 
@@ -154,8 +158,13 @@ def _simulate_demo_day(settings: Settings) -> None:
         report = run(cfg)
     except Exception as exc:  # noqa: BLE001 - the platform runs without the demo day
         say(f"! demo city day not simulated: {exc} (try `youfu simulate` later)")
-        return
-    say(f"✓ demo city day: {summary_line(report)} (report: {path.relative_to(settings.var_dir.parent)})")
+        return False
+    try:
+        shown = path.relative_to(Path.cwd())
+    except ValueError:
+        shown = path
+    say(f"✓ demo city day: {summary_line(report)} (report: {shown})")
+    return True
 
 
 def serve(process: str, settings: Settings) -> int:

@@ -5,16 +5,26 @@ a demo elder in 海陵区 assessed by two assessors (so this month's vouchers ar
 assessment event), and a demo provider near the elder with a caregiver, so an order can be placed
 and matched at once. Street-level coordinates are not published: the demo places everything
 around the district centre (DOMAIN.md).
+
+Seeding is idempotent and resumable: the passwords are written before the accounts are created,
+each step of the world is written to var/demo-world.json as it is done, and a run finds what is
+there (accounts by phone in the gateway's database, world steps in the file) and only adds what is
+missing. `youfu up` seeds on first start; `youfu seed` (youfu/cli.py) does it on demand.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import time
+from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 from gateway import accounts
+from gateway.models import User
 from shared.db import Database
 from shared.pii import PiiCipher
 from shared.settings import Settings
@@ -33,25 +43,84 @@ STAFF = [
 PEOPLE = [
     ("provider_admin", "13800000005", "城中居家养老服务中心 管理员"),
     ("caregiver", "13800000006", "护理员 刘阿姨"),
-    ("elder", "13800000007", "王大爷"),  # order matters: see seed_demo
+    ("elder", "13800000007", "王大爷"),
     ("family", "13800000008", "王大爷的女儿"),
 ]
+
+
+ACCOUNTS_FILE, WORLD_FILE, MARKER = "demo-accounts.json", "demo-world.json", ".seeded"
+WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id")
+
+
+class SeedError(RuntimeError):
+    """Seeding cannot go on; the message is for people (zh-CN)."""
 
 
 def _password() -> str:
     return "yf-" + secrets.token_urlsafe(6)
 
 
-async def _create_accounts(settings: Settings, rows: list[tuple[str, str, str]], world: dict) -> list[dict]:
-    db = Database(settings.database_url("gateway"))
-    cipher = PiiCipher(settings.pii_key_value)
-    out = []
+def _write_private(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, ensure_ascii=False, indent=2)
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path, default):
     try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+
+
+def demo_accounts(settings: Settings) -> list[dict]:
+    """The demo accounts with their passwords: the ones already written (var/demo-accounts.json),
+    and a new password for any row not there yet. Written back at once (owner-only), before any
+    account is created, so an interrupted seeding never loses a password."""
+    path = settings.var_dir / ACCOUNTS_FILE
+    known = {a["phone"]: a for a in _read_json(path, []) if isinstance(a, dict) and "phone" in a}
+    rows = [{"role": role, "phone": phone, "password": known.get(phone, {}).get("password") or _password(),
+             "name": name} for role, phone, name in STAFF + PEOPLE]
+    if [known.get(r["phone"]) for r in rows] != rows:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(path, rows)
+    return rows
+
+
+def _check_database(settings: Settings) -> str:
+    """The gateway's database URL, after making sure it is the one the platform runs on."""
+    url = settings.database_url("gateway")
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        raise SeedError(f"找不到网关的数据库 {url.split('///', 1)[-1]}：请用与 youfu up 相同的 YOUFU_VAR_DIR"
+                        f"（或 YOUFU_GATEWAY_DATABASE_URL）运行 youfu seed")
+    if not settings.pii_key_value:
+        raise SeedError(f"找不到个人信息加密密钥 {settings.var_dir / 'keys' / 'pii.key'}：请用与 youfu up 相同的 "
+                        f"YOUFU_VAR_DIR 运行 youfu seed（或设置 YOUFU_PII_KEY）")
+    return url
+
+
+async def _create_accounts(settings: Settings, rows: list[dict], world: dict) -> int:
+    """Creates the accounts of `rows` that do not exist yet (found by phone); returns how many."""
+    db = Database(_check_database(settings))
+    cipher = PiiCipher(settings.pii_key_value)
+    made = 0
+    try:
+        # hashed before the transaction, both cores at once: the write lock (SQLite) is held only
+        # for the inserts, not for a fifth of a second of argon2 per account
+        async with db.sessions() as s:
+            existing = set((await s.execute(sa.select(User.phone_index))).scalars())
+        missing = [row for row in rows if cipher.blind_index(row["phone"]) not in existing]
+        hashes = await asyncio.gather(*(accounts.hash_outside(row["password"]) for row in missing))
         async with db.transaction() as s:
-            for role, phone, name in rows:
-                password = _password()
+            for row, password_hash in zip(missing, hashes):
+                role, phone = row["role"], row["phone"]
+                if await s.scalar(sa.select(User.id).where(User.phone_index == cipher.blind_index(phone))):
+                    continue
                 user = await accounts.create_user(
-                    s, cipher=cipher, phone=phone, password=password, role=role, display_name=name,
+                    s, cipher=cipher, phone=phone, password=row["password"], role=role, display_name=row["name"],
+                    password_hash=password_hash,
                     district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
                     provider_id=world.get("provider_id") if role in ("provider_admin", "caregiver") else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,
@@ -59,14 +128,22 @@ async def _create_accounts(settings: Settings, rows: list[tuple[str, str, str]],
                 if role == "family" and world.get("elder_id"):
                     await accounts.add_family_link(s, user=user, elder_id=world["elder_id"], relation="女儿",
                                                    consent_by="老人本人", consent_method="in_person", recorded_by="seed")
-                out.append({"role": role, "phone": phone, "password": password, "name": name})
+                made += 1
+    except SeedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - said to people, with the cause
+        raise SeedError(f"写入演示账号失败（网关数据库 {db.url.split('@')[-1]}）：{type(exc).__name__}: {exc}"[:400]) from exc
     finally:
         await db.dispose()
-    return out
+    return made
 
 
 def _login(client: httpx.Client, account: dict) -> dict:
     r = client.post("/api/auth/login", json={"phone": account["phone"], "password": account["password"]})
+    if r.status_code == 401:
+        raise SeedError(f"演示账号 {account['phone']}（{account['role']}）登录不了：网关用的账号库与 youfu seed 写入的不是"
+                        f"同一个，或 var/{ACCOUNTS_FILE} 里的密码已不是它的密码。请用与 youfu up 相同的 YOUFU_VAR_DIR "
+                        f"和数据库设置运行 youfu seed")
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -77,7 +154,7 @@ def _id_card(first17: str) -> str:
     return first17 + id_card_check_char(first17)
 
 
-def demo_elder(client: httpx.Client, officer: dict, assessors: list[dict]) -> str:
+def register_demo_elder(client: httpx.Client, officer: dict) -> str:
     elder = _ok(client.post("/api/assessment/elders", headers={**officer, "Idempotency-Key": "seed-elder-wang"}, json={
         "name": "王大爷", "gender": "male", "birth_date": "1946-05-06", "id_card": _id_card("32120219460506123"),
         "phone": "13800000007", "address": "泰州市海陵区城中街道鼓楼南路 18 号 2 单元 301",
@@ -85,32 +162,99 @@ def demo_elder(client: httpx.Client, officer: dict, assessors: list[dict]) -> st
         "living_situation": "alone", "economic_status": "dibao",
         "emergency_contacts": [{"name": "王小红", "relation": "女儿", "phone": "13800000008"}],
     }))
-    from services.assessment.instruments import get_instrument
-
-    items = {i.code: sorted(i.allowed_scores)[len(i.allowed_scores) // 2] for i in get_instrument().items}
-    draft = _ok(client.post(f"/api/assessment/elders/{elder['id']}/assessments", headers=assessors[0],
-                            json={"items": items, "note": "上门评估（演示数据）"}))
-    _ok(client.post(f"/api/assessment/assessments/{draft['id']}/sign", headers=assessors[0]))
-    _ok(client.post(f"/api/assessment/assessments/{draft['id']}/sign", headers=assessors[1]))
     return elder["id"]
 
 
+def assess_demo_elder(client: httpx.Client, elder_id: str, assessors: list[dict]) -> None:
+    from services.assessment.instruments import get_instrument
+
+    items = {i.code: sorted(i.allowed_scores)[len(i.allowed_scores) // 2] for i in get_instrument().items}
+    draft = _ok(client.post(f"/api/assessment/elders/{elder_id}/assessments", headers=assessors[0],
+                            json={"items": items, "note": "上门评估（演示数据）"}))
+    _ok(client.post(f"/api/assessment/assessments/{draft['id']}/sign", headers=assessors[0]))
+    _ok(client.post(f"/api/assessment/assessments/{draft['id']}/sign", headers=assessors[1]))
+
+
+def demo_elder(client: httpx.Client, officer: dict, assessors: list[dict]) -> str:
+    elder_id = register_demo_elder(client, officer)
+    assess_demo_elder(client, elder_id, assessors)
+    return elder_id
+
+
+def gateway_url(settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.port('gateway')}"
+
+
+def check_running(gateway: str) -> None:
+    """The platform answers: the gateway, and through it every service."""
+    try:
+        health = httpx.get(f"{gateway}/health", timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        raise SeedError(f"平台没有在运行：连不上网关 {gateway}。请先运行 make up（或 .venv/bin/youfu up），"
+                        f"等它打印 READY 后再运行 youfu seed；网关不在本机默认端口时请设置 YOUFU_GATEWAY_PORT") from None
+    down = sorted(name for name, state in (health.get("services") or {}).items() if state != "up")
+    if down:
+        raise SeedError(f"平台还没有完全启动：{'、'.join(down)} 服务没有响应（网关 {gateway}）。请等 youfu up "
+                        f"打印 READY 后再试，日志在 var/logs/")
+
+
+def seeded(settings: Settings, client: httpx.Client | None = None) -> bool:
+    """Is the demo data complete in the running platform? The files say every step was done, the
+    demo admin signs in with its password, and the demo elder and provider are there."""
+    var = settings.var_dir
+    rows = _read_json(var / ACCOUNTS_FILE, [])
+    world = _read_json(var / WORLD_FILE, {})
+    if {r.get("phone") for r in rows if isinstance(r, dict)} != {p for _, p, _ in STAFF + PEOPLE}:
+        return False
+    if not all(world.get(k) for k in WORLD_STEPS if k != "assessed"):
+        return False
+    own = client is None
+    client = client or httpx.Client(base_url=gateway_url(settings), timeout=30)
+    try:
+        admin = next(r for r in rows if r["role"] == "admin")
+        r = client.post("/api/auth/login", json={"phone": admin["phone"], "password": admin["password"]})
+        if r.status_code != 200:
+            return False
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return (client.get(f"/api/assessment/elders/{world['elder_id']}", headers=headers).status_code == 200
+                and client.get(f"/api/providers/providers/{world['provider_id']}", headers=headers).status_code == 200)
+    finally:
+        if own:
+            client.close()
+
+
 def seed_demo(settings: Settings) -> list[dict]:
-    gateway = f"http://{settings.host}:{settings.port('gateway')}"
-    staff = asyncio.run(_create_accounts(settings, STAFF, {}))
-    world: dict = {}
-    by_role = {p[0]: p for p in PEOPLE}
-    with httpx.Client(base_url=gateway, timeout=30) as client:
-        officer = _login(client, next(a for a in staff if a["role"] == "officer"))
-        assessors = [_login(client, a) for a in staff if a["role"] == "assessor"]
-        world["elder_id"] = demo_elder(client, officer, assessors)
-        world |= create_demo_provider(client, officer, (HAILING[0] + 0.004, HAILING[1] + 0.003))
-        provider_admin = asyncio.run(_create_accounts(settings, [by_role["provider_admin"]], world))
-        world |= stock_demo_provider(client, _login(client, provider_admin[0]), world)
-    people = [by_role[r] for r in ("caregiver", "elder", "family")]
-    demo = staff + provider_admin + asyncio.run(_create_accounts(settings, people, world))
-    path = settings.var_dir / "demo-accounts.json"
-    path.write_text(json.dumps(demo, ensure_ascii=False, indent=2))
-    path.chmod(0o600)
-    (settings.var_dir / "demo-world.json").write_text(json.dumps(world, indent=2))
-    return demo
+    """Adds whatever of the demo data is missing (all of it on a new platform) and returns the demo
+    accounts. Each step is recorded as it is done (see the module's docstring)."""
+    var = settings.var_dir
+    rows = demo_accounts(settings)
+    by_role: dict[str, list[dict]] = {}
+    for row in rows:
+        by_role.setdefault(row["role"], []).append(row)
+    world_path = var / WORLD_FILE
+    world: dict = _read_json(world_path, {})
+
+    def done(**step) -> None:
+        world.update(step)
+        world_path.write_text(json.dumps(world, indent=2))
+
+    staff = [r for r in rows if r["role"] in {role for role, _, _ in STAFF}]
+    made = asyncio.run(_create_accounts(settings, staff, {}))
+    if made == len(staff) and world:  # a new platform (its accounts were all missing): forget an old world
+        world.clear()
+        done()
+    with httpx.Client(base_url=gateway_url(settings), timeout=30) as client:
+        officer = _login(client, by_role["officer"][0])
+        if not world.get("elder_id"):
+            done(elder_id=register_demo_elder(client, officer))
+        if not world.get("assessed") and not world.get("caregiver_id"):  # (older files: done when stocked)
+            assess_demo_elder(client, world["elder_id"], [_login(client, a) for a in by_role["assessor"]])
+            done(assessed=True)
+        if not world.get("provider_id"):
+            done(**create_demo_provider(client, officer, (HAILING[0] + 0.004, HAILING[1] + 0.003)))
+        asyncio.run(_create_accounts(settings, by_role["provider_admin"], world))
+        if not world.get("caregiver_id"):
+            done(**stock_demo_provider(client, _login(client, by_role["provider_admin"][0]), world))
+    asyncio.run(_create_accounts(settings, [r for r in rows if r["role"] in ("caregiver", "elder", "family")], world))
+    (var / MARKER).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return rows

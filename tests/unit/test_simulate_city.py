@@ -224,3 +224,39 @@ def test_steady_traffic_arrives_at_its_rate():
     orders = list(D.steady_orders(w, rate_per_s=5.0, duration_s=200))
     assert abs(len(orders) - 1000) < 4 * math.sqrt(1000)
     assert all(0 < o.at_s < 200 for o in orders) and all(o.lead_min <= 90 for o in orders)
+
+
+def test_id_numbers_move_with_the_run_tag_and_keep_their_gender():
+    a, b = world("demo"), generate_world(SCALES["demo"], seed=1, run_tag=1234, keep_clear=(DEMO_WORLD,), today=TODAY)
+    assert [e.birth_date for e in a.elders] == [e.birth_date for e in b.elders]  # same seed, same people
+    assert not {e.id_card for e in a.elders} & {e.id_card for e in b.elders}  # a repeated run registers no clash
+    for e in a.elders + b.elders:
+        assert 100 <= e.id_seq <= 989
+        validate_id_card(e.id_card, birth_date=e.birth_date, today=TODAY)
+        assert id_card_facts(e.id_card).gender.value == e.gender
+
+
+def test_demo_caregivers_have_no_accounts_of_their_own():
+    assert SCALES["demo"].caregiver_accounts is False
+    assert all(SCALES[s].caregiver_accounts for s in ("town", "city", "full", "soak"))
+
+
+def test_staff_kept_for_the_same_platform_only(tmp_path):
+    import os
+    from types import SimpleNamespace
+
+    from youfu.simulate import staff
+
+    path = tmp_path / "simulation-staff.json"
+    assert staff.load(path, "admin-1") == []
+    kept = [{"role": "officer", "district_code": "321202", "name": "海陵区民政 模拟科员1", "phone": "19000150001",
+             "password": "sim-x", "session": SimpleNamespace(refresh="r-new")},
+            {"role": "assessor", "district_code": "321203", "name": "高港区 模拟评估员1", "phone": "19000150002",
+             "password": "sim-y", "refresh_token": "r-old"}]
+    staff.save(path, "admin-1", kept)
+    assert os.stat(path).st_mode & 0o777 == 0o600  # passwords and tokens: the owner's only
+    loaded = staff.load(path, "admin-1")
+    assert [(x["phone"], x["refresh_token"]) for x in loaded] == [("19000150001", "r-new"), ("19000150002", "r-old")]
+    assert staff.load(path, "admin-2") == []  # another platform (new databases): start afresh
+    path.write_text("not json")
+    assert staff.load(path, "admin-1") == []

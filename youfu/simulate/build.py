@@ -10,7 +10,13 @@ Households that use the app get accounts (the elder's own, or a family member's 
 officer with the elder's consent on record); hotline elders have none.
 
 Every person has their own account and password (never printed) and signs in once; sessions
-renew with their refresh tokens.
+renew with their refresh tokens. At the demo scale the caregivers have no app accounts: their
+provider's desk records their visits (see city.Scale.caregiver_accounts).
+
+Staff outlive a run: the officers, assessors and clerks a run created are kept (phone, password and
+the latest refresh token, in var/simulation-staff.json, readable by its owner only, like
+var/demo-accounts.json) and the next run against the same platform signs them in with the refresh
+token — no password, so no argon2 hash on the gateway — instead of creating a new bureau each time.
 """
 from __future__ import annotations
 
@@ -45,7 +51,9 @@ class Built:
     provider_admins: list[Session | None] = field(default_factory=list)
     caregiver_ids: list[str | None] = field(default_factory=list)
     caregivers: list[Session | None] = field(default_factory=list)
+    staff_kept: list[dict] = field(default_factory=list)  # staff to keep for the next run (see Builder.staff)
     accounts: int = 0
+    accounts_reused: int = 0
     steps_done: int = 0
     steps_total: int = 1
 
@@ -70,11 +78,12 @@ class Builder:
         self.staff_serial = 0
         self.b.steps_total = 1 + len(world.elders) * 3 + len(world.providers) * 2 + len(world.caregivers) + 2
 
-    async def req(self, session: Session | None, method: str, path: str, **kw):
+    async def req(self, session: Session | None, method: str, path: str, *, gate: asyncio.Semaphore | None = None,
+                  **kw):
         """A call the world cannot do without: its JSON, or stop. A 502/503/504 (the gateway lost
         its connection to the service) is tried once more; when the first try had reached the
         service after all, the second one's 409 says it is done (answered as None)."""
-        async with self.gate:
+        async with gate or self.gate:
             answer = await self.gw.call(session, method, path, **kw)
             if answer.status in (502, 503, 504):
                 await asyncio.sleep(1.0)
@@ -94,7 +103,8 @@ class Builder:
         password = "sim-" + secrets.token_urlsafe(9)
         body = {"role": role, "phone": phone, "password": password, "display_name": name[:50]}
         body |= {k: v for k, v in scope.items() if v is not None}
-        user = await self.req(creator, "POST", "/api/admin/users", json=body)
+        # the gateway hashes the password: one of the few calls in flight that do (http.SIGNINS_AT_ONCE)
+        user = await self.req(creator, "POST", "/api/admin/users", json=body, gate=self.gw.signins)
         self.b.accounts += 1
         session = Session(f"{role}:{name}", phone, password, role)
         if user is None:  # created by the try that seemed to fail: ask who we are
@@ -104,14 +114,38 @@ class Builder:
 
     async def signed_in(self, creator: Session, role: str, phone: str, name: str, **scope) -> Session:
         session, _ = await self.account(creator, role, phone, name, **scope)
-        async with self.gate:
-            return await session.login(self.gw)
+        return await session.login(self.gw)  # (Session.login waits its turn for the gateway's argon2)
 
     def _staff_phone(self) -> str:
         self.staff_serial += 1
         return f"19{self.world.run_tag % 10_000:04d}5{self.staff_serial:04d}"
 
-    async def staff(self) -> None:
+    async def staff_member(self, role: str, name: str, code: str | None, kept: dict | None) -> Session:
+        """A member of staff: one kept from an earlier run, signed in with their refresh token (or,
+        when that is spent, their password), or else a new account."""
+        b = self.b
+        if kept is not None:
+            session = Session(f"{role}:{kept['name']}", kept["phone"], kept["password"], role)
+            resumed = await session.resume(self.gw, kept.get("refresh_token"))
+            if not resumed:
+                try:
+                    await session.login(self.gw)
+                    resumed = True
+                except SimulationError:  # the account is gone (deleted, or another platform)
+                    resumed = False
+            if resumed:
+                b.accounts_reused += 1
+                b.staff_kept.append(kept | {"session": session})
+                return session
+        phone = self._staff_phone()
+        session = await self.signed_in(b.admin, role, phone, name, district_code=code)
+        b.staff_kept.append({"role": role, "district_code": code, "name": name, "phone": phone,
+                             "password": session.password, "session": session})
+        return session
+
+    async def staff(self, kept: list[dict] = ()) -> None:
+        """The bureau: officers and assessor pairs in each unit, a city officer and (for bigger
+        worlds) account clerks; `kept` are staff an earlier run created, used first."""
         w, b = self.world, self.b
         per_district = w.elders_by_district()
         plan: list[tuple[str, str, str | None]] = [("city_officer", "市民政局 模拟稽核员", None)]
@@ -124,8 +158,13 @@ class Builder:
                 plan.append(("officer", f"{d.name}民政 模拟科员{k + 1}", d.code))
             for k in range(max(1, math.ceil(n / ELDERS_PER_ASSESSOR_PAIR)) * 2):
                 plan.append(("assessor", f"{d.name} 模拟评估员{k + 1}", d.code))
-        made = await asyncio.gather(*(self.signed_in(b.admin, role, self._staff_phone(), name, district_code=code)
-                                      for role, name, code in plan))
+        pool: dict[tuple[str, str | None], list[dict]] = {}
+        for entry in kept:
+            pool.setdefault((entry["role"], entry.get("district_code")), []).append(entry)
+        chosen = [pool[(role, code)].pop(0) if pool.get((role, code)) else None for role, _, code in plan]
+        made = await asyncio.gather(*(self.staff_member(role, name, code, entry)
+                                      for (role, name, code), entry in zip(plan, chosen)))
+        b.staff_kept += [entry for entries in pool.values() for entry in entries]  # not needed this time: kept
         for (role, _, code), session in zip(plan, made):
             if role == "city_officer":
                 b.city_officer = session
@@ -190,8 +229,7 @@ class Builder:
             await self.req(officer, "POST", "/api/family-links", json={
                 "user_id": user_id, "elder_id": b.elder_ids[i], "relation": e.relation, "consent_by": "老人本人",
                 "consent_method": "in_person"})
-            async with self.gate:
-                b.households[i] = await session.login(self.gw)
+            b.households[i] = await session.login(self.gw)
         self.step()
 
     # ---- providers -------------------------------------------------------------------------------
@@ -228,8 +266,9 @@ class Builder:
                 "certificate_level": "level_4" if c.index % 3 else "level_5", "base_lat": c.lat, "base_lon": c.lon,
                 "service_radius_m": c.radius_m, "daily_limit": c.daily_limit})
             b.caregiver_ids[c.index] = made["id"]
-            b.caregivers[c.index] = await self.signed_in(b.clerk(c.index), "caregiver", c.phone, c.name,
-                                                         provider_id=pid, caregiver_id=made["id"])
+            if w.scale.caregiver_accounts:  # otherwise the desk records their visits (Play.caregiver)
+                b.caregivers[c.index] = await self.signed_in(b.clerk(c.index), "caregiver", c.phone, c.name,
+                                                             provider_id=pid, caregiver_id=made["id"])
             self.step()
 
     async def build_providers(self) -> None:

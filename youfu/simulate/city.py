@@ -37,12 +37,17 @@ class Scale:
     places_per_district: int | None = None  # None: every street and town; 2: the busiest street and town
     daily_limit: int = 8  # caregivers' orders a day (the soak plays many days on one real date: 50)
     poll_s: float = 1.0  # how often provider desks look at their offers (real seconds)
+    # each caregiver signs in with their own account; False: the provider's desk records its
+    # caregivers' check-ins and check-outs (the platform lets a provider's admin do so), as a small
+    # provider with one shared terminal would, and the caregivers have no app accounts
+    caregiver_accounts: bool = True
     note: str = ""
 
 
 SCALES: dict[str, Scale] = {s.name: s for s in (
-    Scale("demo", 18, 6, 12, boost=12, speed=5040, places_per_district=2, poll_s=0.4,
-          note="18 elders, 3 a unit on average, in one street and one town each; a day in about 10 s"),
+    Scale("demo", 18, 6, 12, boost=12, speed=5040, places_per_district=2, poll_s=0.4, caregiver_accounts=False,
+          note="18 elders, 3 a unit on average, in one street and one town each, the providers' desks "
+               "recording their caregivers' visits; a day in about 10 s"),
     Scale("town", 240, 12, 40, boost=4, speed=420, poll_s=1.5,
           note="240 elders, about 0.15 % of the city's platform users, orders boosted 4x; a day in 2 minutes"),
     Scale("city", 1690, 18, 70, boost=1, speed=84, poll_s=3.0,
@@ -150,6 +155,13 @@ def id_card(district_code: str, born: date, seq: int, gender: str) -> str:
     return _id_card(f"{district_code}{born:%Y%m%d}{seq3:03d}")
 
 
+def _id_seq(drawn: int, run_tag: int) -> int:
+    """The ID number's sequence digits (100–989), moved by the run tag (by an even step, so the
+    gender digit keeps its parity): the same seed on another run gives other ID numbers, so a
+    repeated run does not register its elders over its predecessor's (a 409 and a retry each)."""
+    return 100 + (drawn - 100 + 2 * run_tag) % 890
+
+
 def phone(run_tag: int, kind: int, index: int) -> str:
     """19 + run tag (4 digits) + kind digit + index (4 digits): 11 digits, unique within a run."""
     return f"19{run_tag % 10_000:04d}{kind}{index % 10_000:04d}"
@@ -236,7 +248,7 @@ def _elder(rng: random.Random, index: int, run_tag: int, district: District, pla
     voucher = P.community_eligible(economic, grade)
     return Elder(
         index=index, name=surname + rng.choice(P.ELDER_GIVEN[gender]), gender=gender, birth_date=born,
-        id_seq=rng.randint(100, 989), phone=phone(run_tag, 1, index), district_code=district.code, street=street,
+        id_seq=_id_seq(rng.randint(100, 989), run_tag), phone=phone(run_tag, 1, index), district_code=district.code, street=street,
         address=_address(rng, district, street, rural), lat=lat, lon=lon, rural=rural, living_situation=living,
         economic_status=economic, grade=grade, total=rng.randint(*P.GRADE_TOTALS[grade]), household=household,
         family_name=surname + rng.choice(P.YOUNGER_GIVEN) if family else None,

@@ -5,6 +5,10 @@ Every call names the refusals it expects (a grab another provider won, a spent w
 that came too late): anything else at 4xx, every 5xx and every transport failure is an error and is
 kept, with the request, for the report. A 429 (the gateway's per-account write limit) is waited out
 for as long as Retry-After says and counted as throttled, as a person would wait and try again.
+
+Signing in and creating an account cost the gateway an argon2 hash each (a fifth of a second of
+one core, on purpose): at most `SIGNINS_AT_ONCE` of them are in flight, enough to keep a two-core
+gateway busy without a queue of sign-ins that time out behind each other.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import httpx
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_KEPT_ERRORS = 50
+SIGNINS_AT_ONCE = 2
 
 
 class SimulationError(RuntimeError):
@@ -96,6 +101,7 @@ class Gateway:
                                         limits=httpx.Limits(max_connections=connections,
                                                             max_keepalive_connections=connections))
         self.tally = Tally()
+        self.signins = asyncio.Semaphore(SIGNINS_AT_ONCE)  # calls that hash or verify a password
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -174,13 +180,27 @@ class Session:
         self._lock = asyncio.Lock()
 
     async def login(self, gw: Gateway) -> Session:
-        answer = await gw.call(None, "POST", "/api/auth/login", json={"phone": self.phone, "password": self.password})
+        async with gw.signins:
+            answer = await gw.call(None, "POST", "/api/auth/login",
+                                   json={"phone": self.phone, "password": self.password})
         if answer.status == 0:
             raise SimulationError(f"cannot reach the gateway at {gw.base_url} (is `make up` running? --gateway URL)")
         if not answer.ok:
             raise SimulationError(f"sign-in of {self.label} ({self.role}) failed: {answer.status} {answer.detail()}")
         self._take(answer.body)
         return self
+
+    async def resume(self, gw: Gateway, refresh_token: str | None) -> bool:
+        """Signed in again with a refresh token kept from an earlier run (no password, no argon2);
+        False when the token is no longer good (used, revoked, expired, another platform)."""
+        if not refresh_token:
+            return False
+        answer = await gw.call(None, "POST", "/api/auth/refresh", json={"refresh_token": refresh_token},
+                               expect=(401, 404, 422))
+        if not answer.ok:
+            return False
+        self._take(answer.body)
+        return True
 
     def _take(self, tokens: dict) -> None:
         self.access, self.refresh = tokens["access_token"], tokens["refresh_token"]

@@ -238,10 +238,16 @@ class Play:
         return answer.ok
 
     async def wait_accepted(self, t: Track, who: Session) -> bool:
-        """Until a provider accepts (True), or the order is unmatched and given up (False)."""
-        given_up_at = time.monotonic() + max(PATIENCE_MIN * 60 / self.speed, 20.0)
-        look_every = max(5.0, 20 * 60 / self.speed)  # the family looks at the order now and then
+        """Until a provider accepts (True), or the order is unmatched and given up (False): after
+        PATIENCE_MIN simulated minutes once the platform has said it found nobody (it only tries
+        again minutes later), at the latest after 20 real seconds — the platform dispatches in real
+        time, whatever the speed of the day — and at once when the day is over and nobody was found."""
+        patient_until = time.monotonic() + PATIENCE_MIN * 60 / self.speed
+        given_up_at = max(patient_until, time.monotonic() + 20.0)
         while True:
+            # the family looks at the order now and then; once the day is over, more often (the
+            # run waits for the last of them)
+            look_every = max(5.0 if self.placing else 1.0, 20 * 60 / self.speed)
             try:
                 await asyncio.wait_for(t.accepted.wait(), timeout=look_every)
                 return True
@@ -260,7 +266,8 @@ class Play:
                 except asyncio.TimeoutError:  # someone outside the simulation took it
                     t.outcome = "taken_elsewhere"
                     return False
-            if time.monotonic() > given_up_at or (not self.placing and state == "unmatched"):
+            now = time.monotonic()
+            if now > given_up_at or (state == "unmatched" and (not self.placing or now > patient_until)):
                 if await self.cancel(t, who, "长时间无人接单，取消"):
                     self.c.cancelled -= 1  # counted as unmatched, not as a change of mind
                     t.outcome = "unmatched"
@@ -315,7 +322,10 @@ class Play:
     # ---- caregivers ------------------------------------------------------------------------------
 
     async def caregiver(self, k: int) -> None:
-        me, session = self.world.caregivers[k], self.b.caregivers[k]
+        me = self.world.caregivers[k]
+        # without an account of their own (demo scale) the caregiver's visits are recorded by their
+        # provider's desk: the platform lets a provider's admin check in and out for its orders
+        session = self.b.caregivers[k] or self.b.provider_admins[me.provider]
         here = (me.lat, me.lon)
         while True:
             job = await self.queues[k].get()

@@ -96,7 +96,7 @@ def summarise(play: Play, b: Built, gw: Gateway, *, before: dict, after: dict, v
     return {
         **meta,
         "world": {"elders": len(w.elders), "providers": len(w.providers), "caregivers": len(w.caregivers),
-                  "accounts": b.accounts, "elders_by_district": {district_name(k): v for k, v in w.elders_by_district().items()},
+                  "accounts": b.accounts, "accounts_reused": b.accounts_reused, "elders_by_district": {district_name(k): v for k, v in w.elders_by_district().items()},
                   "households": dict(Counter(e.household for e in w.elders)),
                   "rural_elders": sum(e.rural for e in w.elders), "elder_ids": [x for x in b.elder_ids if x],
                   "provider_ids": [x for x in b.provider_ids if x], "caregiver_ids": [x for x in b.caregiver_ids if x]},
@@ -149,12 +149,13 @@ def yuan(fen: int | None) -> str:
 
 def render(r: dict) -> str:
     o, a, h, v, s, w = r["orders"], r["time_to_acceptance_s"], r["http"], r["visits"], r["voucher_spend"], r["world"]
+    reused = f" + {w['accounts_reused']} 个沿用 reused" if w.get("accounts_reused") else ""
     lines = [
         "",
         f"有福 模拟报告 · simulation report — scale {r['scale']}, seed {r['seed']}, "
         f"{'steady ' + str(r.get('orders_per_s')) + ' orders/s' if r['mode'] == 'steady' else 'speed ' + str(r['speed']) + '×'}",
         f"城市 world      {w['elders']} 位老人 elders · {w['providers']} 家服务商 providers · {w['caregivers']} 名护理员 "
-        f"caregivers · {w['accounts']} 个账号 accounts · 农村 rural {w['rural_elders']}",
+        f"caregivers · {w['accounts']} 个新账号 new accounts{reused} · 农村 rural {w['rural_elders']}",
         "               " + " · ".join(f"{k} {n}" for k, n in w["elders_by_district"].items()),
         f"订单 orders     下单 placed {o['placed']} · 接单 matched {o['matched']} · 完成 completed {o['completed']} "
         f"(已结算 settled {o['settled']}) · 取消 cancelled {o['cancelled']} · 未匹配 unmatched {o['unmatched']}",

@@ -4,8 +4,10 @@ let it settle, read the officers' views, report. `youfu simulate` and `youfu up`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import secrets
 import sys
 import time
@@ -16,6 +18,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from youfu.simulate import day as D
+from youfu.simulate import staff as kept_staff
 from youfu.simulate.build import Builder
 from youfu.simulate.city import SCALES, generate_world
 from youfu.simulate.http import Gateway, Session, SimulationError
@@ -43,6 +46,7 @@ class SimConfig:
     print_report: bool = True
     run_tag: int | None = None
     drain_s: float = 90.0
+    staff_file: Path | None = None  # staff kept between runs (youfu/simulate/staff.py); None: always new
 
 
 def config_from_var(var_dir: Path, *, gateway: str, phone: str | None = None, password: str | None = None,
@@ -64,6 +68,7 @@ def config_from_var(var_dir: Path, *, gateway: str, phone: str | None = None, pa
     if world.exists():
         lat, lon = json.loads(world.read_text())["provider_location"]
         keep.append(KeepClear(lat, lon))
+    kw.setdefault("staff_file", var_dir / "simulation-staff.json")
     return SimConfig(gateway=gateway, admin_phone=phone, admin_password=password, keep_clear=tuple(keep), **kw)
 
 
@@ -84,17 +89,23 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
     timing: dict[str, float] = {}
     ticker = asyncio.create_task(progress.run())
     builder = play = None
+    platform = ""
     try:
         started = time.monotonic()
         progress.phase("setup", f"建城 building the city: {len(world.elders)} elders, {len(world.providers)} providers, "
                                 f"{len(world.caregivers)} caregivers (run tag {run_tag:04d})")
         admin = await Session("admin", cfg.admin_phone, cfg.admin_password, "admin").login(gw)
+        me = await gw.call(admin, "GET", "/api/auth/me")
+        platform = str(me.body.get("id") or "") if me.ok else ""  # the platform, known by its admin's id
         builder = Builder(gw, world, admin, today=today)
         b = builder.b
-        progress.render = lambda: (f"建城 setup {bar(b.steps_done / b.steps_total)}  账号 accounts {b.accounts}  "
+        progress.render = lambda: (f"建城 setup {bar(b.steps_done / b.steps_total)}  账号 accounts {b.accounts}"
+                                   f"{f' (+{b.accounts_reused} 沿用 reused)' if b.accounts_reused else ''}  "
                                    f"老人 elders {sum(x is not None for x in b.elder_ids)}/{len(world.elders)}  "
                                    f"服务商 providers {sum(x is not None for x in b.provider_ids)}/{len(world.providers)}")
-        await builder.staff()
+        await builder.staff(kept_staff.load(cfg.staff_file, platform) if platform else [])
+        if platform:
+            kept_staff.save(cfg.staff_file, platform, b.staff_kept)
         baseline = await builder.coverage_required(month)
         await builder.build_providers()
         play = Play(gw, world, b, plans, speed=speed, steady=steady, poll_s=scale.poll_s, seed=cfg.seed)
@@ -146,6 +157,8 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
             await play.stop_work()
         if builder is not None and builder.b.officers:
             await builder.close_providers()
+        if builder is not None and platform:  # their refresh tokens may have turned over during the run
+            kept_staff.save(cfg.staff_file, platform, builder.b.staff_kept)
         await gw.close()
     progress.phase("done", "完成 finished")
     if not cfg.quiet and cfg.print_report:
@@ -161,8 +174,16 @@ async def _announce_drain(play: Play, progress: Progress) -> None:
     progress.phase("drain", "收尾 no new orders; finishing the ones under way")
 
 
-def run(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
-    return asyncio.run(simulate(cfg, out))
+def run(cfg: SimConfig, out: TextIO = sys.stdout, *, stop_on_sigterm: bool = False) -> dict:
+    """One run. `stop_on_sigterm` (the command line): SIGTERM ends it as Ctrl-C does, through the
+    cleanup that takes this run's providers off the platform (their desks stop answering)."""
+    async def stoppable() -> dict:
+        if stop_on_sigterm:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+        return await simulate(cfg, out)
+
+    return asyncio.run(stoppable())
 
 
 def main(args, settings) -> int:
@@ -176,8 +197,11 @@ def main(args, settings) -> int:
                               peak_multiple=args.peak_multiple, minutes=args.minutes, quiet=args.quiet)
         if args.no_keep_clear:
             cfg.keep_clear = ()
-        report = run(cfg)
+        report = run(cfg, stop_on_sigterm=True)
     except SimulationError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("✗ 模拟已中止", file=sys.stderr)
+        return 130
     return 0 if report["http"]["errors"] == 0 else 2
