@@ -1,6 +1,6 @@
 """The h3 side of the nearest-qualified search: one resolution level's cell table (dense cell
 numbers, centres, circumradii, cached rings and their gaps, the grid locating query points) and
-the ring-by-ring search over its buckets.
+the search over its buckets, through nearest-first lists per skill and cell (`matching_discs`).
 
 Split out of `matching.py` (which keeps the public API) so each module reads on its own; the
 exactness argument is in `matching`'s module doc, the geometry in `geodesy`.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Iterable
 
 import h3
@@ -21,16 +22,18 @@ import numpy as np
 from h3.api import basic_int as h3i
 
 from services.providers.geodesy import EARTH_MEAN_RADIUS_M, metres_of_chord2, unit_vectors
+from services.providers.matching_discs import Disc, DiscCache, build_disc
 
 if TYPE_CHECKING:
     from services.providers.matching import Caregiver, _Query
 
-_NONE_FOUND = (np.empty(0), np.empty(0, dtype=np.int64), None)
+_NONE_FOUND = (np.empty(0), np.empty(0, dtype=np.int64), None)  # as `RingLevel.search` returns
 PREWARM_RINGS = 6  # rings computed at build around every cell among the caregivers
 GRID_SIDE_EDGES = 0.5  # the side of the locating grid's squares, in cell edges (see CellTable)
 MAX_GRID_SQUARES = 2_000_000  # 8 MB, and a second or so to build
 MAX_FOOTPRINT_CELLS = 300_000  # cells whose geometry is computed at build (32 bytes each)
 MAX_CACHED_RING_MEMBERS = 8_000_000  # kept rings (4 bytes a member); dropped and rebuilt beyond
+MARGIN_M = 0.5  # added to distances bounding what is unread: far above their rounding errors
 
 
 class RingLevel:
@@ -40,11 +43,12 @@ class RingLevel:
         self.table = CellTable(resolution)
         self.max_rings = max(1, max_rings)  # a search reads ring 1 at least (its origin may be a neighbour)
         self.prewarm_rings = min(max_rings + 1, PREWARM_RINGS)
-        # Only used to guess how many rings to read next; correctness never depends on it.
+        # Only used to guess how far to read; correctness never depends on it.
         self.step_m = 1.5 * h3.average_hexagon_edge_length(resolution, unit="m")
         self.cell_area_m2 = h3.average_hexagon_area(resolution, unit="m^2")
         self.buckets: dict[str, dict[int, np.ndarray]] = {}  # skill → cell number → slots
         self.cell_of_slot: dict[int, int] = {}
+        self.discs = DiscCache()  # what searches read around each origin, nearest first (matching_discs)
 
     def count_in_cell(self, query: _Query, skill: str) -> int:
         """How many with the skill are bucketed in this level's cell at the point (or next to it:
@@ -64,11 +68,13 @@ class RingLevel:
                 cell = self._place(slot, caregiver)
                 for skill in caregiver.skills:
                     grouped.setdefault(skill, {}).setdefault(cell, []).append(slot)
+        self.discs.clear()
         for skill, cells in grouped.items():
             self.buckets[skill] = {cell: np.array(slots, dtype=np.int64) for cell, slots in cells.items()}
 
     def insert(self, slot: int, caregiver: Caregiver) -> None:
         cell = self._place(slot, caregiver)
+        self.discs.forget(caregiver.skills)
         for skill in caregiver.skills:
             bucket = self.buckets.setdefault(skill, {})
             old = bucket.get(cell)
@@ -76,6 +82,7 @@ class RingLevel:
 
     def remove(self, slot: int, caregiver: Caregiver) -> None:
         cell = self.cell_of_slot.pop(slot)
+        self.discs.forget(caregiver.skills)
         for skill in caregiver.skills:
             bucket = self.buckets[skill]
             rest = bucket[cell][bucket[cell] != slot]
@@ -84,81 +91,90 @@ class RingLevel:
             else:
                 del bucket[cell]
 
-    def likely_kth_m(self, k: int, raw: int, rings_read: int) -> float:
-        """How far the k-th qualified caregiver probably is, given `raw` with the skill in the disc
-        of `rings_read` rings around the point (about four in five of them qualify)."""
-        disc_m2 = (3 * rings_read * (rings_read + 1) + 1) * self.cell_area_m2
-        return math.sqrt(k * disc_m2 / (math.pi * 0.8 * raw))
-
     def search(
         self, query: _Query, skill: str, k: int, reach_chord2: float, expected_m: float, *, last: bool
     ) -> tuple[np.ndarray, np.ndarray, float | None] | None:
         """(chord², slot) of every qualified caregiver read, a superset of the top k, and the k-th
         chord² if known; None when it would take more than `max_rings` rings here (the next
-        level is cheaper)."""
+        level is cheaper). The exactness argument is in the module doc of `matching`."""
         buckets = self.buckets.get(skill)
         if not buckets:  # nobody with the skill at all (every level holds the same caregivers)
             return _NONE_FOUND
-        table, step_m = self.table, self.step_m
-        max_rings = math.inf if last else self.max_rings
+        table = self.table
+        origin = query.origin(table)  # the point's cell or a neighbour: either way
         reach_m = metres_of_chord2(reach_chord2)
-        origin = query.origin(table)  # the point's cell or a neighbour: read from ring 1 on, either way
-        # lb(K) ≥ gap(K+1) − slack: through the origin cell's centre by the triangle inequality,
-        # without array work (`gap_m`); the exact lb (module doc of `matching`) only when needed.
-        slack_m = table.offset_m(origin, query.xyz) + table.max_circumradius_m
+        # Anyone at d from the origin's centre is at least d − slack from the point (the margin
+        # covers rounding in the distances compared).
+        slack_m = table.offset_m(origin, query.xyz) + MARGIN_M
+        disc = self.discs.get(skill, origin)
+        if disc is None:
+            # Complete to where the k-th probably is, seen from anywhere in the cell (or a ring, if
+            # nobody has the skill near: then it grows as the search needs).
+            radius_m = min(expected_m, reach_m) if expected_m != math.inf else 0.0
+            disc = self._disc(skill, origin, buckets, query, radius_m + table.max_circumradius_m, 1, last)
+            if disc is None:
+                return None
+        dist_m, complete_m = disc.dist_m, disc.complete_m
+        listed = len(dist_m)
+        # Read the head of the list out to where 3k are listed (about four in five qualify, so the
+        # k-th is probably nearer), seen from the point.
+        want_m = min(dist_m[min(listed, 3 * k) - 1] if listed else 0.0, reach_m)
+        end = bisect_right(dist_m, want_m + slack_m)
         found_chord2: np.ndarray | None = None  # of everyone qualified read so far
         found_slots: np.ndarray | None = None
-        found = 0
-        searched = -1  # rings 0..searched have been read
-        # Read at once as far as the k-th probably is (at least ring 1: the query's own cell alone
-        # rarely proves anything), but not past anyone's reach.
-        guess = 1 if expected_m == math.inf else math.ceil(min(expected_m, reach_m) / step_m)
-        target = min(max(1, guess), max_rings)
+        found = read = 0
         while True:
-            if target > max_rings:
-                return None
-            rings = table.rings(origin, target + 1)  # the one after is the bound's
-            parts: list[np.ndarray] = []
-            raw = 0
-            while searched < target:
-                searched += 1
-                new_parts = [bucket for bucket in map(buckets.get, rings[searched]) if bucket is not None]
-                parts += new_parts
-                raw += sum(map(len, new_parts))
-                # Read on before paying for distances (unless that would go past anyone's reach)
-                # where what was read says the k-th is probably beyond what this disc can prove:
-                # plainly too few to fill k (about half fail the other filters) or, on a first
-                # read, the density read puts the k-th beyond the disc's lower bound.
-                if searched == target < max_rings and searched * step_m < reach_m and (
-                    found + raw // 2 < k
-                    or not found and self.likely_kth_m(k, raw, searched) > table.gap_m(origin, searched + 1) - slack_m
-                ):
-                    target += 1
-                    rings = table.rings(origin, target + 1)
-            if parts:
-                chord2, slots = query.qualified(np.concatenate(parts) if len(parts) > 1 else parts[0])
+            if end > read:
+                chord2, slots = query.qualified(disc.slots[read:end])
                 if found:
                     found_chord2 = np.concatenate((found_chord2, chord2))  # type: ignore[arg-type]
                     found_slots = np.concatenate((found_slots, slots))  # type: ignore[arg-type]
                 else:
                     found_chord2, found_slots = chord2, slots
                 found = found_chord2.size
+                read = end
             kth_chord2 = float(np.partition(found_chord2, k - 1)[k - 1]) if found >= k else None
-            # Done once lb(searched) is beyond the k-th found or anyone's reach.
+            # Done once nobody unread can be nearer than the k-th found or qualify.
             stop_m = reach_m if kth_chord2 is None else min(reach_m, metres_of_chord2(kth_chord2))
-            if table.gap_m(origin, searched + 1) - slack_m > stop_m:
+            unread_m = dist_m[read] if read < listed and dist_m[read] < complete_m else complete_m
+            if unread_m - slack_m > stop_m:
                 break
-            bound_m = table.bound_m(rings[searched + 1], query.centre[:3])
-            if bound_m > stop_m:
-                break
-            if kth_chord2 is not None:
-                shortfall_m = stop_m - bound_m
+            if kth_chord2 is None:
+                # Too few so far: read further in proportion to what is missing.
+                want_m = max(unread_m - slack_m, self.step_m) * max(1.5, math.sqrt(k / found) if found else 2.0)
+                want_m = min(want_m, reach_m)
             else:
-                # Too few so far: grow the searched area in proportion to what is missing.
-                reached_m = max(bound_m, step_m)
-                shortfall_m = min(reached_m * (math.sqrt(k / found) - 1.0) if found else reached_m, reach_m - bound_m)
-            target = searched + max(1, math.ceil(shortfall_m / step_m))
+                want_m = stop_m  # everyone listed who may be nearer than the k-th
+            if want_m + slack_m >= complete_m:  # beyond the disc: a bigger one, read from its start
+                disc = self._disc(skill, origin, buckets, query, want_m + slack_m, disc.rings + 1, last)
+                if disc is None:
+                    return None
+                dist_m, complete_m, listed = disc.dist_m, disc.complete_m, len(disc.dist_m)
+                found_chord2 = found_slots = None
+                found = read = 0
+            end = bisect_right(dist_m, want_m + slack_m)
         return (found_chord2, found_slots, kth_chord2) if found else _NONE_FOUND  # type: ignore[return-value]
+
+    def _disc(
+        self, skill: str, origin: int, buckets: dict[int, np.ndarray], query: _Query, radius_m: float,
+        rings: int, last: bool,
+    ) -> Disc | None:
+        """The list (`matching_discs`) of at least `rings` rings around `origin`, complete beyond
+        `radius_m`, now kept for the skill; None if that takes more than `max_rings` rings (and
+        this is not the last level)."""
+        table = self.table
+        while True:
+            if rings > self.max_rings and not last:
+                return None
+            cells = table.rings(origin, rings + 1)  # the one after separates the disc from the rest
+            complete_m = table.gap_m(origin, rings + 1) - table.max_circumradius_m
+            if complete_m > radius_m:
+                break
+            rings += 1
+        parts = [bucket for ring in cells[: rings + 1] for bucket in map(buckets.get, ring) if bucket is not None]
+        disc = build_disc(parts, query.index._points, table.centres[origin], complete_m, rings)
+        self.discs.put(skill, origin, disc)
+        return disc
 
 
 class CellTable:
@@ -303,15 +319,6 @@ class CellTable:
         """Metres from the centre of cell number `origin` to the point (a unit vector)."""
         x, y, z = self.centres[origin].tolist()
         return metres_of_chord2((x - point[0]) ** 2 + (y - point[1]) ** 2 + (z - point[2]) ** 2)
-
-    def bound_m(self, next_ring: array, centre: np.ndarray) -> float:
-        """lb(searched) given ring searched+1: no point outside disc `searched` is closer than this
-        (module doc of `matching`)."""
-        delta = self.centres.take(np.frombuffer(next_ring, dtype=np.int32), axis=0)
-        delta -= centre
-        delta *= delta
-        nearest_chord2 = float((delta[:, 0] + delta[:, 1] + delta[:, 2]).min())
-        return metres_of_chord2(nearest_chord2) - self.max_circumradius_m
 
 
 def ring_cells(origin: int, k: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""Nearest-qualified-caregiver search: an h3 cell index searched ring by ring, and its baseline.
+"""Nearest-qualified-caregiver search: an h3 cell index read nearest first, and its baseline.
 
 A caregiver qualifies for a request at point P when they are active, have the skill, have load
 left today, their own service radius reaches P, their provider is not excluded, and (optionally)
@@ -7,23 +7,30 @@ distance and then caregiver id, and is exactly what `nearest_exhaustive` (a nump
 them) returns: the property test and the benchmark check that on every query.
 
 How the index stays exact. Caregivers are bucketed per skill by h3 cell. A search starts from
-the cell holding the query point P or a neighbour of it (points are located through a grid
-computed at build, without h3: `CellTable.locate`) and reads that cell, ring 1, ring 2, …, always
-ring 1 at least, so P is inside the disc read. Ring K+1 separates disc K from everything outside
-it, so nobody outside disc K is closer to P than
-    lb(K) = min over cells c of ring K+1 of distance(P, centre c) − the largest circumradius,
-and the search stops once the k-th qualified distance is below lb(K), or lb(K) is beyond both
+a cell o near the query point P (the cell holding P or a neighbour: points are located through a
+grid computed at build, without h3: `CellTable.locate`) and reads, nearest first, the list of the
+caregivers with the skill around o, sorted by their distance from o's centre (`matching_discs`:
+built on first use from the buckets of o's rings 0..K, kept per skill and cell). The list is
+complete to
+    C(K) = gap(K+1) − the largest circumradius,
+where gap(K+1) is the least distance from o's centre to a centre of its ring K+1: ring K+1
+separates rings 0..K from everything outside them, so anyone outside is at least C(K) from o's
+centre, and the list holds everyone nearer than that. By the triangle inequality, nobody not read
+yet is closer to P than
+    lb = min(the next listed distance, C(K)) − distance(P, o's centre) (less a 0.5 m margin
+         for rounding),
+and the search stops once lb is beyond the k-th qualified distance found, or beyond both
 `max_distance_m` and the largest service radius of anyone with the skill (no one further out
-can qualify). Most searches settle that without array work: by the triangle inequality
-lb(K) ≥ gap(K+1) − distance(P, origin's centre) − the largest circumradius, where gap(K+1), the
-least distance from the origin's centre to a centre of its ring K+1, is computed once per cell;
-the exact lb(K) is computed only when this lower one does not settle it.
+can qualify). Until then it reads on down the list to where the k-th found could still be beaten
+(or, short of k, further in proportion), and past C(K) from a list built with more rings. It first
+reads to where 3k are listed (about four in five qualify), which settles most searches at once.
 
-Two resolutions. Towns are searched in fine cells (res 8, ~0.7 km²) so a top-10 reads a few
-dozen caregivers. How many with the skill sit in the coarse cell (res 7, ~5 km²) around the point
-says how far the k-th probably is; where that is beyond 2 fine rings (countryside, a rare skill),
-or a fine search finds it beyond 4, the search runs in coarse cells instead, where the same radius
-is a few rings. Each level is exact on its own: the choice changes the cost, never the answer.
+Two resolutions. Towns are searched from fine cells (res 8, ~0.7 km²): P is about a cell's
+circumradius from o's centre at most, so a top-10 reads a few dozen caregivers. How many with the
+skill sit in the coarse cell (res 7, ~5 km²) around the point says how far the k-th probably is;
+where that is beyond 2 fine rings (countryside, a rare skill), or a fine search would need more
+than 4, the search runs from coarse cells instead, where the same radius is a few rings. Each
+level is exact on its own: the choice changes the cost, never the answer.
 
 Why chords. Distances are compared as squared chord lengths between unit vectors computed once
 per caregiver: chord² = (x−qx)² + (y−qy)² + (z−qz)² is monotone in the great-circle distance and
@@ -93,6 +100,8 @@ class CaregiverIndex:
         Answers are the same either way."""
         self._levels = [RingLevel(resolution, max_rings) for resolution, max_rings in levels]
         self._records: list[Caregiver | None] = []  # by slot
+        self._ids: list[Hashable] = []  # by slot, the records' caregiver_id and provider_id (answers
+        self._provider_ids: list[Hashable] = []  # read these without touching the records)
         self._slot_of: dict[Hashable, int] = {}
         self._free: list[int] = []
         capacity = 1024
@@ -183,10 +192,13 @@ class CaregiverIndex:
         else:
             slot = len(self._records)
             self._records.append(None)
+            self._ids.append(None)
+            self._provider_ids.append(None)
             if slot >= len(self._open):
                 self._grow(2 * len(self._open))
         radius_chord2 = chord2_of_metres(caregiver.service_radius_m)
         self._records[slot] = caregiver
+        self._ids[slot], self._provider_ids[slot] = caregiver.caregiver_id, caregiver.provider_id
         self._slot_of[caregiver.caregiver_id] = slot
         self._points[slot] = (*unit_vector(caregiver.lat, caregiver.lon), _reach_chord2(caregiver))
         self._open[slot] = caregiver.has_capacity
@@ -265,18 +277,23 @@ class CaregiverIndex:
         return self._top(chord2, slots, k) if slots.size else []
 
     def _top(self, chord2: np.ndarray, slots: np.ndarray, k: int, kth_chord2: float | None = None) -> list[Candidate]:
+        """The answer from the qualified (chord², slot) pairs, and the k-th chord² if known."""
         if chord2.size > k:
             # Keep every tie with the k-th distance: the id decides among them below.
             if kth_chord2 is None:
                 kth_chord2 = float(np.partition(chord2, k - 1)[k - 1])
             keep = chord2 <= kth_chord2
             chord2, slots = chord2[keep], slots[keep]
-        records = self._records
-        rows = sorted([(c2, records[s].caregiver_id, s) for c2, s in zip(chord2.tolist(), slots.tolist())])
+        return self._candidates(chord2.tolist(), slots.tolist(), k)
+
+    def _candidates(self, chord2: list[float], slots: list[int], k: int) -> list[Candidate]:
+        """The first k of these by distance then caregiver id, as Candidates."""
+        rows = sorted(zip(chord2, map(self._ids.__getitem__, slots), slots))
+        del rows[k:]
+        providers = self._provider_ids
         diameter, asin, sqrt = 2.0 * EARTH_MEAN_RADIUS_M, math.asin, math.sqrt  # metres_of_chord2, inlined
         new = tuple.__new__  # the same Candidate, without the Python-level __new__ of a NamedTuple
-        return [new(Candidate, (cid, records[s].provider_id, diameter * asin(sqrt(c2) * 0.5)))
-                for c2, cid, s in rows[:k]]
+        return [new(Candidate, (cid, providers[s], diameter * asin(sqrt(c2) * 0.5))) for c2, cid, s in rows]
 
 
 def _check(caregiver: Caregiver) -> None:

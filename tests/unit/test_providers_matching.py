@@ -207,6 +207,45 @@ def test_searches_from_the_locating_grid_equal_the_exhaustive_scan():
              exclude_providers=rng.sample(range(40), rng.choice([0, 0, 1, 3, 6])))
 
 
+def test_searches_stay_exact_when_caregivers_change_after_being_searched():
+    """Searches keep per-cell lists of what they read (`matching_discs`): moving, adding and
+    removing caregivers after searches near them must not leave stale lists behind."""
+    rng = random.Random(5)
+
+    def someone(i):
+        limit = rng.randint(1, 3)
+        return carer(i, rng.gauss(0, 2_000), east_m=rng.gauss(0, 2_000), provider=rng.randrange(20),
+                     skills=rng.sample(SKILLS, rng.randint(1, 2)), radius=rng.choice([1_500.0, 4_000.0, 12_000.0]),
+                     daily_limit=limit, daily_load=rng.randint(0, limit))
+
+    index = CaregiverIndex([someone(i) for i in range(400)])
+    points = [north_of(rng.gauss(0, 2_500), rng.gauss(0, 2_500)) for _ in range(60)]
+    for round_ in range(6):
+        for lat, lon in points:
+            for skill in SKILLS:
+                both(index, lat, lon, skill=skill, k=rng.choice([1, 5, 10]),
+                     exclude_providers=rng.sample(range(20), rng.choice([0, 0, 2])))
+        for i in rng.sample(range(400 + round_ * 50), 60):  # move, remove, load, and add some
+            if i in index and rng.random() < 0.3:
+                index.remove(i)
+            elif i in index and rng.random() < 0.5:
+                index.set_load(i, rng.randint(0, 3))
+            else:
+                index.upsert(someone(i))
+        for i in range(400 + round_ * 50, 450 + round_ * 50):
+            index.upsert(someone(i))
+
+
+def test_searches_far_beyond_the_first_list_are_exact():
+    """A few caregivers with a rare skill far apart: searches grow their lists ring by ring."""
+    far = [carer(f"r{i}", 3_000 * i, east_m=(-1) ** i * 2_500.0 * i, skills=("助浴",), radius=60_000.0)
+           for i in range(12)]
+    index = CaregiverIndex([carer(i, 20 * i, east_m=30.0 * (i % 7)) for i in range(200)] + far)
+    for metres in range(-20_000, 40_000, 2_500):
+        for k in (1, 3, 10, 12):
+            assert len(both(index, *north_of(metres, metres / 3), skill="助浴", k=k)) == min(k, 12)
+
+
 # ---- the property: the index answers exactly what the exhaustive scan answers --------------------
 
 SKILLS = ("助餐", "助浴", "助洁")
