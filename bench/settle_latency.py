@@ -336,7 +336,8 @@ def main() -> None:
         pass
     started = time.time()
     print(f"starting the platform … ({load_note()})", flush=True)
-    plat = LivePlatform("settle", extra_env={"YOUFU_ACCESS_TOKEN_TTL_S": "7200"})
+    # the load comes from a handful of accounts: the per-account write limit (120/min) is raised
+    plat = LivePlatform("settle", extra_env={"YOUFU_ACCESS_TOKEN_TTL_S": "7200", "YOUFU_WRITES_PER_MINUTE": "100000"})
     plat.start()
     try:
         run = asyncio.run(drive(plat, n, args.workers, args.rate))
