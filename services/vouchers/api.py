@@ -8,6 +8,7 @@ from datetime import date
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
 
 from services.vouchers import policies, spending, wallets
 from services.vouchers.calendar import local_date
@@ -90,7 +91,14 @@ async def get_current_policy(ctx: Ctx, principal: CurrentPrincipal, on: date | N
 
 
 @router.post("/policies", status_code=201, summary="发布新政策版本（管理员）")
-async def post_policy(body: PolicyIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
-    async with ctx.db.transaction() as session:
-        return await policies.create_version(session, principal=principal, submitted=body.model_dump(mode="json"),
-                                             now=current_time(ctx))
+async def post_policy(body: PolicyIn, ctx: Ctx, principal: CurrentPrincipal, idempotency_key: IdempotencyKey) -> dict:
+    # a version is a new row each time: a retried request (the gateway retries keyed writes)
+    # must not publish the same version twice
+    async def work(session):
+        version = await policies.create_version(session, principal=principal,
+                                                submitted=body.model_dump(mode="json"), now=current_time(ctx))
+        return 201, jsonable_encoder(version)  # JSON-ready: a replay answers the stored copy
+
+    _, answer, _ = await run_idempotent(ctx.db, key=idempotency_key, scope=f"{principal.user_id}:POST:/policies",
+                                        body=body.model_dump(mode="json"), work=work)
+    return answer

@@ -28,9 +28,12 @@ async def test_policy_versions_are_kept_and_chosen_by_date(vouchers):
         rules = versions[0]["rules"]
         community = next(r for r in rules if r["kind"] == "community")
         community["face_value_fen_by_grade"]["2"] = 35000
-        r = await admin.post("/policies", json={"effective_from": "2026-05-01", "rules": rules, "note": "五月上调"})
+        may_rules = {"effective_from": "2026-05-01", "rules": rules, "note": "五月上调"}
+        r = await admin.post("/policies", json=may_rules, headers={"Idempotency-Key": "policy-may"})
         assert r.status_code == 201, r.text
         assert r.json()["version"] == len(versions) + 1
+        again = await admin.post("/policies", json=may_rules, headers={"Idempotency-Key": "policy-may"})
+        assert again.status_code == 201 and again.json() == r.json()  # a retry publishes nothing new
         assert (await admin.get("/policies/current")).json()["version"] == 1
         may = (await admin.get("/policies/current", params={"on": "2026-05-01"})).json()
         assert may["note"] == "五月上调" and may["rules"][1]["face_value_fen_by_grade"]["2"] == 35000
