@@ -48,5 +48,5 @@ def create_app(settings: Settings | None = None, *, config: OrdersConfig | None 
 
     spec = ServiceSpec(name="orders", routers=[router], title="Youfu orders", subscriptions=make_subscriptions,
                        on_startup=[start], on_shutdown=[stop],
-                       background_connections=(config or OrdersConfig()).dispatch_concurrency)
+                       background_connections=(config or OrdersConfig()).dispatch_concurrency)  # capped: app.py
     return create_service_app(spec, settings)
