@@ -56,10 +56,6 @@ class ServiceSpec:
     on_shutdown: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
     health_details: Callable[[ServiceContext], Awaitable[dict]] | None = None
     own_docs: bool = True  # the gateway serves a merged document instead
-    # connections the service's background tasks use steadily (the orders dispatcher): moved from
-    # overflow (opened for a burst, closed on return) into the kept pool; the most the service
-    # may hold stays 2 × YOUFU_DB_POOL_SIZE, so five services still fit PostgreSQL's default 100
-    background_connections: int = 0
 
 
 def broker_reachable(bootstrap: str, timeout_s: float = 0.5) -> bool:
@@ -80,8 +76,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         configure_logging(spec.name, json_logs=settings.log_json, level=settings.log_level)
-        kept = min(settings.db_pool_size + spec.background_connections, 2 * settings.db_pool_size)
-        db = Database(settings.database_url(spec.name), pool_size=kept, max_overflow=2 * settings.db_pool_size - kept)
+        db = Database(settings.database_url(spec.name), pool_size=settings.db_pool_size)
         pem = settings.public_key_pem
         ctx = ServiceContext(spec.name, settings, db, TokenVerifier(pem) if pem else None, metrics)
         app.state.ctx = ctx

@@ -47,6 +47,5 @@ def create_app(settings: Settings | None = None, *, config: OrdersConfig | None 
             await client.aclose()
 
     spec = ServiceSpec(name="orders", routers=[router], title="Youfu orders", subscriptions=make_subscriptions,
-                       on_startup=[start], on_shutdown=[stop],
-                       background_connections=(config or OrdersConfig()).dispatch_concurrency)  # capped: app.py
+                       on_startup=[start], on_shutdown=[stop])
     return create_service_app(spec, settings)
