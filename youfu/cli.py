@@ -84,15 +84,13 @@ def main(argv: list[str] | None = None) -> int:
 def seed(settings: Settings, *, simulate: bool | None = None) -> int:
     """`youfu seed`: the demo data in the running platform, once; then the demo city day, once."""
     from youfu.launcher import _simulate_demo_day, demo_day_wanted
-    import time
-
-    from youfu.seed import MARKER, SeedError, check_running, gateway_url, seed_demo, seeded
+    from youfu.seed import SeedError, check_running, gateway_url, mark_seeded, seed_demo, seeded
 
     gateway = gateway_url(settings)
     try:
         check_running(gateway)
         if seeded(settings):
-            (settings.var_dir / MARKER).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))  # `up` need not look again
+            mark_seeded(settings)  # `up` need not look again
             print(f"✓ demo data already loaded ({settings.var_dir / 'demo-accounts.json'}); nothing added")
         else:
             print(f"✓ loading the demo data through {gateway}")

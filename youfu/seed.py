@@ -256,5 +256,10 @@ def seed_demo(settings: Settings) -> list[dict]:
         if not world.get("caregiver_id"):
             done(**stock_demo_provider(client, _login(client, by_role["provider_admin"][0]), world))
     asyncio.run(_create_accounts(settings, [r for r in rows if r["role"] in ("caregiver", "elder", "family")], world))
-    (var / MARKER).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+    mark_seeded(settings)
     return rows
+
+
+def mark_seeded(settings: Settings) -> None:
+    """var/.seeded: `youfu up` loads the demo data only where this is absent."""
+    (settings.var_dir / MARKER).write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
