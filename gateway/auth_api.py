@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from gateway import accounts
 from gateway.models import AdminAction, FamilyLink, User
 from gateway.schemas import FamilyLinkIn, LoginIn, LogoutIn, PasswordResetIn, RefreshIn, TokenOut, UserIn, UserPatch
-from shared.app import Ctx
+from shared.app import Ctx, PageOffset
 from shared.auth import Principal, require_role
 from shared.errors import NotFound, TooManyRequests, Unauthorized
 
@@ -114,7 +114,7 @@ Admin = Annotated[Principal, Depends(admin_caller)]
 
 @router.get("/admin/users")
 async def list_users(caller: Admin, ctx: Ctx, role: str | None = Query(None, max_length=30),
-                     limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[dict]:
+                     limit: int = Query(100, ge=1, le=500), offset: PageOffset = 0) -> list[dict]:
     q = sa.select(User).where(User.status != "deleted").order_by(User.created_at).limit(limit).offset(offset)
     if role:
         q = q.where(User.role == role)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -26,6 +26,10 @@ from shared.problem import install_problem_handlers
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("youfu.app")
+
+# A list's offset: PostgreSQL refuses one past bigint (a 500 once), and no list is longer than this.
+MAX_OFFSET = 1_000_000
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="跳过的条数（分页）")]
 
 
 @dataclass

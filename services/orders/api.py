@@ -19,7 +19,7 @@ from services.orders.schemas import (AcceptIn, CheckInIn, CheckOutIn, CoverageOu
                                      OrderOut, ReasonIn, RecurringRuleIn, RecurringRuleOut, ResolveIn, ReviewIn,
                                      VisitPlanIn, VisitPlanOut)
 from services.orders.service import load_order, order_answer, order_details, order_scope, runtime
-from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
+from shared.app import Ctx, CurrentPrincipal, IdempotencyKey, PageOffset
 from shared.auth import require_role
 from shared.errors import Forbidden
 
@@ -47,7 +47,7 @@ async def get_order(order_id: UUID, ctx: Ctx, principal: CurrentPrincipal) -> di
 async def list_orders(ctx: Ctx, principal: CurrentPrincipal,
                       state: OrderState | None = None, elder_id: UUID | None = None,
                       provider_id: UUID | None = None, caregiver_id: UUID | None = None,
-                      limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[dict]:
+                      limit: int = Query(50, ge=1, le=500), offset: PageOffset = 0) -> list[dict]:
     if principal.role == "assessor":
         raise Forbidden("评估员不能查看订单")
     query = sa.select(OrderRow).where(order_scope(principal))

@@ -20,7 +20,7 @@ from services.providers.schemas import (CandidatesOut, CaregiverIn, CaregiverOut
                                         ServiceItemOut, StarRatingIn, VoucherKind)
 from services.providers.search import CandidateSearch
 from services.providers.service import as_uuid, current_time
-from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
+from shared.app import Ctx, CurrentPrincipal, IdempotencyKey, PageOffset
 from shared.auth import Principal, require_role
 from shared.errors import FieldError, Invalid, NotFound
 from shared.idempotency import run_idempotent
@@ -102,7 +102,7 @@ async def post_provider(body: ProviderApplication, ctx: Ctx, principal: CurrentP
 async def get_providers(ctx: Ctx, principal: CurrentPrincipal,
                         district_code: str | None = Query(None, max_length=12),
                         status: ProviderStatus | None = None, kind: ProviderKind | None = None,
-                        limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> list[dict]:
+                        limit: int = Query(100, ge=1, le=500), offset: PageOffset = 0) -> list[dict]:
     async with ctx.db.sessions() as session:
         return await registry.list_providers(session, principal=principal, district_code=district_code,
                                              status=status, kind=kind, limit=limit, offset=offset, today=today(ctx))

@@ -264,3 +264,13 @@ async def test_catalogue_prices_vouchers_and_the_changed_event(providers):
     async with providers.client("elder") as elder:
         listed = (await elder.get(f"/providers/{provider_id}/catalogue")).json()
         assert [i["service_code"] for i in listed] == ["bath", "meal"]
+
+
+async def test_a_list_offset_past_any_list_is_a_field_error_not_a_server_error(providers):
+    # schemathesis found it: an offset beyond bigint reached PostgreSQL and answered 500
+    async with providers.client("admin") as admin:
+        for offset in (1_000_001, 1544138683539326500864, -1):
+            r = await admin.get("/providers", params={"offset": offset})
+            body = problem(r, 422)
+            assert [e["field"] for e in body["errors"]] == ["query.offset"], body
+        assert (await admin.get("/providers", params={"offset": 1_000_000})).json() == []
