@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,17 @@ from shared.observability import request_id_var
 log = logging.getLogger("youfu.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+# How long the broker may hold a fetch that finds nothing. The bundled broker (Tansu) holds it the
+# whole time even when records arrive meanwhile, so a busy consumer asks for 25 ms: each hop of a
+# saga paid up to ~250 ms with kafka-python's default 500 (bench/settle_latency.py). Idle, the same
+# 40 fetches a second cost ≈0.13 of a core per service and as much again in the broker (an idle
+# platform took 0.7 of a core, psutil over 20 s): after IDLE_AFTER_S without a record a consumer
+# asks for 250 ms instead, and the first record it gets puts it back at 25 ms. What that costs: an
+# event after a quiet spell waits up to 250 ms longer.
+BUSY_FETCH_WAIT_MS = 25
+IDLE_FETCH_WAIT_MS = 250
+IDLE_AFTER_S = 5.0
 
 
 @dataclass
@@ -136,7 +148,8 @@ class ConsumerRunner:
     The consumer group is the service (`group`); the inbox scope stays each subscription's name."""
 
     def __init__(self, db: Database, bootstrap: str, subs: Subscription | list[Subscription], *, client_id: str,
-                 group: str | None = None, on_outcome=None, topic_prefix: str = "") -> None:
+                 group: str | None = None, on_outcome=None, topic_prefix: str = "",
+                 idle_after_s: float = IDLE_AFTER_S) -> None:
         self.db = db
         self.bootstrap = bootstrap
         self.subs = [subs] if isinstance(subs, Subscription) else list(subs)
@@ -152,6 +165,8 @@ class ConsumerRunner:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.assigned = threading.Event()
+        self.idle_after_s = idle_after_s
+        self.fetch_wait_ms = BUSY_FETCH_WAIT_MS  # what the consumer asks the broker for now
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -173,7 +188,7 @@ class ConsumerRunner:
             session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_records=200,
             # kafka-python's default (500 ms) lets the broker sit on a fetch that new records could
             # answer: every hop of a saga paid up to ~250 ms for it (bench/settle_latency.py)
-            fetch_max_wait_ms=25,
+            fetch_max_wait_ms=BUSY_FETCH_WAIT_MS,
             request_timeout_ms=7000, reconnect_backoff_max_ms=1000,
         )
 
@@ -181,13 +196,21 @@ class ConsumerRunner:
         from kafka.structs import OffsetAndMetadata
 
         consumer = None
+        last_records = time.monotonic()
         while not self._stop.is_set():
             try:
                 if consumer is None:
                     consumer = self._consumer()
+                    self.fetch_wait_ms = BUSY_FETCH_WAIT_MS
                 batch = consumer.poll(timeout_ms=300)
                 if consumer.assignment():
                     self.assigned.set()
+                now = time.monotonic()
+                if batch:
+                    last_records = now
+                    self._pace(consumer, BUSY_FETCH_WAIT_MS)
+                elif now - last_records > self.idle_after_s:
+                    self._pace(consumer, IDLE_FETCH_WAIT_MS)
                 for tp, records in batch.items():
                     done = None
                     for record in records:
@@ -214,6 +237,17 @@ class ConsumerRunner:
                 consumer.close(autocommit=False)
             except Exception:
                 pass
+
+    def _pace(self, consumer, wait_ms: int) -> None:
+        """Ask the broker to hold each fetch this long. kafka-python reads the setting from its
+        fetcher's config at every fetch; it has no public setter, so a version without that
+        attribute keeps the busy pace (correct, only dearer when idle)."""
+        if wait_ms == self.fetch_wait_ms:
+            return
+        config = getattr(getattr(consumer, "_fetcher", None), "config", None)
+        if isinstance(config, dict) and "fetch_max_wait_ms" in config:
+            config["fetch_max_wait_ms"] = wait_ms
+            self.fetch_wait_ms = wait_ms
 
     def _handle_record(self, record) -> list[str]:
         """Hand one record to every subscription of its topic; returns their names."""

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from shared.consumer import handle_event, replay_dead_letter
+from shared.consumer import BUSY_FETCH_WAIT_MS, IDLE_FETCH_WAIT_MS, handle_event, replay_dead_letter
 from shared.kernel_models import DeadLetterRow, OutboxRow
 
 pytestmark = pytest.mark.slow
@@ -76,6 +76,22 @@ async def test_broker_outage_delays_but_loses_nothing(pair, broker):
     effects = await pair.effects()
     assert sorted(effects) == sorted(expected)  # each exactly once, including the re-sent "before"
 
+
+
+async def test_an_idle_consumer_polls_slower_and_a_record_brings_it_back(pair):
+    await pair.publish("first")
+    assert await pair.wait_for(lambda: _has(pair, "first"))
+    assert pair.runner.fetch_wait_ms == BUSY_FETCH_WAIT_MS
+    pair.runner.idle_after_s = 0.5  # 5 s in service
+
+    async def idle() -> bool:
+        return pair.runner.fetch_wait_ms == IDLE_FETCH_WAIT_MS
+
+    assert await pair.wait_for(idle, timeout_s=10)
+    await pair.publish("after a quiet spell")
+    assert await pair.wait_for(lambda: _has(pair, "after a quiet spell"))
+    assert pair.runner.fetch_wait_ms == BUSY_FETCH_WAIT_MS
+    assert await pair.effects() == ["first", "after a quiet spell"]
 
 async def _has(pair, value: str) -> bool:
     return value in await pair.effects()
