@@ -41,7 +41,10 @@ async def login(body: LoginIn, request: Request, ctx: Ctx) -> dict:
         raise TooManyRequests(f"登录尝试次数过多，请在 {wait} 秒后再试", retry_after=wait)
     try:
         user = await accounts.authenticate(ctx.db, cipher=ctx.extras["cipher"], phone=body.phone, password=body.password)
+        new_hash = await accounts.replacement_hash(user, body.password)
         async with ctx.db.transaction() as s:
+            if new_hash:
+                await accounts.store_replacement_hash(s, user=user, new_hash=new_hash)
             return await accounts.issue_tokens(s, signer=ctx.extras["signer"], user=user,
                                                access_ttl_s=ctx.settings.access_token_ttl_s,
                                                refresh_ttl_s=ctx.settings.refresh_token_ttl_s)

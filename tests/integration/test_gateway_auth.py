@@ -5,10 +5,13 @@ import asyncio
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
 from cryptography.fernet import Fernet
 
 from gateway import accounts
 from gateway.main import create_app as create_gateway
+from gateway.models import User
 from services.orders.main import create_app as create_orders
 from shared.db import Database
 from shared.migrations import upgrade
@@ -35,6 +38,7 @@ async def gw(databases, keypair, serve_app, tmp_path):
                                    role="admin", display_name="管理员")
     await db.dispose()
     async with httpx.AsyncClient(base_url=gateway.url, timeout=20) as client:
+        client.db_url = gw_url  # for the tests that look at what the gateway stored
         yield client
 
 
@@ -67,6 +71,24 @@ async def test_sign_in_me_and_failed_attempts_are_limited(gw):
     assert "秒后再试" in body["detail"] and int(r.headers["retry-after"]) > 0
     problem(await gw.post("/api/auth/login", json={"phone": "12", "password": "x"}), 422)
 
+
+
+async def test_a_hash_made_with_older_parameters_is_made_again_at_sign_in(gw):
+    older = PasswordHasher().hash("admin-pass-1")  # the library's defaults, used until 2026-11
+    db = Database(gw.db_url)
+    try:
+        async with db.transaction() as s:
+            await s.execute(sa.update(User).values(password_hash=older))
+        problem(await gw.post("/api/auth/login", json={"phone": "13900000001", "password": "wrong"}), 401)
+        async with db.sessions() as s:
+            assert (await s.execute(sa.select(User.password_hash))).scalar_one() == older  # not on a failure
+        await login(gw)
+        async with db.sessions() as s:
+            stored = (await s.execute(sa.select(User.password_hash))).scalar_one()
+    finally:
+        await db.dispose()
+    assert stored != older and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    await login(gw)  # the new hash takes the same password
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(gw):
     first = await login(gw)
