@@ -7,7 +7,7 @@ kept, with the request, for the report. A 429 (the gateway's per-account write l
 for as long as Retry-After says and counted as throttled, as a person would wait and try again.
 
 Signing in and creating an account cost the gateway an argon2 hash each (≈50 ms of one core here,
-one core, on purpose): at most `SIGNINS_AT_ONCE` of them are in flight, enough to keep a two-core
+on purpose): at most `SIGNINS_AT_ONCE` of them are in flight, enough to keep a two-core
 gateway busy without a queue of sign-ins that time out behind each other.
 """
 from __future__ import annotations
