@@ -49,7 +49,6 @@ def run(platform, repo_root, tmp_path_factory):
     done = subprocess.run([sys.executable, "-m", "youfu", "simulate", "--scale", "demo", "--gateway", platform.url,
                            "--seed", "3", "--json", str(out)], cwd=repo_root, env=env, capture_output=True, text=True,
                           timeout=240)
-    print("TIMING", [l for l in done.stdout.splitlines() if "timing" in l])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return {"report": json.loads(out.read_text()), "stdout": done.stdout, "before": before, "month": month}
 
