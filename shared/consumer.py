@@ -186,9 +186,7 @@ class ConsumerRunner:
             group_id=self.topic_prefix + self.group,  # namespaced with the topics: no group shared across namespaces
             client_id=self.client_id, enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_records=200,
-            # kafka-python's default (500 ms) lets the broker sit on a fetch that new records could
-            # answer: every hop of a saga paid up to ~250 ms for it (bench/settle_latency.py)
-            fetch_max_wait_ms=BUSY_FETCH_WAIT_MS,
+            fetch_max_wait_ms=BUSY_FETCH_WAIT_MS,  # not kafka-python's 500: see BUSY_FETCH_WAIT_MS
             request_timeout_ms=7000, reconnect_backoff_max_ms=1000,
         )
 

@@ -245,8 +245,8 @@ def _stop_platform(proc: subprocess.Popen) -> None:
 
 def pytest_runtest_setup(item):
     """The fault tests come last and start platforms of their own: the session's platform is no
-    longer needed then, and idle it still costs ≈0.7 of a core (consumers polling the broker), a
-    third of this machine taken from the fault tests' processes."""
+    longer needed then, and idle it still takes a fifth of a core (0.7 before idle consumers
+    slowed their polling), taken from the fault tests' own platforms."""
     if "/tests/faults/" in str(item.fspath):
         while _running_platforms:
             _stop_platform(_running_platforms.pop())
