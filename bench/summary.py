@@ -63,6 +63,13 @@ def relay(d: dict) -> list[str]:
             d.get("measured_at", "")]
 
 
+def idle(d: dict) -> list[str]:
+    t = d["total_cores"]
+    return ["idle_platform", f"the whole platform idle ({d['measure_s']:.0f} s): {t['paced']:.2f} of a core",
+            f"consumers that never slow their polling: {t['baseline']:.2f}", f"{d['baseline_over_paced']:.1f}×",
+            "–", d.get("measured_at", "")]
+
+
 def batch(d: dict) -> list[list[str]]:
     i, r, ratios, met = d["issuance"], d["report"], d["ratios"], d["targets_met"]
     transfers = d["setup"]["rows"]["ledger_transfers"]
@@ -94,7 +101,7 @@ def main() -> None:
            "|---|---|---|---|---|---|"]
     rows: list[list[str]] = []
     for name, fn in (("matching", matching), ("ordering", ordering), ("settle_latency", settle),
-                     ("events_relay", relay)):
+                     ("events_relay", relay), ("idle_platform", idle)):
         d = load(name)
         if d:
             try:

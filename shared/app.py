@@ -102,7 +102,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
                 runner = ConsumerRunner(db, settings.kafka_bootstrap, ctx.subscriptions, client_id=f"youfu-{spec.name}",
                                         group=spec.name,
                                         on_outcome=lambda t, o: metrics.events_consumed.labels(spec.name, t, o).inc(),
-                                        topic_prefix=settings.topic_prefix)
+                                        topic_prefix=settings.topic_prefix,
+                                        idle_after_s=settings.consumer_idle_after_s)
                 runner.start()
                 ctx.consumers.append(runner)
         log.info("%s started", spec.name)

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     outbox_poll_s: float = 1.0
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5
+    consumer_idle_after_s: float = 5.0  # then fetches are held 250 ms, not 25 (shared/consumer.py)
     http_timeout_s: float = 5.0
     # connections per process (and as many again in overflow): five processes at 10 use 100, which is
     # PostgreSQL's default max_connections; raise both together
