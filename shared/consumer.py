@@ -33,7 +33,7 @@ Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 # whole time even when records arrive meanwhile, so a busy consumer asks for 25 ms: each hop of a
 # saga paid up to ~250 ms with kafka-python's default 500 (bench/settle_latency.py). Idle, the same
 # 40 fetches a second cost ≈0.13 of a core per service and more in the broker (an idle platform
-# took 0.56 of a core, 0.15 with this: bench/idle_platform.py): after IDLE_AFTER_S without a record a consumer
+# took 0.56 of a core, 0.14 with this: bench/idle_platform.py): after IDLE_AFTER_S without a record a consumer
 # asks for 250 ms instead, and the first record it gets puts it back at 25 ms. What that costs: an
 # event after a quiet spell waits up to 250 ms longer.
 BUSY_FETCH_WAIT_MS = 25
