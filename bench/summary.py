@@ -70,6 +70,13 @@ def idle(d: dict) -> list[str]:
             "–", d.get("measured_at", "")]
 
 
+def http_clients(d: dict) -> list[str]:
+    busy = next(r for r in d["rows"] if r["in_flight"] == max(x["in_flight"] for x in d["rows"]))
+    return ["http_clients", f"aiohttp (between services, gateway proxy): {busy['aiohttp_cpu_us']} µs of client CPU a "
+            f"request, {busy['in_flight']} in flight", f"httpx: {busy['httpx_cpu_us']} µs", f"{busy['ratio']}×", "–",
+            d.get("measured", "")]
+
+
 def batch(d: dict) -> list[list[str]]:
     i, r, ratios, met = d["issuance"], d["report"], d["ratios"], d["targets_met"]
     transfers = d["setup"]["rows"]["ledger_transfers"]
@@ -101,7 +108,8 @@ def main() -> None:
            "|---|---|---|---|---|---|"]
     rows: list[list[str]] = []
     for name, fn in (("matching", matching), ("ordering", ordering), ("settle_latency", settle),
-                     ("events_relay", relay), ("idle_platform", idle)):
+                     ("events_relay", relay), ("idle_platform", idle),
+                     ("http_clients", http_clients)):
         d = load(name)
         if d:
             try:

@@ -1,4 +1,5 @@
-"""Reverse proxy to the services: one pooled httpx client, timeouts, retries only where safe."""
+"""Reverse proxy to the services: one pooled aiohttp client per service (shared/http.py says why
+not httpx), timeouts, retries only where safe."""
 from __future__ import annotations
 
 import asyncio
@@ -6,13 +7,15 @@ import json
 import logging
 import time
 
+import aiohttp
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from yarl import URL
 
 from shared.app import Ctx
 from shared.errors import DomainError, NotFound, ServiceUnavailable, TooManyRequests
-from shared.http import NAMES_ZH
+from shared.http import NAMES_ZH, RETRYABLE, make_session
 from shared.observability import current_request_id
 from shared.settings import SERVICES
 
@@ -32,61 +35,75 @@ PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-
 DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "x-request-id"}
 
 
-def make_client(timeout_s: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_s, connect=2.0),
-        # idle connections are dropped before the services' uvicorn closes them (5 s): reusing one
-        # the server is closing at that moment fails the request
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=64, keepalive_expiry=2.0),
-    )
+def make_client(timeout_s: float) -> aiohttp.ClientSession:
+    return make_session(timeout_s)
 
 
-async def forward(client: httpx.AsyncClient, base_url: str, service: str, request: Request, path: str) -> Response:
+async def forward(client: aiohttp.ClientSession, base_url: str, service: str, request: Request,
+                  path: str) -> Response:
     headers = {k: v for k, v in request.headers.items() if k.lower() in PASS_REQUEST_HEADERS}
     headers["x-request-id"] = current_request_id() or ""
     body = await request.body()
     url = f"{base_url}/{_raw_rest(request, service, path)}"
     query = request.scope.get("query_string") or b""
     if query:
-        url += "?" + query.decode("latin-1")
+        url += "?" + _wire(query)
     # a write with an Idempotency-Key is as safe to send twice as a GET: the service answers the
     # second with the first's answer and no second effect
     attempts = 3 if request.method in IDEMPOTENT_METHODS or "idempotency-key" in headers else 1
     for attempt in range(1, attempts + 1):
         try:
-            upstream = await client.request(request.method, url, content=body, headers=headers)
+            # encoded=True: the path and query go on as the caller sent them, not re-quoted
+            async with client.request(request.method, URL(url, encoded=True), data=body, headers=headers,
+                                      allow_redirects=False) as upstream:
+                status, content = upstream.status, await upstream.read()
+                upstream_headers = upstream.headers
             break
-        except httpx.InvalidURL:
+        except aiohttp.InvalidURL:
             raise NotFound("没有这个地址") from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            # never reached the service, or a kept-alive connection closed under us (perhaps after
-            # the service acted): safe to retry idempotent calls and keyed writes only
+        except aiohttp.ConnectionTimeoutError as exc:  # never reached the service: safe to try again
             if attempt == attempts:
-                log.warning("%s unreachable: %s %s", service, type(exc).__name__, exc)
-                raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
-                                         service=service) from None
+                raise _unreachable(service, exc) from None
             await asyncio.sleep(0.05 * attempt)
-        except httpx.TimeoutException:
+        except asyncio.TimeoutError:
             log.warning("%s did not answer %s /%s in time", service, request.method, path)
             raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}响应超时，请稍后再试",
                                      service=service) from None
-        except httpx.HTTPError as exc:
+        except RETRYABLE as exc:
+            # never reached the service, or a kept-alive connection closed under us (perhaps after
+            # the service acted): safe to retry idempotent calls and keyed writes only
+            if attempt == attempts:
+                raise _unreachable(service, exc) from None
+            await asyncio.sleep(0.05 * attempt)
+        except aiohttp.ClientError as exc:
             log.warning("%s error on %s /%s: %s %s", service, request.method, path, type(exc).__name__, exc)
             raise ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试",
                                      service=service) from None
-    out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
-    content = upstream.content
-    if upstream.headers.get("content-type", "").startswith("application/problem+json"):
+    out_headers = {k: v for k, v in upstream_headers.items() if k.lower() not in DROP_RESPONSE_HEADERS}
+    if upstream_headers.get("content-type", "").startswith("application/problem+json"):
         content = _gateway_instance(content, request.url.path)
-    return Response(content, status_code=upstream.status_code, headers=out_headers)
+    return Response(content, status_code=status, headers=out_headers)
+
+
+def _unreachable(service: str, exc: Exception) -> ServiceUnavailable:
+    log.warning("%s unreachable: %s %s", service, type(exc).__name__, exc)
+    return ServiceUnavailable(f"{NAMES_ZH.get(service, service)}暂时无法访问，请稍后再试", service=service)
+
+
+def _wire(raw: bytes) -> str:
+    """Bytes of a request target as they may go on the wire: printable ASCII as it is, every other
+    byte (a space, a control character, UTF-8) percent-encoded, which is what it meant."""
+    return "".join(chr(b) if 0x21 <= b <= 0x7E else f"%{b:02X}" for b in raw)
 
 
 def _raw_rest(request: Request, service: str, path: str) -> str:
     """The path after /api/{service}/ exactly as the caller sent it, still percent-encoded: the
     decoded one can hold characters (%0A …) that no URL may carry."""
-    raw = (request.scope.get("raw_path") or b"").decode("latin-1")
-    prefix = f"/api/{service}/"
-    return raw[len(prefix):] if raw.startswith(prefix) else path
+    raw = request.scope.get("raw_path") or b""
+    prefix = f"/api/{service}/".encode()
+    if raw.startswith(prefix):
+        return _wire(raw[len(prefix):])
+    return _wire(path.encode())
 
 
 def _gateway_instance(content: bytes, path: str) -> bytes:
@@ -115,7 +132,7 @@ async def proxy(service: str, path: str, request: Request, ctx: Ctx) -> Response
         principal = await ctx.extras["sessions"].principal(request)  # deleted users and signed-out sessions stop here
     if request.method in WRITE_METHODS:
         check_write(request, ctx, principal)
-    return await forward(ctx.extras["upstream"][service], ctx.settings.service_url(service), service, request, path)
+    return await forward(ctx.extras["upstream"][service], ctx.extras["upstream_url"][service], service, request, path)
 
 
 def check_write(request: Request, ctx, principal) -> None:
