@@ -41,7 +41,7 @@ async def with_httpx(url: str, n: int, in_flight: int) -> None:
         async def loop() -> None:
             for _ in range(n // in_flight):
                 r = await client.request("POST", url, content=BODY, headers=HEADERS)
-                assert r.status_code == 200
+                assert r.status_code == 201
         await asyncio.gather(*(loop() for _ in range(in_flight)))
 
 
@@ -54,7 +54,7 @@ async def with_aiohttp(url: str, n: int, in_flight: int) -> None:
             for _ in range(n // in_flight):
                 async with session.request("POST", url, data=BODY, headers=HEADERS) as r:
                     await r.read()
-                    assert r.status == 200
+                    assert r.status == 201
         await asyncio.gather(*(loop() for _ in range(in_flight)))
 
 
