@@ -39,6 +39,7 @@ Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 BUSY_FETCH_WAIT_MS = 25
 IDLE_FETCH_WAIT_MS = 250
 IDLE_AFTER_S = 5.0
+COMMIT_EVERY_S = 0.5
 
 
 @dataclass
@@ -194,10 +195,12 @@ class ConsumerRunner:
         from kafka.structs import OffsetAndMetadata
 
         consumer = None
-        last_records = time.monotonic()
+        last_records = last_commit = time.monotonic()
+        handled: dict = {}  # partition -> next offset, handled but not yet committed
         while not self._stop.is_set():
             try:
                 if consumer is None:
+                    handled.clear()  # a new consumer starts from the committed offsets anyway
                     consumer = self._consumer()
                     self.fetch_wait_ms = BUSY_FETCH_WAIT_MS
                 batch = consumer.poll(timeout_ms=300)
@@ -217,10 +220,16 @@ class ConsumerRunner:
                         for name in self._handle_record(record):
                             failpoints.hit("consumer.after_effect", name, record.value)
                         done = record.offset
-                    # one commit per partition batch, not per record: each commit is a broker
-                    # round trip; a crash before it only redelivers effects the inbox already holds
                     if done is not None:
-                        consumer.commit({tp: OffsetAndMetadata(done + 1, "", -1)})
+                        handled[tp] = done + 1
+                # Offsets are committed when a poll comes back empty, else every COMMIT_EVERY_S:
+                # each commit is a synchronous broker round trip, and under a trickle of events
+                # committing after every poll cost a commit per event. A crash before the commit
+                # only redelivers effects the inbox already holds.
+                if handled and (not batch or now - last_commit >= COMMIT_EVERY_S or self._stop.is_set()):
+                    consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in handled.items()})
+                    handled.clear()
+                    last_commit = now
             except Exception as exc:
                 log.warning("consumer %s: %s; reconnecting", self.group, exc)
                 if consumer is not None:
@@ -232,6 +241,8 @@ class ConsumerRunner:
                 self._stop.wait(1.0)
         if consumer is not None:
             try:
+                if handled:
+                    consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in handled.items()})
                 consumer.close(autocommit=False)
             except Exception:
                 pass

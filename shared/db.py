@@ -60,7 +60,7 @@ class Database:
     After a commit that added outbox rows, the relay is woken so events leave at once.
     """
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 20) -> None:
         self.url = url
         kwargs: dict = {"echo": echo}
         if is_sqlite(url):
@@ -70,12 +70,13 @@ class Database:
             # round trips per transaction (bench/ordering.py under py-spy). A connection the server
             # dropped fails its one request with 503 (shared/problem.py) and SQLAlchemy then
             # replaces every pooled connection; recycling keeps idle ones from going stale.
-            # Overflow connections are closed on return, so a service that steadily runs more than
-            # `pool_size` transactions at once opens a connection per transaction (orders under
-            # bench/ordering.py: 46 new sessions in 12 s). Keeping them open instead was tried and
-            # reverted: with two platforms alive in one test session (e2e and faults) the kept
-            # pools took PostgreSQL past its 100 connections. Left open; see README.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+            # No overflow: connections past the pool used to be closed on return, so a service
+            # that steadily ran more transactions at once than its pool opened a new PostgreSQL
+            # session (a forked backend) per transaction: at 5 clients in bench/ordering.py that
+            # churn was a quarter of a core and cut the orders placed from 55/s to 34/s. The
+            # most a process holds is the same as before (10 kept + 10 overflow = 20), all kept;
+            # the 21st transaction waits for a connection instead of opening one.
+            kwargs.update(pool_size=pool_size, max_overflow=0, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

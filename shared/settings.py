@@ -40,9 +40,9 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_idle_after_s: float = 5.0  # then fetches are held 250 ms, not 25 (shared/consumer.py)
     http_timeout_s: float = 5.0
-    # connections per process (and as many again in overflow): five processes at 10 use 100, which is
-    # PostgreSQL's default max_connections; raise both together
-    db_pool_size: int = 10
+    # PostgreSQL connections per process, opened as needed and then kept: five processes at 20 use
+    # 100, which is PostgreSQL's default max_connections; raise both together
+    db_pool_size: int = 20
     service_urls: dict[str, str] = {}  # explicit per-service base URLs (tests); env YOUFU_<NAME>_URL otherwise
     database_urls: dict[str, str] = {}  # explicit per-process URLs (tests); env YOUFU_<NAME>_DATABASE_URL otherwise
 
