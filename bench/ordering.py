@@ -322,14 +322,19 @@ def fmt_cpu(cpu: dict) -> str:
 PLATFORM = ("gateway", "orders", "providers", "vouchers", "assessment", "broker", "postgres (ours)")
 
 
-def cpu_per_order(r: dict) -> str:
+def cpu_ms_per_order(r: dict) -> float | None:
     """CPU of the platform's processes per order, counting an order as placed + dispatched +
     accepted (the mean of placed/s and accepted/s: a backlog moves work between windows)."""
     if "accepted_per_s" not in r:
-        return "–"
+        return None
     rate = (r["placed_per_s"] + r["accepted_per_s"]) / 2
     used = sum(r["cpu"].get(g, 0) for g in PLATFORM) * 10  # % of a core → ms of CPU per second
-    return f"{used / rate:.1f}" if rate else "–"
+    return used / rate if rate else None
+
+
+def cpu_per_order(r: dict) -> str:
+    ms_ = cpu_ms_per_order(r)
+    return "–" if ms_ is None else f"{ms_:.1f}"
 
 
 def sustained(runs: list[dict], target: str) -> dict | None:
@@ -397,6 +402,17 @@ def report(result: dict) -> dict:
         "gateway_fraction_of_ceiling": round(s["sustained_gateway_orders_per_s"] / s["max_hello_req_per_s"], 3),
         "per_level": per_level,
     }
+    # The CPU budget: at the sustained level's CPU per order, how many orders a second this
+    # machine could carry with every core busy on the platform alone (an upper bound: it leaves
+    # out the load generator and assumes perfect parallelism)
+    at = gw or best["gateway"]
+    per_order = cpu_ms_per_order(at)
+    if per_order:
+        summary |= {"platform_cpu_ms_per_order": round(per_order, 1),
+                    "cpu_bound_orders_per_s": round((os.cpu_count() or 1) * 1000 / per_order, 1)}
+        print(f"CPU budget: {per_order:.1f} ms of platform CPU per order at {at['clients']} clients through the gateway; "
+              f"{os.cpu_count()} cores carry at most ≈ {summary['cpu_bound_orders_per_s']:.0f} orders/s at that cost "
+              f"(100 orders/s needs ≤ {(os.cpu_count() or 1) * 10:.0f} ms an order)")
     print(f"\nsustained orders/s with POST /orders p99 ≤ {P99_LIMIT_S * 1000:.0f} ms and no errors:")
     print(f"  gateway {s['sustained_gateway_orders_per_s']}/s"
           + (f" (at {gw['clients']} clients)" if gw else "") + f"  direct {s['sustained_direct_orders_per_s']}/s"

@@ -43,6 +43,9 @@ def ordering(d: dict) -> list[str]:
                   f"placed/s through the gateway ({d['max_direct_orders_per_s']} direct)")
         hop = (f"gateway hop {d['gateway_hop_ratio_max']} at the peaks; peak "
                f"{d['max_gateway_orders_per_s'] / d['max_hello_req_per_s']:.1%} of the ceiling")
+    if d.get("platform_cpu_ms_per_order"):
+        figure += (f"; {d['platform_cpu_ms_per_order']} ms of platform CPU an order, so {d['cores']} cores carry "
+                   f"≤ {d['cpu_bound_orders_per_s']:.0f}/s")
     return ["ordering", figure,
             f"bare FastAPI hello: {d['max_hello_req_per_s']:,.0f} req/s",
             hop,
