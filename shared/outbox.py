@@ -179,16 +179,27 @@ class OutboxRelay:
             pass
 
     async def relay_once(self) -> int:
-        """Send one batch of pending rows; returns how many were sent (0: nothing to do)."""
+        """Send one batch of pending rows; returns how many were sent (0: nothing to do).
+
+        The rows are claimed and marked sent in one statement (UPDATE … WHERE seq IN (the oldest
+        pending, skipping rows another replica holds) RETURNING), the batch is sent, and only then
+        does the transaction commit: if the broker does not take them, the rows a failure touched
+        are marked pending again (or an exception rolls the mark back). One round trip fewer than
+        SELECT … FOR UPDATE and then UPDATE, on every pass, in every service."""
         await self._check_broker_reset()
         async with self.db.transaction() as s:
-            q = (sa.select(OutboxRow.seq, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
-                 .where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.seq).limit(self.batch))
+            now = utcnow()
+            oldest = (sa.select(OutboxRow.seq).where(OutboxRow.sent_at.is_(None))
+                      .order_by(OutboxRow.seq).limit(self.batch))
             if s.bind.dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)  # several replicas share one outbox
-            rows = (await s.execute(q)).all()
-            if not rows:
+                oldest = oldest.with_for_update(skip_locked=True)  # several replicas share one outbox
+            claimed = (await s.execute(
+                sa.update(OutboxRow).where(OutboxRow.seq.in_(oldest.scalar_subquery())).values(sent_at=now)
+                .returning(OutboxRow.seq, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
+                .execution_options(synchronize_session=False))).all()
+            if not claimed:
                 return 0
+            rows = sorted(claimed, key=lambda r: r.seq)  # RETURNING promises no order
             ok = await asyncio.to_thread(self.link.send_batch, [(self.topic_prefix + r.topic, r.key, r.payload) for r in rows])
             # within one key, stop at the first failure so that key's order is kept
             failed_keys: set[str] = set()
@@ -198,13 +209,11 @@ class OutboxRelay:
                     sent.append(row.seq)
                 else:
                     failed_keys.add(row.key)
-            now = utcnow()
-            if sent:
-                await s.execute(sa.update(OutboxRow).where(OutboxRow.seq.in_(sent)).values(sent_at=now))
             unsent = [r.seq for r in rows if r.seq not in set(sent)]
             if unsent:
                 await s.execute(sa.update(OutboxRow).where(OutboxRow.seq.in_(unsent))
-                                .values(attempts=OutboxRow.attempts + 1))
+                                .values(sent_at=None, attempts=OutboxRow.attempts + 1)
+                                .execution_options(synchronize_session=False))
         await self._check_broker_reset()
         if self.on_sent and sent:
             self.on_sent(len(sent))

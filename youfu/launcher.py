@@ -171,8 +171,15 @@ def serve(process: str, settings: Settings) -> int:
     import uvicorn
 
     module = "gateway.main" if process == "gateway" else f"services.{process}.main"
+    # The gateway keeps idle connections open 65 s, longer than its clients keep them (httpx and
+    # most HTTP libraries 5 s, an ingress 60 s): with equal timeouts a client sometimes sends on a
+    # connection the server is closing that instant and gets no answer (seen as a RemoteProtocolError
+    # in a fault test's provider robot). The services keep uvicorn's 5 s: their only clients (the
+    # gateway, each other) drop idle connections after 2 s (shared/http.py).
+    keep_alive_s = 65 if process == "gateway" else 5
     uvicorn.run(f"{module}:create_app", factory=True, host=settings.host, port=settings.port(process),
-                access_log=False, log_level="warning", timeout_graceful_shutdown=10)
+                access_log=False, log_level="warning", timeout_graceful_shutdown=10,
+                timeout_keep_alive=keep_alive_s)
     return 0
 
 
