@@ -323,8 +323,11 @@ async def test_consumer_killed_between_effect_and_offset_commit_gets_the_event_a
                                lambda o: o.get("youfu.order.completed.v1", Counter())["duplicate"] >= 1,
                                timeout_s=60, what="the redelivered order.completed")
     redelivered_s = round(time.monotonic() - restarted, 2)
+    # caught up: committed at or past the end the broker reports. Not "== 0": Tansu reports too small
+    # an end offset for a partition whose last records came in one produce batch (a relay pass that
+    # found two events sends them together), so a caught-up group can show a lag below zero
     await eventually(lambda: asyncio.to_thread(committed_lag, p.bootstrap, "vouchers", "youfu.orders"),
-                     lambda lag: lag == 0, timeout_s=30, what="the offset committed after the redelivery")
+                     lambda lag: lag <= 0, timeout_s=30, what="the offset committed after the redelivery")
     await eventually(lambda: fetch(p.dsn("orders"), "SELECT state, captured_fen FROM orders WHERE id::text = $1", oid),
                      lambda rows: rows[0]["state"] == "settled", timeout_s=30, what="settled")
     captures = await fetch(p.dsn("vouchers"), "SELECT kind, count(*) AS n FROM ledger_transfers WHERE order_id::text = $1 "
