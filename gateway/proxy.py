@@ -32,7 +32,8 @@ class UnsupportedMediaType(DomainError):
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language")
-DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding", "x-request-id"}
+# content-encoding passes through: the body is passed on as the service sent it (no decompression)
+DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "x-request-id"}
 
 
 def make_client(timeout_s: float) -> aiohttp.ClientSession:

@@ -91,3 +91,40 @@ async def test_a_keyed_write_gives_up_after_three_tries(serve_app):
     finally:
         await upstream.stop()
     assert r.status_code == 503 and r.json()["service"] == "vouchers" and len(upstream.seen) == 3
+
+
+class GzipUpstream(FlakyUpstream):
+    """Answers every request with a gzip-encoded JSON body and says so in Content-Encoding."""
+
+    def __init__(self) -> None:
+        super().__init__(drops=0)
+
+    async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        import gzip
+
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                self.seen.append((head.split(b" ")[0].decode(), b""))
+                payload = gzip.compress('{"名字": "王大爷"}'.encode())
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n"
+                             b"content-length: %d\r\n\r\n%s" % (len(payload), payload))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+
+async def test_an_encoded_body_passes_through_with_its_encoding(serve_app):
+    upstream = GzipUpstream()
+    gateway = await serve_app(proxy_app(await upstream.start()))
+    try:
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as caller:
+            r = await caller.get("/api/orders/orders")
+    finally:
+        await upstream.stop()
+    # the proxy neither decodes the body nor drops the header that says how to: the caller can
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert r.json() == {"名字": "王大爷"}
