@@ -11,13 +11,14 @@ from fastapi.staticfiles import StaticFiles
 from gateway import web
 from gateway.auth_api import router as auth_router
 from gateway.openapi_merge import MergedOpenAPI
-from gateway.proxy import make_client, services_health
+from gateway.proxy import services_health
 from gateway.proxy import router as proxy_router
 from gateway.ratelimit import SlidingWindow
 from gateway.sessions import SessionChecker
 from shared.app import Ctx, ServiceContext, ServiceSpec, create_service_app
 from shared.asyncapi import asyncapi_document
 from shared.auth import TokenSigner
+from shared.http import make_session
 from shared.pii import PiiCipher
 from shared.settings import SERVICES, Settings
 
@@ -57,7 +58,7 @@ async def _open(ctx: ServiceContext) -> None:
     # health and OpenAPI fan-out: rare calls, on httpx
     ctx.extras["http"] = httpx.AsyncClient(timeout=httpx.Timeout(s.http_timeout_s, connect=2.0))
     # the proxied requests: one aiohttp pool per service
-    ctx.extras["upstream"] = {service: make_client(s.http_timeout_s) for service in SERVICES}
+    ctx.extras["upstream"] = {service: make_session(s.http_timeout_s) for service in SERVICES}
     ctx.extras["upstream_url"] = {service: s.service_url(service) for service in SERVICES}  # read once, not per call
     ctx.extras["cipher"] = PiiCipher(s.pii_key_value)
     ctx.extras["signer"] = TokenSigner(s.private_key_pem)

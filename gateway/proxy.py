@@ -15,7 +15,7 @@ from yarl import URL
 
 from shared.app import Ctx
 from shared.errors import DomainError, NotFound, ServiceUnavailable, TooManyRequests
-from shared.http import NAMES_ZH, RETRYABLE, make_session
+from shared.http import NAMES_ZH, RETRYABLE
 from shared.observability import current_request_id
 from shared.settings import SERVICES
 
@@ -34,10 +34,6 @@ IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language")
 # content-encoding passes through: the body is passed on as the service sent it (no decompression)
 DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "x-request-id"}
-
-
-def make_client(timeout_s: float) -> aiohttp.ClientSession:
-    return make_session(timeout_s)
 
 
 async def forward(client: aiohttp.ClientSession, base_url: str, service: str, request: Request,

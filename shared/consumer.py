@@ -192,8 +192,6 @@ class ConsumerRunner:
         )
 
     def _run(self) -> None:
-        from kafka.structs import OffsetAndMetadata
-
         consumer = None
         last_records = last_commit = time.monotonic()
         handled: dict = {}  # partition -> next offset, handled but not yet committed
@@ -227,8 +225,7 @@ class ConsumerRunner:
                 # committing after every poll cost a commit per event. A crash before the commit
                 # only redelivers effects the inbox already holds.
                 if handled and (not batch or now - last_commit >= COMMIT_EVERY_S or self._stop.is_set()):
-                    consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in handled.items()})
-                    handled.clear()
+                    _commit(consumer, handled)
                     last_commit = now
             except Exception as exc:
                 log.warning("consumer %s: %s; reconnecting", self.group, exc)
@@ -242,7 +239,7 @@ class ConsumerRunner:
         if consumer is not None:
             try:
                 if handled:
-                    consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in handled.items()})
+                    _commit(consumer, handled)
                 consumer.close(autocommit=False)
             except Exception:
                 pass
@@ -285,3 +282,11 @@ class ConsumerRunner:
             if self.on_outcome:
                 self.on_outcome(event.type, result)
         return names
+
+
+def _commit(consumer, handled: dict) -> None:
+    """Commit the next offset of every partition handled since the last commit, and forget them."""
+    from kafka.structs import OffsetAndMetadata
+
+    consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in handled.items()})
+    handled.clear()

@@ -9,7 +9,8 @@ import asyncio
 import httpx
 from fastapi import FastAPI, Request
 
-from gateway.proxy import forward, make_client
+from gateway.proxy import forward
+from shared.http import make_session
 from shared.problem import install_problem_handlers
 
 
@@ -55,7 +56,7 @@ class FlakyUpstream:
 def proxy_app(upstream_url: str) -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
-    client = make_client(5.0)
+    client = make_session(5.0)
 
     @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST"])
     async def proxied(service: str, path: str, request: Request):
