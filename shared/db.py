@@ -93,9 +93,9 @@ class Database:
         # `sessions()` is for reads, and reads need no transaction: on PostgreSQL they run in
         # autocommit, which spares a BEGIN and a ROLLBACK round trip each (at READ COMMITTED every
         # statement sees its own snapshot either way). Writes go through `transaction()`.
-        reads_engine = (self.engine.execution_options(youfu_reads=True) if is_sqlite(url)
-                        else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
-        self.sessions = async_sessionmaker(reads_engine, expire_on_commit=False, sync_session_class=_Session)
+        self.reads_engine = (self.engine.execution_options(youfu_reads=True) if is_sqlite(url)
+                             else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self.sessions = async_sessionmaker(self.reads_engine, expire_on_commit=False, sync_session_class=_Session)
         self.outbox_wakeup = asyncio.Event()
         event.listen(_Session, "after_commit", self._after_commit)
 

@@ -1,0 +1,152 @@
+"""shared/fast_sql: the same Core statements on the asyncpg driver (PostgreSQL) and through
+SQLAlchemy (SQLite), with the same answers, types, transactions and error shapes."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db import Database, KernelBase, make_base
+from shared.events import event_type, make_event
+from shared.fast_sql import Query, fast_reads, fast_transaction, insert_query
+from shared.kernel_models import OutboxRow
+
+Base = make_base("fasttest")
+
+
+class ThingRow(Base):
+    __tablename__ = "things"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    state: Mapped[str] = mapped_column(sa.String(20))
+    seen_at: Mapped[datetime | None]
+    count: Mapped[int] = mapped_column(default=0)
+    flag: Mapped[bool] = mapped_column(default=False)
+
+
+@event_type("youfu.fasttest.thing_named.v1", topic="youfu.fasttest", key="thing_id")
+class ThingNamed(BaseModel):
+    thing_id: uuid.UUID
+
+
+INSERT_THING = insert_query(ThingRow.__table__)
+THING = Query(sa.select(ThingRow.__table__).where(ThingRow.id == sa.bindparam("thing_id")))
+LOCK_THING = Query(sa.select(ThingRow.__table__).where(ThingRow.id == sa.bindparam("thing_id")).with_for_update())
+THINGS_IN_STATE = Query(sa.select(ThingRow.id, ThingRow.name).where(ThingRow.state == sa.bindparam("state"))
+                        .order_by(ThingRow.name))
+# a literal in the statement ("new") besides the named parameters
+MOVE_NEW = Query(sa.update(ThingRow).where(ThingRow.id == sa.bindparam("thing_id"), ThingRow.state == "new")
+                 .values(state=sa.bindparam("to"), count=ThingRow.count + 1))
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def db(request, databases, tmp_path):
+    if request.param == "postgresql":
+        url = databases.new_url("fastsql")
+        if url.startswith("sqlite"):
+            pytest.skip("the suite runs without PostgreSQL")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'fast.db'}"
+    database = Database(url)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+        await conn.run_sync(KernelBase.metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+def thing(name: str, **over) -> dict:
+    return {"id": uuid.uuid4(), "name": name, "state": "new", "seen_at": datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc),
+            "count": 0, "flag": False} | over
+
+
+async def test_rows_come_back_with_python_types(db):
+    t = thing("a", flag=True)
+    async with fast_transaction(db) as tx:
+        assert await tx.run(INSERT_THING, **t) == 1
+    async with fast_reads(db) as r:
+        row = await r.row(THING, thing_id=t["id"])
+        assert await r.row(THING, thing_id=uuid.uuid4()) is None
+    assert row["id"] == t["id"] and isinstance(row["id"], uuid.UUID)
+    assert row["seen_at"] == t["seen_at"] and row["seen_at"].utcoffset() == timedelta(0)
+    assert row["flag"] is True and row["count"] == 0 and row["name"] == "a"
+
+
+async def test_a_literal_in_the_statement_is_bound_and_rowcount_is_counted(db):
+    t = thing("b")
+    async with fast_transaction(db) as tx:
+        await tx.run(INSERT_THING, **t)
+        assert await tx.run(MOVE_NEW, thing_id=t["id"], to="moved") == 1
+        assert await tx.run(MOVE_NEW, thing_id=t["id"], to="again") == 0  # no longer "new"
+        row = await tx.row(LOCK_THING, thing_id=t["id"])
+    assert (row["state"], row["count"]) == ("moved", 1)
+    async with fast_reads(db) as r:
+        assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="moved")] == ["b"]
+
+
+async def test_an_exception_rolls_back_everything_including_the_event(db):
+    t = thing("c")
+    with pytest.raises(RuntimeError):
+        async with fast_transaction(db) as tx:
+            await tx.run(INSERT_THING, **t)
+            await tx.add_event(make_event(ThingNamed(thing_id=t["id"]), source="fasttest"))
+            raise RuntimeError("business rule said no")
+    async with fast_reads(db) as r:
+        assert await r.row(THING, thing_id=t["id"]) is None
+    async with db.sessions() as s:
+        assert (await s.execute(sa.select(sa.func.count()).select_from(OutboxRow))).scalar() == 0
+
+
+async def test_the_event_commits_with_the_change_and_wakes_the_relay(db):
+    t = thing("d")
+    db.outbox_wakeup.clear()
+    async with fast_transaction(db) as tx:
+        await tx.run(INSERT_THING, **t)
+        await tx.add_event(make_event(ThingNamed(thing_id=t["id"]), source="fasttest"))
+        assert not db.outbox_wakeup.is_set()  # not before the commit
+    assert db.outbox_wakeup.is_set()
+    async with db.sessions() as s:
+        rows = (await s.execute(sa.select(OutboxRow))).scalars().all()
+    assert [(r.type, r.sent_at, r.attempts) for r in rows] == [("youfu.fasttest.thing_named.v1", None, 0)]
+    assert str(t["id"]) in rows[0].payload
+
+
+async def test_a_constraint_violation_is_an_integrity_error_and_the_pool_stays_usable(db):
+    async with fast_transaction(db) as tx:
+        await tx.run(INSERT_THING, **thing("e"))
+    with pytest.raises(IntegrityError):
+        async with fast_transaction(db) as tx:
+            await tx.run(INSERT_THING, **thing("e"))
+    for _ in range(3):  # the connection went back clean: later transactions work
+        async with fast_transaction(db) as tx:
+            await tx.run(INSERT_THING, **thing(f"e{uuid.uuid4().hex[:6]}"))
+    async with fast_reads(db) as r:
+        assert len(await r.rows(THINGS_IN_STATE, state="new")) == 4
+
+
+async def test_a_missing_parameter_is_refused_before_anything_runs(db):
+    with pytest.raises(Exception) as caught:
+        async with fast_transaction(db) as tx:
+            await tx.run(MOVE_NEW, thing_id=uuid.uuid4())  # no "to"
+    assert "to" in str(caught.value)
+
+
+async def test_a_connection_killed_under_a_transaction_is_a_503_shape_and_is_replaced(db):
+    if db.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL only: a server-side kill")
+    with pytest.raises(OperationalError):
+        async with fast_transaction(db) as tx:
+            await tx.run(INSERT_THING, **thing("f"))
+            pid = await tx.driver.fetchval("SELECT pg_backend_pid()")
+            async with fast_reads(db) as other:
+                await other.driver.execute("SELECT pg_terminate_backend($1)", pid)
+            await tx.run(INSERT_THING, **thing("g"))
+    async with fast_transaction(db) as tx:  # a fresh connection, not the dead one
+        await tx.run(INSERT_THING, **thing("h"))
+    async with fast_reads(db) as r:
+        assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["h"]
