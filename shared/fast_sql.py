@@ -14,6 +14,7 @@ Everything else keeps the ORM: this is for the few paths measured hot, not a sec
         row = await tx.row(LOCK_ORDER, order_id=oid)    # a Mapping (row["state"]) or None
         n = await tx.run(ACCEPT, order_id=oid, ...)     # rows affected
         await tx.add_event(event)                       # the outbox row, in this transaction
+        tx.after_commit.append(lambda: index.apply(oid))  # runs only once it has committed
 
 Rows are read-only mappings on both backends (asyncpg Record / SQLAlchemy RowMapping). Values
 come back as the same Python types either way (UUID, aware UTC datetime, bool). Errors keep the
@@ -22,7 +23,7 @@ IntegrityError, a lost connection an OperationalError (and the pooled connection
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,7 +40,11 @@ _PG_DIALECT = AsyncpgDialect()
 
 
 class Query:
-    """A Core statement with named bind parameters, compiled for PostgreSQL on first use."""
+    """A Core statement with named bind parameters, compiled for PostgreSQL on first use.
+
+    Name a WHERE parameter of an UPDATE differently from the table's columns (`key_scope`, not
+    `scope`): SQLAlchemy takes a parameter named like a column for that column's new value, and
+    refuses the statement on SQLite."""
 
     __slots__ = ("stmt", "_pg")
 
@@ -50,6 +55,8 @@ class Query:
     def pg(self, params: dict) -> tuple[str, list]:
         if self._pg is None:
             compiled = self.stmt.compile(dialect=_PG_DIALECT)
+            if "POSTCOMPILE" in compiled.string:  # an IN list is expanded per call, not compiled once
+                raise ValueError("IN (…) lists are not supported by fast_sql; spell the choices out with or_()")
             self._pg = (compiled.string, compiled)
         sql, compiled = self._pg
         values = compiled.construct_params(params)  # literals of the statement included; a missing one raises
@@ -84,6 +91,9 @@ class FastTx:
         self.db, self.conn, self.driver = db, conn, driver
         self.outbox_dirty = False
         self.broken = False
+        # run, in order, once the transaction has committed (never on rollback): in-memory state
+        # such as a search index must not run ahead of the database
+        self.after_commit: list[Callable[[], None]] = []
 
     async def rows(self, query: Query, **params) -> list[Mapping]:
         if self.driver is None:
@@ -134,8 +144,7 @@ async def fast_transaction(db: Database) -> AsyncIterator[FastTx]:
         async with db.engine.begin() as conn:
             tx = FastTx(db, conn)
             yield tx
-        if tx.outbox_dirty:
-            db.outbox_wakeup.set()
+        _committed(tx)
         return
     async with db.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
@@ -154,8 +163,14 @@ async def fast_transaction(db: Database) -> AsyncIterator[FastTx]:
             if tx.broken:
                 await conn.invalidate()  # never hand a dead connection to the next caller
             raise
+    _committed(tx)
+
+
+def _committed(tx: FastTx) -> None:
     if tx.outbox_dirty:
-        db.outbox_wakeup.set()
+        tx.db.outbox_wakeup.set()
+    for callback in tx.after_commit:
+        callback()
 
 
 @asynccontextmanager

@@ -16,32 +16,30 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.dispatch import (EXCLUDING_OUTCOMES, Candidate, DecisionKind, DispatchMode, DispatchPolicy, Offer,
                                       OfferOutcome, decide)
 from services.orders.events import OrderCancelled
 from services.orders.lifecycle import Actor, Command, OrderState, transition
 from services.orders.models import OfferRow, OrderRow
-from services.orders.service import Runtime, lock_order, parse_uuid, publish
+from services.orders.queries import (INSERT_OFFER, LOCK_ORDER, OFFERS_OF, POSTPONE_DISPATCH, SET_DISPATCH,
+                                     SET_OFFER_OUTCOME, snapshot)
+from services.orders.service import Runtime, parse_uuid, publish_fast
 from shared.errors import DomainError
+from shared.fast_sql import FastTx, fast_transaction
 
 log = logging.getLogger("youfu.orders.dispatch")
 DISPATCHING = (OrderState.PLACED.value, OrderState.OFFERED.value, OrderState.UNMATCHED.value)
 EXPIRED_UNMATCHED_REASON = "服务时间已过，仍未匹配到服务商，订单已自动取消"
 
 
-def domain_offer(row: OfferRow) -> Offer:
+def domain_offer(row) -> Offer:
+    """An offer row (ORM or `queries.snapshot`) as the pure rules see it."""
     return Offer(str(row.provider_id), str(row.caregiver_id) if row.caregiver_id else None,
                  row.offered_at, row.deadline, OfferOutcome(row.outcome))
 
 
-async def offers_of(session: AsyncSession, order_id: uuid.UUID) -> list[OfferRow]:
-    query = sa.select(OfferRow).where(OfferRow.order_id == order_id).order_by(OfferRow.offered_at, OfferRow.rank)
-    return list((await session.execute(query)).scalars())
-
-
-def policy_for(rt: Runtime, order: OrderRow) -> DispatchPolicy:
+def policy_for(rt: Runtime, order) -> DispatchPolicy:
     return DispatchPolicy(mode=DispatchMode(order.dispatch_mode), offer_timeout_s=rt.config.offer_timeout_s,
                           grab_size=order.grab_size, max_offers=rt.config.max_offers)
 
@@ -88,44 +86,43 @@ async def advance_order(rt: Runtime, order_id: uuid.UUID, *, first_ask: NeedCand
             candidates = list((found or {}).get("candidates") or [])
         except DomainError as exc:
             log.warning("candidates for order %s unavailable: %s", order_id, exc.detail)
-            async with rt.db.transaction() as s:
-                order = await lock_order(s, order_id)
-                if order is not None and order.state in DISPATCHING:
-                    order.next_dispatch_at = rt.now() + _seconds(rt.config.dispatch_backoff_s)
+            async with fast_transaction(rt.db) as tx:
+                await tx.run(POSTPONE_DISPATCH, order_id=order_id,
+                             next_dispatch_at=rt.now() + _seconds(rt.config.dispatch_backoff_s))
             return
 
 
 async def _step(rt: Runtime, order_id: uuid.UUID, candidates: list[dict] | None) -> NeedCandidates | None:
-    async with rt.db.transaction() as s:
-        order = await lock_order(s, order_id)
+    async with fast_transaction(rt.db) as tx:
+        order = snapshot(await tx.row(LOCK_ORDER, order_id=order_id))
         if order is None or order.state not in DISPATCHING:
-            if order is not None:
-                order.next_dispatch_at = None
+            if order is not None and order.next_dispatch_at is not None:
+                await _write_dispatch(tx, order, next_dispatch_at=None)
             return None
         now = rt.now()
-        rows = await offers_of(s, order.id)
+        rows = [snapshot(r) for r in await tx.rows(OFFERS_OF, order_id=order_id)]
         offers = [domain_offer(r) for r in rows]
         if any(o.is_open(now) for o in offers):
-            _apply(rt, s, order, rows, offers, [], now)  # only expiries: the open offers run on
+            await _apply(rt, tx, order, rows, offers, [], now)  # only expiries: the open offers run on
             return None
         if order.window_end <= now:  # too late to serve: stop dispatching, give the hold back
             for row in rows:
                 if row.outcome == OfferOutcome.PENDING.value:
-                    row.outcome = OfferOutcome.EXPIRED.value
-            _cancel_by_platform(s, order, now, EXPIRED_UNMATCHED_REASON)
+                    await tx.run(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.EXPIRED.value,
+                                 answered_at=row.answered_at)
+            await _cancel_by_platform(tx, order, now, EXPIRED_UNMATCHED_REASON)
             hold_id = order.hold_id
         elif candidates is None:
             excluded = {o.provider_id for o in offers if o.outcome in EXCLUDING_OUTCOMES or o.has_lapsed(now)}
             return NeedCandidates(candidate_params(rt, order, excluded))
         else:
-            _apply(rt, s, order, rows, offers, candidates, now)
+            await _apply(rt, tx, order, rows, offers, candidates, now)
             return None
     await rt.void_hold(hold_id)
     return None
 
 
-def _apply(rt: Runtime, s: AsyncSession, order: OrderRow, rows: list[OfferRow], offers: list[Offer],
-           candidates: list[dict], now) -> None:
+async def _apply(rt: Runtime, tx: FastTx, order, rows: list, offers: list[Offer], candidates: list[dict], now) -> None:
     ranked = [Candidate(str(c["provider_id"]), str(c["caregiver_id"]) if c.get("caregiver_id") else None)
               for c in candidates if parse_uuid(c.get("provider_id"))]
     info = {(str(c["provider_id"]), str(c.get("caregiver_id")) if c.get("caregiver_id") else None): (i, c)
@@ -134,45 +131,57 @@ def _apply(rt: Runtime, s: AsyncSession, order: OrderRow, rows: list[OfferRow], 
     decision = decide(ranked, offers, policy=policy_for(rt, order), now=now)
     by_key = {(str(r.provider_id), r.offered_at): r for r in rows}
     for lapsed in decision.expired:
-        by_key[(lapsed.provider_id, lapsed.offered_at)].outcome = OfferOutcome.EXPIRED.value
+        row = by_key[(lapsed.provider_id, lapsed.offered_at)]
+        await tx.run(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.EXPIRED.value, answered_at=row.answered_at)
         if state is OrderState.OFFERED:
             state = transition(state, Command.OFFER_EXPIRED)
     for revoked in decision.revoked:
         row = by_key[(revoked.provider_id, revoked.offered_at)]
-        row.outcome, row.answered_at = OfferOutcome.REVOKED.value, now
+        await tx.run(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.REVOKED.value, answered_at=now)
+    unmatched_count = order.unmatched_count
     if decision.kind is DecisionKind.OFFER:
         if state is OrderState.UNMATCHED:
             state = transition(state, Command.RETRY_DISPATCH)
         state = transition(state, Command.OFFER)
         for offer in decision.new_offers:
             rank, c = info[(offer.provider_id, offer.caregiver_id)]
-            s.add(OfferRow(id=uuid.uuid4(), order_id=order.id, provider_id=uuid.UUID(offer.provider_id),
-                           provider_name=c.get("provider_name"), caregiver_id=parse_uuid(offer.caregiver_id),
-                           caregiver_name=c.get("caregiver_name"), distance_m=c.get("distance_m"),
-                           score=c.get("score"), rank=rank + 1, offered_at=offer.offered_at,
-                           deadline=offer.deadline, outcome=OfferOutcome.PENDING.value))
-        order.next_dispatch_at = decision.wake_at
+            await tx.run(INSERT_OFFER, id=uuid.uuid4(), order_id=order.id, provider_id=uuid.UUID(offer.provider_id),
+                         provider_name=c.get("provider_name"), caregiver_id=parse_uuid(offer.caregiver_id),
+                         caregiver_name=c.get("caregiver_name"), distance_m=c.get("distance_m"),
+                         score=c.get("score"), rank=rank + 1, offered_at=offer.offered_at, deadline=offer.deadline,
+                         outcome=OfferOutcome.PENDING.value, answered_at=None, reason=None)
+        wake_at = decision.wake_at
         log.info("order %s offered to %s", order.id, ", ".join(o.provider_id for o in decision.new_offers))
     elif decision.kind is DecisionKind.WAIT:
-        order.next_dispatch_at = decision.wake_at
+        wake_at = decision.wake_at
     elif decision.kind is DecisionKind.UNMATCHED:
         if state is not OrderState.UNMATCHED:
             state = transition(state, Command.MARK_UNMATCHED)
-        order.unmatched_count += 1
-        order.next_dispatch_at = now + _seconds(rt.config.unmatched_retry_s)
-        log.info("order %s unmatched; retry at %s", order.id, order.next_dispatch_at)
+        unmatched_count += 1
+        wake_at = now + _seconds(rt.config.unmatched_retry_s)
+        log.info("order %s unmatched; retry at %s", order.id, wake_at)
     else:  # ACCEPTED: `accept` already moved the order on
-        order.next_dispatch_at = None
-    order.state, order.updated_at = state.value, now
+        wake_at = None
+    await _write_dispatch(tx, order, state=state.value, next_dispatch_at=wake_at, unmatched_count=unmatched_count,
+                          updated_at=now)
 
 
-def _cancel_by_platform(s: AsyncSession, order: OrderRow, now, reason: str) -> None:
-    order.state = transition(order.state, Command.CANCEL, actor=Actor.PLATFORM).value
-    order.cancel_reason, order.cancelled_by, order.cancelled_at = reason, Actor.PLATFORM.value, now
-    order.next_dispatch_at, order.updated_at = None, now
-    publish(s, OrderCancelled(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
-                              district_code=order.district_code, hold_id=order.hold_id, reason=reason,
-                              cancelled_by=Actor.PLATFORM.value))
+async def _write_dispatch(tx: FastTx, order, **changes) -> None:
+    """The order's dispatch columns as `order` holds them, with `changes` applied (to both)."""
+    for name, value in changes.items():
+        setattr(order, name, value)
+    await tx.run(SET_DISPATCH, order_id=order.id, state=order.state, next_dispatch_at=order.next_dispatch_at,
+                 unmatched_count=order.unmatched_count, cancel_reason=order.cancel_reason,
+                 cancelled_by=order.cancelled_by, cancelled_at=order.cancelled_at, updated_at=order.updated_at)
+
+
+async def _cancel_by_platform(tx: FastTx, order, now, reason: str) -> None:
+    await _write_dispatch(tx, order, state=transition(order.state, Command.CANCEL, actor=Actor.PLATFORM).value,
+                          cancel_reason=reason, cancelled_by=Actor.PLATFORM.value, cancelled_at=now,
+                          next_dispatch_at=None, updated_at=now)
+    await publish_fast(tx, OrderCancelled(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
+                                          district_code=order.district_code, hold_id=order.hold_id, reason=reason,
+                                          cancelled_by=Actor.PLATFORM.value))
 
 
 class Dispatcher:
@@ -231,9 +240,9 @@ class Dispatcher:
         except Exception:
             log.exception("dispatching order %s failed; trying again in %ss", order_id, rt.config.dispatch_backoff_s)
             try:
-                async with rt.db.transaction() as s:  # not every tick: a broken order must not spin
-                    await s.execute(sa.update(OrderRow).where(OrderRow.id == order_id).values(
-                        next_dispatch_at=rt.now() + _seconds(rt.config.dispatch_backoff_s)))
+                async with fast_transaction(rt.db) as tx:  # not every tick: a broken order must not spin
+                    await tx.run(POSTPONE_DISPATCH, order_id=order_id,
+                                 next_dispatch_at=rt.now() + _seconds(rt.config.dispatch_backoff_s))
             except Exception:
                 log.exception("could not postpone order %s", order_id)
         finally:

@@ -13,17 +13,19 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.dispatch import OfferOutcome, accept_offer, decline_offer
-from services.orders.dispatching import domain_offer, offers_of
+from services.orders.dispatching import domain_offer
 from services.orders.events import OrderAccepted
 from services.orders.lifecycle import Command, OrderState, transition
-from services.orders.models import OfferRow, OrderRow
-from services.orders.service import (PROVIDER_ROLES, Runtime, district_scope, load_order, lock_order, offer_answer,
-                                     order_answer, parse_uuid, provider_of, publish)
+from services.orders.models import OrderRow
+from services.orders.queries import (ACCEPT_ORDER, DECLINE_OFFER, LOCK_ORDER, OFFERS_OF, OPEN_OFFERS, SET_DISPATCH,
+                                     SET_OFFER_OUTCOME, snapshot)
+from services.orders.service import (PROVIDER_ROLES, Runtime, district_scope, load_order, local_iso, offer_answer,
+                                     order_answer, parse_uuid, provider_of, publish_fast)
 from shared.auth import Principal, require_role
 from shared.errors import Conflict, Forbidden, NotFound, invalid_field
+from shared.fast_sql import FastTx, fast_reads, fast_transaction
 
 def _provider(principal: Principal) -> uuid.UUID:
     require_role(principal, "provider_admin", "caregiver")
@@ -33,9 +35,10 @@ def _provider(principal: Principal) -> uuid.UUID:
     return provider
 
 
-async def _offered_order(s: AsyncSession, order_id: uuid.UUID, provider: uuid.UUID) -> tuple[OrderRow, list[OfferRow]]:
-    order = await lock_order(s, order_id)
-    rows = await offers_of(s, order_id) if order is not None else []
+async def _offered_order(tx: FastTx, order_id: uuid.UUID, provider: uuid.UUID):
+    """The order (row-locked) and its offers, as snapshots; 404 unless this provider was offered it."""
+    order = snapshot(await tx.row(LOCK_ORDER, order_id=order_id))
+    rows = [snapshot(r) for r in await tx.rows(OFFERS_OF, order_id=order_id)] if order is not None else []
     if order is None or not any(r.provider_id == provider for r in rows):
         raise NotFound("没有找到派给您机构的该订单", order_id=str(order_id))
     return order, rows
@@ -48,8 +51,8 @@ async def accept(rt: Runtime, principal: Principal, order_id: uuid.UUID, caregiv
         if own is None or (caregiver_id is not None and caregiver_id != own):
             raise Forbidden("护理员只能为自己接单")
         caregiver_id = own
-    async with rt.db.transaction() as s:
-        order, rows = await _offered_order(s, order_id, provider)
+    async with fast_transaction(rt.db) as tx:
+        order, rows = await _offered_order(tx, order_id, provider)
         now = rt.now()
         winner = next((r for r in rows if r.outcome == OfferOutcome.ACCEPTED.value), None)
         if order.state != OrderState.OFFERED.value:
@@ -69,30 +72,24 @@ async def accept(rt: Runtime, principal: Principal, order_id: uuid.UUID, caregiv
             # the HTTP call under the order's row lock is acceptable)
             await check_caregiver(rt, caregiver_id=chosen, provider=provider, service_code=order.service_code,
                                   service_name=order.service_name)
-        # the conditional UPDATE is the guard that holds even without the row lock: of concurrent
-        # accepts, only one finds the order still "offered"
-        won = await s.execute(sa.update(OrderRow).where(OrderRow.id == order.id,
-                                                        OrderRow.state == OrderState.OFFERED.value)
-                              .values(state=new_state.value).execution_options(synchronize_session=False))
-        if won.rowcount != 1:
+        caregiver_name = mine.caregiver_name if chosen == mine.caregiver_id else None
+        if await tx.run(ACCEPT_ORDER, order_id=order.id, state=new_state.value, now=now, provider_id=provider,
+                        provider_name=mine.provider_name, caregiver_id=chosen, caregiver_name=caregiver_name) != 1:
             raise Conflict("该订单已被其他服务商接单。", reason="taken")
-        mine.outcome, mine.answered_at = OfferOutcome.ACCEPTED.value, now
-        for other in rows:
-            if other is not mine and other.outcome == OfferOutcome.PENDING.value:
-                other.outcome = (OfferOutcome.REVOKED if now < other.deadline else OfferOutcome.EXPIRED).value
-                other.answered_at = now
-        order.state, order.updated_at, order.accepted_at = new_state.value, now, now
-        order.provider_id, order.provider_name = provider, mine.provider_name
-        order.caregiver_id = chosen
-        order.caregiver_name = mine.caregiver_name if chosen == mine.caregiver_id else None
-        order.next_dispatch_at = None
-        publish(s, OrderAccepted(order_id=order.id, elder_id=order.elder_id, provider_id=provider,
-                                 district_code=order.district_code, caregiver_id=chosen,
-                                 window_start=order.window_start.isoformat()))
-        try:
-            await s.flush()  # the one-accepted-offer index: the database's own last word
+        try:  # the one-accepted-offer index: the database's own last word
+            await tx.run(SET_OFFER_OUTCOME, offer_id=mine.id, outcome=OfferOutcome.ACCEPTED.value, answered_at=now)
         except IntegrityError:
             raise Conflict("该订单已被其他服务商接单。", reason="taken") from None
+        for other in rows:
+            if other is not mine and other.outcome == OfferOutcome.PENDING.value:
+                outcome = OfferOutcome.REVOKED if now < other.deadline else OfferOutcome.EXPIRED
+                await tx.run(SET_OFFER_OUTCOME, offer_id=other.id, outcome=outcome.value, answered_at=now)
+        order.state, order.updated_at, order.accepted_at = new_state.value, now, now
+        order.provider_id, order.provider_name = provider, mine.provider_name
+        order.caregiver_id, order.caregiver_name, order.next_dispatch_at = chosen, caregiver_name, None
+        await publish_fast(tx, OrderAccepted(order_id=order.id, elder_id=order.elder_id, provider_id=provider,
+                                             district_code=order.district_code, caregiver_id=chosen,
+                                             window_start=order.window_start.isoformat()))
         return order_answer(order)
 
 
@@ -117,16 +114,19 @@ async def check_caregiver(rt: Runtime, *, caregiver_id: uuid.UUID, provider: uui
 
 async def decline(rt: Runtime, principal: Principal, order_id: uuid.UUID, reason: str) -> dict:
     provider = _provider(principal)
-    async with rt.db.transaction() as s:
-        order, rows = await _offered_order(s, order_id, provider)
+    async with fast_transaction(rt.db) as tx:
+        order, rows = await _offered_order(tx, order_id, provider)
         now = rt.now()
         if order.state != OrderState.OFFERED.value:
             transition(order.state, Command.DECLINE)
         declined = decline_offer([domain_offer(r) for r in rows], str(provider), now=now)
         mine = next(r for r in rows if r.provider_id == provider and r.offered_at == declined.offered_at)
         mine.outcome, mine.answered_at, mine.reason = OfferOutcome.DECLINED.value, now, reason
-        order.state = transition(order.state, Command.DECLINE).value
-        order.next_dispatch_at, order.updated_at = now, now  # the dispatcher picks the next one at once
+        await tx.run(DECLINE_OFFER, offer_id=mine.id, answered_at=now, reason=reason)
+        # the dispatcher picks the next one at once
+        await tx.run(SET_DISPATCH, order_id=order.id, state=transition(order.state, Command.DECLINE).value,
+                     next_dispatch_at=now, unmatched_count=order.unmatched_count, cancel_reason=order.cancel_reason,
+                     cancelled_by=order.cancelled_by, cancelled_at=order.cancelled_at, updated_at=now)
         answer = offer_answer(mine, now)
     rt.wake_dispatcher()
     return answer
@@ -142,21 +142,20 @@ async def open_offers(rt: Runtime, principal: Principal, provider_id: uuid.UUID 
         if provider is None:
             raise invalid_field("provider_id", "请指定服务商")
     now = rt.now()
-    async with rt.db.sessions() as s:
-        rows = (await s.execute(
-            sa.select(OfferRow, OrderRow).join(OrderRow, OrderRow.id == OfferRow.order_id)
-            .where(OfferRow.provider_id == provider, OfferRow.outcome == OfferOutcome.PENDING.value,
-                   OfferRow.deadline > now, OrderRow.state == OrderState.OFFERED.value)
-            .order_by(OfferRow.deadline))).all()
-    return [offer_answer(offer, now) | {"order": _offer_order_view(order)} for offer, order in rows]
+    async with fast_reads(rt.db) as r:
+        rows = await r.rows(OPEN_OFFERS, provider_id=provider, now=now)
+    return [offer_answer(snapshot(row), now) | {"order": _offer_order_view(row)} for row in rows]
 
 
-def _offer_order_view(order: OrderRow) -> dict:
+_ORDER_VIEW = ("service_code", "service_name", "address", "lat", "lon", "district_code", "street", "price_fen",
+               "voucher_fen", "elder_fen", "payment", "notes", "dispatch_mode")
+
+
+def _offer_order_view(row) -> dict:
     """What a provider needs to decide: service, time, place, money (no elder's personal data)."""
-    full = order_answer(order)
-    keep = ("order_id", "service_code", "service_name", "window_start", "window_end", "address", "lat", "lon",
-            "district_code", "street", "price_fen", "voucher_fen", "elder_fen", "payment", "notes", "dispatch_mode")
-    return {k: full[k] for k in keep}
+    view = {"order_id": str(row["order_id"])} | {name: row[f"order_{name}"] for name in _ORDER_VIEW}
+    view["window_start"], view["window_end"] = local_iso(row["order_window_start"]), local_iso(row["order_window_end"])
+    return view
 
 
 async def list_unmatched(rt: Runtime, principal: Principal, district_code: str | None) -> list[dict]:

@@ -26,17 +26,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from types import SimpleNamespace
 
 from services.orders.events import OrderPlaced
 from services.orders.lifecycle import OrderState
-from services.orders.models import OrderRow
-from services.orders.service import (PAYMENT_KINDS, VOUCHER_NAMES, Runtime, ensure_elder, order_answer, publish,
+from services.orders.queries import INSERT_ORDER
+from services.orders.service import (PAYMENT_KINDS, VOUCHER_NAMES, Runtime, ensure_elder, order_answer, publish_fast,
                                      require_elder_access, require_elder_district)
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Invalid, NotFound, ServiceUnavailable, invalid_field
-from shared.idempotency import fingerprint, run_idempotent
+from shared.fast_sql import FastTx
+from shared.idempotency import fingerprint, run_idempotent_fast
 
 log = logging.getLogger("youfu.orders.placing")
 ORDER_ID_NAMESPACE = uuid.UUID("5b0f1f6e-2d7c-4c59-9a59-6a1f3c1e7d10")
@@ -44,7 +44,8 @@ MAX_WINDOW = timedelta(hours=12)
 MAX_AHEAD = timedelta(days=92)
 PAST_GRACE = timedelta(minutes=1)  # clocks differ a little between a phone and the server
 
-AlsoWrite = Callable[[AsyncSession, OrderRow], Awaitable[None]]
+# extra writes in the order's transaction: (the transaction, the new order as written)
+AlsoWrite = Callable[[FastTx, SimpleNamespace], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ async def place_order(rt: Runtime, principal: Principal, req: PlaceRequest, *, i
     order_id = derive_order_id(scope, idempotency_key, body)
     held: dict = {}
 
-    async def work(s: AsyncSession) -> tuple[int, dict]:
+    async def work(tx: FastTx) -> tuple[int, dict]:
         hold = None
         if payment != "self_pay":
             hold = await rt.client("vouchers").post("/holds", idempotency_key=str(order_id), json={
@@ -147,33 +148,37 @@ async def place_order(rt: Runtime, principal: Principal, req: PlaceRequest, *, i
                 raise Conflict("该订单的代金券预扣已失效，请重新下单（换一个幂等键）", hold_id=hold.get("hold_id"))
             held["hold_id"] = uuid.UUID(hold["hold_id"])
         voucher_fen = int(hold["voucher_fen"]) if hold else 0
-        order = OrderRow(
+        order = SimpleNamespace(
             id=order_id, kind=req.kind, elder_id=req.elder_id, district_code=elder.district_code,
             street=elder.street, service_code=req.service_code, service_name=item.get("name") or req.service_code,
             unit=item.get("unit"), min_duration_min=item.get("min_duration_min"), price_fen=price_fen,
             voucher_fen=voucher_fen, elder_fen=int(hold["elder_fen"]) if hold else price_fen, payment=payment,
-            hold_id=held.get("hold_id"), share_bp=hold.get("share_bp") if hold else None,
+            hold_id=held.get("hold_id"), share_bp=hold.get("share_bp") if hold else None, captured_fen=None,
             window_start=req.window_start, window_end=req.window_end, address=address, lat=lat, lon=lon,
             notes=req.notes, state=OrderState.PLACED.value, dispatch_mode=item.get("dispatch_mode") or "sequential",
             grab_size=max(1, int(item.get("grab_size") or 1)), unmatched_count=0,
             # dispatch starts at once, or `dispatch_lead_h` before a window far ahead
             next_dispatch_at=max(now, req.window_start - timedelta(hours=rt.config.dispatch_lead_h)),
-            completed_event_sent=False, recurring_rule_id=req.recurring_rule_id, placed_by=principal.user_id,
-            placed_by_role=principal.role, created_at=now, updated_at=now)
+            provider_id=None, provider_name=None, caregiver_id=None, caregiver_name=None,
+            completed_event_sent=False, cancel_reason=None, cancelled_by=None, dispute_reason=None,
+            dispute_state_before=None, resolution=None, recurring_rule_id=req.recurring_rule_id,
+            placed_by=principal.user_id, placed_by_role=principal.role, created_at=now, updated_at=now,
+            accepted_at=None, completed_at=None, settled_at=None, cancelled_at=None)
         if order.voucher_fen + order.elder_fen != order.price_fen:
             raise ServiceUnavailable("养老服务券服务返回的金额不一致，请稍后再试")
-        s.add(order)
-        publish(s, OrderPlaced(order_id=order.id, elder_id=order.elder_id, district_code=order.district_code,
-                               service_code=order.service_code, price_fen=price_fen, voucher_fen=voucher_fen,
-                               voucher_kind=None if payment == "self_pay" else payment, hold_id=order.hold_id,
-                               kind=order.kind, window_start=order.window_start.isoformat()))
+        await tx.run(INSERT_ORDER, **vars(order))
+        await publish_fast(tx, OrderPlaced(
+            order_id=order.id, elder_id=order.elder_id, district_code=order.district_code,
+            service_code=order.service_code, price_fen=price_fen, voucher_fen=voucher_fen,
+            voucher_kind=None if payment == "self_pay" else payment, hold_id=order.hold_id, kind=order.kind,
+            window_start=order.window_start.isoformat()))
         if also is not None:
-            await also(s, order)
-        await s.flush()
+            await also(tx, order)
         return 201, order_answer(order)
 
     try:
-        status, answer, replayed = await run_idempotent(rt.db, key=idempotency_key, scope=scope, body=body, work=work)
+        status, answer, replayed = await run_idempotent_fast(rt.db, key=idempotency_key, scope=scope, body=body,
+                                                             work=work)
     except BaseException:
         if "hold_id" in held:  # the hold was made but the order was not written: give it back
             await rt.void_hold(held["hold_id"])

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.orders.models import RecurringOccurrenceRow, RecurringRuleRow
+from services.orders.queries import INSERT_OCCURRENCE
 from services.orders.placing import PlaceRequest, check_payment, fetch_service_item, place_order
 from services.orders.recurrence import RecurrenceRule, local_date
 from services.orders.service import (CITY_ROLES, ELDER_ROLES, Runtime, ensure_elder, local_iso, own_elders,
@@ -142,9 +143,9 @@ async def _spawn_one(rt: Runtime, row: RecurringRuleRow, instant: datetime) -> i
                            address=row.address, lat=row.lat, lon=row.lon, notes=row.notes, kind="recurring",
                            recurring_rule_id=row.id)
 
-    async def record(s, order) -> None:
-        s.add(RecurringOccurrenceRow(id=uuid.uuid4(), rule_id=row.id, occurs_at=instant, order_id=order.id,
-                                     status="placed", created_at=rt.now()))
+    async def record(tx, order) -> None:
+        await tx.run(INSERT_OCCURRENCE, id=uuid.uuid4(), rule_id=row.id, occurs_at=instant, order_id=order.id,
+                     status="placed", error=None, created_at=rt.now())
 
     key = f"{row.id}:{local_date(instant).isoformat()}"
     try:

@@ -29,11 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.lifecycle import Actor, OrderState, allowed_commands
 from services.orders.models import ElderRow, OfferRow, OrderRow, ReviewRow, ServiceRecordRow
+from services.orders.queries import ELDER, snapshot
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.db import Database, utcnow
 from shared.errors import Forbidden, NotFound
 from shared.events import make_event
+from shared.fast_sql import FastTx, fast_reads
 from shared.http import ServiceClient
 from shared.outbox import add_event
 
@@ -148,6 +150,11 @@ def publish(session: AsyncSession, data: BaseModel) -> None:
     add_event(session, make_event(data, source=SOURCE))
 
 
+async def publish_fast(tx: FastTx, data: BaseModel) -> None:
+    """`publish` for the paths on `shared.fast_sql`."""
+    await tx.add_event(make_event(data, source=SOURCE))
+
+
 # ---- who may see and do what ------------------------------------------------------------------
 
 
@@ -247,11 +254,12 @@ def apply_elder_facts(row: ElderRow, data: dict) -> None:
         row.status = str(data["status"])
 
 
-async def ensure_elder(rt: Runtime, elder_id: uuid.UUID) -> ElderRow:
-    """The elder from this service's copy; when an order comes before the elder's event, the
-    record is fetched once from assessment and kept (later events overwrite it)."""
-    async with rt.db.sessions() as s:
-        row = await s.get(ElderRow, elder_id)
+async def ensure_elder(rt: Runtime, elder_id: uuid.UUID):
+    """The elder from this service's copy (an ElderRow or its `queries.snapshot`); when an order
+    comes before the elder's event, the record is fetched once from assessment and kept (later
+    events overwrite it)."""
+    async with fast_reads(rt.db) as r:  # read on every order placed
+        row = snapshot(await r.row(ELDER, elder_id=elder_id))
     if row is not None:
         return row
     try:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.orders.models import ElderRow, OrderRow, PlannedVisitRow, VisitPlanRow
 from services.orders.placing import PlaceRequest, place_order
+from services.orders.queries import LINK_VISIT
 from services.orders.recurrence import YearMonth, coverage_by_group, local_date, plan_monthly_visits
 from services.orders.service import Runtime, district_scope, local_iso
 from shared.auth import Principal, require_role, service_principal
@@ -120,9 +121,8 @@ async def place_planned_orders(rt: Runtime, month: str, district: str | None, *,
                                window_end=start + timedelta(minutes=rt.config.visit_duration_min), payment="self_pay",
                                notes="每月探访关爱", kind="visit", programme_funded=True)
 
-        async def link(s, order, visit_id=visit.id) -> None:
-            await s.execute(sa.update(PlannedVisitRow).where(PlannedVisitRow.id == visit_id)
-                            .values(order_id=order.id, error=None))
+        async def link(tx, order, visit_id=visit.id) -> None:
+            await tx.run(LINK_VISIT, visit_id=visit_id, order_id=order.id)
 
         try:
             _, _, replayed = await place_order(rt, system, request, scope="visits", also=link,

@@ -4,7 +4,9 @@ per caregiver, from `order.reviewed`) and each caregiver's load today (from `ord
 
 Each function runs inside the consumer's transaction (the kernel commits it with the inbox row,
 so a redelivered event changes nothing) and is idempotent by itself too: a review and a load are
-kept per order, so the same order counted twice still counts once.
+kept per order, so the same order counted twice still counts once. Loads come with every order
+(accepted, then completed or cancelled), so they are the consumer's hot path: they take a `FastTx`
+and run statements built once (shared/fast_sql.py); reviews keep the ORM.
 """
 from __future__ import annotations
 
@@ -19,8 +21,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.providers import domain
 from services.providers.models import CaregiverRow, OrderLoadRow, ProviderRow, ReviewRow
 from services.providers.service import as_uuid
+from shared.fast_sql import FastTx, Query, insert_query
 
 log = logging.getLogger("youfu.providers.orders")
+
+_LOADS = OrderLoadRow.__table__
+LOAD = Query(sa.select(_LOADS.c.caregiver_id, _LOADS.c.cancelled).where(_LOADS.c.order_id == sa.bindparam("order_id")))
+LOCK_LOAD = Query(LOAD.stmt.with_for_update())
+INSERT_LOAD = insert_query(_LOADS)
+# the order is bound as "order" in an UPDATE: there SQLAlchemy takes a parameter named after a column
+# (order_id) for that column's new value, and refuses it in the WHERE clause (SQLite path)
+MOVE_LOAD = Query(sa.update(_LOADS).where(_LOADS.c.order_id == sa.bindparam("order")).values(
+    caregiver_id=sa.bindparam("caregiver_id"), provider_id=sa.bindparam("provider_id"), day=sa.bindparam("day"),
+    cancelled=False, updated_at=sa.bindparam("updated_at")))
+CANCEL_LOAD = Query(sa.update(_LOADS).where(_LOADS.c.order_id == sa.bindparam("order")).values(
+    cancelled=True, updated_at=sa.bindparam("updated_at")))
+# one caregiver's at a time: an IN list would be compiled per call, and fast_sql compiles once
+LOAD_ON_DAY = Query(sa.select(sa.func.count().label("n")).select_from(_LOADS).where(
+    _LOADS.c.caregiver_id == sa.bindparam("caregiver_id"), _LOADS.c.day == sa.bindparam("day"),
+    _LOADS.c.cancelled.is_(False)))
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,7 @@ async def _take_back(session: AsyncSession, review: ReviewRow, now: datetime) ->
                 caregiver.rating_sum - review.rating, caregiver.rating_count - 1, now)
 
 
-async def record_accepted(session: AsyncSession, *, data: dict, at: datetime, now: datetime,
+async def record_accepted(tx: FastTx, *, data: dict, at: datetime, now: datetime,
                           today: date) -> dict[uuid.UUID, int]:
     """The accepting caregiver takes the order on the day it is served (Asia/Shanghai): the
     event's `window_start`, or the day of the event where it has none (events from before the
@@ -88,18 +107,15 @@ async def record_accepted(session: AsyncSession, *, data: dict, at: datetime, no
     if order_id is None or caregiver_id is None:
         return {}
     day = service_day(data.get("window_start")) or domain.local_day(at)
-    row = await session.get(OrderLoadRow, order_id, with_for_update=True)
+    row = await tx.row(LOCK_LOAD, order_id=order_id)
     changed = {caregiver_id}
+    values = dict(caregiver_id=caregiver_id, provider_id=as_uuid(data.get("provider_id")), day=day, updated_at=now)
     if row is None:
-        session.add(OrderLoadRow(order_id=order_id, caregiver_id=caregiver_id,
-                                 provider_id=as_uuid(data.get("provider_id")), day=day,
-                                 cancelled=False, updated_at=now))
+        await tx.run(INSERT_LOAD, order_id=order_id, cancelled=False, **values)
     else:
-        changed.add(row.caregiver_id)
-        row.caregiver_id, row.provider_id = caregiver_id, as_uuid(data.get("provider_id"))
-        row.day, row.cancelled, row.updated_at = day, False, now
-    await session.flush()
-    return await loads_today(session, changed, today)
+        changed.add(row["caregiver_id"])
+        await tx.run(MOVE_LOAD, order=order_id, **values)
+    return await loads_today(tx, changed, today)
 
 
 def service_day(window_start: object) -> date | None:
@@ -113,27 +129,25 @@ def service_day(window_start: object) -> date | None:
     return domain.local_day(instant) if instant.tzinfo is not None else None
 
 
-async def record_cancelled(session: AsyncSession, *, data: dict, at: datetime, now: datetime,
+async def record_cancelled(tx: FastTx, *, data: dict, at: datetime, now: datetime,
                            today: date) -> dict[uuid.UUID, int]:
-    row = await session.get(OrderLoadRow, as_uuid(data.get("order_id")), with_for_update=True)
-    if row is None or row.cancelled:
+    order_id = as_uuid(data.get("order_id"))
+    row = await tx.row(LOCK_LOAD, order_id=order_id) if order_id else None
+    if row is None or row["cancelled"]:
         return {}
-    row.cancelled, row.updated_at = True, now
-    await session.flush()
-    return await loads_today(session, {row.caregiver_id}, today)
+    await tx.run(CANCEL_LOAD, order=order_id, updated_at=now)
+    return await loads_today(tx, {row["caregiver_id"]}, today)
 
 
-async def record_completed(session: AsyncSession, *, data: dict, at: datetime, now: datetime,
+async def record_completed(tx: FastTx, *, data: dict, at: datetime, now: datetime,
                            today: date) -> dict[uuid.UUID, int]:
     """A completed order whose acceptance was never seen still took the caregiver's time."""
-    if await session.get(OrderLoadRow, as_uuid(data.get("order_id"))) is not None:
+    order_id = as_uuid(data.get("order_id"))
+    if order_id is not None and await tx.row(LOAD, order_id=order_id) is not None:
         return {}
-    return await record_accepted(session, data=data, at=at, now=now, today=today)
+    return await record_accepted(tx, data=data, at=at, now=now, today=today)
 
 
-async def loads_today(session: AsyncSession, caregiver_ids: set[uuid.UUID], today: date) -> dict[uuid.UUID, int]:
-    counts = dict((await session.execute(
-        sa.select(OrderLoadRow.caregiver_id, sa.func.count()).where(
-            OrderLoadRow.caregiver_id.in_(caregiver_ids), OrderLoadRow.day == today,
-            OrderLoadRow.cancelled.is_(False)).group_by(OrderLoadRow.caregiver_id))).all())
-    return {cid: counts.get(cid, 0) for cid in caregiver_ids}
+async def loads_today(tx: FastTx, caregiver_ids: set[uuid.UUID], today: date) -> dict[uuid.UUID, int]:
+    """Each caregiver's orders on `today` not cancelled (at most two caregivers: one count each)."""
+    return {cid: (await tx.row(LOAD_ON_DAY, caregiver_id=cid, day=today))["n"] for cid in caregiver_ids}

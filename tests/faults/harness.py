@@ -492,7 +492,7 @@ def subscriptions() -> list[tuple[str, str, str, set[str]]]:
         ctx = SimpleNamespace(extras=defaultdict(lambda: None), settings=None, db=None)  # handlers are never run
         for sub in module.make_subscriptions(ctx):
             for topic in sub.topics:
-                out.append((service, sub.name, topic, set(sub.handlers)))
+                out.append((service, sub.name, topic, (set(sub.handlers) | set(sub.fast_handlers))))
     return out
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Database, KernelBase, make_base
+from shared.db import make_base
 from shared.events import event_type, make_event
 from shared.fast_sql import Query, fast_reads, fast_transaction, insert_query
 from shared.kernel_models import OutboxRow
@@ -44,20 +44,9 @@ MOVE_NEW = Query(sa.update(ThingRow).where(ThingRow.id == sa.bindparam("thing_id
                  .values(state=sa.bindparam("to"), count=ThingRow.count + 1))
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def db(request, databases, tmp_path):
-    if request.param == "postgresql":
-        url = databases.new_url("fastsql")
-        if url.startswith("sqlite"):
-            pytest.skip("the suite runs without PostgreSQL")
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'fast.db'}"
-    database = Database(url)
-    async with database.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-        await conn.run_sync(KernelBase.metadata.create_all)
-    yield database
-    await database.dispose()
+@pytest.fixture
+async def db(open_both_backends):
+    return await open_both_backends("fastsql", Base)
 
 
 def thing(name: str, **over) -> dict:
@@ -150,3 +139,23 @@ async def test_a_connection_killed_under_a_transaction_is_a_503_shape_and_is_rep
         await tx.run(INSERT_THING, **thing("h"))
     async with fast_reads(db) as r:
         assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["h"]
+
+
+async def test_after_commit_callbacks_run_once_committed_and_never_on_rollback(db):
+    seen: list[str] = []
+    async with fast_transaction(db) as tx:
+        await tx.run(INSERT_THING, **thing("i"))
+        tx.after_commit.append(lambda: seen.append("first"))
+        tx.after_commit.append(lambda: seen.append("second"))
+        assert seen == []  # not before the commit
+    assert seen == ["first", "second"]
+    with pytest.raises(RuntimeError):
+        async with fast_transaction(db) as tx:
+            await tx.run(INSERT_THING, **thing("j"))
+            tx.after_commit.append(lambda: seen.append("rolled back"))
+            raise RuntimeError("business rule said no")
+    with pytest.raises(IntegrityError):
+        async with fast_transaction(db) as tx:
+            tx.after_commit.append(lambda: seen.append("failed at the database"))
+            await tx.run(INSERT_THING, **thing("i"))  # the name is taken: nothing commits
+    assert seen == ["first", "second"]

@@ -1,0 +1,68 @@
+"""The statements of the paths every order takes (place, dispatch, accept, the open-offers poll),
+built once and run through `shared.fast_sql` (why: that module's doc; the figures are in
+bench/ordering.py's output). Everything else in this service uses the ORM.
+
+Rows come back as read-only mappings; `snapshot` turns one into an object with the row's column
+names as attributes, so the answer builders (`order_answer`, `offer_answer`) and the pure rules
+read fast rows and ORM rows alike.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from services.orders.models import ElderRow, OfferRow, OrderRow, PlannedVisitRow, RecurringOccurrenceRow
+from shared.fast_sql import Query, insert_query
+
+orders, offers = OrderRow.__table__, OfferRow.__table__
+_p = sa.bindparam
+
+
+def snapshot(row: Mapping | None) -> SimpleNamespace | None:
+    return None if row is None else SimpleNamespace(**row)
+
+
+# ---- reads ------------------------------------------------------------------------------------
+
+ELDER = Query(sa.select(ElderRow.__table__).where(ElderRow.elder_id == _p("elder_id")))
+
+LOCK_ORDER = Query(sa.select(orders).where(orders.c.id == _p("order_id")).with_for_update())
+OFFERS_OF = Query(sa.select(offers).where(offers.c.order_id == _p("order_id"))
+                  .order_by(offers.c.offered_at, offers.c.rank))
+# a provider's open offers and what it needs to decide (the poll of every provider's screen)
+OPEN_OFFERS = Query(
+    sa.select(offers, *(orders.c[name].label(f"order_{name}") for name in (
+        "service_code", "service_name", "window_start", "window_end", "address", "lat", "lon", "district_code",
+        "street", "price_fen", "voucher_fen", "elder_fen", "payment", "notes", "dispatch_mode", "kind", "state")))
+    .join(orders, orders.c.id == offers.c.order_id)
+    .where(offers.c.provider_id == _p("provider_id"), offers.c.outcome == "pending",
+           offers.c.deadline > _p("now"), orders.c.state == "offered")
+    .order_by(offers.c.deadline))
+
+# ---- writes -----------------------------------------------------------------------------------
+
+INSERT_ORDER = insert_query(orders)
+INSERT_OFFER = insert_query(offers)
+SET_OFFER_OUTCOME = Query(sa.update(offers).where(offers.c.id == _p("offer_id"))
+                          .values(outcome=_p("outcome"), answered_at=_p("answered_at")))
+# what a dispatch step may change on the order (the platform's cancellation included)
+DECLINE_OFFER = Query(sa.update(offers).where(offers.c.id == _p("offer_id"))
+                      .values(outcome="declined", answered_at=_p("answered_at"), reason=_p("reason")))
+SET_DISPATCH = Query(sa.update(orders).where(orders.c.id == _p("order_id")).values(
+    state=_p("state"), next_dispatch_at=_p("next_dispatch_at"), unmatched_count=_p("unmatched_count"),
+    cancel_reason=_p("cancel_reason"), cancelled_by=_p("cancelled_by"), cancelled_at=_p("cancelled_at"),
+    updated_at=_p("updated_at")))
+POSTPONE_DISPATCH = Query(sa.update(orders).where(orders.c.id == _p("order_id"), sa.or_(
+    orders.c.state == "placed", orders.c.state == "offered", orders.c.state == "unmatched"))
+                          .values(next_dispatch_at=_p("next_dispatch_at")))
+# the guard that holds even without the row lock: of concurrent accepts only one finds "offered"
+ACCEPT_ORDER = Query(sa.update(orders).where(orders.c.id == _p("order_id"), orders.c.state == "offered").values(
+    state=_p("state"), updated_at=_p("now"), accepted_at=_p("now"), provider_id=_p("provider_id"),
+    provider_name=_p("provider_name"), caregiver_id=_p("caregiver_id"), caregiver_name=_p("caregiver_name"),
+    next_dispatch_at=sa.null()))
+# what the recurring spawner and the visit planner write with the order they place
+INSERT_OCCURRENCE = insert_query(RecurringOccurrenceRow.__table__)
+LINK_VISIT = Query(sa.update(PlannedVisitRow.__table__).where(PlannedVisitRow.id == _p("visit_id"))
+                   .values(order_id=_p("order_id"), error=sa.null()))
