@@ -37,7 +37,7 @@ async def main(plat):
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=32)) as side:
         await o.add_caregivers(side, plat.url, provider, world, 40)
         await asyncio.sleep(1)
-        acc = o.AutoAccepter(side, target, provider)
+        acc = o.AutoAccepter(target, provider)
         task = asyncio.create_task(acc.run())
         await o.closed_loop(None, target, body, 2, 0, 3, on_placed=acc.on_placed)
         meter = o.CpuMeter(plat.processes(), list(plat.databases.values()))

@@ -20,11 +20,28 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database, utcnow
+from shared.db import Database, is_sqlite, utcnow
 from shared.events import CloudEvent, topic_and_key
+from shared.fast_sql import Query, fast_transaction
 from shared.kernel_models import OutboxRow
 
 log = logging.getLogger("youfu.outbox")
+
+
+def _claim(skip_locked: bool) -> Query:
+    """Mark the oldest pending rows sent and return them, in one statement (see `relay_once`)."""
+    oldest = (sa.select(OutboxRow.seq).where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.seq)
+              .limit(sa.bindparam("batch", type_=sa.Integer)))
+    if skip_locked:
+        oldest = oldest.with_for_update(skip_locked=True)  # several replicas share one outbox
+    return Query(sa.update(OutboxRow).where(OutboxRow.seq.in_(oldest.scalar_subquery()))
+                 .values(sent_at=sa.bindparam("now"))
+                 .returning(OutboxRow.seq, OutboxRow.topic, OutboxRow.key, OutboxRow.payload))
+
+
+_CLAIM_PG, _CLAIM_SQLITE = _claim(skip_locked=True), _claim(skip_locked=False)
+_UNCLAIM = Query(sa.update(OutboxRow).where(OutboxRow.seq == sa.bindparam("outbox_seq"))
+                 .values(sent_at=sa.null(), attempts=OutboxRow.attempts + 1))
 
 
 def add_event(session: AsyncSession, event: CloudEvent) -> None:
@@ -187,33 +204,25 @@ class OutboxRelay:
         are marked pending again (or an exception rolls the mark back). One round trip fewer than
         SELECT … FOR UPDATE and then UPDATE, on every pass, in every service."""
         await self._check_broker_reset()
-        async with self.db.transaction() as s:
-            now = utcnow()
-            oldest = (sa.select(OutboxRow.seq).where(OutboxRow.sent_at.is_(None))
-                      .order_by(OutboxRow.seq).limit(self.batch))
-            if s.bind.dialect.name == "postgresql":
-                oldest = oldest.with_for_update(skip_locked=True)  # several replicas share one outbox
-            claimed = (await s.execute(
-                sa.update(OutboxRow).where(OutboxRow.seq.in_(oldest.scalar_subquery())).values(sent_at=now)
-                .returning(OutboxRow.seq, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
-                .execution_options(synchronize_session=False))).all()
+        async with fast_transaction(self.db) as tx:
+            claim = _CLAIM_SQLITE if is_sqlite(self.db.url) else _CLAIM_PG
+            claimed = await tx.rows(claim, batch=self.batch, now=utcnow())
             if not claimed:
                 return 0
-            rows = sorted(claimed, key=lambda r: r.seq)  # RETURNING promises no order
-            ok = await asyncio.to_thread(self.link.send_batch, [(self.topic_prefix + r.topic, r.key, r.payload) for r in rows])
+            rows = sorted(claimed, key=lambda r: r["seq"])  # RETURNING promises no order
+            ok = await asyncio.to_thread(self.link.send_batch,
+                                         [(self.topic_prefix + r["topic"], r["key"], r["payload"]) for r in rows])
             # within one key, stop at the first failure so that key's order is kept
             failed_keys: set[str] = set()
             sent: list[int] = []
             for row, good in zip(rows, ok):
-                if good and row.key not in failed_keys:
-                    sent.append(row.seq)
+                if good and row["key"] not in failed_keys:
+                    sent.append(row["seq"])
                 else:
-                    failed_keys.add(row.key)
-            unsent = [r.seq for r in rows if r.seq not in set(sent)]
-            if unsent:
-                await s.execute(sa.update(OutboxRow).where(OutboxRow.seq.in_(unsent))
-                                .values(sent_at=None, attempts=OutboxRow.attempts + 1)
-                                .execution_options(synchronize_session=False))
+                    failed_keys.add(row["key"])
+            for row in rows:
+                if row["seq"] not in set(sent):  # rare (a broker that failed some): one by one
+                    await tx.run(_UNCLAIM, outbox_seq=row["seq"])
         await self._check_broker_reset()
         if self.on_sent and sent:
             self.on_sent(len(sent))

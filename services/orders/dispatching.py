@@ -15,18 +15,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-import sqlalchemy as sa
 
 from services.orders.dispatch import (EXCLUDING_OUTCOMES, Candidate, DecisionKind, DispatchMode, DispatchPolicy, Offer,
                                       OfferOutcome, decide)
 from services.orders.events import OrderCancelled
 from services.orders.lifecycle import Actor, Command, OrderState, transition
-from services.orders.models import OfferRow, OrderRow
-from services.orders.queries import (INSERT_OFFER, LOCK_ORDER, OFFERS_OF, POSTPONE_DISPATCH, SET_DISPATCH,
+from services.orders.queries import (DUE_ORDERS, INSERT_OFFER, LOCK_ORDER, OFFERS_OF, POSTPONE_DISPATCH, SET_DISPATCH,
                                      SET_OFFER_OUTCOME, snapshot)
 from services.orders.service import Runtime, parse_uuid, publish_fast
 from shared.errors import DomainError
-from shared.fast_sql import FastTx, fast_transaction
+from shared.fast_sql import FastTx, fast_reads, fast_transaction
 
 log = logging.getLogger("youfu.orders.dispatch")
 DISPATCHING = (OrderState.PLACED.value, OrderState.OFFERED.value, OrderState.UNMATCHED.value)
@@ -200,16 +198,9 @@ class Dispatcher:
         """Orders due now (not in flight), each with what to ask providers for if it has never
         been offered (the usual case: a new order), and the earliest later instant; one query."""
         now = self.rt.now()
-        never_offered = ~sa.exists().where(OfferRow.order_id == OrderRow.id)
-        query = (sa.select(OrderRow.id, OrderRow.next_dispatch_at, OrderRow.state, OrderRow.window_end,
-                           OrderRow.service_code, OrderRow.lat, OrderRow.lon, OrderRow.window_start,
-                           OrderRow.street, OrderRow.payment, never_offered.label("never_offered"))
-                 .where(OrderRow.state.in_(DISPATCHING), OrderRow.next_dispatch_at.is_not(None))
-                 .order_by(OrderRow.next_dispatch_at).limit(limit + len(self.inflight)))
-        if self.inflight:
-            query = query.where(OrderRow.id.not_in(self.inflight))
-        async with self.rt.db.sessions() as s:
-            rows = (await s.execute(query)).all()
+        async with fast_reads(self.rt.db) as r:
+            found = await r.rows(DUE_ORDERS, limit=limit + len(self.inflight))
+        rows = [snapshot(row) for row in found if row["id"] not in self.inflight]
         due = [(row.id, NeedCandidates(candidate_params(self.rt, row, set()))
                 if row.never_offered and row.state == OrderState.PLACED.value and row.window_end > now else None)
                for row in rows if row.next_dispatch_at <= now][:limit]

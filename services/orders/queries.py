@@ -31,6 +31,14 @@ ELDER = Query(sa.select(ElderRow.__table__).where(ElderRow.elder_id == _p("elder
 LOCK_ORDER = Query(sa.select(orders).where(orders.c.id == _p("order_id")).with_for_update())
 OFFERS_OF = Query(sa.select(offers).where(offers.c.order_id == _p("order_id"))
                   .order_by(offers.c.offered_at, offers.c.rank))
+# what the dispatcher looks at next: due or soonest due, with what a first candidates call needs
+DUE_ORDERS = Query(
+    sa.select(orders.c.id, orders.c.next_dispatch_at, orders.c.state, orders.c.window_end, orders.c.service_code,
+              orders.c.lat, orders.c.lon, orders.c.window_start, orders.c.street, orders.c.payment,
+              (~sa.exists().where(offers.c.order_id == orders.c.id)).label("never_offered"))
+    .where(sa.or_(orders.c.state == "placed", orders.c.state == "offered", orders.c.state == "unmatched"),
+           orders.c.next_dispatch_at.is_not(None))
+    .order_by(orders.c.next_dispatch_at).limit(_p("limit", type_=sa.Integer)))
 # a provider's open offers and what it needs to decide (the poll of every provider's screen)
 OPEN_OFFERS = Query(
     sa.select(offers, *(orders.c[name].label(f"order_{name}") for name in (
