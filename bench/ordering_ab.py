@@ -5,7 +5,8 @@ each, alternately, on fresh platforms, in one run (so both see the same machine)
     .venv/bin/python bench/ordering_ab.py /tmp/before .            # 5 clients, 20 s, 2 rounds
     .venv/bin/python bench/ordering_ab.py /tmp/before . --clients 10 --seconds 30 --rounds 3
 
-Each checkout runs its own `python -m youfu up` (bench/live_platform.py of that checkout), adds 40
+Each checkout runs its own `python -m youfu up` (started by this checkout's bench/live_platform.py,
+so both sides face the same load generator, auto-accepter included), adds 40
 caregivers, warms up 3 s with 2 clients, then measures: placed/s, POST p99, and the CPU of each
 process (psutil; PostgreSQL backends opened during the run count as "other"). Prints one line per
 run and the ratio after/before of the means. bench/ordering.py is the full benchmark; this answers
@@ -22,11 +23,14 @@ from statistics import mean
 
 ONE_RUN = r'''
 import asyncio, json, sys
-root, clients, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-sys.path.insert(0, root + "/bench"); sys.path.insert(0, root)
+root, clients, seconds, generator = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, generator + "/bench")
+from pathlib import Path
 import httpx
+import live_platform
 from live_platform import LivePlatform, login_headers
 import ordering as o
+live_platform.ROOT = Path(root)  # the platform under test; the load generator is always this checkout's
 
 async def main(plat):
     world = plat.world
@@ -53,11 +57,12 @@ try:
 finally:
     plat.stop()
 '''
+GENERATOR = Path(__file__).resolve().parents[1]  # the load generator's code, the same for both sides
 PLATFORM = ("gateway", "assessment", "providers", "orders", "vouchers", "broker", "postgres (ours)")
 
 
 def run_once(root: Path, clients: int, seconds: float) -> dict:
-    out = subprocess.run([sys.executable, "-c", ONE_RUN, str(root), str(clients), str(seconds)],
+    out = subprocess.run([sys.executable, "-c", ONE_RUN, str(root), str(clients), str(seconds), str(GENERATOR)],
                          capture_output=True, text=True, timeout=900)
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
