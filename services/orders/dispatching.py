@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -98,6 +99,8 @@ async def _step(rt: Runtime, order_id: uuid.UUID, candidates: list[dict] | None)
                 await _write_dispatch(tx, order, next_dispatch_at=None)
             return None
         now = rt.now()
+        # read after the lock, not joined to it: a joined read that waited for the lock would see
+        # the order as committed meanwhile but the offers as they were before the wait
         rows = [snapshot(r) for r in await tx.rows(OFFERS_OF, order_id=order_id)]
         offers = [domain_offer(r) for r in rows]
         if any(o.is_open(now) for o in offers):
@@ -193,6 +196,7 @@ class Dispatcher:
         self.inflight: set[uuid.UUID] = set()
         self.gate = asyncio.Semaphore(rt.config.dispatch_concurrency)
         self.tasks: set[asyncio.Task] = set()
+        self.look_at = 0.0  # monotonic instant of the next look at the table
 
     async def due(self, *, limit: int = 200) -> tuple[list[tuple[uuid.UUID, NeedCandidates | None]], object]:
         """Orders due now (not in flight), each with what to ask providers for if it has never
@@ -208,20 +212,39 @@ class Dispatcher:
         return due, later
 
     async def pass_once(self) -> float:
-        """Start every due order; returns how long to sleep at most before looking again."""
-        room = 4 * self.rt.config.dispatch_concurrency - len(self.inflight)
+        """Start every due order; returns how long to sleep at most before looking again.
+
+        New orders handed over by `place_order` start without a query; the table is read when
+        something else may be due: on the tick, at the earliest stored deadline, or when woken by
+        a decline or a full pipeline (`Runtime.wake_dispatcher`). At 100 orders a second that query
+        ran once per order."""
+        rt = self.rt
+        room = 4 * rt.config.dispatch_concurrency - len(self.inflight)
         if room <= 0:
-            return self.rt.config.dispatch_tick_s  # a finishing step wakes the loop
-        due, later = await self.due(limit=room)
-        for order_id, first_ask in due:
-            self.inflight.add(order_id)
-            task = asyncio.create_task(self._advance(order_id, first_ask))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        timeout = self.rt.config.dispatch_tick_s
-        if later is not None:
-            timeout = min(timeout, max(0.0, (later - self.rt.now()).total_seconds()))
-        return timeout
+            return rt.config.dispatch_tick_s  # a finishing step wakes the loop
+        for order_id in list(rt.handed_over)[:room]:
+            first_ask = rt.handed_over.pop(order_id)
+            if order_id not in self.inflight:
+                self._start(order_id, first_ask)
+                room -= 1
+        now = time.monotonic()
+        if rt.dispatch_look_needed or now >= self.look_at:
+            rt.dispatch_look_needed = False
+            due, later = await self.due(limit=max(room, 1))
+            for order_id, first_ask in due[:max(room, 0)]:
+                rt.handed_over.pop(order_id, None)
+                self._start(order_id, first_ask)
+            wait = rt.config.dispatch_tick_s
+            if later is not None:
+                wait = min(wait, max(0.0, (later - rt.now()).total_seconds()))
+            self.look_at = now + wait
+        return max(0.0, self.look_at - now)
+
+    def _start(self, order_id: uuid.UUID, first_ask: NeedCandidates | None) -> None:
+        self.inflight.add(order_id)
+        task = asyncio.create_task(self._advance(order_id, first_ask))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _advance(self, order_id: uuid.UUID, first_ask: NeedCandidates | None) -> None:
         rt = self.rt

@@ -38,6 +38,8 @@ def _provider(principal: Principal) -> uuid.UUID:
 async def _offered_order(tx: FastTx, order_id: uuid.UUID, provider: uuid.UUID):
     """The order (row-locked) and its offers, as snapshots; 404 unless this provider was offered it."""
     order = snapshot(await tx.row(LOCK_ORDER, order_id=order_id))
+    # after the lock, in a statement of its own: joined to the locking read, offers would be read
+    # as they were before a wait for the lock (the grab test's losers then saw no winner)
     rows = [snapshot(r) for r in await tx.rows(OFFERS_OF, order_id=order_id)] if order is not None else []
     if order is None or not any(r.provider_id == provider for r in rows):
         raise NotFound("没有找到派给您机构的该订单", order_id=str(order_id))

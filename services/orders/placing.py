@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+from services.orders.dispatching import NeedCandidates, candidate_params
 from services.orders.events import OrderPlaced
 from services.orders.lifecycle import OrderState
 from services.orders.queries import INSERT_ORDER
@@ -183,5 +184,12 @@ async def place_order(rt: Runtime, principal: Principal, req: PlaceRequest, *, i
         if "hold_id" in held:  # the hold was made but the order was not written: give it back
             await rt.void_hold(held["hold_id"])
         raise
-    rt.wake_dispatcher()
+    if not replayed:
+        due_at = max(now, req.window_start - timedelta(hours=rt.config.dispatch_lead_h))
+        if due_at <= now:  # the usual case: the dispatcher starts on it without looking it up
+            rt.hand_to_dispatcher(order_id, NeedCandidates(candidate_params(rt, SimpleNamespace(
+                service_code=req.service_code, lat=lat, lon=lon, window_start=req.window_start,
+                street=elder.street, payment=payment), set())))
+        else:  # its dispatch time may come before what the dispatcher waits for now
+            rt.wake_dispatcher()
     return status, answer, replayed

@@ -85,6 +85,10 @@ class Runtime:
     dispatch_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task] = field(default_factory=list)
     item_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)  # code -> (monotonic expiry, item)
+    # new orders handed straight to the dispatcher (order id -> its first candidates request), and
+    # whether something else changed that only a look at the table finds (`wake_dispatcher`)
+    handed_over: dict[uuid.UUID, object] = field(default_factory=dict)
+    dispatch_look_needed: bool = False
 
     @property
     def db(self) -> Database:
@@ -99,6 +103,13 @@ class Runtime:
         return self.clients[service]
 
     def wake_dispatcher(self) -> None:
+        """Something due changed in the table (a decline, a provider's cancel): look at once."""
+        self.dispatch_look_needed = True
+        self.dispatch_wakeup.set()
+
+    def hand_to_dispatcher(self, order_id: uuid.UUID, first_ask: object) -> None:
+        """A committed new order, due now: dispatch starts without the dispatcher's query."""
+        self.handed_over[order_id] = first_ask
         self.dispatch_wakeup.set()
 
     async def void_hold(self, hold_id: uuid.UUID | None) -> None:
