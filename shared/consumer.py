@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import failpoints
-from shared.db import Database, is_sqlite, utcnow
+from shared.db import Database, utcnow
 from shared.events import CloudEvent
 from shared.fast_sql import FastTx, Query, fast_transaction
 from shared.kernel_models import DeadLetterRow, InboxRow
@@ -49,16 +49,16 @@ IDLE_AFTER_S = 5.0
 COMMIT_EVERY_S = 0.5
 
 
-def _claim_inbox(insert) -> Query:
+def _claim_inbox(insert) -> sa.Insert:
     """The inbox row, or no row back if this consumer has the event. A concurrent delivery's INSERT
     waits for the first one's transaction: it claims the row if that rolls back, else finds it taken."""
     inbox = InboxRow.__table__
-    return Query(insert(inbox).values(consumer=sa.bindparam("consumer"), event_id=sa.bindparam("event_id"),
-                                      received_at=sa.bindparam("received_at"))
-                 .on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(inbox.c.event_id))
+    return (insert(inbox).values(consumer=sa.bindparam("consumer"), event_id=sa.bindparam("event_id"),
+                                 received_at=sa.bindparam("received_at"))
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(inbox.c.event_id))
 
 
-CLAIM_INBOX_PG, CLAIM_INBOX_SQLITE = _claim_inbox(postgresql.insert), _claim_inbox(sqlite.insert)
+CLAIM_INBOX = Query(_claim_inbox(postgresql.insert), sqlite=_claim_inbox(sqlite.insert))
 MARK_REPLAYED = Query(sa.update(DeadLetterRow).where(DeadLetterRow.id == sa.bindparam("letter_id"))
                       .values(replayed_at=sa.bindparam("at")))
 
@@ -127,7 +127,7 @@ async def _apply(db: Database, sub: Subscription, event: CloudEvent, *, replayed
     fast = sub.fast_handlers.get(event.type)
     if fast is not None:
         async with fast_transaction(db) as tx:
-            claimed = await tx.row(CLAIM_INBOX_SQLITE if is_sqlite(db.url) else CLAIM_INBOX_PG,
+            claimed = await tx.row(CLAIM_INBOX,
                                    consumer=sub.name, event_id=event.id, received_at=utcnow()) is not None
             if claimed:
                 await fast(tx, event)

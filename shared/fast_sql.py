@@ -44,12 +44,16 @@ class Query:
 
     Name a WHERE parameter of an UPDATE differently from the table's columns (`key_scope`, not
     `scope`): SQLAlchemy takes a parameter named like a column for that column's new value, and
-    refuses the statement on SQLite."""
+    refuses the statement on SQLite.
 
-    __slots__ = ("stmt", "_pg")
+    `sqlite`: the same statement for SQLite where the two need different constructs (an upsert
+    from each dialect's `insert`, no SKIP LOCKED); the transaction picks the one for its backend."""
 
-    def __init__(self, stmt: sa.Executable) -> None:
+    __slots__ = ("stmt", "sqlite_stmt", "_pg")
+
+    def __init__(self, stmt: sa.Executable, *, sqlite: sa.Executable | None = None) -> None:
         self.stmt = stmt
+        self.sqlite_stmt = stmt if sqlite is None else sqlite
         self._pg: tuple[str, Any] | None = None
 
     def pg(self, params: dict) -> tuple[str, list]:
@@ -97,13 +101,13 @@ class FastTx:
 
     async def rows(self, query: Query, **params) -> list[Mapping]:
         if self.driver is None:
-            return [r._mapping for r in await self.conn.execute(query.stmt, params)]
+            return [r._mapping for r in await self.conn.execute(query.sqlite_stmt, params)]
         sql, args = query.pg(params)
         return await self._call(self.driver.fetch, sql, args)
 
     async def row(self, query: Query, **params) -> Mapping | None:
         if self.driver is None:
-            found = (await self.conn.execute(query.stmt, params)).first()
+            found = (await self.conn.execute(query.sqlite_stmt, params)).first()
             return None if found is None else found._mapping
         sql, args = query.pg(params)
         return await self._call(self.driver.fetchrow, sql, args)
@@ -111,7 +115,7 @@ class FastTx:
     async def run(self, query: Query, **params) -> int:
         """Run a statement; the number of rows it changed."""
         if self.driver is None:
-            return (await self.conn.execute(query.stmt, params)).rowcount
+            return (await self.conn.execute(query.sqlite_stmt, params)).rowcount
         sql, args = query.pg(params)
         status = await self._call(self.driver.execute, sql, args)
         tail = status.rsplit(" ", 1)[-1]  # "UPDATE 1", "INSERT 0 1"

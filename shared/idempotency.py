@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database, is_sqlite, utcnow
+from shared.db import Database, utcnow
 from shared.errors import FieldError, Invalid
 from shared.fast_sql import FastTx, Query, fast_transaction
 from shared.kernel_models import IdempotencyRow
@@ -33,6 +33,11 @@ class _KeyTaken(Exception):
 
 def fingerprint(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+
+
+def _check_key(key: str) -> None:
+    if len(key) > 200:
+        raise Invalid("幂等键太长", errors=[FieldError("Idempotency-Key", "不能超过 200 个字符")])
 
 
 def _replay(row, fp: str) -> tuple[int, Any, bool]:
@@ -50,8 +55,7 @@ async def run_idempotent(db: Database, *, key: str | None, scope: str, body: Any
         async with db.transaction() as s:
             status, answer = await work(s)
         return status, answer, False
-    if len(key) > 200:
-        raise Invalid("幂等键太长", errors=[FieldError("Idempotency-Key", "不能超过 200 个字符")])
+    _check_key(key)
     fp = fingerprint(body)
     for _ in range(5):
         try:
@@ -87,9 +91,12 @@ async def _take_key(s: AsyncSession, *, scope: str, key: str, fp: str) -> bool:
 
 _keys = IdempotencyRow.__table__
 _KEY_VALUES = {name: sa.bindparam(name) for name in ("scope", "key", "fingerprint", "created_at")}
-_TAKE_KEY = {dialect: Query(insert(_keys).values(**_KEY_VALUES, status_code=0, response="null")
-                            .on_conflict_do_nothing().returning(_keys.c.key))
-             for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+def _take_key_statement(insert) -> sa.Insert:
+    return insert(_keys).values(**_KEY_VALUES, status_code=0, response="null").on_conflict_do_nothing().returning(
+        _keys.c.key)
+
+
+_TAKE_KEY = Query(_take_key_statement(pg_insert), sqlite=_take_key_statement(sqlite_insert))
 _READ_KEY = Query(sa.select(_keys).where(_keys.c.scope == sa.bindparam("scope"), _keys.c.key == sa.bindparam("key")))
 _STORE_ANSWER = Query(sa.update(_keys).where(_keys.c.scope == sa.bindparam("key_scope"),
                                              _keys.c.key == sa.bindparam("key_key"))
@@ -103,13 +110,11 @@ async def run_idempotent_fast(db: Database, *, key: str | None, scope: str, body
         async with fast_transaction(db) as tx:
             status, answer = await work(tx)
         return status, answer, False
-    if len(key) > 200:
-        raise Invalid("幂等键太长", errors=[FieldError("Idempotency-Key", "不能超过 200 个字符")])
+    _check_key(key)
     fp = fingerprint(body)
-    take = _TAKE_KEY["sqlite" if is_sqlite(db.url) else "postgresql"]
     for _ in range(5):
         async with fast_transaction(db) as tx:
-            if await tx.row(take, scope=scope, key=key, fingerprint=fp, created_at=utcnow()) is None:
+            if await tx.row(_TAKE_KEY, scope=scope, key=key, fingerprint=fp, created_at=utcnow()) is None:
                 existing = await tx.row(_READ_KEY, scope=scope, key=key)
                 if existing is None:
                     continue  # the holder rolled back between the two statements: from the start

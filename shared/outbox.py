@@ -20,7 +20,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database, is_sqlite, utcnow
+from shared.db import Database, utcnow
 from shared.events import CloudEvent, topic_and_key
 from shared.fast_sql import Query, fast_transaction
 from shared.kernel_models import OutboxRow
@@ -28,18 +28,18 @@ from shared.kernel_models import OutboxRow
 log = logging.getLogger("youfu.outbox")
 
 
-def _claim(skip_locked: bool) -> Query:
+def _claim(skip_locked: bool) -> sa.Update:
     """Mark the oldest pending rows sent and return them, in one statement (see `relay_once`)."""
     oldest = (sa.select(OutboxRow.seq).where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.seq)
               .limit(sa.bindparam("batch", type_=sa.Integer)))
     if skip_locked:
         oldest = oldest.with_for_update(skip_locked=True)  # several replicas share one outbox
-    return Query(sa.update(OutboxRow).where(OutboxRow.seq.in_(oldest.scalar_subquery()))
-                 .values(sent_at=sa.bindparam("now"))
-                 .returning(OutboxRow.seq, OutboxRow.topic, OutboxRow.key, OutboxRow.payload))
+    return (sa.update(OutboxRow).where(OutboxRow.seq.in_(oldest.scalar_subquery()))
+            .values(sent_at=sa.bindparam("now"))
+            .returning(OutboxRow.seq, OutboxRow.topic, OutboxRow.key, OutboxRow.payload))
 
 
-_CLAIM_PG, _CLAIM_SQLITE = _claim(skip_locked=True), _claim(skip_locked=False)
+_CLAIM = Query(_claim(skip_locked=True), sqlite=_claim(skip_locked=False))
 _UNCLAIM = Query(sa.update(OutboxRow).where(OutboxRow.seq == sa.bindparam("outbox_seq"))
                  .values(sent_at=sa.null(), attempts=OutboxRow.attempts + 1))
 
@@ -205,8 +205,7 @@ class OutboxRelay:
         SELECT … FOR UPDATE and then UPDATE, on every pass, in every service."""
         await self._check_broker_reset()
         async with fast_transaction(self.db) as tx:
-            claim = _CLAIM_SQLITE if is_sqlite(self.db.url) else _CLAIM_PG
-            claimed = await tx.rows(claim, batch=self.batch, now=utcnow())
+            claimed = await tx.rows(_CLAIM, batch=self.batch, now=utcnow())
             if not claimed:
                 return 0
             rows = sorted(claimed, key=lambda r: r["seq"])  # RETURNING promises no order

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-
 from services.orders.dispatch import (EXCLUDING_OUTCOMES, Candidate, DecisionKind, DispatchMode, DispatchPolicy, Offer,
                                       OfferOutcome, decide)
 from services.orders.events import OrderCancelled
@@ -96,7 +95,7 @@ async def _step(rt: Runtime, order_id: uuid.UUID, candidates: list[dict] | None)
         order = snapshot(await tx.row(LOCK_ORDER, order_id=order_id))
         if order is None or order.state not in DISPATCHING:
             if order is not None and order.next_dispatch_at is not None:
-                await _write_dispatch(tx, order, next_dispatch_at=None)
+                await write_dispatch(tx, order, next_dispatch_at=None)
             return None
         now = rt.now()
         # read after the lock, not joined to it: a joined read that waited for the lock would see
@@ -163,11 +162,11 @@ async def _apply(rt: Runtime, tx: FastTx, order, rows: list, offers: list[Offer]
         log.info("order %s unmatched; retry at %s", order.id, wake_at)
     else:  # ACCEPTED: `accept` already moved the order on
         wake_at = None
-    await _write_dispatch(tx, order, state=state.value, next_dispatch_at=wake_at, unmatched_count=unmatched_count,
+    await write_dispatch(tx, order, state=state.value, next_dispatch_at=wake_at, unmatched_count=unmatched_count,
                           updated_at=now)
 
 
-async def _write_dispatch(tx: FastTx, order, **changes) -> None:
+async def write_dispatch(tx: FastTx, order, **changes) -> None:
     """The order's dispatch columns as `order` holds them, with `changes` applied (to both)."""
     for name, value in changes.items():
         setattr(order, name, value)
@@ -177,7 +176,7 @@ async def _write_dispatch(tx: FastTx, order, **changes) -> None:
 
 
 async def _cancel_by_platform(tx: FastTx, order, now, reason: str) -> None:
-    await _write_dispatch(tx, order, state=transition(order.state, Command.CANCEL, actor=Actor.PLATFORM).value,
+    await write_dispatch(tx, order, state=transition(order.state, Command.CANCEL, actor=Actor.PLATFORM).value,
                           cancel_reason=reason, cancelled_by=Actor.PLATFORM.value, cancelled_at=now,
                           next_dispatch_at=None, updated_at=now)
     await publish_fast(tx, OrderCancelled(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,

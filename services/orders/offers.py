@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from services.orders.dispatch import OfferOutcome, accept_offer, decline_offer
-from services.orders.dispatching import domain_offer
+from services.orders.dispatching import domain_offer, write_dispatch
 from services.orders.events import OrderAccepted
 from services.orders.lifecycle import Command, OrderState, transition
 from services.orders.models import OrderRow
-from services.orders.queries import (ACCEPT_ORDER, DECLINE_OFFER, LOCK_ORDER, OFFERS_OF, OPEN_OFFERS, SET_DISPATCH,
+from services.orders.queries import (ACCEPT_ORDER, DECLINE_OFFER, LOCK_ORDER, OFFERS_OF, OPEN_OFFERS,
                                      SET_OFFER_OUTCOME, snapshot)
 from services.orders.service import (PROVIDER_ROLES, Runtime, district_scope, load_order, local_iso, offer_answer,
                                      order_answer, parse_uuid, provider_of, publish_fast)
@@ -126,9 +126,8 @@ async def decline(rt: Runtime, principal: Principal, order_id: uuid.UUID, reason
         mine.outcome, mine.answered_at, mine.reason = OfferOutcome.DECLINED.value, now, reason
         await tx.run(DECLINE_OFFER, offer_id=mine.id, answered_at=now, reason=reason)
         # the dispatcher picks the next one at once
-        await tx.run(SET_DISPATCH, order_id=order.id, state=transition(order.state, Command.DECLINE).value,
-                     next_dispatch_at=now, unmatched_count=order.unmatched_count, cancel_reason=order.cancel_reason,
-                     cancelled_by=order.cancelled_by, cancelled_at=order.cancelled_at, updated_at=now)
+        await write_dispatch(tx, order, state=transition(order.state, Command.DECLINE).value, next_dispatch_at=now,
+                             updated_at=now)
         answer = offer_answer(mine, now)
     rt.wake_dispatcher()
     return answer

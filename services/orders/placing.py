@@ -137,7 +137,10 @@ async def place_order(rt: Runtime, principal: Principal, req: PlaceRequest, *, i
             "window_start": req.window_start.isoformat(), "window_end": req.window_end.isoformat(),
             "address": address, "lat": lat, "lon": lon, "notes": req.notes, "kind": req.kind}
     order_id = derive_order_id(scope, idempotency_key, body)
+    # dispatch starts at once, or `dispatch_lead_h` before a window far ahead
+    dispatch_at = max(now, req.window_start - timedelta(hours=rt.config.dispatch_lead_h))
     held: dict = {}
+    written: list[SimpleNamespace] = []
 
     async def work(tx: FastTx) -> tuple[int, dict]:
         hold = None
@@ -158,8 +161,7 @@ async def place_order(rt: Runtime, principal: Principal, req: PlaceRequest, *, i
             window_start=req.window_start, window_end=req.window_end, address=address, lat=lat, lon=lon,
             notes=req.notes, state=OrderState.PLACED.value, dispatch_mode=item.get("dispatch_mode") or "sequential",
             grab_size=max(1, int(item.get("grab_size") or 1)), unmatched_count=0,
-            # dispatch starts at once, or `dispatch_lead_h` before a window far ahead
-            next_dispatch_at=max(now, req.window_start - timedelta(hours=rt.config.dispatch_lead_h)),
+            next_dispatch_at=dispatch_at,
             provider_id=None, provider_name=None, caregiver_id=None, caregiver_name=None,
             completed_event_sent=False, cancel_reason=None, cancelled_by=None, dispute_reason=None,
             dispute_state_before=None, resolution=None, recurring_rule_id=req.recurring_rule_id,
@@ -175,6 +177,7 @@ async def place_order(rt: Runtime, principal: Principal, req: PlaceRequest, *, i
             window_start=order.window_start.isoformat()))
         if also is not None:
             await also(tx, order)
+        written.append(order)
         return 201, order_answer(order)
 
     try:
@@ -185,11 +188,8 @@ async def place_order(rt: Runtime, principal: Principal, req: PlaceRequest, *, i
             await rt.void_hold(held["hold_id"])
         raise
     if not replayed:
-        due_at = max(now, req.window_start - timedelta(hours=rt.config.dispatch_lead_h))
-        if due_at <= now:  # the usual case: the dispatcher starts on it without looking it up
-            rt.hand_to_dispatcher(order_id, NeedCandidates(candidate_params(rt, SimpleNamespace(
-                service_code=req.service_code, lat=lat, lon=lon, window_start=req.window_start,
-                street=elder.street, payment=payment), set())))
+        if dispatch_at <= now:  # the usual case: the dispatcher starts on it without looking it up
+            rt.hand_to_dispatcher(order_id, NeedCandidates(candidate_params(rt, written[-1], set())))
         else:  # its dispatch time may come before what the dispatcher waits for now
             rt.wake_dispatcher()
     return status, answer, replayed

@@ -18,6 +18,8 @@ from shared.fast_sql import Query, insert_query
 
 orders, offers = OrderRow.__table__, OfferRow.__table__
 _p = sa.bindparam
+# the states dispatch works on (spelled out: fast_sql compiles no IN lists)
+_DISPATCHING = sa.or_(orders.c.state == "placed", orders.c.state == "offered", orders.c.state == "unmatched")
 
 
 def snapshot(row: Mapping | None) -> SimpleNamespace | None:
@@ -36,8 +38,7 @@ DUE_ORDERS = Query(
     sa.select(orders.c.id, orders.c.next_dispatch_at, orders.c.state, orders.c.window_end, orders.c.service_code,
               orders.c.lat, orders.c.lon, orders.c.window_start, orders.c.street, orders.c.payment,
               (~sa.exists().where(offers.c.order_id == orders.c.id)).label("never_offered"))
-    .where(sa.or_(orders.c.state == "placed", orders.c.state == "offered", orders.c.state == "unmatched"),
-           orders.c.next_dispatch_at.is_not(None))
+    .where(_DISPATCHING, orders.c.next_dispatch_at.is_not(None))
     .order_by(orders.c.next_dispatch_at).limit(_p("limit", type_=sa.Integer)))
 # a provider's open offers and what it needs to decide (the poll of every provider's screen)
 OPEN_OFFERS = Query(
@@ -55,15 +56,14 @@ INSERT_ORDER = insert_query(orders)
 INSERT_OFFER = insert_query(offers)
 SET_OFFER_OUTCOME = Query(sa.update(offers).where(offers.c.id == _p("offer_id"))
                           .values(outcome=_p("outcome"), answered_at=_p("answered_at")))
-# what a dispatch step may change on the order (the platform's cancellation included)
 DECLINE_OFFER = Query(sa.update(offers).where(offers.c.id == _p("offer_id"))
                       .values(outcome="declined", answered_at=_p("answered_at"), reason=_p("reason")))
+# what a dispatch step may change on the order (the platform's cancellation included)
 SET_DISPATCH = Query(sa.update(orders).where(orders.c.id == _p("order_id")).values(
     state=_p("state"), next_dispatch_at=_p("next_dispatch_at"), unmatched_count=_p("unmatched_count"),
     cancel_reason=_p("cancel_reason"), cancelled_by=_p("cancelled_by"), cancelled_at=_p("cancelled_at"),
     updated_at=_p("updated_at")))
-POSTPONE_DISPATCH = Query(sa.update(orders).where(orders.c.id == _p("order_id"), sa.or_(
-    orders.c.state == "placed", orders.c.state == "offered", orders.c.state == "unmatched"))
+POSTPONE_DISPATCH = Query(sa.update(orders).where(orders.c.id == _p("order_id"), _DISPATCHING)
                           .values(next_dispatch_at=_p("next_dispatch_at")))
 # the guard that holds even without the row lock: of concurrent accepts only one finds "offered"
 ACCEPT_ORDER = Query(sa.update(orders).where(orders.c.id == _p("order_id"), orders.c.state == "offered").values(
