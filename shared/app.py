@@ -17,12 +17,14 @@ from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from shared.auth import Principal, TokenVerifier, require_role
+from shared.clock import Clock, system_clock
 from shared.consumer import ConsumerRunner, Subscription, replay_dead_letter
 from shared.db import Database
 from shared.errors import Unauthorized
 from shared.kernel_models import DeadLetterRow
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.outbox import KafkaLink, OutboxRelay
+from shared.periodic import PeriodicRunner, PeriodicTask
 from shared.problem import install_problem_handlers
 from shared.settings import Settings, get_settings
 
@@ -44,7 +46,14 @@ class ServiceContext:
     link: KafkaLink | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
+    clock: Clock = system_clock  # the one clock: tests hand the app another
+    # the service's own typed parts (its `runtime.py` says what), set by its start-up hook
+    runtime: Any = None
+    periodic: PeriodicRunner = field(default_factory=PeriodicRunner)
     extras: dict[str, Any] = field(default_factory=dict)  # the service's own clients and caches
+
+    def now(self):
+        return self.clock()
 
     @property
     def source(self) -> str:
@@ -60,6 +69,7 @@ class ServiceSpec:
     on_startup: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[ServiceContext], Awaitable[None]]] = field(default_factory=list)
     health_details: Callable[[ServiceContext], Awaitable[dict]] | None = None
+    periodic: list[PeriodicTask] = field(default_factory=list)  # started after start-up
     own_docs: bool = True  # the gateway serves a merged document instead
 
 
@@ -74,7 +84,7 @@ def broker_reachable(bootstrap: str, timeout_s: float = 0.5) -> bool:
         return False
 
 
-def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics(spec.name)
 
@@ -83,7 +93,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         configure_logging(spec.name, json_logs=settings.log_json, level=settings.log_level)
         db = Database(settings.database_url(spec.name), pool_size=settings.db_pool_size)
         pem = settings.public_key_pem
-        ctx = ServiceContext(spec.name, settings, db, TokenVerifier(pem) if pem else None, metrics)
+        ctx = ServiceContext(spec.name, settings, db, TokenVerifier(pem) if pem else None, metrics,
+                             clock=clock or system_clock)
         app.state.ctx = ctx
         if settings.kafka_bootstrap:
             ctx.link = KafkaLink(settings.kafka_bootstrap, client_id=f"youfu-{spec.name}")
@@ -107,6 +118,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
                                         idle_after_s=settings.consumer_idle_after_s)
                 runner.start()
                 ctx.consumers.append(runner)
+        ctx.periodic.start(spec.periodic, ctx)
         log.info("%s started", spec.name)
         # what start-up built (the app, its models, the metadata) lives as long as the process: out
         # of the collector's way, a full collection under load scans only what requests left behind
@@ -115,6 +127,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         try:
             yield
         finally:
+            await ctx.periodic.stop()
             await asyncio.gather(*(c.stop() for c in ctx.consumers))
             for hook in spec.on_shutdown:
                 await hook(ctx)
