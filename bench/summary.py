@@ -107,6 +107,8 @@ def main() -> None:
     out = ["# Latest benchmark figures", "",
            "Written by `bench/summary.py` from the JSON files beside this one; each benchmark's own output "
            "has the full tables. Machine: 2 shared cores.", "",
+           "How each benchmark measures, and the history of these figures: "
+           "[docs/benchmarks.md](../../docs/benchmarks.md).", "",
            "| benchmark | figure | baseline in the same run | ratio | target | measured |",
            "|---|---|---|---|---|---|"]
     rows: list[list[str]] = []
