@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test soak bench install clean
+.PHONY: up test prerequisites soak bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ install: $(STAMP)
 up: $(STAMP)
 	@$(VENV)/bin/youfu up
 
-test: $(STAMP)
+# PostgreSQL started, Chromium, a CJK font and axe-core installed, or a list of what to install (exit 1)
+prerequisites:
+	@bash scripts/prerequisites.sh
+
+test: prerequisites $(STAMP)
 	@$(PY) tests/run_suite.py
 
 soak: $(STAMP)

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.app import Ctx
+from shared.city import DISTRICTS
 from shared.errors import FieldError, Invalid
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +36,7 @@ PAGES = {
 
 def page(template: str):
     async def render(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, template, {})
+        return templates.TemplateResponse(request, template, {"districts": DISTRICTS})
 
     return render
 

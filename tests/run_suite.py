@@ -2,7 +2,9 @@
 
 PostgreSQL is used when one answers (YOUFU_TEST_PG, else 127.0.0.1:5432); otherwise the suite
 runs on SQLite and says so. Under CI=true a missing PostgreSQL is a failure. pytest's exit
-code 5 (no tests collected) is a failure too.
+code 5 (no tests collected) is a failure too. It runs after scripts/prerequisites.sh (the
+Makefile's `prerequisites`), which started an installed PostgreSQL and installed Chromium, a CJK
+font and axe-core, or stopped the run saying what to install.
 """
 from __future__ import annotations
 

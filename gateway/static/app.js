@@ -78,7 +78,9 @@ const Youfu = {
     const body = rows.length ? rows.map(row => "<tr>" + columns.map(c =>
       `<td${c.money ? ' class="num"' : ""}>${c.html ? c.html(row) : c.long ? `<div class="long">${this.esc(value(c, row))}</div>` : this.esc(value(c, row))}</td>`).join("") + "</tr>").join("")
       : `<tr><td colspan="${columns.length}" class="muted">${this.esc(empty)}</td></tr>`;
-    box.innerHTML = `<div class="table-wrap"><table><caption>${this.esc(caption)}</caption><thead><tr>${head}</tr></thead>`
+    // The wrapper scrolls sideways when the table is wider than the screen: focusable and named so a
+    // keyboard can scroll it too (WCAG 2.1.1; axe-core's scrollable-region-focusable).
+    box.innerHTML = `<div class="table-wrap" role="region" tabindex="0" aria-label="${this.esc(caption)}"><table><caption>${this.esc(caption)}</caption><thead><tr>${head}</tr></thead>`
       + `<tbody>${body}</tbody></table></div><p class="exports"><span class="muted">导出：</span>`
       + `<button type="button" data-fmt="csv" aria-label="${this.esc(caption)} 导出 CSV">CSV</button> `
       + `<button type="button" data-fmt="xlsx" aria-label="${this.esc(caption)} 导出 Excel">Excel</button>`

@@ -4,7 +4,8 @@
 (() => {
   const V = "/api/vouchers", P = "/api/providers", O = "/api/orders";
   const $ = s => document.querySelector(s);
-  const DISTRICTS = { "321202": "海陵区", "321203": "高港区", "321204": "姜堰区", "321281": "兴化市", "321282": "靖江市", "321283": "泰兴市" };
+  // code → name, rendered into the page by the server from shared/city.py (the one copy)
+  const DISTRICTS = JSON.parse(document.getElementById("districts").textContent);
   const SETTLEMENT_STATUS = { draft: "草稿", confirmed: "已确认", paid: "已付款" };
   const FINDING_STATUS = { open: "待处理", dismissed: "已驳回", actioned: "已处理" };
   const TRIGGERS = { manual: "手动", scheduled: "每月自动", mid_month: "月中补发", event: "认定后补发" };

@@ -1,12 +1,14 @@
 """A real Chromium (Debian's) driven by Playwright, against the platform started by the tests."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# the same Chromium scripts/prerequisites.sh checks for (`make test` installs Debian's when it can)
+CHROMIUM = os.environ.get("YOUFU_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE = {"width": 390, "height": 844}
@@ -16,7 +18,8 @@ DESKTOP = {"width": 1366, "height": 900}
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: `apt-get install -y chromium` (the CI script does this)")
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: `make test` installs it (scripts/prerequisites.sh), "
+                    "or `apt-get install -y chromium fonts-wqy-microhei`")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -59,6 +59,7 @@ def test_officer_reviews_providers_and_sees_expiring_documents(browser, platform
     sign_in(page, platform.url, officer["phone"], officer["password"])
     page.wait_for_url("**/bureau")
     expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+    expect(page.locator("#scope")).to_have_text("（海陵区）")  # the district table the server rendered into the page
     review, message = page.locator("#review"), page.locator("#review-msg")
     expect(review.get_by_role("row", name=re.compile(bare))).to_contain_text("缺少或过期：营业执照")
     # no documents: the providers service refuses, and the page says why

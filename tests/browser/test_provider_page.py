@@ -51,7 +51,7 @@ def test_provider_admin_manages_catalogue_staff_and_sees_the_statement(browser, 
     expect(items.get_by_role("row", name=re.compile("委托代办"))).to_contain_text("已下架")
 
     # staff: register a caregiver, then put her on leave
-    staff, message = page.get_by_role("region", name="护理员"), page.locator("#staff-msg")
+    staff, message = page.get_by_role("region", name="护理员", exact=True), page.locator("#staff-msg")
     form = staff.get_by_role("form", name="登记新护理员")
     form.get_by_label("姓名").fill("赵春梅")
     form.get_by_label("委托代办").check()
