@@ -1,6 +1,6 @@
 """Facts about the city every part of the platform shares: its time zone, its county-level units
 and distances on the ground. Pure data and arithmetic, no I/O; the one place these are written
-(the pages get the district table from `GET /api/city`, never a copy of their own)."""
+(the pages get the district table rendered into them by the gateway, never a copy of their own)."""
 from __future__ import annotations
 
 import math
