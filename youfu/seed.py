@@ -149,7 +149,7 @@ def _login(client: httpx.Client, account: dict) -> dict:
 
 
 def _id_card(first17: str) -> str:
-    from services.assessment.idcard import id_card_check_char
+    from services.assessment.rules.idcard import id_card_check_char
 
     return first17 + id_card_check_char(first17)
 

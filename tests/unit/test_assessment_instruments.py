@@ -7,14 +7,8 @@ import json
 
 import pytest
 
-from services.assessment.instruments import (
-    DEFAULT_INSTRUMENT_CODE,
-    INSTRUMENTS_DIR,
-    InstrumentDefinitionError,
-    get_instrument,
-    load_instruments,
-    parse_instrument,
-)
+from services.assessment.instruments import DEFAULT_INSTRUMENT_CODE, INSTRUMENTS_DIR, get_instrument, load_instruments
+from services.assessment.rules.instruments import InstrumentDefinitionError, parse_instrument
 from shared.errors import NotFound
 
 # DOMAIN.md's table: dimension name → [(item name, max score)], in the standard's order.

@@ -99,7 +99,7 @@ def community_eligible(economic_status: str, grade: int) -> bool:
 
 
 def special_hardship(living: str, economic_status: str, grade: int) -> bool:
-    """Assessment's rule (services/assessment/hardship.py): alone or empty nest with economic
+    """Assessment's rule (services/assessment/rules/hardship.py): alone or empty nest with economic
     hardship, or grade 2 and above."""
     return (living in ("alone", "empty_nest") and economic_status != "none") or grade >= 2
 
