@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from gateway import accounts
 from gateway.models import User
+from shared.clock import system_clock
 from shared.db import Database
 from shared.pii import PiiCipher
 from shared.settings import Settings
@@ -120,14 +121,15 @@ async def _create_accounts(settings: Settings, rows: list[dict], world: dict) ->
                     continue
                 user = await accounts.create_user(
                     s, cipher=cipher, phone=phone, password=row["password"], role=role, display_name=row["name"],
-                    password_hash=password_hash,
+                    password_hash=password_hash, now=system_clock(),
                     district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
                     provider_id=world.get("provider_id") if role in ("provider_admin", "caregiver") else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,
                     elder_id=world.get("elder_id") if role == "elder" else None)
                 if role == "family" and world.get("elder_id"):
                     await accounts.add_family_link(s, user=user, elder_id=world["elder_id"], relation="女儿",
-                                                   consent_by="老人本人", consent_method="in_person", recorded_by="seed")
+                                                   consent_by="老人本人", consent_method="in_person", recorded_by="seed",
+                                                   now=system_clock())
                 made += 1
     except SeedError:
         raise
