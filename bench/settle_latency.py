@@ -67,7 +67,7 @@ def ok(r: httpx.Response, *codes: int) -> dict:
 # ---- set-up through the API ------------------------------------------------------------------
 
 async def register_elder(c: httpx.AsyncClient, officer: dict, assessors: list[dict], i: int, near) -> str:
-    from services.assessment.idcard import id_card_check_char
+    from services.assessment.rules.idcard import id_card_check_char
     from services.assessment.instruments import get_instrument
 
     born = date(1940, 1, 1) + timedelta(days=37 * i)

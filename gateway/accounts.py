@@ -5,7 +5,7 @@ import asyncio
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import AdminAction, FamilyLink, RefreshToken, User
 from shared.auth import ROLES, Principal, TokenSigner
-from shared.db import Database, utcnow
+from shared.db import Database
 from shared.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
 from shared.pii import PiiCipher, mask_phone
 
@@ -52,7 +52,7 @@ def check_new_user(*, role: str, district_code: str | None, provider_id: str | N
 
 
 async def create_user(s: AsyncSession, *, cipher: PiiCipher, phone: str, password: str, role: str, display_name: str,
-                      district_code: str | None = None, provider_id: str | None = None,
+                      now: datetime, district_code: str | None = None, provider_id: str | None = None,
                       caregiver_id: str | None = None, elder_id: str | None = None, actor_id: str | None = None,
                       password_hash: str | None = None) -> User:
     """`password_hash`: hashed by the caller before its transaction began (see `hash_outside`)."""
@@ -60,7 +60,6 @@ async def create_user(s: AsyncSession, *, cipher: PiiCipher, phone: str, passwor
     index = cipher.blind_index(phone)
     if (await s.execute(sa.select(User.id).where(User.phone_index == index))).first():
         raise Conflict("这个手机号已经注册过账号", errors=[FieldError("phone", "手机号已被使用")])
-    now = utcnow()
     user = User(phone_index=index, phone_enc=cipher.encrypt(phone), display_name=display_name,
                 password_hash=password_hash or await asyncio.to_thread(hash_password, password), role=role,
                 district_code=district_code,
@@ -69,12 +68,12 @@ async def create_user(s: AsyncSession, *, cipher: PiiCipher, phone: str, passwor
     s.add(user)
     await s.flush()
     if actor_id:
-        log_admin(s, actor_id, "create_user", str(user.id), f"role={role}")
+        log_admin(s, actor_id, "create_user", str(user.id), f"role={role}", now=now)
     return user
 
 
-def log_admin(s: AsyncSession, actor_id: str, action: str, target: str, detail: str = "") -> None:
-    s.add(AdminAction(actor_id=actor_id, action=action, target=target, detail=detail, at=utcnow()))
+def log_admin(s: AsyncSession, actor_id: str, action: str, target: str, detail: str = "", *, now: datetime) -> None:
+    s.add(AdminAction(actor_id=actor_id, action=action, target=target, detail=detail, at=now))
 
 
 async def linked_elders(s: AsyncSession, user: User) -> tuple[str, ...]:
@@ -127,8 +126,7 @@ async def store_replacement_hash(s: AsyncSession, *, user: User, new_hash: str) 
 
 
 async def issue_tokens(s: AsyncSession, *, signer: TokenSigner, user: User, access_ttl_s: int, refresh_ttl_s: int,
-                       family_id: uuid.UUID | None = None) -> dict:
-    now = utcnow()
+                       now: datetime, family_id: uuid.UUID | None = None) -> dict:
     refresh = secrets.token_urlsafe(32)
     family_id = family_id or uuid.uuid4()
     s.add(RefreshToken(token_hash=_token_hash(refresh), family_id=family_id, user_id=user.id,
@@ -139,41 +137,39 @@ async def issue_tokens(s: AsyncSession, *, signer: TokenSigner, user: User, acce
 
 
 async def rotate_refresh(s: AsyncSession, *, signer: TokenSigner, refresh_token: str, access_ttl_s: int,
-                         refresh_ttl_s: int) -> dict | None:
+                         refresh_ttl_s: int, now: datetime) -> dict | None:
     """Returns new tokens, or None when the token was reused (the caller then commits the family's
     revocation and answers 401: the stolen and the genuine copy are both dead)."""
     row = (await s.execute(sa.select(RefreshToken).where(RefreshToken.token_hash == _token_hash(refresh_token))
                            .with_for_update())).scalar_one_or_none()
-    now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise Unauthorized("登录已失效，请重新登录")
     if row.used_at is not None:
-        await revoke_family(s, row.family_id)
+        await revoke_family(s, row.family_id, now=now)
         return None
     user = await s.get(User, row.user_id)
     if user is None or user.status != "active":
         raise Unauthorized("登录已失效，请重新登录")
     row.used_at = now
     return await issue_tokens(s, signer=signer, user=user, access_ttl_s=access_ttl_s, refresh_ttl_s=refresh_ttl_s,
-                              family_id=row.family_id)
+                              now=now, family_id=row.family_id)
 
 
-async def revoke_refresh(s: AsyncSession, *, refresh_token: str) -> None:
+async def revoke_refresh(s: AsyncSession, *, refresh_token: str, now: datetime) -> None:
     row = (await s.execute(sa.select(RefreshToken).where(RefreshToken.token_hash == _token_hash(refresh_token)))
            ).scalar_one_or_none()
     if row is not None:
-        await revoke_family(s, row.family_id)
+        await revoke_family(s, row.family_id, now=now)
 
 
-async def revoke_family(s: AsyncSession, family_id: uuid.UUID) -> None:
+async def revoke_family(s: AsyncSession, family_id: uuid.UUID, *, now: datetime) -> None:
     """End one sign-in: its refresh token and every rotation of it (the gateway's session check
     then refuses access tokens carrying this family as `sid`)."""
     await s.execute(sa.update(RefreshToken).where(RefreshToken.family_id == family_id,
-                                                  RefreshToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+                                                  RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
 
 
-async def sign_out_everywhere(s: AsyncSession, user: User) -> None:
-    now = utcnow()
+async def sign_out_everywhere(s: AsyncSession, user: User, *, now: datetime) -> None:
     user.tokens_valid_after = now
     user.updated_at = now
     await s.execute(sa.update(RefreshToken).where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
@@ -200,7 +196,7 @@ def user_view(user: User, cipher: PiiCipher, *, reveal_phone: bool = False, elde
 
 
 async def add_family_link(s: AsyncSession, *, user: User, elder_id: str, relation: str, consent_by: str,
-                          consent_method: str, recorded_by: str) -> FamilyLink:
+                          consent_method: str, recorded_by: str, now: datetime) -> FamilyLink:
     if user.role != "family":
         raise Invalid("只有家属账号可以关联老人", errors=[FieldError("user_id", "该账号不是家属账号")])
     existing = (await s.execute(sa.select(FamilyLink).where(FamilyLink.user_id == user.id, FamilyLink.elder_id == elder_id,
@@ -208,7 +204,7 @@ async def add_family_link(s: AsyncSession, *, user: User, elder_id: str, relatio
     if existing:
         raise Conflict("该家属已关联这位老人")
     link = FamilyLink(user_id=user.id, elder_id=elder_id, relation=relation, consent_by=consent_by,
-                      consent_method=consent_method, consent_at=utcnow(), recorded_by=uuid.UUID(recorded_by)
+                      consent_method=consent_method, consent_at=now, recorded_by=uuid.UUID(recorded_by)
                       if is_uuid(recorded_by) else uuid.uuid5(uuid.NAMESPACE_URL, recorded_by), revoked_at=None,
                       revoked_by=None)
     s.add(link)

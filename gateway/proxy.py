@@ -1,34 +1,25 @@
 """Reverse proxy to the services: one pooled aiohttp client per service (shared/http.py says why
-not httpx), timeouts, retries only where safe."""
+not httpx), timeouts, retries only where safe. The route is `api/proxy.py`."""
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import time
 
 import aiohttp
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 from yarl import URL
 
-from shared.app import Ctx
-from shared.errors import DomainError, NotFound, ServiceUnavailable, TooManyRequests
+from gateway.runtime import runtime_of
+from shared.app import ServiceContext
+from shared.errors import NotFound, ServiceUnavailable
 from shared.http import NAMES_ZH, RETRYABLE
 from shared.observability import current_request_id
 from shared.settings import SERVICES
 
 log = logging.getLogger("youfu.gateway.proxy")
-router = APIRouter(tags=["gateway"])
-
-
-class PayloadTooLarge(DomainError):
-    status, code, title = 413, "payload_too_large", "内容太大"
-
-
-class UnsupportedMediaType(DomainError):
-    status, code, title = 415, "unsupported_media_type", "格式不支持"
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language")
@@ -116,40 +107,8 @@ def _gateway_instance(content: bytes, path: str) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-@router.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                  include_in_schema=False)
-async def proxy(service: str, path: str, request: Request, ctx: Ctx) -> Response:
-    if service not in SERVICES:
-        raise NotFound(f"没有名为 {service} 的服务")
-    principal = None
-    if request.headers.get("authorization"):
-        principal = await ctx.extras["sessions"].principal(request)  # deleted users and signed-out sessions stop here
-    if request.method in WRITE_METHODS:
-        check_write(request, ctx, principal)
-    return await forward(ctx.extras["upstream"][service], ctx.extras["upstream_url"][service], service, request, path)
-
-
-def check_write(request: Request, ctx, principal) -> None:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > ctx.settings.max_body_bytes:
-        raise PayloadTooLarge(f"提交的内容太大（上限 {ctx.settings.max_body_bytes // 1024} KB）")
-    ctype = request.headers.get("content-type", "")
-    if length not in (None, "0") and ctype and not ctype.startswith("application/json"):
-        raise UnsupportedMediaType("请以 JSON 格式提交（Content-Type: application/json）")
-    key = f"user:{principal.user_id}" if principal else f"addr:{request.client.host if request.client else '-'}"
-    limiter = ctx.extras["write_limit"]
-    now = time.monotonic()
-    wait = limiter.retry_after(key, now)
-    if wait:
-        raise TooManyRequests(f"操作太频繁，请在 {wait} 秒后再试", retry_after=wait)
-    limiter.hit(key, now)
-
-
-async def services_health(ctx) -> dict:
-    client: httpx.AsyncClient = ctx.extras["http"]
+async def services_health(ctx: ServiceContext) -> dict:
+    client = runtime_of(ctx).http
 
     async def one(service: str) -> tuple[str, str]:
         try:

@@ -4,7 +4,7 @@ One account per role (passwords generated per installation, written to var/demo-
 a demo elder in 海陵区 assessed by two assessors (so this month's vouchers are issued from the
 assessment event), and a demo provider near the elder with a caregiver, so an order can be placed
 and matched at once. Street-level coordinates are not published: the demo places everything
-around the district centre (DOMAIN.md).
+around the district centre (docs/domain.md).
 
 Seeding is idempotent and resumable: the passwords are written before the accounts are created,
 each step of the world is written to var/demo-world.json as it is done, and a run finds what is
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from gateway import accounts
 from gateway.models import User
+from shared.clock import system_clock
 from shared.db import Database
 from shared.pii import PiiCipher
 from shared.settings import Settings
@@ -120,14 +121,15 @@ async def _create_accounts(settings: Settings, rows: list[dict], world: dict) ->
                     continue
                 user = await accounts.create_user(
                     s, cipher=cipher, phone=phone, password=row["password"], role=role, display_name=row["name"],
-                    password_hash=password_hash,
+                    password_hash=password_hash, now=system_clock(),
                     district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
                     provider_id=world.get("provider_id") if role in ("provider_admin", "caregiver") else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,
                     elder_id=world.get("elder_id") if role == "elder" else None)
                 if role == "family" and world.get("elder_id"):
                     await accounts.add_family_link(s, user=user, elder_id=world["elder_id"], relation="女儿",
-                                                   consent_by="老人本人", consent_method="in_person", recorded_by="seed")
+                                                   consent_by="老人本人", consent_method="in_person", recorded_by="seed",
+                                                   now=system_clock())
                 made += 1
     except SeedError:
         raise
@@ -149,7 +151,7 @@ def _login(client: httpx.Client, account: dict) -> dict:
 
 
 def _id_card(first17: str) -> str:
-    from services.assessment.idcard import id_card_check_char
+    from services.assessment.rules.idcard import id_card_check_char
 
     return first17 + id_card_check_char(first17)
 

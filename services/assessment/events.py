@@ -7,10 +7,12 @@ the elder's home.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from services.assessment.models import ElderRow
 from shared.events import event_type
 
 TOPIC = "youfu.assessment"
@@ -43,6 +45,15 @@ class ElderUpdated(ElderFacts):
     """An elder's record changed (address, economic status, status, hardship flag …)."""
 
     changed_fields: list[str] = []  # names only, e.g. ["economic_status", "special_hardship"]
+
+
+def elder_facts(elder: ElderRow) -> dict[str, Any]:
+    """The `ElderFacts` of a stored record, for the elder events."""
+    return {"elder_id": elder.id, "district_code": elder.district_code, "street": elder.street,
+            "economic_status": elder.economic_status, "living_situation": elder.living_situation,
+            "lat": elder.lat, "lon": elder.lon, "special_hardship": elder.special_hardship, "status": elder.status,
+            "grade": elder.grade, "birth_date": elder.birth_date, "name": elder.name, "address": elder.address,
+            "status_date": elder.status_date}
 
 
 @event_type("youfu.assessment.completed.v1", topic=TOPIC, key="elder_id")

@@ -110,7 +110,7 @@ def test_self_paid_order_settles_at_check_out(platform):
 
 def test_personal_data_never_reaches_the_logs(platform):
     """After the flows above: the demo elder's ID number and phone appear in no process's log."""
-    from services.assessment.idcard import id_card_check_char
+    from services.assessment.rules.idcard import id_card_check_char
 
     id_number = "32120219460506123" + id_card_check_char("32120219460506123")
     logs = sorted((platform.var_dir / "logs").glob("*.log"))

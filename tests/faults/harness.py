@@ -235,7 +235,7 @@ def add_caregivers(p: FaultPlatform, n: int, skills: list[str], *, provider_id: 
 
 
 def id_card(first17: str) -> str:
-    from services.assessment.idcard import id_card_check_char
+    from services.assessment.rules.idcard import id_card_check_char
 
     return first17 + id_card_check_char(first17)
 

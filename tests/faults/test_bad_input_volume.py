@@ -67,7 +67,7 @@ def known_gateway_bug(method: str, path: str, query: dict | None) -> str | None:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in unquote(path)):
         return "gateway/proxy.py forward(): a decoded path with a control character → httpx.InvalidURL → 500"
     if method == "GET" and path in ("/api/admin/users", "/api/admin/actions"):
-        return "gateway/auth_api.py: limit/offset without bounds → PostgreSQL refuses a negative LIMIT/OFFSET → 500"
+        return "gateway/api/auth.py: limit/offset without bounds → PostgreSQL refuses a negative LIMIT/OFFSET → 500"
     return None
 
 

@@ -29,7 +29,7 @@ _used: set[str] = set()
 
 
 def check_char(first17: str) -> str:
-    # GB 11643-1999, written out independently of services.assessment.idcard
+    # GB 11643-1999, written out independently of services.assessment.rules.idcard
     total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17))
     value = (12 - total % 11) % 11
     return "X" if value == 10 else str(value)

@@ -9,7 +9,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from services.assessment.idcard import mask_id_card, mask_phone
+from services.assessment.rules.idcard import mask_id_card, mask_phone
 from services.assessment.models import ElderRow, EmergencyContactRow
 from shared.pii import PiiCipher
 from tests.integration.assessment_harness import GAOGANG, HAILING, JIANGYAN, assessment, elder_body, new_phone

@@ -6,7 +6,7 @@ import asyncio
 import json
 from datetime import timedelta
 
-from services.assessment.scoring import score
+from services.assessment.rules.assessments import score
 from tests.integration.assessment_harness import (GAOGANG, GB, HAILING, JIANGYAN, assessment, elder_body,
                                                   items_totalling, wait_for)
 

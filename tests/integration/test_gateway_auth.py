@@ -13,6 +13,7 @@ from gateway import accounts
 from gateway.main import create_app as create_gateway
 from gateway.models import User
 from services.orders.main import create_app as create_orders
+from shared.clock import system_clock
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.pii import PiiCipher
@@ -35,7 +36,7 @@ async def gw(databases, keypair, serve_app, tmp_path):
     db = Database(gw_url)
     async with db.transaction() as s:
         await accounts.create_user(s, cipher=PiiCipher(pii), phone="13900000001", password="admin-pass-1",
-                                   role="admin", display_name="管理员")
+                                   role="admin", display_name="管理员", now=system_clock())
     await db.dispose()
     async with httpx.AsyncClient(base_url=gateway.url, timeout=20) as client:
         client.db_url = gw_url  # for the tests that look at what the gateway stored
@@ -169,7 +170,8 @@ async def test_writes_are_rate_limited_per_principal(databases, keypair, serve_a
     db = Database(gw_url)
     async with db.transaction() as s:
         await accounts.create_user(s, cipher=PiiCipher(pii), phone="13900000011", password="clerk-pass-1",
-                                   role="officer", district_code="321202", display_name="科员")
+                                   role="officer", district_code="321202", display_name="科员",
+                                   now=system_clock())
     await db.dispose()
     async with httpx.AsyncClient(base_url=gateway.url, timeout=20) as c:
         h = bearer(await login(c, "13900000011", "clerk-pass-1"))

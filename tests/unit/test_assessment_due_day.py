@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.assessment.hardship import add_months, latest_finalisation_day_due
+from services.assessment.rules.hardship import add_months, latest_finalisation_day_due
 
 
 @pytest.mark.parametrize(("today", "months", "cutoff"), [

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.assessment.idcard import (
+from services.assessment.rules.idcard import (
     Gender,
     id_card_check_char,
     id_card_facts,

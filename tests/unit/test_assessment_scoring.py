@@ -8,15 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.assessment.hardship import (
+from services.assessment.instruments import get_instrument, load_instruments
+from services.assessment.rules.assessments import icd10_category, item_score_errors, score, validate_items
+from services.assessment.rules.hardship import (
     add_months,
     is_reassessment_due,
     is_special_hardship,
     reassessment_due,
     special_hardship_reasons,
 )
-from services.assessment.instruments import CARE_RISK_EVENTS, ComaTrigger, get_instrument, load_instruments
-from services.assessment.scoring import icd10_category, item_score_errors, score, validate_items
+from services.assessment.rules.instruments import CARE_RISK_EVENTS, ComaTrigger
 from shared.errors import FieldError, Invalid
 
 GB = get_instrument("gb_t_42195_2022")

@@ -8,9 +8,9 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from shared.city import local_day
+
 DEFAULT_HARDSHIP_MIN_GRADE = 2  # GB/T 42195 grade 2 = 能力中度受损
 DEFAULT_REASSESSMENT_MONTHS = 6  # policy default; callers pass the city's setting
 
@@ -93,24 +93,24 @@ def add_months(day: date, months: int) -> date:
 
 
 def reassessment_due(last_finalised_at: datetime, *, months: int = DEFAULT_REASSESSMENT_MONTHS) -> date:
-    """The Shanghai calendar day a reassessment falls due after the last finalised assessment."""
+    """The city's calendar day a reassessment falls due after the last finalised assessment."""
     if last_finalised_at.tzinfo is None or last_finalised_at.utcoffset() is None:
         # A naive time is ambiguous between UTC and local; near midnight that moves the due day.
         raise ValueError("last_finalised_at must be timezone-aware")
     if months < 1:
         raise ValueError("months must be at least 1")
-    return add_months(last_finalised_at.astimezone(SHANGHAI).date(), months)
+    return add_months(local_day(last_finalised_at), months)
 
 
 def is_reassessment_due(
     last_finalised_at: datetime, *, today: date, months: int = DEFAULT_REASSESSMENT_MONTHS
 ) -> bool:
-    """True from the due day on (due and overdue alike); `today` is the Shanghai date."""
+    """True from the due day on (due and overdue alike); `today` is the city's date."""
     return today >= reassessment_due(last_finalised_at, months=months)
 
 
 def latest_finalisation_day_due(today: date, *, months: int = DEFAULT_REASSESSMENT_MONTHS) -> date:
-    """The latest Shanghai day of finalisation whose reassessment is due by `today`, so a due list
+    """The latest city day of finalisation whose reassessment is due by `today`, so a due list
     is one range query (`finalised before the day after this`). `add_months` clamps month ends,
     so the answer may lie a few days after `today` minus `months` (08-31 is due on 02-28)."""
     if months < 1:

@@ -1,4 +1,5 @@
-"""Scoring an assessment against an instrument definition: pure, no I/O.
+"""Rules of capability assessments: the states and their names, what a draft may hold, and
+scoring against an instrument definition. Pure, no I/O.
 
 Item totals give an initial grade through the instrument's bands; the instrument's adjustment
 rules then change it (coma, diagnoses, care-risk events …), each change recorded with its zh-CN
@@ -10,10 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.assessment.instruments import (
+from services.assessment.rules.instruments import (
     CARE_RISK_EVENTS,
     Adjustment,
     ComaTrigger,
@@ -26,6 +28,11 @@ from shared.errors import FieldError, Invalid
 
 # "F01", "f03.9", "F00.0*" (the asterisk of the dagger-asterisk convention) are all category F0x.
 _ICD10_CODE = re.compile(r"([A-Z]\d{2})(?:\.[0-9A-Z]{1,4})?[*†+]?")
+
+STATE_NAMES = {"draft": "草稿", "signed": "已有一位评估员签名", "finalised": "已定稿"}
+REASON_NAMES = {"initial": "首次评估", "periodic": "定期复评", "condition_changed": "状况变化复评"}
+OPEN_STATES = ("draft", "signed")
+WHY_NAMES = {"never_assessed": "从未评估", "period_elapsed": "已到复评期", "condition_changed": "状况变化待复评"}
 
 _SAME_GROUP_NOTE = "（与前一项等级变更同时符合，合计只提高一级）"
 _AT_CEILING_NOTE = "（已是最高等级，不再提高）"
@@ -81,6 +88,23 @@ def item_score_errors(instrument: Instrument, items: object, *, complete: bool) 
 def validate_items(instrument: Instrument, items: object, *, complete: bool) -> None:
     """`item_score_errors`, raised as one `Invalid` when there is any."""
     _raise_if_any(item_score_errors(instrument, items, complete=complete))
+
+
+def draft_content(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored content of a draft from the submitted fields, normalised (diagnoses upper-case)."""
+    return {"items": dict(fields.get("items") or {}), "coma": bool(fields.get("coma")),
+            "diagnoses": [str(d).strip().upper() for d in fields.get("diagnoses") or []],
+            "risk_events_30d": list(fields.get("risk_events_30d") or []), "note": fields.get("note") or ""}
+
+
+def validate_draft(instrument: Instrument, content: Mapping[str, Any], *,
+                   more: Iterable[FieldError] = ()) -> None:
+    """What a partial save may already refuse: scores out of range, unknown items, diagnoses that
+    are not ICD-10 codes, unknown care-risk events (with `more` problems the caller found). Missing
+    items wait for the signature."""
+    errors = item_score_errors(instrument, content["items"], complete=False)
+    errors += _diagnosis_errors(content["diagnoses"]) + _risk_event_errors(content["risk_events_30d"])
+    _raise_if_any(errors + list(more))
 
 
 def icd10_category(code: object) -> str | None:

@@ -1,53 +1,25 @@
-"""Rules of an elder's record: the city's districts, whole-record validation, who may read a
-record and who sees the ID card and phones unmasked. Pure: callers pass "today" and the facts.
-
-Privacy rule (DESIGN.md "Personal data"), decided here once:
-
-| caller                                   | reads                 | ID card  | phones (elder's, contacts') |
-|------------------------------------------|-----------------------|----------|-----------------------------|
-| admin, city_officer                      | every elder           | full     | full                        |
-| officer                                  | elders of their district | full  | full                        |
-| assessor                                 | elders of their district | full only if assigned to the elder | same as ID card |
-| elder, family                            | principal.elder_ids   | masked   | full (their own household's numbers) |
-| service (another Youfu service)          | every elder           | masked   | masked                      |
-| provider_admin, caregiver                | nothing here (403)    |          |                             |
-
-Unmasked values appear only in single-record reads (`GET /elders/{id}`); lists and the answers
-to writes are always masked (write answers are also kept in the idempotency table, which must
-not hold plain personal data). Every answer that carries an unmasked value is written to the
-access log, the elder's own household included.
+"""Rules of an elder's record: the city's districts, whole-record validation, the names of its
+values. Pure: callers pass "today" and the facts. Who may read a record and who sees the ID card
+and phones unmasked is `access.py`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from services.assessment.hardship import EconomicStatus, LivingSituation
-from services.assessment.idcard import id_card_facts, validate_id_card, validate_phone
-from shared.auth import Principal
+from services.assessment.rules.hardship import EconomicStatus, LivingSituation
+from services.assessment.rules.idcard import id_card_facts, validate_id_card, validate_phone
+from shared.city import DISTRICTS
 from shared.errors import DomainError, FieldError, Invalid
 
-# The county-level units of Taizhou (DOMAIN.md); an elder outside them is not this city's.
-TAIZHOU_DISTRICTS: dict[str, str] = {
-    "321202": "海陵区",
-    "321203": "高港区",
-    "321204": "姜堰区",
-    "321281": "兴化市",
-    "321282": "靖江市",
-    "321283": "泰兴市",
-}
 ELDER_STATUSES: dict[str, str] = {"active": "在册", "deceased": "已故", "moved_away": "已迁出"}
 MIN_AGE = 60  # GB/T 42195 assesses people aged 60 and over
 # Mainland China's extent; a point outside it is almost always latitude and longitude swapped.
 CHINA_LAT, CHINA_LON = (3.0, 54.0), (73.0, 136.0)
 
+# The personal fields, by the names errors and the access log use for them.
 ID_CARD, PHONE, CONTACT_PHONES = "id_card", "phone", "emergency_contacts.phone"
 ALL_PII = (ID_CARD, PHONE, CONTACT_PHONES)
-STAFF_ALL = frozenset({"admin", "city_officer"})
-DISTRICT_STAFF = frozenset({"officer", "assessor"})
-HOUSEHOLD = frozenset({"elder", "family"})
-READERS = STAFF_ALL | DISTRICT_STAFF | HOUSEHOLD | {"service"}
-REGISTRARS = STAFF_ALL | DISTRICT_STAFF
 
 
 @dataclass(frozen=True)
@@ -103,8 +75,8 @@ def record_errors(facts: RecordFacts, *, today: date) -> tuple[dict[str, str], l
             normal[f"{CONTACT_PHONES}.{index}"] = validate_phone(phone, field=f"emergency_contacts.{index}.phone")
         except Invalid as exc:
             errors.append(_reason(exc))
-    if facts.district_code not in TAIZHOU_DISTRICTS:
-        choices = "、".join(f"{code}（{name}）" for code, name in TAIZHOU_DISTRICTS.items())
+    if facts.district_code not in DISTRICTS:  # an elder outside the city's districts is not this city's
+        choices = "、".join(f"{code}（{name}）" for code, name in DISTRICTS.items())
         errors.append(FieldError("district_code", f"区县代码应为泰州市的 {choices} 之一"))
     errors += _location_errors(facts.lat, facts.lon)
     if facts.status != "active" and facts.status_date is None:
@@ -128,35 +100,6 @@ def raise_if_invalid(errors: list[FieldError]) -> None:
     if errors:
         detail = errors[0].reason if len(errors) == 1 else f"老人信息有 {len(errors)} 处不符合要求，请逐项修改"
         raise Invalid(detail, errors=errors)
-
-
-def can_read(principal: Principal, *, elder_id: str, district_code: str) -> bool:
-    """Ownership. A caller who cannot read an elder is told the elder does not exist."""
-    if principal.role in STAFF_ALL or principal.role == "service":
-        return True
-    if principal.role in DISTRICT_STAFF:
-        return principal.district is not None and principal.district == district_code
-    if principal.role in HOUSEHOLD:
-        return elder_id in principal.elder_ids
-    return False
-
-
-def can_register_in(principal: Principal, district_code: str) -> bool:
-    if principal.role in STAFF_ALL:
-        return True
-    return principal.role in DISTRICT_STAFF and principal.district == district_code
-
-
-def unmasked_fields(principal: Principal, *, district_code: str, assigned: bool) -> tuple[str, ...]:
-    """Which personal fields this caller sees in full on a single-record read (see the table)."""
-    role = principal.role
-    if role in STAFF_ALL or (role == "officer" and principal.district == district_code):
-        return ALL_PII
-    if role == "assessor" and principal.district == district_code and assigned:
-        return ALL_PII
-    if role in HOUSEHOLD:
-        return (PHONE, CONTACT_PHONES)
-    return ()
 
 
 def living_name(value: str) -> str:

@@ -17,11 +17,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.app import Ctx
+from gateway.runtime import Runtime
 from shared.city import DISTRICTS
 from shared.errors import FieldError, Invalid
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # the gateway package, which holds templates/ and static/
+STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
@@ -115,9 +116,9 @@ def table_xlsx(body: TableExport) -> bytes:
 
 
 @router.post("/export/xlsx")
-async def export_xlsx(body: TableExport, request: Request, ctx: Ctx) -> Response:
+async def export_xlsx(body: TableExport, request: Request, rt: Runtime) -> Response:
     """The table the page shows, as an .xlsx download (signed-in callers only)."""
-    await ctx.extras["sessions"].principal(request)
+    await rt.sessions.principal(request)
     name = f"{_safe_name(body.filename)}.xlsx"
     ascii_name = name.encode("ascii", "ignore").decode().strip() or "export.xlsx"
     if ascii_name.startswith("."):

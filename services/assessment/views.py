@@ -1,0 +1,96 @@
+"""Answer builders: a stored row → what people read. Personal fields are masked unless the
+caller's `unmasked` says otherwise (`access.unmasked_fields`)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from services.assessment.instruments import care_plan, get_instrument
+from services.assessment.models import AccessLogRow, AssessmentRow, AssessorAssignmentRow, ElderRow, EmergencyContactRow
+from services.assessment.rules import elders as records
+from services.assessment.rules.assessments import STATE_NAMES, WHY_NAMES, ScoreResult
+from services.assessment.rules.hardship import reassessment_due, special_hardship_reasons
+from services.assessment.rules.idcard import Gender, mask_id_card, mask_phone
+from services.assessment.rules.instruments import Instrument
+from shared.city import DISTRICTS
+from shared.errors import NotFound
+from shared.pii import PiiCipher
+
+
+def elder_view(elder: ElderRow, contacts: list[EmergencyContactRow], *, cipher: PiiCipher, today: date,
+               reassessment_months: int, unmasked: tuple[str, ...] = ()) -> dict[str, Any]:
+    id_card = cipher.decrypt(elder.id_card_cipher)
+    phone = cipher.decrypt(elder.phone_cipher)
+    shown = [f for f in records.ALL_PII if f in unmasked and (
+        f == records.ID_CARD or (f == records.PHONE and phone) or (f == records.CONTACT_PHONES and contacts))]
+    contact_phone = (lambda p: p) if records.CONTACT_PHONES in shown else mask_phone
+    return {
+        "id": elder.id, "name": elder.name, "gender": elder.gender, "gender_name": Gender(elder.gender).zh_name,
+        "birth_date": elder.birth_date, "age": records.age_on(elder.birth_date, today),
+        "id_card": id_card if records.ID_CARD in shown else mask_id_card(id_card),
+        "phone": phone if records.PHONE in shown or not phone else mask_phone(phone),
+        "address": elder.address, "lat": elder.lat, "lon": elder.lon,
+        "district_code": elder.district_code, "district_name": DISTRICTS[elder.district_code],
+        "street": elder.street, "living_situation": elder.living_situation,
+        "living_situation_name": records.living_name(elder.living_situation),
+        "economic_status": elder.economic_status, "economic_status_name": records.economic_name(elder.economic_status),
+        "status": elder.status, "status_name": records.ELDER_STATUSES[elder.status], "status_date": elder.status_date,
+        "grade": elder.grade, "last_finalised_at": elder.last_finalised_at,
+        "reassessment_due_on": reassessment_due(elder.last_finalised_at, months=reassessment_months)
+        if elder.last_finalised_at else None,
+        "special_hardship": elder.special_hardship,
+        "special_hardship_reasons": special_hardship_reasons(living_situation=elder.living_situation,
+                                                             economic_status=elder.economic_status, grade=elder.grade),
+        "emergency_contacts": [{"name": c.name, "relation": c.relation,
+                                "phone": contact_phone(cipher.decrypt(c.phone_cipher))} for c in contacts],
+        "unmasked": shown, "created_at": elder.created_at, "updated_at": elder.updated_at,
+    }
+
+
+def assignment_view(row: AssessorAssignmentRow) -> dict[str, Any]:
+    return {"elder_id": row.elder_id, "assessor_id": row.assessor_id, "source": row.source,
+            "assigned_by": row.assigned_by, "assigned_at": row.assigned_at}
+
+
+def access_log_view(row: AccessLogRow) -> dict[str, Any]:
+    return {"id": row.id, "at": row.at, "user_id": row.user_id, "role": row.role, "elder_id": row.elder_id,
+            "fields": row.fields.split(","), "route": row.route, "request_id": row.request_id}
+
+
+def score_view(instrument: Instrument, result: ScoreResult) -> dict[str, Any]:
+    return {
+        "instrument": result.instrument, "instrument_version": result.instrument_version,
+        "dimensions": [{"code": d.code, "name": d.name, "score": result.dimensions[d.code], "max": d.max}
+                       for d in instrument.dimensions],
+        "total": result.total, "max_total": instrument.max_total,
+        "initial_grade": result.initial_grade, "initial_grade_name": result.initial_grade_name,
+        "grade": result.grade, "grade_name": result.grade_name,
+        "adjustments": [a.model_dump() for a in result.adjustments],
+        "care_plan": care_plan(result.instrument, result.grade),
+    }
+
+
+def assessment_view(row: AssessmentRow) -> dict[str, Any]:
+    try:
+        codes = [item.code for item in get_instrument(row.instrument).items]
+    except NotFound:  # an instrument withdrawn since: the record still reads
+        codes = list(row.items)
+    return {
+        "id": row.id, "elder_id": row.elder_id, "previous_id": row.previous_id, "reason": row.reason,
+        "instrument": row.instrument, "instrument_version": row.instrument_version, "state": row.state,
+        "state_name": STATE_NAMES[row.state], "items": row.items,
+        "missing_items": [code for code in codes if code not in row.items],
+        "coma": row.coma, "diagnoses": row.diagnoses, "risk_events_30d": row.risk_events_30d, "note": row.note,
+        "created_by": row.created_by, "created_at": row.created_at, "updated_at": row.updated_at,
+        "first_assessor_id": row.first_assessor_id, "first_signed_at": row.first_signed_at,
+        "second_assessor_id": row.second_assessor_id, "finalised_at": row.finalised_at,
+        "valid_until": row.valid_until, "result": row.result,
+    }
+
+
+def due_view(elder: ElderRow, *, due_on: date | None, why: str, open_row: AssessmentRow | None) -> dict[str, Any]:
+    """One line of the reassessment-due list."""
+    return {"elder_id": elder.id, "name": elder.name, "district_code": elder.district_code,
+            "street": elder.street, "grade": elder.grade, "last_finalised_at": elder.last_finalised_at,
+            "due_on": due_on, "why": why, "why_name": WHY_NAMES[why],
+            "open_assessment_id": open_row.id if open_row else None}
