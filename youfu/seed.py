@@ -4,7 +4,7 @@ One account per role (passwords generated per installation, written to var/demo-
 a demo elder in 海陵区 assessed by two assessors (so this month's vouchers are issued from the
 assessment event), and a demo provider near the elder with a caregiver, so an order can be placed
 and matched at once. Street-level coordinates are not published: the demo places everything
-around the district centre (DOMAIN.md).
+around the district centre (docs/domain.md).
 
 Seeding is idempotent and resumable: the passwords are written before the accounts are created,
 each step of the world is written to var/demo-world.json as it is done, and a run finds what is

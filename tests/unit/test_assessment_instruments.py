@@ -1,4 +1,4 @@
-"""The instrument definition files: what they say (checked against GB/T 42195-2022 as DOMAIN.md
+"""The instrument definition files: what they say (checked against GB/T 42195-2022 as docs/domain.md
 lists it) and that a broken definition is refused when it is loaded."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from services.assessment.instruments import (
 )
 from shared.errors import NotFound
 
-# DOMAIN.md's table: dimension name → [(item name, max score)], in the standard's order.
+# docs/domain.md's table: dimension name → [(item name, max score)], in the standard's order.
 GB_T_42195_ITEMS = {
     "自理能力": [
         ("进食", 4), ("修饰", 4), ("洗澡", 4), ("穿/脱上衣", 4), ("穿/脱裤子和鞋袜", 4),

@@ -1,9 +1,9 @@
 """Who lives in the simulated city, and in what proportions. Pure data and small pure helpers.
 
 The proportions describe the platform's users (home-dwelling elders who order services), not all
-residents aged 60+. They are our reading of DOMAIN.md, marked *plausible*, not sourced:
+residents aged 60+. They are our reading of docs/domain.md, marked *plausible*, not sourced:
 
-* users: 13 % of the city's 1.3 million elders receive home services today (DOMAIN.md: the plan
+* users: 13 % of the city's 1.3 million elders receive home services today (docs/domain.md: the plan
   raises the share from 13 % to 18 %), about 169,000 people — in line with the 165,000 who hold
   care vouchers.
 * economic status: about 70 % of users are in one of the four hardship statuses (most users hold
@@ -14,7 +14,7 @@ residents aged 60+. They are our reading of DOMAIN.md, marked *plausible*, not s
   same shares bench/vouchers_batch.py uses).
 * living situation: alone 22 %, empty nest 38 %, with family 40 % (home-dwelling users only).
 * age: 60–69 30 %, 70–79 38 %, 80–89 26 %, 90+ 6 %; 55 % women.
-* who places the order: the 12349 hotline (an operator orders for the elder: DOMAIN.md's "by
+* who places the order: the 12349 hotline (an operator orders for the elder: docs/domain.md's "by
   web, app or phone") 40 %, a family member's app 40 %, the elder's own app 20 % (only elders
   under 85 with grade 0–2 use the app themselves).
 * orders per elder and day: 0.08 + 0.035 × grade, times 1.5 with a voucher to spend: about 0.19
@@ -32,7 +32,7 @@ FEMALE_SHARE = 0.55
 HOUSEHOLD_SHARES = {"hotline": 0.40, "family": 0.40, "self": 0.20}
 GRADE_TOTALS = {0: (90, 90), 1: (66, 89), 2: (46, 65), 3: (30, 45), 4: (0, 29)}  # GB/T 42195 bands
 
-# The city (DOMAIN.md): 1.3 million aged 60+, 13 % of them receiving home services today.
+# The city (docs/domain.md): 1.3 million aged 60+, 13 % of them receiving home services today.
 CITY_ELDERS_60_PLUS = 1_300_000
 CITY_HOME_SERVICE_SHARE = 0.13  # the plan's target is 18 %
 CITY_PLATFORM_ELDERS = round(CITY_ELDERS_60_PLUS * CITY_HOME_SERVICE_SHARE)  # 169,000
