@@ -156,12 +156,9 @@ class LivePlatform:
 
 
 def login_headers(base_url: str, account: dict) -> dict[str, str]:
-    import httpx
+    from tests.support.clients import access_token
 
-    r = httpx.post(f"{base_url}/api/auth/login", json={"phone": account["phone"], "password": account["password"]},
-                   timeout=30)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return {"Authorization": f"Bearer {access_token(base_url, account['phone'], account['password'])}"}
 
 
 # ---- CPU accounting --------------------------------------------------------------------------

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clients import access_token
+from tests.support.factories import new_id_card  # noqa: F401 - the page tests import it from here
+
 # the same Chromium scripts/prerequisites.sh checks for (`make test` installs Debian's when it can)
 CHROMIUM = os.environ.get("YOUFU_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -52,9 +55,7 @@ class GatewayClient:
         import httpx
 
         self.http = httpx.Client(base_url=base_url, timeout=30)
-        r = self.http.post("/api/auth/login", json={"phone": phone, "password": password})
-        r.raise_for_status()
-        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        self.http.headers["Authorization"] = f"Bearer {access_token(base_url, phone, password)}"
 
     def call(self, method: str, path: str, body: dict | None = None, **headers: str):
         r = self.http.request(method, path, json=body, headers=headers)
@@ -71,16 +72,6 @@ def new_phone() -> str:
     import random
 
     return f"137{random.randrange(10**8):08d}"
-
-
-def new_id_card(region: str, born, *, male: bool) -> str:
-    """A valid GB 11643 number (the 17th digit carries the gender)."""
-    import random
-
-    seq = f"{random.randrange(100):02d}{random.choice('13579' if male else '02468')}"
-    first17 = f"{region}{born:%Y%m%d}{seq}"
-    value = (12 - sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17)) % 11) % 11
-    return first17 + ("X" if value == 10 else str(value))
 
 
 def unlabelled_fields(page) -> list[str]:

@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from services.providers.credit_code import ALPHABET, credit_code_check_char
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, sign_in, smallest_text_px, unlabelled_fields
+from tests.support.factories import new_credit_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,11 +27,6 @@ def header_row(path) -> list:
     return [c.value for c in sheet[1]]
 
 
-def credit_code() -> str:
-    first17 = "52321202" + "".join(random.choice(ALPHABET) for _ in range(9))
-    return first17 + credit_code_check_char(first17)
-
-
 @pytest.fixture
 def applications(platform) -> dict[str, dict]:
     """Two providers applying in 海陵区: one with its documents (the licence runs out in 20 days), one without."""
@@ -41,7 +36,7 @@ def applications(platform) -> dict[str, dict]:
     for key, name in (("ready", "泰州市海陵区城南颐养居家养老服务中心"), ("bare", "泰州市海陵区九龙安康居家养老服务中心")):
         suffix = random.choice("甲乙丙丁戊")
         out[key] = officer.call("POST", "/api/providers/providers", {
-            "kind": "home_care_centre", "legal_name": f"{name}{suffix}", "credit_code": credit_code(),
+            "kind": "home_care_centre", "legal_name": f"{name}{suffix}", "credit_code": new_credit_code(prefix="52"),
             "district_code": "321202", "street": "城南街道", "address": "泰州市海陵区城南街道鼓楼南路 18 号",
             "lat": 32.47, "lon": 119.92, "contact_name": "赵主任", "contact_phone": "0523-86001234"})
     pid = out["ready"]["id"]

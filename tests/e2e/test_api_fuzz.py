@@ -7,6 +7,8 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 
+from tests.support.clients import access_tokens
+
 pytestmark = pytest.mark.slow
 
 # Examples per operation for each role: most for the roles whose requests get furthest (an admin
@@ -26,19 +28,10 @@ def merged_schema(platform):
     return schemathesis.openapi.from_dict(doc)
 
 
-def tokens(platform) -> dict[str, str]:
-    out = {}
-    for role in ROLES:
-        acc = platform.account(role)
-        r = httpx.post(f"{platform.url}/api/auth/login", json={"phone": acc["phone"], "password": acc["password"]})
-        out[role] = r.json()["access_token"]
-    return out
-
-
 def test_no_server_errors_and_problem_json_for_every_operation(platform, merged_schema):
     from schemathesis.checks import response_schema_conformance
 
-    auth = tokens(platform)
+    auth = access_tokens(platform, ROLES)
     failures: list[str] = []
     operations = [op.ok() for op in merged_schema.get_all_operations()]
     assert len(operations) > 20

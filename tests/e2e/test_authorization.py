@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.authz_table import ALL, TABLE
+from tests.support.clients import access_tokens, login, login_as
 
 pytestmark = pytest.mark.slow
 ROLES = sorted(ALL)
@@ -34,12 +35,7 @@ def merged(platform) -> dict:
 
 @pytest.fixture(scope="module")
 def tokens(platform) -> dict[str, str]:
-    out = {}
-    for role in ROLES:
-        acc = platform.account(role)
-        r = httpx.post(f"{platform.url}/api/auth/login", json={"phone": acc["phone"], "password": acc["password"]})
-        out[role] = r.json()["access_token"]
-    return out
+    return access_tokens(platform, ROLES)
 
 
 def operations(doc: dict) -> list[str]:
@@ -90,12 +86,6 @@ def _empty(r: httpx.Response) -> bool:
     return body == [] or body == {}
 
 
-def login(platform, phone: str, password: str) -> dict:
-    r = httpx.post(f"{platform.url}/api/auth/login", json={"phone": phone, "password": password})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def test_other_peoples_objects_answer_404(platform, tokens):
     world = json.loads((platform.var_dir / "demo-world.json").read_text())
     admin = {"Authorization": f"Bearer {tokens['admin']}"}
@@ -112,7 +102,7 @@ def test_other_peoples_objects_answer_404(platform, tokens):
             r = c.post("/api/admin/users", headers=admin, json={"phone": phone, "password": "outsider-pass",
                                                                   "display_name": f"外人{i}", **fields})
             assert r.status_code in (201, 409), r.text
-            heads[name] = login(platform, phone, "outsider-pass")
+            heads[name] = login_as(platform, phone, "outsider-pass")
         elder = world["elder_id"]
         for name in ("officer", "family", "assessor"):
             r = c.get(f"/api/assessment/elders/{elder}", headers=heads[name])
@@ -120,8 +110,7 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         for name in ("officer", "family"):
             assert c.get(f"/api/vouchers/wallets/{elder}", headers=heads[name]).status_code == 404, name
         # the real provider's orders (the flow tests placed some) are invisible to another provider
-        own = c.get("/api/orders/orders", headers=login(platform, platform.account("provider_admin")["phone"],
-                                                             platform.account("provider_admin")["password"])).json()
+        own = c.get("/api/orders/orders", headers=login(platform, "provider_admin")).json()
         theirs = c.get("/api/orders/orders", headers=heads["provider_admin"]).json()
         own_ids = {o["order_id"] for o in (own["items"] if isinstance(own, dict) else own)}
         their_ids = {o["order_id"] for o in (theirs["items"] if isinstance(theirs, dict) else theirs)}

@@ -9,14 +9,9 @@ import time
 import httpx
 import pytest
 
+from tests.support.clients import login
+
 pytestmark = pytest.mark.slow
-
-
-def login(platform, role: str) -> dict:
-    acc = platform.account(role)
-    r = httpx.post(f"{platform.url}/api/auth/login", json={"phone": acc["phone"], "password": acc["password"]})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_assessment_event_issues_this_months_vouchers(platform):

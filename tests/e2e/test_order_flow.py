@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.logins import login
+from tests.support.clients import login
+from tests.support.factories import id_card
 
 pytestmark = pytest.mark.slow
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -110,9 +111,7 @@ def test_self_paid_order_settles_at_check_out(platform):
 
 def test_personal_data_never_reaches_the_logs(platform):
     """After the flows above: the demo elder's ID number and phone appear in no process's log."""
-    from services.assessment.rules.idcard import id_card_check_char
-
-    id_number = "32120219460506123" + id_card_check_char("32120219460506123")
+    id_number = id_card("32120219460506123")
     logs = sorted((platform.var_dir / "logs").glob("*.log"))
     assert {p.stem for p in logs} >= {"gateway", "assessment", "providers", "orders", "vouchers"}
     for path in logs:

@@ -13,7 +13,7 @@ import sys
 import httpx
 import pytest
 
-from tests.logins import login
+from tests.support.clients import login
 from youfu.broker import free_port
 
 pytestmark = pytest.mark.slow

@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from tests.logins import login, login_as  # noqa: F401 - the fault tests import them from here
+from tests.support.clients import login, login_as  # noqa: F401 - the fault tests import them from here
+from tests.support.factories import credit_code, id_card
 from youfu.broker import free_port, port_open, start_broker, stop_process
 from youfu.keys import ensure_dev_keys, mint_service_token
 
@@ -232,12 +233,6 @@ def add_caregivers(p: FaultPlatform, n: int, skills: list[str], *, provider_id: 
                 "name": f"护理员{i:02d}", "gender": "female", "skills": skills, "certificate_level": "level_4",
                 "base_lat": lat, "base_lon": lon, "service_radius_m": 8000, "daily_limit": 50}))["id"])
     return out
-
-
-def id_card(first17: str) -> str:
-    from services.assessment.rules.idcard import id_card_check_char
-
-    return first17 + id_card_check_char(first17)
 
 
 def new_elder(p: FaultPlatform, name: str, *, economic_status: str = "dibao") -> str:
@@ -519,12 +514,6 @@ async def delivery_report(p: FaultPlatform) -> dict:
                         missing.append(f"{row['type']} {row['event_id']} from {producer} not in {name}")
     return {"events_published": sum(len(r) for r in outboxes.values()), "deliveries_expected": expected,
             "deliveries_done": delivered, "missing": missing, "outbox_pending": pending}
-
-
-def credit_code(first17: str) -> str:
-    from services.providers.credit_code import credit_code_check_char
-
-    return first17 + credit_code_check_char(first17)
 
 
 def new_provider(p: FaultPlatform, n: int, skills: list[str]) -> dict:

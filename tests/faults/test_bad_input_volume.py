@@ -32,7 +32,7 @@ EXAMPLES = {"admin": int(os.environ.get("YOUFU_FUZZ_EXAMPLES", "8")), "family": 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Tables whose rows record attempts or reads by design, so a refused or odd request may add to them:
 ATTEMPT_TABLES: dict[str, str] = {
-    # "admin: everything, every access logged" (DESIGN): listing users is logged as an access, and the
+    # "admin: everything, every access logged" (docs/architecture.md): listing users is logged as an access, and the
     # log row is committed before the list is read, so a list that then fails still leaves its row
     "gateway.admin_actions": "the administrators' access log",
     # "every read of an unmasked value is written to an access log": a read with a malformed but

@@ -1,15 +1,13 @@
 """Shared parts of the assessment integration tests: the service over real HTTP on a real
-database with the session's broker, a clock the tests can move, valid ID-card numbers made with
-the GB 11643 algorithm, and helpers to read the outbox and the raw tables."""
+database with the session's broker, a clock the tests can move, valid ID-card numbers
+(tests/support), and helpers to read the outbox and the raw tables."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -17,33 +15,18 @@ from cryptography.fernet import Fernet
 from services.assessment.instruments import get_instrument
 from services.assessment.main import create_app
 from shared.db import Database
-from shared.kernel_models import OutboxRow
 from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import RunningApp
+from tests.support.clients import SignedClients
+from tests.support.clock import Clock
+from tests.support.events import outbox_events
+from tests.support.factories import new_id_card
+from tests.support.waiting import wait_for  # noqa: F401 - the assessment tests import it from here
 from youfu.broker import free_port
 
 HAILING, GAOGANG, JIANGYAN = "321202", "321203", "321204"
 GB = get_instrument("gb_t_42195_2022")
-_used: set[str] = set()
-
-
-def check_char(first17: str) -> str:
-    # GB 11643-1999, written out independently of services.assessment.rules.idcard
-    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17))
-    value = (12 - total % 11) % 11
-    return "X" if value == 10 else str(value)
-
-
-def new_id_card(region: str = HAILING, born: date = date(1948, 5, 6), *, male: bool = True) -> str:
-    """A valid number not handed out before in this process (the 17th digit carries the gender)."""
-    while True:
-        seq = f"{random.randrange(100):02d}{random.choice('13579' if male else '02468')}"
-        first17 = f"{region}{born:%Y%m%d}{seq}"
-        number = first17 + check_char(first17)
-        if number not in _used:
-            _used.add(number)
-            return number
 
 
 def new_phone() -> str:
@@ -76,16 +59,8 @@ def items_totalling(total: int) -> dict[str, int]:
     return items
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @dataclass
-class AssessmentService:
+class AssessmentService(SignedClients):
     url: str
     db_url: str
     app: object
@@ -99,15 +74,6 @@ class AssessmentService:
     def db(self) -> Database:
         return self.app.state.ctx.db
 
-    def headers(self, role: str, **fields) -> dict[str, str]:
-        key = json.dumps([role, sorted(fields.items())], default=str)
-        if key not in self.tokens:
-            self.tokens[key] = self.make_token(role, **fields)
-        return {"Authorization": f"Bearer {self.tokens[key]}"}
-
-    def client(self, role: str = "admin", **fields) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, headers=self.headers(role, **fields), timeout=30)
-
     async def register(self, body: dict | None = None, *, district: str = HAILING) -> dict:
         async with self.client("officer", user_id=f"officer-{district}", district=district) as officer:
             r = await officer.post("/elders", json=body or elder_body(district))
@@ -115,26 +81,12 @@ class AssessmentService:
             return r.json()
 
     async def outbox(self, type_: str, elder_id: str | None = None) -> list[dict]:
-        async with self.db.sessions() as s:
-            rows = (await s.execute(sa.select(OutboxRow.payload).where(OutboxRow.type == type_)
-                                    .order_by(OutboxRow.seq))).scalars()
-            events = [json.loads(p)["data"] for p in rows]
+        events = [e["data"] for e in await outbox_events(self.db, type_)]
         return [e for e in events if elder_id is None or e["elder_id"] == elder_id]
 
     async def count(self, table: str) -> int:
         async with self.db.sessions() as s:
             return (await s.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
-
-
-async def wait_for(predicate, timeout_s: float = 20.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

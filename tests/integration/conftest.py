@@ -7,7 +7,6 @@ a test with each, the fast one taking a FastTx (shared/fast_sql.py) instead of a
 """
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -21,6 +20,7 @@ from shared.events import CloudEvent, event_type, make_event
 from shared.fast_sql import insert_query
 from shared.kernel_models import KernelBase
 from shared.outbox import KafkaLink, OutboxRelay, add_event
+from tests.support.waiting import wait_for
 
 TestBase = make_base("kerneltest")
 TOPIC = "youfu.kerneltest"
@@ -126,13 +126,8 @@ class Pair:
         async with (db or self.consumer_db).sessions() as s:
             return list((await s.execute(sa.select(Effect.value).order_by(Effect.id))).scalars())
 
-    async def wait_for(self, predicate, timeout_s: float = 30.0) -> bool:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while asyncio.get_running_loop().time() < deadline:
-            if await predicate():
-                return True
-            await asyncio.sleep(0.1)
-        return await predicate()
+    async def wait_for(self, predicate, timeout_s: float = 30.0):
+        return await wait_for(predicate, timeout_s)
 
 
 @pytest.fixture

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
@@ -31,10 +28,12 @@ from services.orders.service import OrdersConfig, Runtime
 from shared.auth import TokenVerifier
 from shared.db import Database
 from shared.events import CloudEvent
-from shared.kernel_models import OutboxRow
 from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import Broker, RunningApp
+from tests.support.clients import SignedClients
+from tests.support.events import outbox_events, send_event
+from tests.support.waiting import wait_for  # noqa: F401 - the orders tests import it from here
 from youfu.broker import free_port
 
 HOME = (32.4900, 119.9200)  # 海陵区, the demo centre
@@ -192,7 +191,7 @@ class FakeAssessment(Double):
 
 
 @dataclass
-class OrdersEnv:
+class OrdersEnv(SignedClients):
     """The orders service under test plus its doubles; tokens and helpers for the tests."""
 
     make_token: object
@@ -233,15 +232,6 @@ class OrdersEnv:
         running = await RunningApp(app, free_port()).start()
         return app, running
 
-    def headers(self, role: str, **fields) -> dict[str, str]:
-        key = json.dumps([role, sorted(fields.items())], default=str)
-        if key not in self.tokens:
-            self.tokens[key] = self.make_token(role, **fields)
-        return {"Authorization": f"Bearer {self.tokens[key]}"}
-
-    def client(self, role: str = "admin", *, url: str | None = None, **fields) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=url or self.url, headers=self.headers(role, **fields), timeout=60)
-
     def new_elder(self, *, district: str = HAILING, street: str = "城东", home: tuple[float, float] = HOME,
                   share_bp: int | None = 9000, kinds: tuple[str, ...] = ("community",), hardship: bool = False) -> str:
         """An elder the assessment double knows (orders fetches it) with vouchers of `kinds`."""
@@ -256,10 +246,7 @@ class OrdersEnv:
         return elder
 
     async def outbox(self, type_: str, *, db: Database | None = None) -> list[dict]:
-        async with (db or self.db).sessions() as s:
-            rows = (await s.execute(sa.select(OutboxRow.payload).where(OutboxRow.type == type_)
-                                    .order_by(OutboxRow.seq))).scalars()
-            return [json.loads(p)["data"] for p in rows]
+        return [e["data"] for e in await outbox_events(db or self.db, type_)]
 
     async def scalar(self, query, *, db: Database | None = None):
         async with (db or self.db).sessions() as s:
@@ -268,18 +255,7 @@ class OrdersEnv:
     async def publish(self, topic: str, type_: str, key: str, data: dict, *, event_id: str | None = None) -> CloudEvent:
         """Send another service's event as CloudEvents JSON straight to the broker."""
         event = CloudEvent(source="/youfu/test", type=type_, subject=key, data=data, id=event_id or str(uuid.uuid4()))
-
-        def send() -> None:
-            from kafka import KafkaProducer
-
-            producer = KafkaProducer(bootstrap_servers=self.broker.bootstrap, acks="all")
-            try:
-                producer.send(self.topic_prefix + topic, key=key.encode(), value=event.to_json().encode()).get(timeout=10)
-            finally:
-                producer.close()
-
-        await asyncio.to_thread(send)
-        return event
+        return await send_event(self.broker.bootstrap, self.topic_prefix + topic, key, event)
 
     @contextlib.contextmanager
     def offer_timeout(self, seconds: int):
@@ -290,17 +266,6 @@ class OrdersEnv:
             yield
         finally:
             self.rt.config.offer_timeout_s = before
-
-
-async def wait_for(predicate, timeout_s: float = 20.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def orders_config(**overrides) -> OrdersConfig:

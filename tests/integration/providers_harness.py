@@ -6,26 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import math
-import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-import httpx
 import pytest
-import sqlalchemy as sa
 
-from services.providers.credit_code import ALPHABET, credit_code_check_char
 from services.providers.domain import REQUIRED_DOCUMENTS
 from services.providers.main import create_app
 from services.providers.config import ProvidersSettings
 from shared.events import CloudEvent
-from shared.kernel_models import OutboxRow
 from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import Broker, RunningApp
+from tests.support.clients import SignedClients
+from tests.support.clock import Clock
+from tests.support.events import outbox_events, send_event
+from tests.support.factories import new_credit_code
+from tests.support.waiting import wait_for  # noqa: F401 - the providers tests import it from here
 from youfu.broker import free_port
 
 HAILING, GAOGANG = "321202", "321203"
@@ -34,16 +33,8 @@ START = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, a
 METRES_PER_DEGREE = 111_195.08
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @dataclass
-class Providers:
+class Providers(SignedClients):
     url: str
     db_url: str
     app: object
@@ -61,52 +52,20 @@ class Providers:
     def search(self):
         return self.app.state.ctx.extras["search"]
 
-    def client(self, role: str = "admin", **fields) -> httpx.AsyncClient:
-        key = json.dumps([role, sorted(fields.items())], default=str)
-        if key not in self.tokens:
-            self.tokens[key] = self.make_token(role, **fields)
-        return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {self.tokens[key]}"},
-                                 timeout=60)
-
     async def publish(self, type_: str, data: dict, *, event_id: str | None = None) -> CloudEvent:
         """Send an orders-service event as CloudEvents JSON straight to the broker."""
         event = CloudEvent(source="/youfu/orders", type=type_, subject=data["order_id"], data=data,
                            id=event_id or str(uuid.uuid4()), time=self.clock.now)
-
-        def send() -> None:
-            from kafka import KafkaProducer
-
-            producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
-            try:
-                producer.send(self.topic_prefix + ORDERS_TOPIC, key=data["order_id"].encode(), value=event.to_json().encode()).get(10)
-            finally:
-                producer.close()
-
-        await asyncio.to_thread(send)
-        return event
+        return await send_event(self.bootstrap, self.topic_prefix + ORDERS_TOPIC, data["order_id"], event)
 
     async def outbox(self, type_: str) -> list[dict]:
-        async with self.db.sessions() as s:
-            rows = (await s.execute(sa.select(OutboxRow.payload).where(OutboxRow.type == type_)
-                                    .order_by(OutboxRow.seq))).scalars()
-            return [json.loads(p) for p in rows]
+        return await outbox_events(self.db, type_)
 
     async def candidates(self, **params) -> list[dict]:
         async with self.client("service", user_id="svc:orders") as orders:
             r = await orders.get("/candidates", params={k: v for k, v in params.items() if v is not None})
         assert r.status_code == 200, r.text
         return r.json()["candidates"]
-
-
-async def wait_for(predicate, timeout_s: float = 30.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def start_providers(*, db_url: str, keypair, make_token, tmp_path, clock: Clock, bootstrap: str,
@@ -161,15 +120,10 @@ def moved(point: tuple[float, float], north_m: float = 0.0, east_m: float = 0.0)
     return lat + north_m / METRES_PER_DEGREE, lon + east_m / (METRES_PER_DEGREE * math.cos(math.radians(lat)))
 
 
-def credit_code(district: str = HAILING, prefix: str = "91") -> str:
-    first17 = prefix + district + "".join(random.choice(ALPHABET[:10]) for _ in range(9))
-    return first17 + credit_code_check_char(first17)
-
-
 def application(*, kind: str = "home_care_centre", district: str = HAILING, at: tuple[float, float],
                 name: str | None = None, **overrides) -> dict:
     return {"kind": kind, "legal_name": name or f"测试{uuid.uuid4().hex[:6]}居家养老服务中心",
-            "credit_code": credit_code(district), "district_code": district, "street": "城中街道",
+            "credit_code": new_credit_code(district), "district_code": district, "street": "城中街道",
             "address": "泰州市海陵区城中街道测试路 1 号", "lat": at[0], "lon": at[1], "contact_name": "周主任",
             "contact_phone": "0523-86000000", **overrides}
 

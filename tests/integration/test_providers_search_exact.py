@@ -13,7 +13,8 @@ from services.providers.catalogue import standard_items_from_file
 from services.providers.domain import REQUIRED_DOCUMENTS, works_at
 from services.providers.matching import match_score
 from services.providers.models import (CaregiverRow, CatalogueItemRow, DocumentRow, OrderLoadRow, ProviderRow)
-from tests.integration.providers_harness import START, clock_reset, credit_code, moved, new_spot, providers
+from tests.integration.providers_harness import START, clock_reset, moved, new_spot, providers
+from tests.support.factories import new_credit_code
 
 __all__ = ["providers", "clock_reset"]  # module fixtures, imported for pytest
 TODAY = date(2026, 3, 10)
@@ -40,7 +41,7 @@ def random_world(rng: random.Random, centre: tuple[float, float]) -> tuple[list,
         status = "approved" if i < 11 else rng.choice(["suspended", "applied"])
         area_radius = rng.choice([None, None, rng.uniform(2_000, 8_000)])
         streets = rng.choice([[], [], ["城东街道"]])
-        p = ProviderRow(id=uuid.uuid4(), kind=kind, legal_name=f"随机服务商{i}", credit_code=credit_code(),
+        p = ProviderRow(id=uuid.uuid4(), kind=kind, legal_name=f"随机服务商{i}", credit_code=new_credit_code(),
                         district_code="321202", street="城东街道", address="测试地址", lat=at[0], lon=at[1],
                         contact_name="联系人", contact_phone="0523-86000000", star_rating=None, status=status,
                         status_reason=None, status_changed_at=now, area_radius_m=area_radius, area_streets=streets,

@@ -5,13 +5,11 @@ and helpers to publish other services' events and to wait for their effects."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -19,23 +17,18 @@ from services.vouchers import ledger_store
 from services.vouchers.main import create_app
 from shared.db import Database
 from shared.events import CloudEvent
-from shared.kernel_models import OutboxRow
 from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import Broker, RunningApp
+from tests.support.clients import SignedClients
+from tests.support.clock import Clock
+from tests.support.events import outbox_events, send_event
+from tests.support.waiting import wait_for
 from youfu.broker import free_port
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @dataclass
-class Vouchers:
+class Vouchers(SignedClients):
     url: str
     db_url: str
     app: object
@@ -48,36 +41,13 @@ class Vouchers:
     def db(self) -> Database:
         return self.app.state.ctx.db
 
-    def headers(self, role: str, **fields) -> dict[str, str]:
-        key = json.dumps([role, sorted(fields.items())], default=str)
-        if key not in self.tokens:
-            self.tokens[key] = self.make_token(role, **fields)
-        return {"Authorization": f"Bearer {self.tokens[key]}"}
-
-    def client(self, role: str = "admin", **fields) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, headers=self.headers(role, **fields), timeout=60)
-
     async def publish(self, topic: str, type_: str, key: str, data: dict, *, event_id: str | None = None) -> CloudEvent:
         """Send another service's event as CloudEvents JSON straight to the broker."""
         event = CloudEvent(source="/youfu/test", type=type_, subject=key, data=data, id=event_id or str(uuid.uuid4()))
-
-        def send() -> None:
-            from kafka import KafkaProducer
-
-            producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
-            try:
-                producer.send(self.topic_prefix + topic, key=key.encode(), value=event.to_json().encode()).get(timeout=10)
-            finally:
-                producer.close()
-
-        await asyncio.to_thread(send)
-        return event
+        return await send_event(self.bootstrap, self.topic_prefix + topic, key, event)
 
     async def outbox(self, type_: str) -> list[dict]:
-        async with self.db.sessions() as s:
-            rows = (await s.execute(sa.select(OutboxRow.payload).where(OutboxRow.type == type_)
-                                    .order_by(OutboxRow.seq))).scalars()
-            return [json.loads(p)["data"] for p in rows]
+        return [e["data"] for e in await outbox_events(self.db, type_)]
 
     async def scalar(self, query):
         async with self.db.sessions() as s:
@@ -87,17 +57,6 @@ class Vouchers:
         async with self.db.sessions() as s:
             check = await ledger_store.check_book(s)
         assert check.ok, (check.report.violations, check.extra)
-
-
-async def wait_for(predicate, timeout_s: float = 30.0, what: str = "condition"):
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def start_vouchers(*, databases, keypair, make_token, tmp_path, clock: Clock, broker: Broker):

@@ -2,7 +2,7 @@
 through the gateway of a platform on PostgreSQL, while every process's memory is sampled.
 
 * Traffic: `youfu simulate --scale soak --peak-multiple 3 --minutes 10` — steady orders at three
-  times the city's busiest hour (youfu/simulate/day.py derives the peak from DOMAIN.md: 169,000
+  times the city's busiest hour (youfu/simulate/day.py derives the peak from docs/domain.md: 169,000
   platform users × 0.196 orders a day × the 10:00–11:00 share of a day's orders, 25.6 % ≈ 2.35
   orders/s), each with its whole life: placing, dispatch, declines, grabs, acceptance, check-in
   (some off-site), check-out, settlement, reviews, cancellations. YOUFU_SOAK_MINUTES and

@@ -1,5 +1,5 @@
-"""Resident ID numbers and mobile numbers. Valid ID numbers are built here with the GB 11643
-check-digit algorithm written out independently of the module under test."""
+"""Resident ID numbers and mobile numbers. Valid ID numbers are built with the GB 11643
+check-digit algorithm of tests/support/factories.py, written out independently of the module under test."""
 from __future__ import annotations
 
 from datetime import date
@@ -16,19 +16,12 @@ from services.assessment.rules.idcard import (
     validate_phone,
 )
 from shared.errors import FieldError, Invalid
-
-
-def check_char(first17: str) -> str:
-    # GB 11643-1999: weight of position i (1-based from the left) is 2^(18-i) mod 11; the check
-    # value is (12 - sum mod 11) mod 11, written X when it is 10.
-    total = sum(int(d) * (2 ** (17 - i) % 11) for i, d in enumerate(first17))
-    value = (12 - total % 11) % 11
-    return "X" if value == 10 else str(value)
+from tests.support.factories import id_card
+from tests.support.factories import id_card_check_char as check_char
 
 
 def id_number(region: str, born: date, sequence: str) -> str:
-    first17 = f"{region}{born:%Y%m%d}{sequence}"
-    return first17 + check_char(first17)
+    return id_card(f"{region}{born:%Y%m%d}{sequence}")
 
 
 HAILING_MAN = id_number("321202", date(1948, 5, 6), "123")  # 17th digit 3: a man

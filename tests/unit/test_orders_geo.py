@@ -9,7 +9,7 @@ from geopy.distance import geodesic, great_circle
 from services.orders.geo import CheckInOutcome, check_in_decision, haversine_m
 from shared.errors import Invalid
 
-HAILING = (32.49, 119.92)  # 海陵区 centre (DOMAIN.md)
+HAILING = (32.49, 119.92)  # 海陵区 centre (docs/domain.md)
 XINGHUA = (32.93, 119.85)  # 兴化市 centre
 
 

@@ -1,8 +1,8 @@
-"""The simulated city's geography: DOMAIN.md's six county-level units and, in each, a few streets
+"""The simulated city's geography: docs/domain.md's six county-level units and, in each, a few streets
 (街道, dense town quarters) and towns (镇, sparse countryside). Pure data and arithmetic.
 
-Codes, names and centres are DOMAIN.md's. Weights are each unit's rough share of the city's
-residents aged 60+ (the same weights as bench/vouchers_batch.py; DOMAIN.md asks demo data and
+Codes, names and centres are docs/domain.md's. Weights are each unit's rough share of the city's
+residents aged 60+ (the same weights as bench/vouchers_batch.py; docs/domain.md asks demo data and
 benchmarks to keep the city's proportions). Street-level coordinates are not published:
 海陵区's streets and towns sit at the gateway's offline gazetteer points
 (services/providers/gazetteer.json, themselves placed around the district centre), and the other
