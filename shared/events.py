@@ -62,6 +62,8 @@ def event_from_record(value: bytes | None, headers: list[tuple[str, bytes]] | No
     content_type = None
     attributes: dict[str, Any] = {}
     for name, raw in headers or ():
+        if raw is None:  # a header of no value says nothing
+            continue
         lower = name.lower()
         if lower == "content-type":
             content_type = raw.decode()
