@@ -1,10 +1,14 @@
-"""AsyncAPI 3.0 document of every topic and event type, generated from the registry."""
+"""AsyncAPI 3.0 document of every topic and event type, generated from the registry.
+
+Each message is a CloudEvent in the Kafka protocol binding's structured mode: the header and the
+record key are documented on the message (`headers`, `bindings.kafka`); binary mode, which the
+consumers accept too, is described in words (`_MODES`)."""
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from shared.events import REGISTRY, CloudEvent
+from shared.events import PARTITION_KEY, REGISTRY, STRUCTURED_CONTENT_TYPE, CloudEvent
 from shared.settings import SERVICES, TOPICS
 
 
@@ -13,12 +17,30 @@ def load_all_event_modules() -> None:
         importlib.import_module(f"services.{service}.events")
 
 
+_MODES = (
+    "Sent in the CloudEvents Kafka protocol binding's structured mode: the record value is the JSON "
+    f"envelope and the `content-type` header is `{STRUCTURED_CONTENT_TYPE}`. Consumers also accept "
+    "binary mode (attributes in `ce_*` headers such as `ce_specversion`, `ce_id`, `ce_type`, `ce_source`, "
+    "`ce_subject`, `ce_time`; the data alone as the value, JSON, its media type in `content-type`) "
+    "and records without the header whose value is the envelope."
+)
+_HEADERS = {
+    "type": "object",
+    "description": _MODES,
+    "properties": {
+        "content-type": {"type": "string", "const": STRUCTURED_CONTENT_TYPE,
+                         "description": "The event format of a structured-mode record."},
+    },
+    "required": ["content-type"],
+}
+
+
 def asyncapi_document() -> dict[str, Any]:
     load_all_event_modules()
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    schemas: dict[str, Any] = {"CloudEvent": _envelope_schema()}
+    schemas: dict[str, Any] = {"CloudEvent": _envelope_schema(), "KafkaHeaders": _HEADERS}
     published = [s for s in REGISTRY.values() if s.topic in TOPICS.values()]
     for spec in sorted(published, key=lambda s: s.type):
         msg_name = spec.type.replace(".", "_")
@@ -30,8 +52,9 @@ def asyncapi_document() -> dict[str, Any]:
             "name": spec.type,
             "title": spec.type,
             "summary": spec.summary,
+            "description": _MODES,
             "contentType": "application/cloudevents+json",
-            "headers": {"type": "object"},
+            "headers": {"$ref": "#/components/schemas/KafkaHeaders"},
             "payload": {
                 "allOf": [
                     {"$ref": "#/components/schemas/CloudEvent"},
@@ -41,7 +64,10 @@ def asyncapi_document() -> dict[str, Any]:
                     }},
                 ]
             },
-            "bindings": {"kafka": {"key": {"type": "string", "description": f"data.{spec.key_field}"}}},
+            "bindings": {"kafka": {"key": {
+                "type": "string",
+                "description": f"The event's `{PARTITION_KEY}` attribute when it has one, else data.{spec.key_field}",
+            }, "bindingVersion": "0.5.0"}},
         }
         channel = channels.setdefault(spec.topic, {"address": spec.topic, "messages": {}})
         channel["messages"][msg_name] = {"$ref": f"#/components/messages/{msg_name}"}
@@ -54,7 +80,8 @@ def asyncapi_document() -> dict[str, Any]:
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Youfu events", "version": "1.0.0",
-                 "description": "CloudEvents 1.0 JSON on Kafka; one topic per producing service."},
+                 "description": "CloudEvents 1.0 JSON on Kafka (the CloudEvents Kafka protocol binding, "
+                                "structured mode); one topic per producing service."},
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,

@@ -1,6 +1,7 @@
 """Consumer runner: kafka-python on a worker thread, async handlers on the service's loop.
 
-For each record: the handler's effect and the inbox row (consumer, event id) are written in
+For each record (a CloudEvent in either content mode of the Kafka binding, `event_from_record` in
+shared/events.py): the handler's effect and the inbox row (consumer, event id) are written in
 one transaction; only then is the offset committed. A redelivered event finds its inbox row
 and changes nothing. A handler that keeps failing puts the event in `dead_letters` after N
 tries (never dropped); an operator lists and replays it.
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import failpoints
 from shared.db import Database, utcnow
-from shared.events import CloudEvent
+from shared.events import CloudEvent, event_from_record
 from shared.fast_sql import FastTx, Query, fast_transaction
 from shared.kernel_models import DeadLetterRow, InboxRow
 from shared.observability import request_id_var
@@ -296,7 +297,7 @@ class ConsumerRunner:
     def _handle_record(self, record) -> list[str]:
         """Hand one record to every subscription of its topic; returns their names."""
         try:
-            event = CloudEvent.from_json(record.value)
+            event = event_from_record(record.value, record.headers)  # either content mode of the binding
         except Exception as exc:
             # not a CloudEvent: nothing could ever handle it; keep it visible, don't block the partition
             log.error("undecodable record on %s@%s: %s", record.topic, record.offset, exc)

@@ -4,6 +4,11 @@ Each service declares its events as pydantic models with `@event_type(...)`; the
 knows each type's topic and partition key, and `asyncapi.py` documents them all.
 Consumers read other services' events as plain dicts (tolerant reader): they never import
 another service's code.
+
+On the broker, events follow the CloudEvents Kafka protocol binding: the outbox sends each in
+structured mode (the JSON envelope as the value, `content-type: application/cloudevents+json`),
+and `event_from_record` reads both modes, so a producer built on a CloudEvents SDK that sends in
+binary mode (`ce_*` headers, the data alone as the value) is understood too.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +42,43 @@ class CloudEvent(BaseModel):
     @classmethod
     def from_json(cls, raw: bytes | str) -> CloudEvent:
         return cls.model_validate_json(raw)
+
+
+# The binding's structured mode: a reader that follows it (the Java SDK's deserializer, Knative)
+# tells the modes apart by this header, and without it takes the record for binary mode.
+STRUCTURED_CONTENT_TYPE: Final = "application/cloudevents+json; charset=utf-8"
+STRUCTURED_HEADER: Final = ("content-type", STRUCTURED_CONTENT_TYPE.encode())
+PARTITION_KEY: Final = "partitionkey"  # the binding's extension attribute naming the record key
+
+
+def event_from_record(value: bytes | None, headers: list[tuple[str, bytes]] | None) -> CloudEvent:
+    """The envelope of a Kafka record in either content mode of the binding.
+
+    Structured: a `content-type` header starting `application/cloudevents`, or (records sent before
+    the outbox set it) no CloudEvents header at all; the value is the JSON envelope. Binary: `ce_*`
+    headers carry the attributes, `content-type` the data's media type (`datacontenttype`), and the
+    value is the data alone, which must be JSON here (every handler reads a JSON object).
+    Raises ValueError on a record that is neither."""
+    content_type = None
+    attributes: dict[str, Any] = {}
+    for name, raw in headers or ():
+        if raw is None:  # a header of no value says nothing
+            continue
+        lower = name.lower()
+        if lower == "content-type":
+            content_type = raw.decode()
+        elif lower.startswith("ce_"):
+            attributes[lower[3:]] = raw.decode()
+    if (content_type is not None and content_type.lower().startswith("application/cloudevents")) or not attributes:
+        return CloudEvent.from_json(value)
+    if content_type is not None:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise ValueError(f"binary-mode data of type {content_type!r} is not JSON")
+        attributes["datacontenttype"] = content_type
+    if value is None:
+        raise ValueError("binary-mode record without data")
+    return CloudEvent.model_validate({**attributes, "data": json.loads(value)})
 
 
 @dataclass(frozen=True)
@@ -76,7 +118,10 @@ def make_event(data: BaseModel, *, source: str) -> CloudEvent:
 
 
 def topic_and_key(event: CloudEvent) -> tuple[str, str]:
+    """The event's topic and record key: its `partitionkey` attribute when it has one (the binding's
+    key mapping), else the registered key field of its data."""
     spec = REGISTRY.get(event.type)
     if spec is None:
         raise KeyError(f"unregistered event type {event.type}")
-    return spec.topic, str(event.data[spec.key_field])
+    partition_key = (event.model_extra or {}).get(PARTITION_KEY)
+    return spec.topic, str(partition_key if partition_key is not None else event.data[spec.key_field])

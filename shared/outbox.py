@@ -2,7 +2,9 @@
 
 `add_event` writes the event row in the caller's transaction. The relay (one task per
 service process) sends pending rows in `seq` order through one shared KafkaProducer
-(idempotent, acks=all) off the event loop, and marks each row sent on acknowledgement.
+(idempotent, acks=all) off the event loop, and marks each row sent on acknowledgement. Each
+record is a CloudEvent in the Kafka binding's structured mode: the JSON envelope as the value,
+the `content-type: application/cloudevents+json` header, the partition key as the record key.
 
 The bundled broker keeps nothing across a restart. The relay notices a reset by the
 cluster id the broker reports (the launcher gives every broker start a fresh id), and then
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database, utcnow
-from shared.events import CloudEvent, topic_and_key
+from shared.events import STRUCTURED_HEADER, CloudEvent, topic_and_key
 from shared.fast_sql import Query, fast_transaction
 from shared.kernel_models import OutboxRow
 
@@ -100,7 +102,9 @@ class KafkaLink:
         futures = []
         for topic, key, payload in rows:
             try:
-                futures.append(producer.send(topic, key=key.encode(), value=payload.encode()))
+                # a fresh one-item list each time (kafka-python takes a list only), of a constant header
+                futures.append(producer.send(topic, key=key.encode(), value=payload.encode(),
+                                             headers=[STRUCTURED_HEADER]))
             except Exception as exc:  # metadata timeout: broker unreachable
                 log.warning("send failed: %s", exc)
                 futures.append(None)

@@ -1,5 +1,5 @@
 from shared.asyncapi import asyncapi_document
-from shared.events import REGISTRY, CloudEvent
+from shared.events import REGISTRY, STRUCTURED_CONTENT_TYPE, CloudEvent
 from shared.settings import TOPICS
 
 
@@ -15,6 +15,23 @@ def test_asyncapi_documents_every_topic_and_event():
     for channel in doc["channels"].values():
         for ref in channel["messages"].values():
             assert ref["$ref"].split("/")[-1] in doc["components"]["messages"]
+
+
+def test_asyncapi_messages_document_the_kafka_binding():
+    doc = asyncapi_document()
+    headers = doc["components"]["schemas"]["KafkaHeaders"]
+    assert headers["properties"]["content-type"]["const"] == STRUCTURED_CONTENT_TYPE
+    assert headers["required"] == ["content-type"]
+    assert "binary mode" in headers["description"] and "ce_id" in headers["description"]
+    for message in doc["components"]["messages"].values():
+        assert message["contentType"] == "application/cloudevents+json"
+        assert message["headers"] == {"$ref": "#/components/schemas/KafkaHeaders"}
+        kafka = message["bindings"]["kafka"]
+        assert kafka["bindingVersion"] == "0.5.0" and kafka["key"]["type"] == "string"
+        assert "partitionkey" in kafka["key"]["description"]
+    completed = doc["components"]["messages"]["youfu_order_completed_v1"]
+    assert completed["bindings"]["kafka"]["key"]["description"].endswith(
+        "data." + REGISTRY["youfu.order.completed.v1"].key_field)
 
 
 def test_cloudevent_envelope_round_trips():
