@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.providers.matching import DEFAULT_LEVELS, Caregiver, CaregiverIndex  # noqa: E402
+from services.providers.nearest.rules.caregiver_index import DEFAULT_LEVELS, Caregiver, CaregiverIndex  # noqa: E402
 
 # (name, lat, lon, weight): DOMAIN.md centres; weights approximate population shares.
 CENTRES = [

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from services.providers.credit_code import ALPHABET, credit_code_check_char
+from services.providers.rules.credit_code import ALPHABET, credit_code_check_char
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, sign_in, smallest_text_px, unlabelled_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

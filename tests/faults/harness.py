@@ -522,7 +522,7 @@ async def delivery_report(p: FaultPlatform) -> dict:
 
 
 def credit_code(first17: str) -> str:
-    from services.providers.credit_code import credit_code_check_char
+    from services.providers.rules.credit_code import credit_code_check_char
 
     return first17 + credit_code_check_char(first17)
 

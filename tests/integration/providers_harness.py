@@ -17,10 +17,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.providers.credit_code import ALPHABET, credit_code_check_char
-from services.providers.domain import REQUIRED_DOCUMENTS
+from services.providers.rules.credit_code import ALPHABET, credit_code_check_char
 from services.providers.main import create_app
-from services.providers.config import ProvidersSettings
+from services.providers.rules.registry import REQUIRED_DOCUMENTS
+from services.providers.settings import ProvidersSettings
 from shared.events import CloudEvent
 from shared.kernel_models import OutboxRow
 from shared.migrations import upgrade
@@ -59,7 +59,7 @@ class Providers:
 
     @property
     def search(self):
-        return self.app.state.ctx.extras["search"]
+        return self.app.state.ctx.runtime.search
 
     def client(self, role: str = "admin", **fields) -> httpx.AsyncClient:
         key = json.dumps([role, sorted(fields.items())], default=str)
@@ -114,7 +114,7 @@ async def start_providers(*, db_url: str, keypair, make_token, tmp_path, clock: 
     settings = Settings(var_dir=tmp_path, jwt_public_key=keypair[1], kafka_bootstrap=bootstrap,
                         database_urls={"providers": db_url}, log_json=False, outbox_poll_s=0.2,
                         topic_prefix=topic_prefix)
-    app = create_app(settings, clock=clock, providers_settings=ProvidersSettings(index_refresh_s=refresh_s))
+    app = create_app(settings, clock=clock, own=ProvidersSettings(index_refresh_s=refresh_s))
     running = await RunningApp(app, free_port()).start()
     service = Providers(running.url, db_url, app, clock, bootstrap, make_token)
     service.topic_prefix = topic_prefix
