@@ -19,7 +19,7 @@ as cold as in a service doing other work between requests. The first pass alone 
 JSON too (`first_pass`).
 
 Synthetic city (demo data, not official geography): caregivers cluster around the six county-level
-centres of DOMAIN.md (weights roughly by population), in towns scattered within 30 km of them,
+centres of docs/domain.md (weights roughly by population), in towns scattered within 30 km of them,
 and thinly over the countryside of the city's bounding box (which also takes in some river and
 neighbouring land — fine for a load test).
 """
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.providers.nearest.rules.caregiver_index import DEFAULT_LEVELS, Caregiver, CaregiverIndex  # noqa: E402
 
-# (name, lat, lon, weight): DOMAIN.md centres; weights approximate population shares.
+# (name, lat, lon, weight): docs/domain.md centres; weights approximate population shares.
 CENTRES = [
     ("海陵", 32.49, 119.92, 0.20),
     ("高港", 32.32, 119.88, 0.10),

@@ -32,7 +32,7 @@ MAX_AREA_RADIUS_M = 200_000.0  # the search index's own bound on any reach
 
 def check_application(body: ProviderApplication) -> str:
     """Every field-level problem at once (422, nothing written); the normalised credit code.
-    `body` has its point already geocoded from the address when none was given (see `api`)."""
+    `body` has its point already geocoded from the address when none was given (see `api/registry.py`)."""
     errors: list[FieldError] = []
     code = ""
     try:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from services.providers.geocoding import NOT_RECOGNISED
 from services.providers.runtime import Runtime
 from services.providers.schemas import GeocodeOut
-from shared.app import Ctx, CurrentPrincipal
+from shared.app import CurrentPrincipal
 from shared.auth import Principal, require_role
 from shared.errors import NotFound
 
@@ -24,7 +24,7 @@ async def geocoding_staff(principal: CurrentPrincipal) -> Principal:
 
 @router.get("/geocode", response_model=GeocodeOut, summary="按地址估算位置（WGS-84；内置地名表为近似位置）",
             responses={404: {"description": "无法识别这个地址"}})
-async def get_geocode(ctx: Ctx, runtime: Runtime, principal: Annotated[Principal, Depends(geocoding_staff)],
+async def get_geocode(runtime: Runtime, principal: Annotated[Principal, Depends(geocoding_staff)],
                       address: str = Query(..., min_length=2, max_length=300, description="地址")) -> dict:
     found = await runtime.locate(None, None, address)
     if found is None:
