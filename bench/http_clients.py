@@ -24,7 +24,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
 from live_platform import load_note, start_hello, stop_process  # noqa: E402

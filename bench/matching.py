@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from services.providers.matching import DEFAULT_LEVELS, Caregiver, CaregiverIndex  # noqa: E402
+from services.providers.nearest.rules.caregiver_index import DEFAULT_LEVELS, Caregiver, CaregiverIndex  # noqa: E402
 
 # (name, lat, lon, weight): docs/domain.md centres; weights approximate population shares.
 CENTRES = [
@@ -269,7 +269,7 @@ def main() -> None:
         "geodesic_over_indexed_p50": geodesic_scan_ms * 1_000 / summary["indexed"]["p50_us"],
     }
 
-    print(f"\n| method | p50 µs | p99 µs | mean µs |\n|---|---:|---:|---:|")
+    print("\n| method | p50 µs | p99 µs | mean µs |\n|---|---:|---:|---:|")
     for name, s in summary.items():
         p99 = f"{s['p99_us']:,.0f}" if s["p99_us"] is not None else "—"
         mean = f"{s['mean_us']:,.0f}" if s["mean_us"] is not None else "—"

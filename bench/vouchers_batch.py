@@ -210,7 +210,7 @@ async def write_month(conn: AsyncConnection, month: str, ent_json: str) -> None:
         JOIN bench_services s ON s.kind = o.kind AND s.idx = floor(o.rs * sc.n)::int
         JOIN bench_counts pc ON pc.what = 'p:' || o.district_code
         JOIN bench_providers p ON p.district_code = o.district_code AND p.idx = floor(o.rp * pc.n)::int"""), p)
-    await run(sa.text(f"""CREATE TEMP TABLE IF NOT EXISTS reversals_m (id text, capture_id text, provider_id uuid,
+    await run(sa.text("""CREATE TEMP TABLE IF NOT EXISTS reversals_m (id text, capture_id text, provider_id uuid,
                           kind text, amount_fen bigint, elder_id uuid, order_id uuid)"""))
     await run(sa.text("TRUNCATE reversals_m"))
     await run(sa.text(f"""INSERT INTO reversals_m SELECT gen_random_uuid()::text, resolve_id, provider_id, kind,

@@ -16,7 +16,7 @@ def checked(r: httpx.Response) -> dict:
 
 
 def _credit_code(first17: str) -> str:
-    from services.providers.credit_code import credit_code_check_char
+    from services.providers.rules.credit_code import credit_code_check_char
 
     return first17 + credit_code_check_char(first17)
 

@@ -11,18 +11,24 @@ import json
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.providers import domain
-from services.providers.events import CatalogueChanged, CatalogueItem
+from services.providers.access import scoped_provider, sees_details
+from services.providers.events import CatalogueChanged, CatalogueItem, publish
 from services.providers.models import CatalogueItemRow, ServiceItemRow
-from services.providers.service import publish, scoped_provider, sees_details
+from services.providers.rules.catalogue import catalogue_item_problems
+from services.providers.rules.registry import MUTUAL_AID_KIND
+from services.providers.views import item_view, service_item_view
 from shared.auth import Principal, require_role
 from shared.db import Database
 from shared.errors import Conflict, FieldError, Invalid, NotFound
+
+if TYPE_CHECKING:  # the bodies' types only: a use case does not depend on the HTTP layer
+    from services.providers.schemas import CatalogueItemIn, CatalogueItemPatch, ServiceItemIn
 
 STANDARD_FILE = Path(__file__).with_name("standard_catalogue.json")
 
@@ -45,21 +51,12 @@ async def ensure_standard_catalogue(db: Database, *, now: datetime) -> int:
     return 0
 
 
-def service_item_view(row: ServiceItemRow) -> dict:
-    return {"code": row.code, "name": row.name, "category": row.category,
-            "category_name": domain.CATEGORIES.get(row.category, row.category), "unit": row.unit,
-            "unit_name": domain.UNITS.get(row.unit, row.unit), "guide_price_fen": row.guide_price_fen,
-            "min_duration_min": row.min_duration_min, "voucher_kinds": list(row.voucher_kinds),
-            "dispatch_mode": row.dispatch_mode, "grab_size": row.grab_size,
-            "updated_by": row.updated_by, "updated_at": row.updated_at}
-
-
 async def list_service_items(session: AsyncSession) -> list[dict]:
     rows = (await session.execute(sa.select(ServiceItemRow).order_by(ServiceItemRow.code))).scalars()
     return [service_item_view(r) for r in rows]
 
 
-async def standard_item(session: AsyncSession, code: str, *, field: str | None = None) -> ServiceItemRow:
+async def standard_item(session: AsyncSession, *, code: str, field: str | None = None) -> ServiceItemRow:
     """The standard item, or 404 (a path) / 422 naming `field` (a body or query value)."""
     row = await session.get(ServiceItemRow, code)
     if row is None:
@@ -69,7 +66,8 @@ async def standard_item(session: AsyncSession, code: str, *, field: str | None =
     return row
 
 
-async def put_service_item(session: AsyncSession, *, principal: Principal, code: str, body, now: datetime) -> dict:
+async def put_service_item(session: AsyncSession, *, principal: Principal, code: str, body: ServiceItemIn,
+                           now: datetime) -> dict:
     """Create or replace one standard item (admin). Guide prices are policy data, not code."""
     require_role(principal, "admin")
     row = await session.get(ServiceItemRow, code, with_for_update=True)
@@ -86,13 +84,6 @@ async def put_service_item(session: AsyncSession, *, principal: Principal, code:
 
 # ---- a provider's own catalogue ----------------------------------------------------------------
 
-def item_view(row: CatalogueItemRow) -> dict:
-    return {"id": str(row.id), "provider_id": str(row.provider_id), "service_code": row.service_code,
-            "name": row.name, "unit": row.unit, "unit_name": domain.UNITS.get(row.unit, row.unit),
-            "price_fen": row.price_fen, "min_duration_min": row.min_duration_min,
-            "voucher_kinds": list(row.voucher_kinds), "active": row.active, "updated_at": row.updated_at}
-
-
 async def list_catalogue(session: AsyncSession, *, principal: Principal, provider_id: uuid.UUID) -> list[dict]:
     """Anyone who may see the provider sees its active items; its staff and officers all of them."""
     provider = await scoped_provider(session, principal, provider_id, "public")
@@ -102,17 +93,17 @@ async def list_catalogue(session: AsyncSession, *, principal: Principal, provide
     return [item_view(r) for r in (await session.execute(query.order_by(CatalogueItemRow.service_code))).scalars()]
 
 
-async def add_item(session: AsyncSession, *, principal: Principal, provider_id: uuid.UUID, body,
+async def add_item(session: AsyncSession, *, principal: Principal, provider_id: uuid.UUID, body: CatalogueItemIn,
                    now: datetime) -> dict:
     provider = await scoped_provider(session, principal, provider_id, "manage", for_update=True)
-    standard = await standard_item(session, body.service_code, field="service_code")
+    standard = await standard_item(session, code=body.service_code, field="service_code")
     exists = await session.scalar(sa.select(CatalogueItemRow.id).where(
         CatalogueItemRow.provider_id == provider_id, CatalogueItemRow.service_code == standard.code))
     if exists is not None:
         raise Conflict(f"已有“{standard.name}”这项服务，请修改原有条目", item_id=str(exists))
     kinds = body.voucher_kinds
     if kinds is None:  # by default the item takes every voucher the city allows for it (and may)
-        kinds = (["mutual_aid"] if provider.kind == domain.MUTUAL_AID_KIND and "mutual_aid" in standard.voucher_kinds
+        kinds = (["mutual_aid"] if provider.kind == MUTUAL_AID_KIND and "mutual_aid" in standard.voucher_kinds
                  else list(standard.voucher_kinds))
     row = CatalogueItemRow(id=uuid.uuid4(), provider_id=provider_id, service_code=standard.code,
                            name=(body.name or standard.name).strip(), unit=standard.unit, price_fen=body.price_fen,
@@ -121,12 +112,12 @@ async def add_item(session: AsyncSession, *, principal: Principal, provider_id: 
                            active=body.active, created_at=now, updated_at=now)
     _check_item(row, provider.kind, standard)
     session.add(row)
-    await _publish_catalogue(session, provider_id)
+    await _publish_catalogue(session, provider_id=provider_id)
     return item_view(row)
 
 
 async def patch_item(session: AsyncSession, *, principal: Principal, provider_id: uuid.UUID, item_id: uuid.UUID,
-                     body, now: datetime) -> dict:
+                     body: CatalogueItemPatch, now: datetime) -> dict:
     provider = await scoped_provider(session, principal, provider_id, "manage", for_update=True)
     row = await session.get(CatalogueItemRow, item_id)
     if row is None or row.provider_id != provider_id:
@@ -137,15 +128,15 @@ async def patch_item(session: AsyncSession, *, principal: Principal, provider_id
             raise Invalid("不能清空此项", errors=[FieldError(name, "不能为空")])
         setattr(row, name, sorted(set(value)) if name == "voucher_kinds" else value)
     if changes.get("name") is None and "name" in changes:
-        row.name = (await standard_item(session, row.service_code)).name
-    _check_item(row, provider.kind, await standard_item(session, row.service_code))
+        row.name = (await standard_item(session, code=row.service_code)).name
+    _check_item(row, provider.kind, await standard_item(session, code=row.service_code))
     row.updated_at = now
-    await _publish_catalogue(session, provider_id)
+    await _publish_catalogue(session, provider_id=provider_id)
     return item_view(row)
 
 
 def _check_item(row: CatalogueItemRow, provider_kind: str, standard: ServiceItemRow) -> None:
-    errors = domain.catalogue_item_problems(provider_kind=provider_kind, price_fen=row.price_fen,
+    errors = catalogue_item_problems(provider_kind=provider_kind, price_fen=row.price_fen,
                                             voucher_kinds=list(row.voucher_kinds),
                                             guide_price_fen=standard.guide_price_fen,
                                             allowed_kinds=list(standard.voucher_kinds), name=standard.name)
@@ -155,7 +146,7 @@ def _check_item(row: CatalogueItemRow, provider_kind: str, standard: ServiceItem
         raise Invalid("服务条目有误，请按提示修改", errors=errors)
 
 
-async def _publish_catalogue(session: AsyncSession, provider_id: uuid.UUID) -> None:
+async def _publish_catalogue(session: AsyncSession, *, provider_id: uuid.UUID) -> None:
     """`catalogue_changed` carries the whole current list, so a consumer replaces, never merges."""
     await session.flush()
     rows = (await session.execute(sa.select(CatalogueItemRow).where(CatalogueItemRow.provider_id == provider_id)

@@ -1,14 +1,23 @@
-"""Events the providers service publishes on `youfu.providers` (key: provider id)."""
+"""Events the providers service publishes on `youfu.providers` (key: provider id), and `publish`,
+which queues one in the caller's transaction."""
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events import event_type
+from shared.events import event_type, make_event
+from shared.outbox import add_event
 
 TOPIC = "youfu.providers"
+SOURCE = "/youfu/providers"
+
+
+def publish(session: AsyncSession, data: BaseModel) -> None:
+    """Queue an event in the caller's transaction (sent only if it commits)."""
+    add_event(session, make_event(data, source=SOURCE))
 
 
 class ProviderFacts(BaseModel):

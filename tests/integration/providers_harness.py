@@ -13,13 +13,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from services.providers.domain import REQUIRED_DOCUMENTS
+from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from services.providers.main import create_app
-from services.providers.config import ProvidersSettings
+from services.providers.settings import ProvidersSettings
 from shared.events import CloudEvent
 from shared.migrations import upgrade
 from shared.settings import Settings
-from tests.conftest import Broker, RunningApp
+from tests.conftest import RunningApp
 from tests.support.clients import SignedClients
 from tests.support.clock import Clock
 from tests.support.events import outbox_events, send_event
@@ -50,7 +50,7 @@ class Providers(SignedClients):
 
     @property
     def search(self):
-        return self.app.state.ctx.extras["search"]
+        return self.app.state.ctx.runtime.search
 
     async def publish(self, type_: str, data: dict, *, event_id: str | None = None) -> CloudEvent:
         """Send an orders-service event as CloudEvents JSON straight to the broker."""
@@ -73,7 +73,7 @@ async def start_providers(*, db_url: str, keypair, make_token, tmp_path, clock: 
     settings = Settings(var_dir=tmp_path, jwt_public_key=keypair[1], kafka_bootstrap=bootstrap,
                         database_urls={"providers": db_url}, log_json=False, outbox_poll_s=0.2,
                         topic_prefix=topic_prefix)
-    app = create_app(settings, clock=clock, providers_settings=ProvidersSettings(index_refresh_s=refresh_s))
+    app = create_app(settings, clock=clock, own=ProvidersSettings(index_refresh_s=refresh_s))
     running = await RunningApp(app, free_port()).start()
     service = Providers(running.url, db_url, app, clock, bootstrap, make_token)
     service.topic_prefix = topic_prefix

@@ -1,4 +1,4 @@
-"""The providers service's load handlers (services/providers/consumers.py, order_events.py) as fast
+"""The providers service's load handlers (services/providers/consumers.py, workload.py) as fast
 handlers, called through the kernel's `handle_event` on PostgreSQL and SQLite: each caregiver's
 load today follows an order through acceptance, re-dispatch, cancellation and completion, a
 redelivery changes nothing, and the index hears each change once committed (that callbacks never
@@ -29,7 +29,7 @@ async def db(open_both_backends):
 
 
 class IndexTold:
-    """In the candidate index's place (services/providers/search.py): the loads it was told, in order."""
+    """In the candidate index's place (services/providers/nearest/candidates.py): the loads it was told, in order."""
 
     def __init__(self) -> None:
         self.loads: list[tuple[uuid.UUID, int]] = []
@@ -55,7 +55,7 @@ async def load_rows(db: Database) -> dict[uuid.UUID, tuple]:
 
 async def test_loads_follow_an_order_and_the_index_hears_each_committed_change(db):
     index = IndexTold()
-    [sub] = make_subscriptions(SimpleNamespace(extras={"search": index, "clock": lambda: NOW}))
+    [sub] = make_subscriptions(SimpleNamespace(runtime=SimpleNamespace(search=index), now=lambda: NOW))
     assert set(sub.fast_handlers) == {"youfu.order.accepted.v1", "youfu.order.completed.v1",
                                       "youfu.order.cancelled.v1"}
     assert set(sub.handlers) == {"youfu.order.reviewed.v1"}

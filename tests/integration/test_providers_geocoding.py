@@ -47,15 +47,15 @@ class FakeBaidu:
 @pytest.fixture
 def map_provider(providers):
     """Put a fake Baidu in front of the service's gazetteer for one test; restore the offline one."""
-    extras = providers.app.state.ctx.extras
-    offline = extras["geocoder"]
+    runtime = providers.app.state.ctx.runtime
+    offline = runtime.geocoder
 
     def use(fake: FakeBaidu, timeout_s: float = 2.0) -> FakeBaidu:
-        extras["geocoder"] = Geocoder(offline.gazetteer, fake, timeout_s=timeout_s)
+        runtime.geocoder = Geocoder(offline.gazetteer, fake, timeout_s=timeout_s)
         return fake
 
     yield use
-    extras["geocoder"] = offline
+    runtime.geocoder = offline
 
 
 def problem(r, status: int) -> dict:

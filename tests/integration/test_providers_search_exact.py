@@ -10,9 +10,10 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from services.providers.catalogue import standard_items_from_file
-from services.providers.domain import REQUIRED_DOCUMENTS, works_at
-from services.providers.matching import match_score
 from services.providers.models import (CaregiverRow, CatalogueItemRow, DocumentRow, OrderLoadRow, ProviderRow)
+from services.providers.nearest.rules.ranking import match_score
+from services.providers.rules.registry import REQUIRED_DOCUMENTS
+from services.providers.rules.staff import works_at
 from tests.integration.providers_harness import START, clock_reset, moved, new_spot, providers
 from tests.support.factories import new_credit_code
 

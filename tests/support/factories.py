@@ -1,6 +1,6 @@
 """Valid identifiers for test data, built with the standards' check algorithms written out here,
-independently of the services' validators (services/assessment/idcard.py,
-services/providers/credit_code.py), so that a test also checks those.
+independently of the services' validators (services/assessment/rules/idcard.py,
+services/providers/rules/credit_code.py), so that a test also checks those.
 
 Resident ID numbers (GB 11643-1999): 6-digit region, birth date, 3-digit sequence whose last digit
 is odd for a man and even for a woman, and a check character. 统一社会信用代码 (GB 32100-2015):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.providers.credit_code import (
+from services.providers.rules.credit_code import (
     ALPHABET,
     WEIGHTS,
     credit_code_check_char,

@@ -8,7 +8,7 @@ import pytest
 from geopy.distance import geodesic
 
 from services.providers import geocoding
-from services.providers.domain import DISTRICTS
+from shared.city import DISTRICTS
 from services.providers.geocoding import (GAZETTEER_FILE, bd09_to_gcj02, bd09_to_wgs84, default_gazetteer,
                                           gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02)
 

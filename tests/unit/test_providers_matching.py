@@ -10,15 +10,9 @@ from h3.api import basic_int as h3i
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.providers.matching import (
-    Caregiver,
-    CaregiverIndex,
-    ScoreWeights,
-    chord2_of_metres,
-    ellipsoid_distance_m,
-    match_score,
-    metres_of_chord2,
-)
+from services.providers.nearest.rules.caregiver_index import Caregiver, CaregiverIndex
+from services.providers.nearest.rules.geodesy import chord2_of_metres, ellipsoid_distance_m, metres_of_chord2
+from services.providers.nearest.rules.ranking import ScoreWeights, match_score
 
 BASE = (32.49, 119.92)  # 海陵区 centre
 METRES_PER_DEGREE_LAT = 111_195.08  # on the 6,371,008.8 m sphere
@@ -208,7 +202,7 @@ def test_searches_from_the_locating_grid_equal_the_exhaustive_scan():
 
 
 def test_searches_stay_exact_when_caregivers_change_after_being_searched():
-    """Searches keep per-cell lists of what they read (`matching_discs`): moving, adding and
+    """Searches keep per-cell lists of what they read (`discs`): moving, adding and
     removing caregivers after searches near them must not leave stale lists behind."""
     rng = random.Random(5)
 

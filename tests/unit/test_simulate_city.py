@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from services.assessment.rules.idcard import id_card_facts, validate_id_card
-from services.providers.credit_code import is_valid_credit_code
+from services.providers.rules.credit_code import is_valid_credit_code
 from youfu.simulate import day as D
 from youfu.simulate import people as P
 from youfu.simulate.city import SCALES, apportion, generate_world

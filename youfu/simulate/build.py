@@ -26,7 +26,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from services.providers.domain import REQUIRED_DOCUMENTS
+from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from youfu.simulate.city import World
 from youfu.simulate.http import Gateway, Session, SimulationError, new_key
 from youfu.simulate.people import item_scores

@@ -27,11 +27,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from services.providers import domain
-from services.providers.index_source import (CaregiverFacts, OfferedItem, ProviderFacts, changed_providers,
-                                             load_snapshot)
-from services.providers.matching import Caregiver, CaregiverIndex, ScoreWeights, ellipsoid_distance_m, match_score
-from services.providers.service import rating_view
+from services.providers.nearest.index_source import (CaregiverFacts, OfferedItem, ProviderFacts, changed_providers,
+                                                     load_snapshot)
+from services.providers.nearest.rules.caregiver_index import Caregiver, CaregiverIndex
+from services.providers.nearest.rules.geodesy import ellipsoid_distance_m
+from services.providers.nearest.rules.ranking import ScoreWeights, match_score
+from services.providers.rules.catalogue import index_key
+from services.providers.rules.registry import MUTUAL_AID_KIND, area_covers
+from services.providers.rules.staff import works_at
+from services.providers.views import rating_view
 from shared.db import Database
 
 # How far back each look reaches before the previous one began: covers replicas' clocks apart
@@ -63,7 +67,7 @@ class CandidateSearch:
             return
         async with self._sync_lock:
             async with self.db.sessions() as session:
-                changed = await changed_providers(session, self.synced_at - SYNC_OVERLAP)
+                changed = await changed_providers(session, since=self.synced_at - SYNC_OVERLAP)
             for provider_id in changed:
                 await self.refresh_provider(provider_id)
             self.synced_at = now
@@ -155,7 +159,7 @@ class CandidateSearch:
         instead of reading rings: the same answer, slower (tests and the benchmark compare)."""
         today = self.today()
         search = self.index.nearest_exhaustive if exhaustive else self.index.nearest
-        key = domain.index_key(service_code, voucher_kind)
+        key = index_key(service_code, voucher_kind)
         wanted = max(k, self.pool_size)
         fetch = wanted
         while True:
@@ -173,13 +177,13 @@ class CandidateSearch:
         provider, caregiver = self.providers.get(c.provider_id), self.caregivers.get(c.caregiver_id)
         if provider is None or caregiver is None or provider.documents_valid_until < today:
             return False
-        if not domain.area_covers(provider_lat=provider.lat, provider_lon=provider.lon,
+        if not area_covers(provider_lat=provider.lat, provider_lon=provider.lon,
                                   radius_m=provider.area_radius_m, streets=provider.area_streets,
                                   lat=lat, lon=lon, street=street):
             return False
         if gender and caregiver.gender != gender:
             return False
-        return at is None or domain.works_at(list(caregiver.working_hours), at)
+        return at is None or works_at(list(caregiver.working_hours), at)
 
     def _scored(self, c, service_code: str, previous: frozenset[uuid.UUID]):
         provider, caregiver = self.providers[c.provider_id], self.caregivers[c.caregiver_id]
@@ -206,5 +210,5 @@ class CandidateSearch:
             "rating": rating_view(total, count), "rating_count": count,
             "price_fen": item.price_fen, "item_id": str(item.item_id), "voucher_kinds": list(item.voucher_kinds),
             "load_today": record.daily_load, "daily_limit": record.daily_limit,
-            "volunteer": provider.kind == domain.MUTUAL_AID_KIND,
+            "volunteer": provider.kind == MUTUAL_AID_KIND,
         }

@@ -4,7 +4,7 @@ without re-reading everything.
 
 In the index: the active caregivers of approved providers whose required documents are valid,
 each under the keys `code` and `code@voucher_kind` of the items they can do and their provider
-actively offers (`domain.index_keys`).
+actively offers (`rules.catalogue.index_keys`).
 """
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.providers import domain
-from services.providers.matching import Caregiver
 from services.providers.models import CaregiverRow, CatalogueItemRow, DocumentRow, OrderLoadRow, ProviderRow
-from services.providers.service import latest_expiries
+from services.providers.nearest.rules.caregiver_index import Caregiver
+from services.providers.registry import latest_expiries
+from services.providers.rules.catalogue import index_keys
+from services.providers.rules.registry import MUTUAL_AID_KIND, document_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +70,18 @@ async def load_snapshot(session: AsyncSession, *, today: date, provider_id: uuid
     if provider_id is not None:
         query = query.where(ProviderRow.id == provider_id)
     providers = {p.id: p for p in (await session.execute(query)).scalars()}
-    expiries = await latest_expiries(session, providers)
+    expiries = await latest_expiries(session, provider_ids=providers)
     items: dict[uuid.UUID, dict[str, OfferedItem]] = defaultdict(dict)
     for item in (await session.execute(sa.select(CatalogueItemRow).where(
             CatalogueItemRow.active.is_(True), *_of(CatalogueItemRow.provider_id, provider_id)))).scalars():
         items[item.provider_id][item.service_code] = OfferedItem(item.id, item.price_fen, tuple(item.voucher_kinds))
     for p in providers.values():
-        docs = domain.document_state(p.kind, expiries[p.id], today)
+        docs = document_state(p.kind, expiries[p.id], today)
         if docs.ok:
             snap.providers[p.id] = ProviderFacts(
                 p.id, p.legal_name, p.kind, p.lat, p.lon, p.area_radius_m, frozenset(p.area_streets or ()),
                 docs.valid_until, dict(items.get(p.id, {})), p.rating_sum, p.rating_count)
-    loads = await loads_on(session, today, provider_id=provider_id)
+    loads = await loads_on(session, day=today, provider_id=provider_id)
     # Plain rows, not ORM objects: a city has 100k caregivers and this runs on the event loop.
     c = CaregiverRow
     rows = await session.execute(
@@ -93,14 +94,14 @@ async def load_snapshot(session: AsyncSession, *, today: date, provider_id: uuid
         provider = snap.providers.get(pid)
         if provider is None:
             continue
-        keys = domain.index_keys(set(skills), offered_by[pid], volunteer=provider.kind == domain.MUTUAL_AID_KIND)
+        keys = index_keys(set(skills), offered_by[pid], volunteer=provider.kind == MUTUAL_AID_KIND)
         if keys:
             snap.caregivers[cid] = CaregiverFacts(cid, pid, name, gender, tuple(hours or ()), rating_sum, rating_count)
             snap.records.append(Caregiver(cid, pid, lat, lon, keys, radius, True, loads.get(cid, 0), limit))
     return snap
 
 
-async def loads_on(session: AsyncSession, day: date, *, provider_id: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
+async def loads_on(session: AsyncSession, *, day: date, provider_id: uuid.UUID | None = None) -> dict[uuid.UUID, int]:
     """Orders each caregiver (of one provider, or all) took on `day` and still has."""
     query = (sa.select(OrderLoadRow.caregiver_id, sa.func.count())
              .where(OrderLoadRow.day == day, OrderLoadRow.cancelled.is_(False)).group_by(OrderLoadRow.caregiver_id))
@@ -110,7 +111,7 @@ async def loads_on(session: AsyncSession, day: date, *, provider_id: uuid.UUID |
     return dict((await session.execute(query)).all())
 
 
-async def changed_providers(session: AsyncSession, since: datetime) -> set[uuid.UUID]:
+async def changed_providers(session: AsyncSession, *, since: datetime) -> set[uuid.UUID]:
     """Providers with anything the index reads written at or after `since`: the provider itself
     (status, area, ratings), its caregivers, catalogue, documents, or its caregivers' loads."""
     queries = [

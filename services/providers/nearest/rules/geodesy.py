@@ -1,5 +1,5 @@
 """Distances on the Earth for the caregiver search: the sphere the index compares on (squared
-chords between unit vectors, see `matching`) and the WGS-84 ellipsoid the answers are shown on.
+chords between unit vectors, see `caregiver_index`) and the WGS-84 ellipsoid the answers are shown on.
 Pure functions, no I/O."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-EARTH_MEAN_RADIUS_M = 6_371_008.8
+from shared.city import EARTH_MEAN_RADIUS_M  # the city's one sphere (6 371 008.8 m, IUGG mean radius)
 
 
 def chord2_of_metres(distance_m: float) -> float:

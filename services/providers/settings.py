@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.providers.matching import ScoreWeights
+from services.providers.nearest.rules.ranking import ScoreWeights
 
 
 class ProvidersSettings(BaseSettings):

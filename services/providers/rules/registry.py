@@ -1,18 +1,16 @@
-"""Pure rules of the provider registry: kinds, the life cycle, qualification documents, catalogue
-prices, working hours and service-area coverage. No I/O; `service` and friends apply them.
+"""Pure rules of the provider registry: kinds, the life cycle, qualification documents and the
+service area. No I/O; `registry` applies them (prices: `rules/catalogue.py`, working hours:
+`rules/staff.py`).
 
 Where the issue was silent, the choices are written next to the rule they shape.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from services.providers.matching import chord2_of_metres, unit_vector
+from services.providers.nearest.rules.geodesy import chord2_of_metres, unit_vector
 from shared.errors import Conflict, FieldError
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 KINDS = {
     "care_institution": "养老机构",
@@ -23,9 +21,6 @@ KINDS = {
     "home_service_company": "家政服务企业",
 }
 MUTUAL_AID_KIND = "mutual_aid_group"
-
-DISTRICTS = {"321202": "海陵区", "321203": "高港区", "321204": "姜堰区", "321281": "兴化市",
-             "321282": "靖江市", "321283": "泰兴市"}
 
 # ---- life cycle ---------------------------------------------------------------------------------
 # Status values: applied, approved, suspended, rejected. "Reinstated" is an action, not a state: a
@@ -97,87 +92,6 @@ def documents_problem(state: DocumentState) -> str | None:
     return "、".join(names)
 
 
-# ---- catalogue ----------------------------------------------------------------------------------
-UNITS = {"per_visit": "次", "per_hour": "小时", "per_meal": "餐", "per_month": "月"}
-VOUCHER_KINDS = {"community": "社区照护券", "mutual_aid": "邻里互助券", "institutional": "机构托养券"}
-DISPATCH_MODES = ("sequential", "grab")
-CATEGORIES = {"daily_living": "生活照料", "basic_nursing": "基础照护", "health": "健康管理", "visiting": "探访关爱",
-              "companionship": "精神慰藉", "errands": "委托代办", "home_adaptation": "适老化改造",
-              "residential": "托养服务"}
-
-
-def catalogue_item_problems(*, provider_kind: str, price_fen: int, voucher_kinds: list[str],
-                            guide_price_fen: int, allowed_kinds: list[str], name: str) -> list[FieldError]:
-    """Why a provider's catalogue item cannot be saved (empty: it can).
-
-    Orders are priced at the city's guide price, and a voucher pays a share of it; a provider that
-    accepts vouchers for an item may therefore not list it above the guide price (the elder would
-    be charged a top-up the bureau never agreed to). Without vouchers the price is the provider's
-    own business."""
-    errors = []
-    unknown = [k for k in voucher_kinds if k not in allowed_kinds]
-    if unknown:
-        allowed = "、".join(VOUCHER_KINDS[k] for k in allowed_kinds) or "不可用券"
-        errors.append(FieldError("voucher_kinds", f"“{name}”只能使用：{allowed}"))
-    if voucher_kinds and price_fen > guide_price_fen:
-        errors.append(FieldError("price_fen", f"可用券的服务价格不能高于指导价 {guide_price_fen / 100:.2f} 元"))
-    if provider_kind == MUTUAL_AID_KIND and "mutual_aid" not in voucher_kinds:
-        errors.append(FieldError("voucher_kinds", "邻里互助点只提供可用邻里互助券的服务"))
-    return errors
-
-
-def index_keys(service_codes: set[str], offered: dict[str, list[str]], *, volunteer: bool) -> frozenset[str]:
-    """The search-index "skills" of one caregiver: `code` for every item they can do that their
-    provider actively offers, and `code@kind` for each voucher kind the item accepts, so that one
-    index lookup applies skill, catalogue and voucher kind together. A neighbour volunteer serves
-    only 邻里互助券 items: only items accepting mutual_aid, and only under that kind."""
-    keys: set[str] = set()
-    for code in service_codes & offered.keys():
-        kinds = offered[code]
-        if volunteer:
-            if "mutual_aid" in kinds:
-                keys |= {code, f"{code}@mutual_aid"}
-        else:
-            keys |= {code, *(f"{code}@{kind}" for kind in kinds)}
-    return frozenset(keys)
-
-
-def index_key(service_code: str, voucher_kind: str | None) -> str:
-    return f"{service_code}@{voucher_kind}" if voucher_kind else service_code
-
-
-# ---- caregivers ---------------------------------------------------------------------------------
-GENDERS = {"female": "女", "male": "男"}
-CAREGIVER_STATUSES = {"active": "在岗", "on_leave": "休假", "inactive": "离职"}
-# 养老护理员 national occupational skill levels (国家职业技能标准 2019): 五级 is the entry level.
-CERTIFICATE_LEVELS = {"level_5": "五级/初级工", "level_4": "四级/中级工", "level_3": "三级/高级工",
-                      "level_2": "二级/技师", "level_1": "一级/高级技师"}
-
-
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def works_at(working_hours: list[dict], when: datetime) -> bool:
-    """Whether a caregiver's weekly hours cover an instant (read in Asia/Shanghai). Empty hours
-    mean "not restricted". Each entry: {"days": [1..7, Monday = 1], "start": "08:00", "end": "17:30"}."""
-    if not working_hours:
-        return True
-    local = when.astimezone(SHANGHAI)
-    minute = local.hour * 60 + local.minute
-    return any(local.isoweekday() in entry["days"] and _minutes(entry["start"]) <= minute < _minutes(entry["end"])
-               for entry in working_hours)
-
-
-def valid_hhmm(text: str) -> bool:
-    try:
-        time.fromisoformat(text)
-    except ValueError:
-        return False
-    return len(text) == 5
-
-
 # ---- place --------------------------------------------------------------------------------------
 # China's bounding box (Hainan's south tip to Mohe, Pamirs to Fuyuan): a coarse guard against a
 # swapped latitude and longitude or a point typed into the sea, not a border check.
@@ -214,7 +128,3 @@ def area_covers(*, provider_lat: float, provider_lon: float, radius_m: float | N
 
 def normalize_street(name: str) -> str:
     return "".join(name.split())
-
-
-def local_day(instant: datetime) -> date:
-    return instant.astimezone(SHANGHAI).date()

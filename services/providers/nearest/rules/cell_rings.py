@@ -1,9 +1,9 @@
 """The h3 side of the nearest-qualified search: one resolution level's cell table (dense cell
 numbers, centres, circumradii, cached rings and their gaps, the grid locating query points) and
-the search over its buckets, through nearest-first lists per skill and cell (`matching_discs`).
+the search over its buckets, through nearest-first lists per skill and cell (`discs`).
 
-Split out of `matching.py` (which keeps the public API) so each module reads on its own; the
-exactness argument is in `matching`'s module doc, the geometry in `geodesy`.
+Split out of `caregiver_index.py` (which keeps the public API) so each module reads on its own; the
+exactness argument is in `caregiver_index`'s module doc, the geometry in `geodesy`.
 
 Most of a search's time is fixed cost, not the caregivers it reads, and in a service the index is
 usually cold in the CPU caches (other work ran since the last request): so it makes no h3 call
@@ -21,11 +21,11 @@ import h3
 import numpy as np
 from h3.api import basic_int as h3i
 
-from services.providers.geodesy import EARTH_MEAN_RADIUS_M, metres_of_chord2, unit_vectors
-from services.providers.matching_discs import Disc, DiscCache, build_disc
+from services.providers.nearest.rules.geodesy import EARTH_MEAN_RADIUS_M, metres_of_chord2, unit_vectors
+from services.providers.nearest.rules.discs import Disc, DiscCache, build_disc
 
 if TYPE_CHECKING:
-    from services.providers.matching import Caregiver, _Query
+    from services.providers.nearest.rules.caregiver_index import Caregiver, _Query
 
 _NONE_FOUND = (np.empty(0), np.empty(0, dtype=np.int64), None)  # as `RingLevel.search` returns
 PREWARM_RINGS = 6  # rings computed at build around every cell among the caregivers
@@ -48,7 +48,7 @@ class RingLevel:
         self.cell_area_m2 = h3.average_hexagon_area(resolution, unit="m^2")
         self.buckets: dict[str, dict[int, np.ndarray]] = {}  # skill → cell number → slots
         self.cell_of_slot: dict[int, int] = {}
-        self.discs = DiscCache()  # what searches read around each origin, nearest first (matching_discs)
+        self.discs = DiscCache()  # what searches read around each origin, nearest first (discs)
 
     def count_in_cell(self, query: _Query, skill: str) -> int:
         """How many with the skill are bucketed in this level's cell at the point (or next to it:
@@ -96,7 +96,7 @@ class RingLevel:
     ) -> tuple[np.ndarray, np.ndarray, float | None] | None:
         """(chord², slot) of every qualified caregiver read, a superset of the top k, and the k-th
         chord² if known; None when it would take more than `max_rings` rings here (the next
-        level is cheaper). The exactness argument is in the module doc of `matching`."""
+        level is cheaper). The exactness argument is in the module doc of `caregiver_index`."""
         buckets = self.buckets.get(skill)
         if not buckets:  # nobody with the skill at all (every level holds the same caregivers)
             return _NONE_FOUND
@@ -159,7 +159,7 @@ class RingLevel:
         self, skill: str, origin: int, buckets: dict[int, np.ndarray], query: _Query, radius_m: float,
         rings: int, last: bool,
     ) -> Disc | None:
-        """The list (`matching_discs`) of at least `rings` rings around `origin`, complete beyond
+        """The list (`discs`) of at least `rings` rings around `origin`, complete beyond
         `radius_m`, now kept for the skill; None if that takes more than `max_rings` rings (and
         this is not the last level)."""
         table = self.table
@@ -200,7 +200,7 @@ class CellTable:
         # the number of the cell of its centre. A point is within 0.36 of an edge of its
         # square's centre, and two points less than an edge apart are in one cell or in two
         # adjacent ones; so the square's cell is the point's own or a neighbour, which is all a
-        # search needs of its origin (module doc of `matching`).
+        # search needs of its origin (module doc of `caregiver_index`).
         self._grid = array("i")
         self._grid_box = (0.0, 0.0, 0.0, 0.0, 0, 0)  # south, west, squares per degree lat/lon, rows, columns
 

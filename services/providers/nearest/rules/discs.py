@@ -6,7 +6,7 @@ of a few dozen small ones) costs more than their distances, and it is the same w
 search from o. So the first search from o builds a `Disc`: the slots of everyone with the skill in
 rings 0..K around o, sorted by their distance from o's centre, and the radius around o's centre
 within which the list is complete (everyone outside the K rings is further). A search then reads
-only the head of the list it needs (module doc of `matching`), and later searches from o reuse it.
+only the head of the list it needs (module doc of `caregiver_index`), and later searches from o reuse it.
 
 A disc holds slots and distances only: what changes without a caregiver moving (load, active) is
 read from the index at each search. The discs of a skill are dropped whenever a caregiver with
@@ -18,7 +18,7 @@ from array import array
 
 import numpy as np
 
-from services.providers.geodesy import EARTH_MEAN_RADIUS_M
+from services.providers.nearest.rules.geodesy import EARTH_MEAN_RADIUS_M
 
 # Members kept over all discs of a level (16 bytes each); all are dropped beyond this (and rebuilt
 # on demand).

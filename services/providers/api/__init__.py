@@ -1,0 +1,6 @@
+"""The providers service's routes, one module per flow; `routers` is what `main` mounts."""
+from __future__ import annotations
+
+from services.providers.api import candidates, catalogue, geocoding, registry, staff
+
+routers = [catalogue.router, registry.router, staff.router, geocoding.router, candidates.router]
