@@ -172,7 +172,7 @@ async def place_order(tx: FastTx, *, rt: OrdersRuntime, placement: Placement,
     return 201, order_answer(order)
 
 
-async def place_in_transaction(rt: OrdersRuntime, placement: Placement, *, idempotency_key: str | None,
+async def place_in_transaction(rt: OrdersRuntime, *, placement: Placement, idempotency_key: str | None,
                                scope: str, also: AlsoWrite | None = None) -> tuple[int, dict, bool]:
     """The caller's side of placing, shared by its three callers (POST /orders, the recurring
     spawner, the visit planner): the one transaction under the idempotency key around
@@ -200,7 +200,8 @@ async def place(rt: OrdersRuntime, *, principal: Principal, request: PlaceReques
     """`prepare_order`, then `place_in_transaction`: what every caller does."""
     placement = await prepare_order(rt, principal=principal, request=request, scope=scope,
                                     idempotency_key=idempotency_key, now=now)
-    return await place_in_transaction(rt, placement, idempotency_key=idempotency_key, scope=scope, also=also)
+    return await place_in_transaction(rt, placement=placement, idempotency_key=idempotency_key, scope=scope,
+                                      also=also)
 
 
 # ---- the order read back ----------------------------------------------------------------------

@@ -26,7 +26,8 @@ async def post_order(body: OrderIn, ctx: Ctx, rt: Runtime, principal: CurrentPri
     prepared = await placement.prepare_order(rt, principal=principal, request=request, scope=scope,
                                              idempotency_key=idempotency_key, now=ctx.now())
     # the transaction (under the idempotency key) and what follows its commit
-    _, answer, _ = await placement.place_in_transaction(rt, prepared, idempotency_key=idempotency_key, scope=scope)
+    _, answer, _ = await placement.place_in_transaction(rt, placement=prepared, idempotency_key=idempotency_key,
+                                                        scope=scope)
     return answer
 
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from services.orders.access import parse_uuid
 from services.orders.events import OrderCancelled, publish_fast
@@ -26,6 +27,7 @@ from services.orders.rules.dispatch import (EXCLUDING_OUTCOMES, Candidate, Decis
                                             Offer, OfferOutcome, decide)
 from services.orders.rules.lifecycle import Actor, Command, OrderState, transition
 from services.orders.runtime import OrdersRuntime, runtime_of
+from services.orders.views import OfferFacts
 from shared.app import ServiceContext
 from shared.errors import DomainError
 from shared.fast_sql import FastTx, fast_reads, fast_transaction
@@ -35,13 +37,13 @@ DISPATCHING = (OrderState.PLACED.value, OrderState.OFFERED.value, OrderState.UNM
 EXPIRED_UNMATCHED_REASON = "服务时间已过，仍未匹配到服务商，订单已自动取消"
 
 
-def domain_offer(row) -> Offer:
+def domain_offer(row: OfferFacts) -> Offer:
     """An offer row (ORM or `queries.snapshot`) as the pure rules see it."""
     return Offer(str(row.provider_id), str(row.caregiver_id) if row.caregiver_id else None,
                  row.offered_at, row.deadline, OfferOutcome(row.outcome))
 
 
-def policy_for(rt: OrdersRuntime, order) -> DispatchPolicy:
+def policy_for(rt: OrdersRuntime, order: SimpleNamespace) -> DispatchPolicy:
     return DispatchPolicy(mode=DispatchMode(order.dispatch_mode), offer_timeout_s=rt.settings.offer_timeout_s,
                           grab_size=order.grab_size, max_offers=rt.settings.max_offers)
 
@@ -56,8 +58,8 @@ class NeedCandidates:
     params: dict
 
 
-def candidate_params(rt: OrdersRuntime, order, excluded: set[str]) -> dict:
-    """What to ask providers for; `order` is an OrderRow or a row of `Dispatcher.due`."""
+def candidate_params(rt: OrdersRuntime, order: SimpleNamespace, excluded: set[str]) -> dict:
+    """What to ask providers for; `order` is a snapshot of an order row or of a row of `Dispatcher.due`."""
     # `at`: only caregivers on duty when the service starts; `street`: providers that cover the
     # elder's street by name, not only by radius
     params = {"service_code": order.service_code, "lat": order.lat, "lon": order.lon,
@@ -71,7 +73,7 @@ def candidate_params(rt: OrdersRuntime, order, excluded: set[str]) -> dict:
     return params
 
 
-async def advance_order(rt: OrdersRuntime, order_id: uuid.UUID, *, first_ask: NeedCandidates | None = None) -> None:
+async def advance_order(rt: OrdersRuntime, *, order_id: uuid.UUID, first_ask: NeedCandidates | None = None) -> None:
     """Advance one order (the dispatcher's side: it opens each step's transaction): expire lapsed
     offers, offer to the next candidate(s), or mark it unmatched. Candidates are fetched outside
     any transaction, only when needed.
@@ -130,7 +132,8 @@ async def dispatch_step(tx: FastTx, *, rt: OrdersRuntime, order_id: uuid.UUID, c
     return None, None
 
 
-async def _apply(rt: OrdersRuntime, tx: FastTx, order, rows: list, offers: list[Offer], candidates: list[dict], now) -> None:
+async def _apply(rt: OrdersRuntime, tx: FastTx, order: SimpleNamespace, rows: list[SimpleNamespace], offers: list[Offer],
+                 candidates: list[dict], now: datetime) -> None:
     ranked = [Candidate(str(c["provider_id"]), str(c["caregiver_id"]) if c.get("caregiver_id") else None)
               for c in candidates if parse_uuid(c.get("provider_id"))]
     info = {(str(c["provider_id"]), str(c.get("caregiver_id")) if c.get("caregiver_id") else None): (i, c)
@@ -174,7 +177,7 @@ async def _apply(rt: OrdersRuntime, tx: FastTx, order, rows: list, offers: list[
                           updated_at=now)
 
 
-async def write_dispatch(tx: FastTx, order, **changes) -> None:
+async def write_dispatch(tx: FastTx, order: SimpleNamespace, **changes: object) -> None:
     """The order's dispatch columns as `order` holds them, with `changes` applied (to both)."""
     for name, value in changes.items():
         setattr(order, name, value)
@@ -183,7 +186,7 @@ async def write_dispatch(tx: FastTx, order, **changes) -> None:
                  cancelled_by=order.cancelled_by, cancelled_at=order.cancelled_at, updated_at=order.updated_at)
 
 
-async def _cancel_by_platform(tx: FastTx, order, now, reason: str) -> None:
+async def _cancel_by_platform(tx: FastTx, order: SimpleNamespace, now: datetime, reason: str) -> None:
     await write_dispatch(tx, order, state=transition(order.state, Command.CANCEL, actor=Actor.PLATFORM).value,
                           cancel_reason=reason, cancelled_by=Actor.PLATFORM.value, cancelled_at=now,
                           next_dispatch_at=None, updated_at=now)
@@ -263,7 +266,7 @@ class Dispatcher:
         rt = self.rt
         try:
             async with self.gate:
-                await advance_order(rt, order_id, first_ask=first_ask)
+                await advance_order(rt, order_id=order_id, first_ask=first_ask)
         except Exception:
             log.exception("dispatching order %s failed; trying again in %ss", order_id, rt.settings.dispatch_backoff_s)
             try:
