@@ -5,13 +5,18 @@ body: 422. The key row is inserted (ON CONFLICT DO NOTHING) at the start of the 
 as the effect, so a concurrent request with the same key waits on it and then reads the stored
 answer.
 Failed requests store nothing: the transaction that failed rolled back, so a retry runs anew.
+
+One algorithm (`_once_per_key`), one set of statements, two ways in: `run_idempotent` with the
+work on an ORM session, `run_idempotent_fast` with the work on a `shared.fast_sql` transaction
+(the hot write paths).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,10 +30,7 @@ from shared.kernel_models import IdempotencyRow
 
 Work = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
 FastWork = Callable[[FastTx], Awaitable[tuple[int, Any]]]
-
-
-class _KeyTaken(Exception):
-    pass
+T = TypeVar("T")
 
 
 def fingerprint(body: Any) -> str:
@@ -40,57 +42,20 @@ def _check_key(key: str) -> None:
         raise Invalid("幂等键太长", errors=[FieldError("Idempotency-Key", "不能超过 200 个字符")])
 
 
-def _replay(row, fp: str) -> tuple[int, Any, bool]:
-    """The stored answer (`row`: an IdempotencyRow or a fast row mapping) for the same body."""
-    row = row if isinstance(row, IdempotencyRow) else IdempotencyRow(**row)
-    if row.fingerprint != fp:
+def _replay(row: Mapping, fp: str) -> tuple[int, Any, bool]:
+    """The stored answer (a row of the keys table) for the same body."""
+    if row["fingerprint"] != fp:
         raise Invalid("这个幂等键已用于另一份不同的请求，请换一个新的键",
                       errors=[FieldError("Idempotency-Key", "同一个键只能对应同一份请求内容")])
-    return row.status_code, json.loads(row.response), True
+    return row["status_code"], json.loads(row["response"]), True
 
 
-async def run_idempotent(db: Database, *, key: str | None, scope: str, body: Any, work: Work) -> tuple[int, Any, bool]:
-    """Run `work` in one transaction at most once per (scope, key). Returns (status, body, replayed)."""
-    if not key:
-        async with db.transaction() as s:
-            status, answer = await work(s)
-        return status, answer, False
-    _check_key(key)
-    fp = fingerprint(body)
-    for _ in range(5):
-        try:
-            async with db.transaction() as s:
-                # Take the key first, in one round trip: a concurrent twin's insert waits on ours
-                # until we commit, then inserts nothing and reads our answer.
-                if not await _take_key(s, scope=scope, key=key, fp=fp):
-                    existing = await s.get(IdempotencyRow, (scope, key))
-                    if existing is None:
-                        raise _KeyTaken  # the holder rolled back between the two statements
-                    return _replay(existing, fp)
-                status, answer = await work(s)
-                await s.execute(sa.update(IdempotencyRow)
-                                .where(IdempotencyRow.scope == scope, IdempotencyRow.key == key)
-                                .values(status_code=status, response=json.dumps(answer, default=str, ensure_ascii=False))
-                                .execution_options(synchronize_session=False))
-            return status, answer, False
-        except _KeyTaken:
-            continue  # try again from the start: take the key or read the answer
-    raise RuntimeError("idempotency key contention did not settle")
-
-
-async def _take_key(s: AsyncSession, *, scope: str, key: str, fp: str) -> bool:
-    """Insert the key row unless it exists; True if this transaction now holds it."""
-    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-    taken = await s.execute(insert(IdempotencyRow).values(scope=scope, key=key, fingerprint=fp, status_code=0,
-                                                          response="null", created_at=utcnow())
-                            .on_conflict_do_nothing().returning(IdempotencyRow.key))
-    return taken.first() is not None
-
-
-# ---- the same on shared.fast_sql, for the hot write paths -------------------------------------
+# ---- the statements -----------------------------------------------------------------------------
 
 _keys = IdempotencyRow.__table__
 _KEY_VALUES = {name: sa.bindparam(name) for name in ("scope", "key", "fingerprint", "created_at")}
+
+
 def _take_key_statement(insert) -> sa.Insert:
     return insert(_keys).values(**_KEY_VALUES, status_code=0, response="null").on_conflict_do_nothing().returning(
         _keys.c.key)
@@ -103,24 +68,69 @@ _STORE_ANSWER = Query(sa.update(_keys).where(_keys.c.scope == sa.bindparam("key_
                       .values(status_code=sa.bindparam("status_code"), response=sa.bindparam("response")))
 
 
-async def run_idempotent_fast(db: Database, *, key: str | None, scope: str, body: Any,
-                              work: FastWork) -> tuple[int, Any, bool]:
-    """`run_idempotent` with `work` on a `FastTx`: the same rules, the same table."""
+class _Statements(Protocol):
+    """What the algorithm needs of a transaction: `FastTx` has it, `_SessionStatements` gives it
+    to an ORM session."""
+
+    async def row(self, query: Query, **params) -> Mapping | None: ...
+
+    async def run(self, query: Query, **params) -> int: ...
+
+
+class _SessionStatements:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.postgres = session.bind.dialect.name == "postgresql"
+
+    def _stmt(self, query: Query) -> sa.Executable:
+        return query.stmt if self.postgres else query.sqlite_stmt
+
+    async def row(self, query: Query, **params) -> Mapping | None:
+        found = (await self.session.execute(self._stmt(query), params)).first()
+        return None if found is None else found._mapping
+
+    async def run(self, query: Query, **params) -> int:
+        return (await self.session.execute(self._stmt(query), params)).rowcount
+
+
+# ---- the algorithm ------------------------------------------------------------------------------
+
+
+async def _once_per_key(begin: Callable[[], AbstractAsyncContextManager[T]], statements: Callable[[T], _Statements],
+                        *, key: str | None, scope: str, body: Any,
+                        work: Callable[[T], Awaitable[tuple[int, Any]]]) -> tuple[int, Any, bool]:
+    """Run `work` in one transaction (`begin()`) at most once per (scope, key). Returns (status,
+    body, replayed)."""
     if not key:
-        async with fast_transaction(db) as tx:
+        async with begin() as tx:
             status, answer = await work(tx)
         return status, answer, False
     _check_key(key)
     fp = fingerprint(body)
     for _ in range(5):
-        async with fast_transaction(db) as tx:
-            if await tx.row(_TAKE_KEY, scope=scope, key=key, fingerprint=fp, created_at=utcnow()) is None:
-                existing = await tx.row(_READ_KEY, scope=scope, key=key)
+        async with begin() as tx:
+            keys = statements(tx)
+            # Take the key first, in one round trip: a concurrent twin's insert waits on ours
+            # until we commit, then inserts nothing and reads our answer.
+            if await keys.row(_TAKE_KEY, scope=scope, key=key, fingerprint=fp, created_at=utcnow()) is None:
+                existing = await keys.row(_READ_KEY, scope=scope, key=key)
                 if existing is None:
                     continue  # the holder rolled back between the two statements: from the start
                 return _replay(existing, fp)
             status, answer = await work(tx)
-            await tx.run(_STORE_ANSWER, key_scope=scope, key_key=key, status_code=status,
-                         response=json.dumps(answer, default=str, ensure_ascii=False))
+            await keys.run(_STORE_ANSWER, key_scope=scope, key_key=key, status_code=status,
+                           response=json.dumps(answer, default=str, ensure_ascii=False))
         return status, answer, False
     raise RuntimeError("idempotency key contention did not settle")
+
+
+async def run_idempotent(db: Database, *, key: str | None, scope: str, body: Any, work: Work) -> tuple[int, Any, bool]:
+    """Run `work` on an ORM session in one transaction at most once per (scope, key)."""
+    return await _once_per_key(db.transaction, _SessionStatements, key=key, scope=scope, body=body, work=work)
+
+
+async def run_idempotent_fast(db: Database, *, key: str | None, scope: str, body: Any,
+                              work: FastWork) -> tuple[int, Any, bool]:
+    """`run_idempotent` with `work` on a `FastTx`: the same rules, the same table."""
+    return await _once_per_key(lambda: fast_transaction(db), lambda tx: tx, key=key, scope=scope, body=body,
+                               work=work)

@@ -7,30 +7,18 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.delivery import settle_from_redemption
-from services.orders.models import ElderRow
-from services.orders.service import apply_elder_facts, parse_uuid, runtime
+from services.orders.elders import record_elder
+from shared.app import ServiceContext
 from shared.consumer import Subscription
 from shared.events import CloudEvent
 
 
-async def record_elder(session: AsyncSession, data: dict, now) -> None:
-    elder_id = parse_uuid(data.get("elder_id"))
-    if elder_id is None:
-        return
-    row = await session.get(ElderRow, elder_id)
-    if row is None:
-        row = ElderRow(elder_id=elder_id, special_hardship=False, status="active", source="event", updated_at=now)
-        session.add(row)
-    apply_elder_facts(row, data)
-    row.source, row.updated_at = "event", now
-
-
-def make_subscriptions(ctx) -> list[Subscription]:
+def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
     async def on_elder(session: AsyncSession, event: CloudEvent) -> None:
-        await record_elder(session, event.data, runtime(ctx).now())
+        await record_elder(session, data=event.data, now=ctx.now())
 
     async def on_redeemed(session: AsyncSession, event: CloudEvent) -> None:
-        await settle_from_redemption(runtime(ctx), session, event.data)
+        await settle_from_redemption(session, data=event.data, now=ctx.now())
 
     return [
         Subscription(name="orders.assessment", topics=["youfu.assessment"], handlers={

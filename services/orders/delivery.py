@@ -2,83 +2,82 @@
 cancellation (→ order.cancelled + voiding the hold), disputes, and settlement when vouchers
 reports the capture (voucher.redeemed).
 
-Every command runs in one transaction under the order's row lock: the life-cycle rule
-(`lifecycle.transition`, 409 naming the current state) is checked first, then the command's own
-rule; any refusal rolls back, so a refused command changes nothing.
+Every command runs in its caller's transaction (the route's) under the order's row lock: the
+life-cycle rule (`rules.lifecycle.transition`, 409 naming the current state) is checked first, then
+the command's own rule; any refusal rolls back, so a refused command changes nothing. What must
+happen only once the transaction has committed (voiding a hold, waking the dispatcher) is returned
+to the caller as an `Outcome`.
 """
 from __future__ import annotations
 
 import logging
 import math
 import uuid
+from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orders.dispatch import OfferOutcome
-from services.orders.events import OrderCancelled, OrderCompleted, OrderReturned, OrderReviewed
-from services.orders.geo import check_in_decision, haversine_m
-from services.orders.lifecycle import Actor, Command, OrderState, transition
+from services.orders.access import (ELDER_ROLES, PROVIDER_ROLES, actor_of, load_order, lock_order, parse_uuid,
+                                    provider_of, require_assigned)
+from services.orders.events import OrderCancelled, OrderCompleted, OrderReturned, OrderReviewed, publish
 from services.orders.models import OfferRow, OrderRow, ReviewRow, ServiceRecordRow
-from services.orders.service import (ELDER_ROLES, PROVIDER_ROLES, Runtime, actor_of, load_order, lock_order,
-                                     order_details, parse_uuid, provider_of, publish)
+from services.orders.placement import order_details
+from services.orders.rules.checkin import check_in_decision
+from services.orders.rules.dispatch import OfferOutcome
+from services.orders.rules.lifecycle import Actor, Command, OrderState, transition
 from shared.auth import Principal, require_role
+from shared.city import haversine_m
 from shared.errors import Conflict, Forbidden
 
 log = logging.getLogger("youfu.orders.delivery")
 
 
-def _require_assigned(principal: Principal, order: OrderRow, action: str) -> None:
-    """The assigned caregiver, or an administrator of the order's provider."""
-    require_role(principal, "caregiver", "provider_admin")
-    if principal.role == "admin":
-        return
-    if provider_of(principal) != order.provider_id:
-        raise Forbidden(f"只有接单的服务商可以{action}")
-    if principal.role == "caregiver" and parse_uuid(principal.caregiver_id) != order.caregiver_id:
-        raise Forbidden(f"只有被指派的护理员可以{action}")
+class Outcome(NamedTuple):
+    """A command's answer, and what its caller does once the transaction has committed."""
+
+    answer: dict
+    hold_to_void: uuid.UUID | None = None  # give the voucher hold back (best effort)
+    redispatch: bool = False  # the order is due for dispatch again: wake the dispatcher
 
 
-async def check_in(rt: Runtime, principal: Principal, order_id: uuid.UUID, *, lat: float, lon: float,
-                   reason: str | None) -> dict:
-    async with rt.db.transaction() as s:
-        order = await load_order(s, principal, order_id, lock=True)
-        _require_assigned(principal, order, "签到")
-        new_state = transition(order.state, Command.CHECK_IN)
-        decision = check_in_decision(haversine_m(order.lat, order.lon, lat, lon), rt.config.checkin_limit_m, reason)
-        decision.raise_if_refused()  # 422 with the distance; nothing written
-        now = rt.now()
-        s.add(ServiceRecordRow(order_id=order.id, caregiver_id=order.caregiver_id, checked_in_by=principal.user_id,
-                               checkin_at=now, checkin_lat=lat, checkin_lon=lon,
-                               checkin_distance_m=decision.distance_m, checkin_limit_m=decision.limit_m,
-                               checkin_outcome=decision.outcome.value, exception_reason=decision.reason))
-        order.state, order.updated_at = new_state.value, now
-        await s.flush()
-        return await order_details(s, order, principal) | {"message": decision.message}
+async def check_in(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, lat: float, lon: float,
+                   reason: str | None, limit_m: int, now: datetime) -> dict:
+    order = await load_order(s, principal, order_id, lock=True)
+    require_assigned(principal, order, "签到")
+    new_state = transition(order.state, Command.CHECK_IN)
+    decision = check_in_decision(haversine_m(order.lat, order.lon, lat, lon), limit_m, reason)
+    decision.raise_if_refused()  # 422 with the distance; nothing written
+    s.add(ServiceRecordRow(order_id=order.id, caregiver_id=order.caregiver_id, checked_in_by=principal.user_id,
+                           checkin_at=now, checkin_lat=lat, checkin_lon=lon,
+                           checkin_distance_m=decision.distance_m, checkin_limit_m=decision.limit_m,
+                           checkin_outcome=decision.outcome.value, exception_reason=decision.reason))
+    order.state, order.updated_at = new_state.value, now
+    await s.flush()
+    return await order_details(s, order=order, principal=principal) | {"message": decision.message}
 
 
-async def check_out(rt: Runtime, principal: Principal, order_id: uuid.UUID, *, record: str,
-                    duration_min: int | None) -> dict:
-    async with rt.db.transaction() as s:
-        order = await load_order(s, principal, order_id, lock=True)
-        _require_assigned(principal, order, "签退")
-        new_state = transition(order.state, Command.CHECK_OUT)
-        service_record = await s.get(ServiceRecordRow, order.id)
-        now = rt.now()
-        if duration_min is None:  # the time between check-in and check-out, in whole minutes
-            duration_min = max(1, math.ceil((now - service_record.checkin_at).total_seconds() / 60))
-        service_record.checkout_at, service_record.checked_out_by = now, principal.user_id
-        service_record.record, service_record.duration_min = record, duration_min
-        order.state, order.completed_at, order.updated_at = new_state.value, now, now
-        _publish_completed(s, order, service_record)
-        if order.hold_id is None:
-            # self-paid (or a programme visit): no voucher share to capture, so nothing will come
-            # back from vouchers; the order is settled with its completion
-            order.captured_fen = 0
-            order.state = transition(order.state, Command.SETTLE).value
-            order.settled_at = now
-        await s.flush()
-        return await order_details(s, order, principal)
+async def check_out(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, record: str,
+                    duration_min: int | None, now: datetime) -> dict:
+    order = await load_order(s, principal, order_id, lock=True)
+    require_assigned(principal, order, "签退")
+    new_state = transition(order.state, Command.CHECK_OUT)
+    service_record = await s.get(ServiceRecordRow, order.id)
+    if duration_min is None:  # the time between check-in and check-out, in whole minutes
+        duration_min = max(1, math.ceil((now - service_record.checkin_at).total_seconds() / 60))
+    service_record.checkout_at, service_record.checked_out_by = now, principal.user_id
+    service_record.record, service_record.duration_min = record, duration_min
+    order.state, order.completed_at, order.updated_at = new_state.value, now, now
+    _publish_completed(s, order, service_record)
+    if order.hold_id is None:
+        # self-paid (or a programme visit): no voucher share to capture, so nothing will come
+        # back from vouchers; the order is settled with its completion
+        order.captured_fen = 0
+        order.state = transition(order.state, Command.SETTLE).value
+        order.settled_at = now
+    await s.flush()
+    return await order_details(s, order=order, principal=principal)
 
 
 def _publish_completed(s: AsyncSession, order: OrderRow, record: ServiceRecordRow) -> None:
@@ -92,115 +91,108 @@ def _publish_completed(s: AsyncSession, order: OrderRow, record: ServiceRecordRo
     order.completed_event_sent = True
 
 
-async def review(rt: Runtime, principal: Principal, order_id: uuid.UUID, *, rating: int, comment: str) -> dict:
+async def review(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, rating: int, comment: str,
+                 now: datetime) -> dict:
     if principal.role not in ELDER_ROLES:
         raise Forbidden("只有老人本人或绑定的家属可以评价")
-    async with rt.db.transaction() as s:
-        order = await load_order(s, principal, order_id, lock=True)
-        transition(order.state, Command.CONFIRM)
-        if await s.get(ReviewRow, order.id) is not None:
-            raise Conflict("该订单已经评价过了，每个订单只能评价一次", reason="already_reviewed",
-                           current_state=order.state)
-        now = rt.now()
-        s.add(ReviewRow(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
-                        caregiver_id=order.caregiver_id, rating=rating, comment=comment,
-                        reviewed_by=principal.user_id, created_at=now))
-        publish(s, OrderReviewed(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
-                                 district_code=order.district_code, caregiver_id=order.caregiver_id, rating=rating,
-                                 comment=comment or None))
-        await s.flush()
-        return await order_details(s, order, principal)
+    order = await load_order(s, principal, order_id, lock=True)
+    transition(order.state, Command.CONFIRM)
+    if await s.get(ReviewRow, order.id) is not None:
+        raise Conflict("该订单已经评价过了，每个订单只能评价一次", reason="already_reviewed",
+                       current_state=order.state)
+    s.add(ReviewRow(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
+                    caregiver_id=order.caregiver_id, rating=rating, comment=comment,
+                    reviewed_by=principal.user_id, created_at=now))
+    publish(s, OrderReviewed(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
+                             district_code=order.district_code, caregiver_id=order.caregiver_id, rating=rating,
+                             comment=comment or None))
+    await s.flush()
+    return await order_details(s, order=order, principal=principal)
 
 
-async def cancel(rt: Runtime, principal: Principal, order_id: uuid.UUID, *, reason: str) -> dict:
+async def cancel(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, reason: str,
+                 now: datetime) -> Outcome:
     """The elder's side or the platform cancel before check-in (→ cancelled, hold voided); the
     provider that accepted gives the order back instead (→ placed, dispatched again)."""
     if principal.role == "caregiver":
         raise Forbidden("护理员不能取消订单，请联系所在机构")
     actor = actor_of(principal)
     hold_to_void = None
-    async with rt.db.transaction() as s:
-        order = await load_order(s, principal, order_id, lock=True)
-        if actor is Actor.PROVIDER and order.provider_id != provider_of(principal):
-            raise Forbidden("只有接单的服务商可以退回订单")
-        new_state = transition(order.state, Command.CANCEL, actor=actor)
-        now = rt.now()
-        offers = (await s.execute(sa.select(OfferRow).where(OfferRow.order_id == order.id))).scalars().all()
-        if new_state is OrderState.PLACED:  # given back: this provider is not asked again
-            publish(s, OrderReturned(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
-                                     district_code=order.district_code, caregiver_id=order.caregiver_id,
-                                     reason=reason))
-            for offer in offers:
-                if offer.outcome == OfferOutcome.ACCEPTED.value:
-                    offer.outcome, offer.answered_at, offer.reason = OfferOutcome.WITHDRAWN.value, now, reason
-            order.provider_id = order.provider_name = order.caregiver_id = order.caregiver_name = None
-            order.accepted_at, order.next_dispatch_at = None, now
-        else:
-            for offer in offers:
-                if offer.outcome == OfferOutcome.PENDING.value:
-                    offer.outcome, offer.answered_at = OfferOutcome.REVOKED.value, now
-            order.cancel_reason, order.cancelled_by, order.cancelled_at = reason, actor.value, now
-            order.next_dispatch_at = None
-            publish(s, OrderCancelled(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
-                                      district_code=order.district_code, hold_id=order.hold_id, reason=reason,
-                                      cancelled_by=actor.value))
-            hold_to_void = order.hold_id
-        order.state, order.updated_at = new_state.value, now
-        await s.flush()
-        answer = await order_details(s, order, principal)
-    if new_state is OrderState.PLACED:
-        rt.wake_dispatcher()
-    await rt.void_hold(hold_to_void)
-    return answer
+    order = await load_order(s, principal, order_id, lock=True)
+    if actor is Actor.PROVIDER and order.provider_id != provider_of(principal):
+        raise Forbidden("只有接单的服务商可以退回订单")
+    new_state = transition(order.state, Command.CANCEL, actor=actor)
+    offers = (await s.execute(sa.select(OfferRow).where(OfferRow.order_id == order.id))).scalars().all()
+    if new_state is OrderState.PLACED:  # given back: this provider is not asked again
+        publish(s, OrderReturned(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
+                                 district_code=order.district_code, caregiver_id=order.caregiver_id,
+                                 reason=reason))
+        for offer in offers:
+            if offer.outcome == OfferOutcome.ACCEPTED.value:
+                offer.outcome, offer.answered_at, offer.reason = OfferOutcome.WITHDRAWN.value, now, reason
+        order.provider_id = order.provider_name = order.caregiver_id = order.caregiver_name = None
+        order.accepted_at, order.next_dispatch_at = None, now
+    else:
+        for offer in offers:
+            if offer.outcome == OfferOutcome.PENDING.value:
+                offer.outcome, offer.answered_at = OfferOutcome.REVOKED.value, now
+        order.cancel_reason, order.cancelled_by, order.cancelled_at = reason, actor.value, now
+        order.next_dispatch_at = None
+        publish(s, OrderCancelled(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
+                                  district_code=order.district_code, hold_id=order.hold_id, reason=reason,
+                                  cancelled_by=actor.value))
+        hold_to_void = order.hold_id
+    order.state, order.updated_at = new_state.value, now
+    await s.flush()
+    answer = await order_details(s, order=order, principal=principal)
+    return Outcome(answer, hold_to_void, redispatch=new_state is OrderState.PLACED)
 
 
-async def dispute(rt: Runtime, principal: Principal, order_id: uuid.UUID, *, reason: str) -> dict:
+async def dispute(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, reason: str,
+                  now: datetime) -> dict:
     if principal.role in PROVIDER_ROLES:
         raise Forbidden("服务商不能发起争议；如有问题请联系民政部门")
-    async with rt.db.transaction() as s:
-        order = await load_order(s, principal, order_id, lock=True)
-        new_state = transition(order.state, Command.DISPUTE)
-        order.dispute_state_before, order.dispute_reason = order.state, reason
-        order.state, order.updated_at = new_state.value, rt.now()
-        await s.flush()
-        return await order_details(s, order, principal)
+    order = await load_order(s, principal, order_id, lock=True)
+    new_state = transition(order.state, Command.DISPUTE)
+    order.dispute_state_before, order.dispute_reason = order.state, reason
+    order.state, order.updated_at = new_state.value, now
+    await s.flush()
+    return await order_details(s, order=order, principal=principal)
 
 
-async def resolve(rt: Runtime, principal: Principal, order_id: uuid.UUID, *, resolution: str, note: str) -> dict:
+async def resolve(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, resolution: str, note: str,
+                  now: datetime) -> Outcome:
     """An officer ends a dispute: upheld → the service stands (completed, and settled if vouchers
     already captured); voided → cancelled and the hold released."""
     require_role(principal, "officer", "city_officer")
     hold_to_void = None
-    async with rt.db.transaction() as s:
-        order = await load_order(s, principal, order_id, lock=True)
-        new_state = transition(order.state, Command.RESOLVE, resolution=resolution)
-        now = rt.now()
-        order.resolution = resolution
-        if new_state is OrderState.COMPLETED:
-            record = await s.get(ServiceRecordRow, order.id)
-            if not order.completed_event_sent and record is not None:
-                order.completed_at = order.completed_at or now
-                if record.duration_min is None:
-                    record.duration_min = max(1, math.ceil((now - record.checkin_at).total_seconds() / 60))
-                _publish_completed(s, order, record)
-            if order.captured_fen is not None:  # vouchers captured while the dispute ran
-                new_state = transition(new_state, Command.SETTLE)
-                order.settled_at = now
-        else:
-            reason = f"争议处理：服务作废。{note}".strip()
-            order.cancel_reason, order.cancelled_by, order.cancelled_at = reason, Actor.PLATFORM.value, now
-            publish(s, OrderCancelled(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
-                                      district_code=order.district_code, hold_id=order.hold_id, reason=reason,
-                                      cancelled_by=Actor.PLATFORM.value))
-            hold_to_void = order.hold_id
-        order.state, order.updated_at = new_state.value, now
-        await s.flush()
-        answer = await order_details(s, order, principal)
-    await rt.void_hold(hold_to_void)
-    return answer
+    order = await load_order(s, principal, order_id, lock=True)
+    new_state = transition(order.state, Command.RESOLVE, resolution=resolution)
+    order.resolution = resolution
+    if new_state is OrderState.COMPLETED:
+        record = await s.get(ServiceRecordRow, order.id)
+        if not order.completed_event_sent and record is not None:
+            order.completed_at = order.completed_at or now
+            if record.duration_min is None:
+                record.duration_min = max(1, math.ceil((now - record.checkin_at).total_seconds() / 60))
+            _publish_completed(s, order, record)
+        if order.captured_fen is not None:  # vouchers captured while the dispute ran
+            new_state = transition(new_state, Command.SETTLE)
+            order.settled_at = now
+    else:
+        reason = f"争议处理：服务作废。{note}".strip()
+        order.cancel_reason, order.cancelled_by, order.cancelled_at = reason, Actor.PLATFORM.value, now
+        publish(s, OrderCancelled(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
+                                  district_code=order.district_code, hold_id=order.hold_id, reason=reason,
+                                  cancelled_by=Actor.PLATFORM.value))
+        hold_to_void = order.hold_id
+    order.state, order.updated_at = new_state.value, now
+    await s.flush()
+    answer = await order_details(s, order=order, principal=principal)
+    return Outcome(answer, hold_to_void)
 
 
-async def settle_from_redemption(rt: Runtime, session: AsyncSession, data: dict) -> None:
+async def settle_from_redemption(session: AsyncSession, *, data: dict, now: datetime) -> None:
     """`youfu.voucher.redeemed.v1`: the voucher share was captured, so the order is settled.
     Idempotent by itself too: a settled order stays as it is."""
     order_id = parse_uuid(data.get("order_id"))
@@ -212,7 +204,6 @@ async def settle_from_redemption(rt: Runtime, session: AsyncSession, data: dict)
         return
     order.captured_fen = int(data.get("amount_fen") or 0)
     if order.state == OrderState.COMPLETED.value:
-        now = rt.now()
         order.state = transition(order.state, Command.SETTLE).value
         order.settled_at, order.updated_at = now, now
     else:  # e.g. disputed: settled when the dispute is upheld

@@ -1,51 +1,55 @@
 """The orders service process: `uvicorn --factory services.orders.main:create_app`.
 
-Besides the routes and consumers, two background tasks run in the process: the dispatcher
-(offers, deadlines, retries; wakes at the earliest stored deadline, at least every second) and
-the spawner (recurring orders a day ahead, this month's visit plan). Both read only stored
-state, so a restart or a second replica picks up where the last one stopped.
+Besides the routes and consumers, two periodic tasks run in the process: the dispatcher (offers,
+deadlines, retries; its pass says how long until the earliest stored deadline, at most a tick,
+and a new order, a decline or a full pipeline wakes it) and the spawner (recurring orders a day
+ahead, this month's visit plan). Both read only stored state, so a restart or a second replica
+picks up where the last one stopped.
 """
 from __future__ import annotations
-
-import asyncio
-import contextlib
-from collections.abc import Callable
-from datetime import datetime
 
 from fastapi import FastAPI
 
 from services.orders import events  # noqa: F401 - registers the event types
-from services.orders.api import router
+from services.orders.api import routers
 from services.orders.consumers import make_subscriptions
-from services.orders.dispatching import dispatcher_loop
-from services.orders.recurring import spawner_loop
-from services.orders.service import OrdersConfig, Runtime
+from services.orders.dispatch.dispatcher import Dispatcher, dispatch_pass
+from services.orders.recurrence import spawn_pass
+from services.orders.runtime import OrdersRuntime, runtime_of
+from services.orders.settings import OrdersSettings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
+from shared.clock import Clock
+from shared.periodic import PeriodicTask
 from shared.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, config: OrdersConfig | None = None,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
-    """`config` overrides the YOUFU_ORDERS_* settings (tests use short timeouts); `clock`
-    replaces the real time."""
+def _background(ctx: ServiceContext) -> bool:
+    return runtime_of(ctx).settings.run_background
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               own: OrdersSettings | None = None) -> FastAPI:
+    """`own` overrides the YOUFU_ORDERS_* settings (tests use short timeouts); `clock` replaces
+    the real time (read through `ctx.now()`)."""
 
     async def start(ctx: ServiceContext) -> None:
-        rt = Runtime(ctx, config or OrdersConfig(), clock)
-        ctx.extras["orders"] = rt
-        if rt.config.run_background:
-            rt.tasks.append(asyncio.create_task(dispatcher_loop(rt), name="orders-dispatcher"))
-            rt.tasks.append(asyncio.create_task(spawner_loop(rt), name="orders-spawner"))
+        rt = OrdersRuntime(ctx, own or OrdersSettings())
+        rt.dispatcher = Dispatcher(rt)
+        ctx.runtime = rt
 
     async def stop(ctx: ServiceContext) -> None:
-        rt: Runtime = ctx.extras["orders"]
-        for task in rt.tasks:
-            task.cancel()
-        for task in rt.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        rt = runtime_of(ctx)
+        if rt.dispatcher is not None:
+            await rt.dispatcher.stop()
         for client in rt.clients.values():
             await client.aclose()
 
-    spec = ServiceSpec(name="orders", routers=[router], title="Youfu orders", subscriptions=make_subscriptions,
-                       on_startup=[start], on_shutdown=[stop])
-    return create_service_app(spec, settings)
+    periodic = [
+        PeriodicTask("orders-dispatcher", dispatch_pass, every_s=lambda ctx: runtime_of(ctx).settings.dispatch_tick_s,
+                     enabled=_background, wake=lambda ctx: runtime_of(ctx).dispatch_wakeup),
+        PeriodicTask("orders-spawner", spawn_pass, every_s=lambda ctx: runtime_of(ctx).settings.spawn_every_s,
+                     enabled=_background),
+    ]
+    spec = ServiceSpec(name="orders", routers=routers, title="Youfu orders", subscriptions=make_subscriptions,
+                       on_startup=[start], on_shutdown=[stop], periodic=periodic)
+    return create_service_app(spec, settings, clock=clock)

@@ -2,7 +2,7 @@
 keys are created by its migrations too).
 
 Money is integer fen. Times are UTC-aware. States and outcomes are stored as the string values
-of the enums in `lifecycle` and `dispatch`, so the pure rules and the rows speak the same words.
+of the enums in `rules/lifecycle.py` and `rules/dispatch.py`, so the pure rules and the rows speak the same words.
 
 Dispatch is restart-proof because everything it needs is a row: each offer keeps its deadline
 and outcome, and `orders.next_dispatch_at` says when the dispatcher must look at the order again

@@ -26,6 +26,21 @@ def snapshot(row: Mapping | None) -> SimpleNamespace | None:
     return None if row is None else SimpleNamespace(**row)
 
 
+# every column of the orders table with the value a new order has unless told otherwise: the
+# column's own default, else None (INSERT_ORDER writes them all)
+_NEW_ORDER = {c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
+              for c in orders.columns}
+
+
+def new_order(**values) -> SimpleNamespace:
+    """A new order row as `INSERT_ORDER` writes it and `views.order_answer` reads it: `values`
+    over the table's defaults."""
+    unknown = values.keys() - _NEW_ORDER.keys()
+    if unknown:
+        raise TypeError(f"not columns of orders: {sorted(unknown)}")
+    return SimpleNamespace(**(_NEW_ORDER | values))
+
+
 # ---- reads ------------------------------------------------------------------------------------
 
 ELDER = Query(sa.select(ElderRow.__table__).where(ElderRow.elder_id == _p("elder_id")))

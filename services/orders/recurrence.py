@@ -1,242 +1,162 @@
-"""Recurring orders and the monthly home-visit schedule, in Asia/Shanghai calendar terms.
+"""Recurring orders: rules (e.g. 助餐 on weekdays at 11:00 for 8 weeks), pausing and ending them,
+and the spawner that places each occurrence a day ahead.
 
-People speak in local dates and wall-clock times ("weekdays at 11:00", "once a month"); storage
-is UTC. Everything here takes local dates in and gives aware UTC instants out. China has had no
-daylight saving time since 1991, so a local time maps to exactly one instant; zoneinfo is still
-used rather than a fixed +08:00 so the conversion stays right if that ever changes.
+The spawner (a periodic task, `main.py`; it is the caller that opens its transactions) places
+occurrences through the same placing use case as people do (same checks,
+same voucher hold), acting as the platform on the rule's behalf (access was checked when the rule
+was made). Each occurrence is placed once: the idempotency key is rule id + local date, and the
+occurrence row (unique per rule and instant) is written in the order's own transaction; the pure
+`rules.recurrence.RecurrenceRule.due_for_spawn` also skips instants already spawned. A restart, a second replica or a manual run
+therefore never doubles an order.
 """
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Hashable, Iterable, Mapping
-from zoneinfo import ZoneInfo
+import logging
+import uuid
+from datetime import date, datetime, time, timedelta
 
-from shared.errors import FieldError, Invalid
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-WEEKDAYS = frozenset({1, 2, 3, 4, 5})  # ISO: 1 = Monday … 7 = Sunday
-WEEKDAY_LABELS = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
-MAX_RULE_SPAN = timedelta(days=366 * 2)  # a longer rule is a typo more often than a plan
+from services.orders.access import CITY_ROLES, ELDER_ROLES, require_elder_access, require_elder_district, rule_scope
+from services.orders.elders import ensure_elder
+from services.orders.models import RecurringOccurrenceRow, RecurringRuleRow
+from services.orders.placement import PlaceRequest, place
+from services.orders.queries import INSERT_OCCURRENCE
+from services.orders.rules.placement import check_payment
+from services.orders.rules.recurrence import RecurrenceRule, local_date
+from services.orders.runtime import OrdersRuntime, runtime_of
+from services.orders.schemas import RecurringRuleIn
+from services.orders.views import rule_answer
+from services.orders.visits import plan_current_month
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.errors import Conflict, DomainError, Forbidden, NotFound, ServiceUnavailable
 
-
-def local_to_utc(day: date, at: time) -> datetime:
-    """The UTC instant of wall-clock `at` on local `day` in Asia/Shanghai."""
-    return datetime.combine(day, at, tzinfo=SHANGHAI).astimezone(timezone.utc)
-
-
-def local_date(instant: datetime) -> date:
-    """The Asia/Shanghai calendar date of an aware instant."""
-    _require_aware(instant)
-    return instant.astimezone(SHANGHAI).date()
-
-
-@dataclass(frozen=True, slots=True)
-class RecurrenceRule:
-    """E.g. 助餐 on weekdays at 11:00 from 3 June to 28 July, skipping the Dragon Boat holiday.
-
-    `extra_dates` adds dates outside `weekdays` (a make-up working Saturday, 调休); `skip_dates`
-    removes dates (public holidays, the elder away). `end_date` is inclusive; None runs until ended.
-    """
-
-    weekdays: frozenset[int]
-    local_time: time
-    start_date: date
-    end_date: date | None = None
-    skip_dates: frozenset[date] = field(default_factory=frozenset)
-    extra_dates: frozenset[date] = field(default_factory=frozenset)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "weekdays", frozenset(self.weekdays))
-        object.__setattr__(self, "skip_dates", frozenset(self.skip_dates))
-        object.__setattr__(self, "extra_dates", frozenset(self.extra_dates))
-        errors: list[FieldError] = []
-        if not self.weekdays and not self.extra_dates:
-            errors.append(FieldError("weekdays", "请至少选择一天"))
-        if any(not isinstance(d, int) or not 1 <= d <= 7 for d in self.weekdays):
-            errors.append(FieldError("weekdays", "星期应为 1（周一）到 7（周日）"))
-        if self.local_time.tzinfo is not None:
-            errors.append(FieldError("local_time", "时间按北京时间填写，不带时区"))
-        if self.end_date is not None:
-            if self.end_date < self.start_date:
-                errors.append(FieldError("end_date", "结束日期不能早于开始日期"))
-            elif self.end_date - self.start_date > MAX_RULE_SPAN:
-                errors.append(FieldError("end_date", "周期服务最长两年，请缩短或到期后续订"))
-        if errors:
-            raise Invalid("周期服务规则有误：" + "；".join(e.reason for e in errors), errors=errors)
-
-    @classmethod
-    def for_weeks(
-        cls, weekdays: Iterable[int], local_time: time, start_date: date, weeks: int, **options: object
-    ) -> RecurrenceRule:
-        """A rule lasting `weeks` whole weeks from `start_date` ("weekdays for 8 weeks")."""
-        if weeks < 1:
-            raise Invalid("周数至少为 1", errors=[FieldError("weeks", "周数至少为 1")])
-        end = start_date + timedelta(weeks=weeks, days=-1)
-        return cls(frozenset(weekdays), local_time, start_date, end, **options)  # type: ignore[arg-type]
-
-    def ended_after(self, last_day: date) -> RecurrenceRule:
-        """The rule ended by a person: nothing after `last_day` (never extends an earlier end)."""
-        if last_day < self.start_date:
-            reason = "该周期服务尚未开始，请直接取消，而不是设置结束日期"
-            raise Invalid(reason, errors=[FieldError("end_date", reason)])
-        end = last_day if self.end_date is None else min(self.end_date, last_day)
-        return replace(self, end_date=end)
-
-    def occurs_on(self, day: date) -> bool:
-        if day < self.start_date or (self.end_date is not None and day > self.end_date):
-            return False
-        if day in self.skip_dates:
-            return False
-        return day.isoweekday() in self.weekdays or day in self.extra_dates
-
-    def occurrences(self, first_day: date, last_day: date) -> list[datetime]:
-        """UTC instants of the occurrences on local dates first_day … last_day (inclusive)."""
-        day = max(first_day, self.start_date)
-        if self.end_date is not None:
-            last_day = min(last_day, self.end_date)
-        instants = []
-        while day <= last_day:
-            if self.occurs_on(day):
-                instants.append(local_to_utc(day, self.local_time))
-            day += timedelta(days=1)
-        return instants
-
-    def due_for_spawn(
-        self, *, now: datetime, lead: timedelta = timedelta(days=1), spawned: Iterable[datetime] = ()
-    ) -> list[datetime]:
-        """Occurrences to turn into orders now: within `lead` ahead of `now` and not spawned yet.
-
-        Passing the instants already spawned makes the job idempotent across restarts; an
-        occurrence already in the past is never spawned late.
-        """
-        _require_aware(now)
-        done = {s.astimezone(timezone.utc) for s in spawned}
-        horizon = now + lead
-        return [
-            instant
-            for instant in self.occurrences(local_date(now), local_date(horizon))
-            if now < instant <= horizon and instant not in done
-        ]
+log = logging.getLogger("youfu.orders.recurrence")
 
 
-# ---- monthly home visits (探访关爱) for special-hardship elders ----------------------------------
+def domain_rule(row: RecurringRuleRow) -> RecurrenceRule:
+    hour, minute = (int(x) for x in row.local_time.split(":"))
+    return RecurrenceRule(frozenset(row.weekdays), time(hour, minute), row.start_date, row.end_date,
+                          skip_dates=frozenset(date.fromisoformat(d) for d in row.skip_dates or []),
+                          extra_dates=frozenset(date.fromisoformat(d) for d in row.extra_dates or []))
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class YearMonth:
-    year: int
-    month: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.month <= 12:
-            raise ValueError(f"month out of range: {self.month}")
-
-    @classmethod
-    def of(cls, instant: datetime) -> YearMonth:
-        """The Asia/Shanghai calendar month an aware instant falls in."""
-        day = local_date(instant)
-        return cls(day.year, day.month)
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
-    def last_day(self) -> date:
-        return self.next().first_day - timedelta(days=1)
-
-    def next(self) -> YearMonth:
-        return YearMonth(self.year + 1, 1) if self.month == 12 else YearMonth(self.year, self.month + 1)
-
-    def bounds_utc(self) -> tuple[datetime, datetime]:
-        """[start, end) of the local month as UTC instants (starts 16:00 UTC the day before)."""
-        return local_to_utc(self.first_day, time(0)), local_to_utc(self.next().first_day, time(0))
-
-    def contains(self, instant: datetime) -> bool:
-        start, end = self.bounds_utc()
-        return start <= instant < end
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+async def create_rule(s: AsyncSession, *, rt: OrdersRuntime, principal: Principal, rule_in: RecurringRuleIn,
+                      now: datetime) -> dict:
+    """A new rule, in the caller's transaction. The elder copy and the service item are read from
+    the other services before the first statement, so no connection is held meanwhile."""
+    body = rule_in
+    require_elder_access(principal, body.elder_id)
+    elder = await ensure_elder(rt, body.elder_id)
+    require_elder_district(principal, elder)
+    if body.weeks is not None:
+        rule = RecurrenceRule.for_weeks(body.weekdays, body.time, body.start_date, body.weeks,
+                                        skip_dates=frozenset(body.skip_dates), extra_dates=frozenset(body.extra_dates))
+    else:
+        rule = RecurrenceRule(frozenset(body.weekdays), body.time, body.start_date, body.end_date,
+                              skip_dates=frozenset(body.skip_dates), extra_dates=frozenset(body.extra_dates))
+    check_payment(body.payment, await rt.service_item(body.service_code))
+    row = RecurringRuleRow(
+        id=uuid.uuid4(), elder_id=body.elder_id, district_code=elder.district_code, service_code=body.service_code,
+        weekdays=sorted(rule.weekdays), local_time=rule.local_time.strftime("%H:%M"), duration_min=body.duration_min,
+        start_date=rule.start_date, end_date=rule.end_date, skip_dates=sorted(d.isoformat() for d in rule.skip_dates),
+        extra_dates=sorted(d.isoformat() for d in rule.extra_dates), address=body.address, lat=body.lat, lon=body.lon,
+        notes=body.notes, payment=body.payment, status="active", created_by=principal.user_id,
+        created_by_role=principal.role, created_at=now, updated_at=now)
+    s.add(row)
+    return rule_answer(row)
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedVisit:
-    elder_id: Hashable
-    month: YearMonth
-    scheduled_at: datetime  # UTC
+async def list_rules(s: AsyncSession, *, principal: Principal, elder_id: uuid.UUID | None) -> list[dict]:
+    query = sa.select(RecurringRuleRow).where(rule_scope(principal)).order_by(RecurringRuleRow.created_at)
+    if elder_id:
+        query = query.where(RecurringRuleRow.elder_id == elder_id)
+    return [rule_answer(r) for r in (await s.execute(query)).scalars()]
 
 
-def plan_monthly_visits(
-    elder_ids: Iterable[Hashable],
-    month: YearMonth,
-    *,
-    already_planned: Iterable[Hashable] = (),
-    not_before: date | None = None,
-    visit_time: time = time(9, 30),
-) -> list[PlannedVisit]:
-    """One visit this month for each elder not yet planned, spread over the month's weekdays.
-
-    The day is a stable hash of the elder id, so re-planning gives the same day and visits do
-    not pile up on the 1st. `not_before` (today, for an elder who becomes due mid-month) moves
-    the spread to the days left; when no weekday is left, any remaining day is used.
-    """
-    days_left = [
-        month.first_day + timedelta(days=i)
-        for i in range(month.last_day.day)
-        if not_before is None or month.first_day + timedelta(days=i) >= not_before
-    ]
-    working = [d for d in days_left if d.isoweekday() in WEEKDAYS] or days_left
-    if not working:
-        return []
-    skip = set(already_planned)
-    planned = []
-    for elder_id in dict.fromkeys(elder_ids):  # one per elder even if listed twice
-        if elder_id in skip:
-            continue
-        day = working[zlib.crc32(str(elder_id).encode()) % len(working)]
-        planned.append(PlannedVisit(elder_id, month, local_to_utc(day, visit_time)))
-    return planned
+async def set_status(s: AsyncSession, *, principal: Principal, rule_id: uuid.UUID, status: str,
+                     now: datetime) -> dict:
+    """active ⇄ paused; ended is final (DELETE). Orders already placed stay: cancel them one by one."""
+    row = (await s.execute(sa.select(RecurringRuleRow).where(RecurringRuleRow.id == rule_id, rule_scope(principal))
+                           .with_for_update())).scalar_one_or_none()
+    if row is None:
+        raise NotFound("没有找到该周期服务", rule_id=str(rule_id))
+    if principal.role not in ELDER_ROLES and principal.role not in CITY_ROLES and principal.role != "officer":
+        raise Forbidden("当前账号不能修改周期服务")
+    if row.status == "ended":
+        if status == "ended":
+            return rule_answer(row)
+        raise Conflict("该周期服务已结束，不能再修改；如需继续请新建", current_state="ended")
+    if status == "ended":
+        today = local_date(now)
+        if today >= row.start_date:  # nothing after today; a rule not yet started just ends
+            row.end_date = domain_rule(row).ended_after(today).end_date
+    row.status, row.updated_at = status, now
+    return rule_answer(row)
 
 
-@dataclass(frozen=True, slots=True)
-class Coverage:
-    required: int
-    visited: int
-    unvisited: frozenset[Hashable]
-
-    @property
-    def ratio(self) -> float | None:
-        """visited / required; None when nobody was due (shown as "—", not as 0% or 100%)."""
-        return self.visited / self.required if self.required else None
+# ---- the spawner (a caller: it opens its own transactions) ------------------------------------
 
 
-def visit_coverage(
-    required: Iterable[Hashable], completed_visits: Iterable[tuple[Hashable, datetime]], month: YearMonth
-) -> Coverage:
-    """How many of the elders due this month had a visit completed within the local month.
-
-    Several visits to one elder count once; visits to elders not due do not count.
-    """
-    due = set(required)
-    start, end = month.bounds_utc()
-    visited = {elder for elder, at in completed_visits if elder in due and start <= at < end}
-    return Coverage(len(due), len(visited), frozenset(due - visited))
-
-
-def coverage_by_group(
-    required: Mapping[Hashable, Hashable], completed_visits: Iterable[tuple[Hashable, datetime]], month: YearMonth
-) -> dict[Hashable, Coverage]:
-    """`visit_coverage` per group, e.g. `required` maps elder id → district code."""
-    visits = list(completed_visits)
-    groups: dict[Hashable, list[Hashable]] = {}
-    for elder, group in required.items():
-        groups.setdefault(group, []).append(elder)
-    return {group: visit_coverage(elders, visits, month) for group, elders in sorted(groups.items())}
+async def spawn_due(rt: OrdersRuntime, *, now: datetime) -> int:
+    """Place every occurrence due within the lead time; returns how many orders were placed."""
+    lead = timedelta(hours=rt.settings.spawn_lead_h)
+    horizon = local_date(now + lead)
+    async with rt.db.sessions() as s:
+        rules = list((await s.execute(sa.select(RecurringRuleRow).where(
+            RecurringRuleRow.status == "active", RecurringRuleRow.start_date <= horizon,
+            sa.or_(RecurringRuleRow.end_date.is_(None), RecurringRuleRow.end_date >= local_date(now))))).scalars())
+        done: dict[uuid.UUID, list[datetime]] = {}
+        if rules:
+            spawned = sa.select(RecurringOccurrenceRow.rule_id, RecurringOccurrenceRow.occurs_at).where(
+                RecurringOccurrenceRow.rule_id.in_([r.id for r in rules]))
+            for rule_id, at in (await s.execute(spawned)).all():
+                done.setdefault(rule_id, []).append(at)
+    placed = 0
+    for row in rules:
+        for instant in domain_rule(row).due_for_spawn(now=now, lead=lead, spawned=done.get(row.id, [])):
+            placed += await _spawn_one(rt, row, instant)
+    return placed
 
 
-def _require_aware(instant: datetime) -> None:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError("expected a timezone-aware datetime")
+async def _spawn_one(rt: OrdersRuntime, row: RecurringRuleRow, instant: datetime) -> int:
+    principal = Principal(user_id=f"recurring:{row.id}", role="service")
+    request = PlaceRequest(elder_id=row.elder_id, service_code=row.service_code, window_start=instant,
+                           window_end=instant + timedelta(minutes=row.duration_min), payment=row.payment,
+                           address=row.address, lat=row.lat, lon=row.lon, notes=row.notes, kind="recurring",
+                           recurring_rule_id=row.id)
+
+    async def record(tx, order) -> None:
+        await tx.run(INSERT_OCCURRENCE, id=uuid.uuid4(), rule_id=row.id, occurs_at=instant, order_id=order.id,
+                     status="placed", error=None, created_at=rt.now())
+
+    key = f"{row.id}:{local_date(instant).isoformat()}"
+    try:
+        _, _, replayed = await place(rt, principal=principal, request=request, idempotency_key=key,
+                                     scope="recurring", now=rt.now(), also=record)
+        return 0 if replayed else 1
+    except ServiceUnavailable as exc:  # try again on the next pass, while the occurrence is still ahead
+        log.warning("recurring rule %s, %s: %s", row.id, instant, exc.detail)
+        return 0
+    except IntegrityError:  # another spawner placed it at the same moment
+        return 0
+    except DomainError as exc:  # no voucher this month, item withdrawn …: record it, do not retry forever
+        log.warning("recurring rule %s could not place %s: %s", row.id, instant, exc.detail)
+        try:
+            async with rt.db.transaction() as s:
+                s.add(RecurringOccurrenceRow(id=uuid.uuid4(), rule_id=row.id, occurs_at=instant, order_id=None,
+                                             status="failed", error=exc.detail[:500], created_at=rt.now()))
+        except IntegrityError:
+            pass
+        return 0
+
+
+async def spawn_pass(ctx: ServiceContext) -> None:
+    """The spawner's periodic pass (`main.py`): occurrences due, then this month's visit plan."""
+    rt = runtime_of(ctx)
+    await spawn_due(rt, now=rt.now())
+    if rt.settings.auto_plan_visits:
+        await plan_current_month(rt)

@@ -6,11 +6,11 @@ from datetime import date, datetime
 from datetime import time as Time
 from typing import Annotated, Any, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from shared.city import CITY_TZ
+
 ELDER = "6f1c2a0e-8d4b-4f57-9a51-0c3f7d2e9b10"
 ORDER = "0b9e4c1d-2f3a-4e5b-8c6d-7e8f9a0b1c2d"
 PROVIDER = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
@@ -21,7 +21,7 @@ Payment = Literal["community", "mutual_aid", "institutional", "self_pay"]
 
 
 def _shanghai_if_naive(value: datetime) -> datetime:
-    return value.replace(tzinfo=SHANGHAI) if value.tzinfo is None or value.utcoffset() is None else value
+    return value.replace(tzinfo=CITY_TZ) if value.tzinfo is None or value.utcoffset() is None else value
 
 
 LocalDateTime = Annotated[datetime, AfterValidator(_shanghai_if_naive)]

@@ -22,10 +22,11 @@ import pytest
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
-from services.orders.geo import EARTH_MEAN_RADIUS_M
 from services.orders.main import create_app
-from services.orders.service import OrdersConfig, Runtime
+from services.orders.runtime import OrdersRuntime
+from services.orders.settings import OrdersSettings
 from shared.auth import TokenVerifier
+from shared.city import CITY_TZ, EARTH_MEAN_RADIUS_M
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.migrations import upgrade
@@ -41,7 +42,7 @@ HAILING, GAOGANG = "321202", "321203"
 
 
 def north_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
-    """A point `metres` due north (on the sphere `geo.haversine_m` uses)."""
+    """A point `metres` due north (on the sphere `shared.city.haversine_m` uses)."""
     return point[0] + math.degrees(metres / EARTH_MEAN_RADIUS_M), point[1]
 
 
@@ -213,8 +214,8 @@ class OrdersEnv(SignedClients):
         return self.running.url
 
     @property
-    def rt(self) -> Runtime:
-        return self.app.state.ctx.extras["orders"]
+    def rt(self) -> OrdersRuntime:
+        return self.app.state.ctx.runtime
 
     @property
     def db(self) -> Database:
@@ -227,8 +228,8 @@ class OrdersEnv(SignedClients):
                         service_token=self.make_token("service", user_id="svc:orders", ttl_s=3600),
                         log_json=False, outbox_poll_s=0.2, topic_prefix=self.topic_prefix)
 
-    async def start_orders(self, db_url: str, config: OrdersConfig, *, broker: bool = True):
-        app = create_app(self.settings(db_url, broker=broker), config=config)
+    async def start_orders(self, db_url: str, own: OrdersSettings, *, broker: bool = True):
+        app = create_app(self.settings(db_url, broker=broker), own=own)
         running = await RunningApp(app, free_port()).start()
         return app, running
 
@@ -260,19 +261,19 @@ class OrdersEnv(SignedClients):
     @contextlib.contextmanager
     def offer_timeout(self, seconds: int):
         """Offers made meanwhile get this deadline (the setting is read at each dispatch step)."""
-        before = self.rt.config.offer_timeout_s
-        self.rt.config.offer_timeout_s = seconds
+        before = self.rt.settings.offer_timeout_s
+        self.rt.settings.offer_timeout_s = seconds
         try:
             yield
         finally:
-            self.rt.config.offer_timeout_s = before
+            self.rt.settings.offer_timeout_s = before
 
 
-def orders_config(**overrides) -> OrdersConfig:
+def orders_config(**overrides) -> OrdersSettings:
     """Short dispatch ticks and retries for tests; the spawner only runs when asked."""
     values = dict(offer_timeout_s=30, unmatched_retry_s=1, dispatch_tick_s=0.2, dispatch_backoff_s=0.5,
                   spawn_every_s=3600, auto_plan_visits=False, dispatch_lead_h=24 * 40)
-    return OrdersConfig(**(values | overrides))
+    return OrdersSettings(**(values | overrides))
 
 
 @pytest.fixture(scope="module")
@@ -297,6 +298,4 @@ async def orders_env(databases, keypair, make_token, tmp_path_factory, broker):
 
 
 def shanghai(instant: datetime) -> str:
-    from zoneinfo import ZoneInfo
-
-    return instant.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+    return instant.astimezone(CITY_TZ).isoformat()

@@ -6,17 +6,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from services.orders.models import ElderRow, OfferRow, OrderRow, PlannedVisitRow, RecurringOccurrenceRow
 from services.orders.visits import VISIT_CODE
+from shared.city import CITY_TZ
 from shared.migrations import upgrade
 from tests.integration.orders_doubles import GAOGANG, HAILING, HOME, north_of, orders_config, orders_env, wait_for
 
 __all__ = ["orders_env"]  # the module fixture, imported for pytest
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = CITY_TZ
 
 
 async def fresh_db(databases) -> str:

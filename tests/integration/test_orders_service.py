@@ -468,11 +468,11 @@ async def test_an_order_far_ahead_is_dispatched_only_from_the_lead_time(orders_e
     code = env.providers.add_item()
     env.providers.add_candidate(code)
     elder = env.new_elder()
-    lead, env.rt.config.dispatch_lead_h = env.rt.config.dispatch_lead_h, 48
+    lead, env.rt.settings.dispatch_lead_h = env.rt.settings.dispatch_lead_h, 48
     try:
         order = await place(env, elder, code, **window(hours_ahead=24 * 5))
     finally:
-        env.rt.config.dispatch_lead_h = lead
+        env.rt.settings.dispatch_lead_h = lead
     await asyncio.sleep(0.5)  # a few dispatcher ticks
     assert await state_of(env, order["order_id"]) == "placed" and await offers_of(env, order["order_id"]) == []
     starts = datetime.fromisoformat(order["window_start"])

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.orders.dispatch import (
+from services.orders.rules.dispatch import (
     Candidate,
     DecisionKind,
     DispatchMode,

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from services.orders.lifecycle import (
+from services.orders.rules.lifecycle import (
     STATE_LABELS,
     Actor,
     Command,

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from services.orders.recurrence import (
+from services.orders.rules.recurrence import (
     WEEKDAYS,
     RecurrenceRule,
     YearMonth,

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from services.assessment.rules.idcard import Gender, id_card_facts, validate_id_card
-from services.providers.credit_code import validate_credit_code
+from services.providers.rules.credit_code import validate_credit_code
 from tests.support.factories import credit_code_check_char, new_credit_code, new_id_card
 
 

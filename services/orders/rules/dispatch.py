@@ -20,11 +20,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Hashable, Iterable, Sequence
-from zoneinfo import ZoneInfo
 
+from shared.city import CITY_TZ
 from shared.errors import Conflict
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class DispatchMode(str, Enum):
@@ -192,7 +190,7 @@ def _require_open(offer: Offer, now: datetime, *, action: str) -> None:
     if offer.is_open(now):
         return
     if offer.outcome is OfferOutcome.PENDING or offer.outcome is OfferOutcome.EXPIRED:
-        local = offer.deadline.astimezone(SHANGHAI).strftime("%H:%M:%S")
+        local = offer.deadline.astimezone(CITY_TZ).strftime("%H:%M:%S")
         raise Conflict(f"派单已于 {local} 过期，不能再{action}。", reason="expired")
     reasons = {
         OfferOutcome.DECLINED: "您已拒绝该派单。",

@@ -11,7 +11,7 @@ once) needs no extra states. Who cancels matters: the elder's side (elder, famil
 may cancel any time before check-in; a provider that gave up an accepted order sends it back to
 dispatch instead. After check-in nobody cancels: a problem with a service in progress is a dispute.
 
-No I/O here: `service.py` loads the order, calls `transition`, writes the new state and its events.
+No I/O here: the use cases (`delivery`, `dispatch/`) load the order, calls `transition`, writes the new state and its events.
 """
 from __future__ import annotations
 

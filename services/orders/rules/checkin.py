@@ -1,8 +1,6 @@
-"""Distances on the ground and the check-in rule.
-
-Haversine on a sphere of the mean Earth radius is within 0.5% of the WGS-84 geodesic, i.e. under
-a metre at the 200 m check-in limit and far below phone GPS error, so the pure formula is enough
-here; geopy's geodesic is only used in the tests as the reference.
+"""The check-in rule: accept a check-in near the elder's address, else refuse it or record an
+exception. The distance comes from `shared.city.haversine_m` (within 0.5 % of the WGS-84 geodesic:
+under a metre at the 200 m limit, far below phone GPS error).
 """
 from __future__ import annotations
 
@@ -11,21 +9,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 from shared.errors import FieldError, Invalid
-
-EARTH_MEAN_RADIUS_M = 6_371_008.8  # IUGG mean radius R1
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres between two WGS-84 points given in degrees."""
-    for lat, lon in ((lat1, lon1), (lat2, lon2)):
-        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-            raise ValueError(f"not a coordinate: ({lat}, {lon})")
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    half_dphi = (phi2 - phi1) / 2
-    half_dlambda = math.radians(lon2 - lon1) / 2
-    h = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
-    # min() guards asin against h a rounding error above 1 for antipodal points.
-    return 2 * EARTH_MEAN_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 class CheckInOutcome(str, Enum):

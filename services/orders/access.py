@@ -1,0 +1,149 @@
+"""Who may see and do what in the orders service: the role sets and the scope conditions every
+query embeds.
+
+Scoping rule, everywhere: a list is filtered to what the caller may see; a single order outside
+the caller's scope is "not found" (404), exactly as if it did not exist; a request that names an
+elder or a district outside the caller's own is refused with 403 before anything is looked up.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.orders.models import OfferRow, OrderRow, RecurringRuleRow
+from services.orders.rules.lifecycle import Actor
+from shared.auth import Principal, require_role
+from shared.errors import Forbidden, NotFound
+
+CITY_ROLES = frozenset({"city_officer", "admin", "service"})
+ELDER_ROLES = frozenset({"elder", "family"})
+PROVIDER_ROLES = frozenset({"provider_admin", "caregiver"})
+PLATFORM_ROLES = frozenset({"officer", "city_officer", "admin", "service"})
+
+
+class InDistrict(Protocol):
+    district_code: str | None
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def own_elders(principal: Principal) -> list[uuid.UUID]:
+    return [u for u in (parse_uuid(e) for e in principal.elder_ids) if u is not None]
+
+
+def provider_of(principal: Principal) -> uuid.UUID | None:
+    return parse_uuid(principal.provider_id)
+
+
+def order_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    """SQL condition: the orders `principal` may read."""
+    role = principal.role
+    if role in CITY_ROLES:
+        return sa.true()
+    if role in ELDER_ROLES:
+        return OrderRow.elder_id.in_(own_elders(principal))
+    if role in PROVIDER_ROLES:
+        provider = provider_of(principal)
+        if provider is None:
+            return sa.false()
+        offered = sa.select(OfferRow.id).where(OfferRow.order_id == OrderRow.id, OfferRow.provider_id == provider,
+                                               OfferRow.outcome == "pending")
+        return sa.or_(OrderRow.provider_id == provider, offered.exists())
+    if role == "officer":
+        return OrderRow.district_code == principal.district if principal.district else sa.false()
+    return sa.false()
+
+
+def rule_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    """SQL condition: the recurring rules `principal` may read."""
+    if principal.role in CITY_ROLES:
+        return sa.true()
+    if principal.role in ELDER_ROLES:
+        return RecurringRuleRow.elder_id.in_(own_elders(principal))
+    if principal.role == "officer" and principal.district:
+        return RecurringRuleRow.district_code == principal.district
+    return sa.false()
+
+
+async def load_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID, *,
+                     lock: bool = False) -> OrderRow:
+    """The order if `principal` may read it, else 404; `lock` takes its row lock (PostgreSQL)
+    so that concurrent commands on one order queue instead of racing."""
+    query = sa.select(OrderRow).where(OrderRow.id == order_id, order_scope(principal))
+    if lock:
+        query = query.with_for_update(of=OrderRow)
+    order = (await session.execute(query)).scalar_one_or_none()
+    if order is None:
+        raise NotFound("没有找到该订单，或您无权查看", order_id=str(order_id))
+    return order
+
+
+async def lock_order(session: AsyncSession, order_id: uuid.UUID) -> OrderRow | None:
+    """Platform jobs (dispatcher, consumers): the order with its row lock, no scope."""
+    query = sa.select(OrderRow).where(OrderRow.id == order_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def actor_of(principal: Principal) -> Actor:
+    if principal.role in PROVIDER_ROLES:
+        return Actor.PROVIDER
+    if principal.role in ELDER_ROLES:
+        return Actor(principal.role)
+    return Actor.PLATFORM
+
+
+def require_elder_access(principal: Principal, elder_id: uuid.UUID) -> None:
+    """Before any lookup: elders and families only for their own linked elders (403 tells the
+    caller nothing about whether the elder exists); officers are checked against the elder's
+    district once it is known (`require_elder_district`)."""
+    if principal.role in ELDER_ROLES:
+        if elder_id not in own_elders(principal):
+            raise Forbidden("您尚未绑定该老人，不能为其下单或查看；请先在「家属绑定」中申请绑定",
+                            elder_id=str(elder_id))
+        return
+    if principal.role not in PLATFORM_ROLES:
+        raise Forbidden("当前账号不能为老人下单；请由老人本人、已绑定的家属或民政工作人员操作")
+
+
+def require_elder_district(principal: Principal, elder: InDistrict) -> None:
+    if principal.role == "officer" and elder.district_code != principal.district:
+        raise Forbidden("只能为本辖区的老人代为下单", elder_district=elder.district_code)
+
+
+def district_scope(principal: Principal, requested: str | None) -> str | None:
+    """The district a platform view covers: an officer always their own (another → 403)."""
+    if principal.role == "officer":
+        if requested and requested != principal.district:
+            raise Forbidden("只能查看本辖区的数据", district_code=requested)
+        return principal.district
+    if principal.role in CITY_ROLES:
+        return requested
+    raise Forbidden("当前账号没有权限查看该数据")
+
+
+def require_provider(principal: Principal) -> uuid.UUID:
+    """A provider's account (administrator or caregiver) linked to its provider."""
+    require_role(principal, "provider_admin", "caregiver")
+    provider = provider_of(principal)
+    if provider is None:
+        raise Forbidden("当前账号未关联服务商，不能接单或拒单")
+    return provider
+
+
+def require_assigned(principal: Principal, order: OrderRow, action: str) -> None:
+    """The assigned caregiver, or an administrator of the order's provider."""
+    require_role(principal, "caregiver", "provider_admin")
+    if principal.role == "admin":
+        return
+    if provider_of(principal) != order.provider_id:
+        raise Forbidden(f"只有接单的服务商可以{action}")
+    if principal.role == "caregiver" and parse_uuid(principal.caregiver_id) != order.caregiver_id:
+        raise Forbidden(f"只有被指派的护理员可以{action}")

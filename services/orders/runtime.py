@@ -1,0 +1,95 @@
+"""The orders service's parts, kept on `ctx.runtime`: its settings, clients of the other services,
+the service-item cache and the dispatcher with its hand-over of new orders."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from services.orders.settings import OrdersSettings
+from shared.app import ServiceContext
+from shared.db import Database
+from shared.errors import NotFound, invalid_field
+from shared.http import ServiceClient
+
+if TYPE_CHECKING:
+    from services.orders.dispatch.dispatcher import Dispatcher
+
+log = logging.getLogger("youfu.orders")
+
+
+@dataclass
+class OrdersRuntime:
+    ctx: ServiceContext
+    settings: OrdersSettings
+    clients: dict[str, ServiceClient] = field(default_factory=dict)
+    dispatch_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    item_cache: dict[str, tuple[float, dict]] = field(default_factory=dict)  # code -> (monotonic expiry, item)
+    # new orders handed straight to the dispatcher (order id -> its first candidates request), and
+    # whether something else changed that only a look at the table finds (`wake_dispatcher`)
+    handed_over: dict[uuid.UUID, object] = field(default_factory=dict)
+    dispatch_look_needed: bool = False
+    dispatcher: Dispatcher | None = None  # set by main's start-up
+
+    @property
+    def db(self) -> Database:
+        return self.ctx.db
+
+    def now(self) -> datetime:
+        return self.ctx.now()
+
+    def client(self, service: str) -> ServiceClient:
+        if service not in self.clients:
+            self.clients[service] = ServiceClient(self.ctx.settings, service)
+        return self.clients[service]
+
+    def wake_dispatcher(self) -> None:
+        """Something due changed in the table (a decline, a provider's cancel): look at once."""
+        self.dispatch_look_needed = True
+        self.dispatch_wakeup.set()
+
+    def hand_to_dispatcher(self, order_id: uuid.UUID, first_ask: object) -> None:
+        """A committed new order, due now: dispatch starts without the dispatcher's query."""
+        self.handed_over[order_id] = first_ask
+        self.dispatch_wakeup.set()
+
+    async def void_hold(self, hold_id: uuid.UUID | None) -> None:
+        """Release a voucher hold at once. Best effort: the `order.cancelled` event in the outbox
+        releases it anyway, so a vouchers outage only delays the release."""
+        if hold_id is None:
+            return
+        try:
+            await self.client("vouchers").post(f"/holds/{hold_id}/void", idempotency_key=f"void:{hold_id}")
+        except Exception as exc:  # the cancellation is committed: never turn it into an error now
+            log.warning("voiding hold %s failed (the cancelled event will release it): %s", hold_id,
+                        getattr(exc, "detail", exc))
+
+    async def service_item(self, code: str) -> dict:
+        """The catalogue item from providers, kept for `item_cache_s` (the spawner and the visit
+        planner place many orders of one item in a row)."""
+        cached = self.item_cache.get(code)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            item = await self.client("providers").get(f"/service-items/{code}")
+        except NotFound:
+            raise invalid_field("service_code", "没有这个服务项目", f"服务目录中没有「{code}」，请从目录中选择服务") from None
+        self.item_cache[code] = (time.monotonic() + self.settings.item_cache_s, item)
+        return item
+
+
+def runtime_of(ctx: ServiceContext) -> OrdersRuntime:
+    return ctx.runtime
+
+
+async def _runtime(request: Request) -> OrdersRuntime:  # async: no worker-thread hop (shared/app.py)
+    return request.app.state.ctx.runtime
+
+
+Runtime = Annotated[OrdersRuntime, Depends(_runtime)]

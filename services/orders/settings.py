@@ -1,0 +1,26 @@
+"""The orders service's own settings (env YOUFU_ORDERS_…), the only place it reads the environment
+for itself. They live here, not in the kernel's `Settings`, because they mean nothing to the other
+services."""
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OrdersSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YOUFU_ORDERS_", extra="ignore")
+
+    offer_timeout_s: int = 120  # how long a provider has to answer an offer
+    dispatch_lead_h: float = 48  # an order placed further ahead waits until this long before its window
+    checkin_limit_m: int = 200  # farther than this from the address: refused or an exception
+    unmatched_retry_s: int = 300  # an order nobody took is offered again after this
+    candidates_k: int = 10  # how many ranked candidates to ask providers for
+    max_offers: int | None = None  # stop after this many offers per round of retries (None: all)
+    dispatch_tick_s: float = 1.0  # the dispatcher looks at least this often
+    dispatch_backoff_s: float = 10.0  # providers unreachable: look again after this
+    dispatch_concurrency: int = 16  # orders advanced at once (each holds a database connection a moment)
+    spawn_every_s: float = 60.0  # recurring orders and visit plans are checked this often
+    spawn_lead_h: int = 24  # occurrences are placed this far ahead
+    auto_plan_visits: bool = True  # plan this month's visits city-wide from the spawner
+    visit_duration_min: int = 60
+    item_cache_s: float = 30  # service items are re-read from providers after this
+    run_background: bool = True  # dispatcher and spawner tasks (tests may drive them by hand)

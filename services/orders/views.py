@@ -1,0 +1,173 @@
+"""The answers people read, built from stored rows: times in the city's zone, money in fen with a
+zh summary. JSON-ready (an order's answer is also what an idempotent replay returns).
+
+The builders read ORM rows and `shared.fast_sql` rows (as `queries.snapshot`s) alike: the
+protocols below say which columns each one reads."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from services.orders.models import RecurringRuleRow, ReviewRow, ServiceRecordRow
+from services.orders.rules.lifecycle import Actor, OrderState, allowed_commands
+from services.orders.rules.recurrence import Coverage
+from shared.city import CITY_TZ
+
+
+class OrderFacts(Protocol):
+    """What `order_answer` reads: an `OrderRow`, or a snapshot of a row of the orders table."""
+
+    id: uuid.UUID
+    kind: str
+    elder_id: uuid.UUID
+    district_code: str | None
+    street: str | None
+    service_code: str
+    service_name: str
+    state: str
+    price_fen: int
+    voucher_fen: int
+    elder_fen: int
+    payment: str
+    hold_id: uuid.UUID | None
+    window_start: datetime
+    window_end: datetime
+    address: str
+    lat: float
+    lon: float
+    notes: str
+    dispatch_mode: str
+    provider_id: uuid.UUID | None
+    provider_name: str | None
+    caregiver_id: uuid.UUID | None
+    caregiver_name: str | None
+    recurring_rule_id: uuid.UUID | None
+    next_dispatch_at: datetime | None
+    cancel_reason: str | None
+    dispute_reason: str | None
+    created_at: datetime
+    accepted_at: datetime | None
+    completed_at: datetime | None
+    settled_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class OfferFacts(Protocol):
+    """What `offer_answer` reads: an `OfferRow`, or a snapshot of a row of the offers table."""
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str | None
+    caregiver_id: uuid.UUID | None
+    caregiver_name: str | None
+    distance_m: float | None
+    rank: int
+    offered_at: datetime
+    deadline: datetime
+    outcome: str
+    reason: str | None
+
+
+def local_iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.astimezone(CITY_TZ).isoformat()
+
+
+def yuan(fen: int) -> str:
+    """6000 → "60", 5450 → "54.5", 5405 → "54.05": how an amount is said."""
+    whole, cents = divmod(int(fen), 100)
+    return str(whole) if cents == 0 else f"{whole}.{cents:02d}".rstrip("0")
+
+
+def payment_summary(order: OrderFacts) -> str:
+    if order.kind == "visit" and order.price_fen == 0:
+        return "探访关爱服务由民政项目承担，老人无需付费"
+    if order.payment == "self_pay":
+        return f"自费支付 {yuan(order.elder_fen)} 元"
+    return f"代金券支付 {yuan(order.voucher_fen)} 元，自付 {yuan(order.elder_fen)} 元"
+
+
+def order_answer(order: OrderFacts, *, record: ServiceRecordRow | None = None, review: ReviewRow | None = None,
+                 offers: list[OfferFacts] | None = None, actor: Actor | None = None) -> dict:
+    """The order as people read it: Asia/Shanghai times, money in fen with a zh summary. JSON-ready
+    (it is also what an idempotent replay returns)."""
+    state = OrderState(order.state)
+    answer = {
+        "order_id": str(order.id), "kind": order.kind, "elder_id": str(order.elder_id),
+        "district_code": order.district_code, "street": order.street,
+        "service_code": order.service_code, "service_name": order.service_name,
+        "state": state.value, "state_label": state.label,
+        "price_fen": order.price_fen, "voucher_fen": order.voucher_fen, "elder_fen": order.elder_fen,
+        "payment": order.payment, "hold_id": str(order.hold_id) if order.hold_id else None,
+        "summary": payment_summary(order),
+        "window_start": local_iso(order.window_start), "window_end": local_iso(order.window_end),
+        "address": order.address, "lat": order.lat, "lon": order.lon, "notes": order.notes,
+        "dispatch_mode": order.dispatch_mode,
+        "provider_id": str(order.provider_id) if order.provider_id else None, "provider_name": order.provider_name,
+        "caregiver_id": str(order.caregiver_id) if order.caregiver_id else None,
+        "caregiver_name": order.caregiver_name,
+        "recurring_rule_id": str(order.recurring_rule_id) if order.recurring_rule_id else None,
+        "next_dispatch_at": local_iso(order.next_dispatch_at) if state.value in ("placed", "offered", "unmatched")
+        else None,
+        "cancel_reason": order.cancel_reason, "dispute_reason": order.dispute_reason,
+        "created_at": local_iso(order.created_at), "accepted_at": local_iso(order.accepted_at),
+        "completed_at": local_iso(order.completed_at), "settled_at": local_iso(order.settled_at),
+        "cancelled_at": local_iso(order.cancelled_at),
+        "allowed_actions": [c.value for c in allowed_commands(state, actor=actor)] if actor else None,
+    }
+    if record is not None:
+        answer["check_in"] = {
+            "at": local_iso(record.checkin_at), "distance_m": record.checkin_distance_m,
+            "limit_m": record.checkin_limit_m, "outcome": record.checkin_outcome,
+            "exception_reason": record.exception_reason}
+        if record.checkout_at is not None:
+            answer["check_out"] = {"at": local_iso(record.checkout_at), "record": record.record,
+                                   "duration_min": record.duration_min}
+    if review is not None:
+        answer["review"] = {"rating": review.rating, "comment": review.comment, "at": local_iso(review.created_at)}
+    if offers is not None:
+        answer["offers"] = [offer_answer(o) for o in offers]
+    return answer
+
+
+def offer_answer(offer: OfferFacts, now: datetime | None = None) -> dict:
+    answer = {"offer_id": str(offer.id), "order_id": str(offer.order_id), "provider_id": str(offer.provider_id),
+              "provider_name": offer.provider_name,
+              "caregiver_id": str(offer.caregiver_id) if offer.caregiver_id else None,
+              "caregiver_name": offer.caregiver_name, "distance_m": offer.distance_m, "rank": offer.rank,
+              "offered_at": local_iso(offer.offered_at), "deadline": local_iso(offer.deadline),
+              "outcome": offer.outcome, "reason": offer.reason}
+    if now is not None:
+        answer["seconds_left"] = max(0, int((offer.deadline - now).total_seconds())) \
+            if offer.outcome == "pending" else 0
+    return answer
+
+
+_ORDER_VIEW = ("service_code", "service_name", "address", "lat", "lon", "district_code", "street", "price_fen",
+               "voucher_fen", "elder_fen", "payment", "notes", "dispatch_mode")
+
+
+def offered_order_view(row: Mapping[str, object]) -> dict:
+    """What a provider needs to decide, from a row of `queries.OPEN_OFFERS` (the order's columns
+    prefixed `order_`): service, time, place, money (no elder's personal data)."""
+    view = {"order_id": str(row["order_id"])} | {name: row[f"order_{name}"] for name in _ORDER_VIEW}
+    view["window_start"] = local_iso(row["order_window_start"])  # type: ignore[arg-type]
+    view["window_end"] = local_iso(row["order_window_end"])  # type: ignore[arg-type]
+    return view
+
+
+def rule_answer(row: RecurringRuleRow) -> dict:
+    return {"rule_id": str(row.id), "elder_id": str(row.elder_id), "district_code": row.district_code,
+            "service_code": row.service_code, "weekdays": list(row.weekdays), "time": row.local_time,
+            "duration_min": row.duration_min, "start_date": row.start_date.isoformat(),
+            "end_date": row.end_date.isoformat() if row.end_date else None,
+            "skip_dates": list(row.skip_dates or []), "extra_dates": list(row.extra_dates or []),
+            "address": row.address, "lat": row.lat, "lon": row.lon, "notes": row.notes, "payment": row.payment,
+            "status": row.status, "created_at": local_iso(row.created_at)}
+
+
+def coverage_answer(head: dict, cov: Coverage) -> dict:
+    return head | {"required": cov.required, "visited": cov.visited,
+                   "ratio": None if cov.ratio is None else round(cov.ratio, 4)}
