@@ -17,15 +17,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store
-from services.vouchers.calendar import is_future_month, month_end_utc, parse_month
-from services.vouchers.events import VoucherExpired
-from services.vouchers.ledger import TransferKind, expire_month, settle_transfer, wallet_account
-from services.vouchers.ledger_store import Posting
+from services.vouchers.access import acting_district, district_readable_by, provider_readable_by
+from services.vouchers.events import VoucherExpired, publish
+from services.vouchers.ledger import store as ledger_store
+from services.vouchers.ledger.rules import TransferKind, expire_month, settle_transfer, wallet_account
+from services.vouchers.ledger.store import Posting
 from services.vouchers.models import (HoldRow, MonthEndRunRow, ProviderFreezeRow, RedemptionRow, SettlementLineRow,
                                       SettlementRow, TransferRow, VoucherRow)
-from services.vouchers.policy import VoucherKind
-from services.vouchers.service import acting_district, district_name, district_readable_by, provider_readable_by, publish
+from services.vouchers.rules.calendar import is_future_month, month_end_utc, parse_month
+from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.views import statement_summary
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound, invalid_field
 
@@ -130,13 +131,6 @@ async def settle_month(session: AsyncSession, *, month: str, district: str | Non
         statements.append(row)
     await session.flush()
     return statements
-
-
-def statement_summary(row: SettlementRow) -> dict:
-    return {"settlement_id": str(row.id), "month": row.month, "provider_id": str(row.provider_id),
-            "district_code": row.district_code, "district_name": district_name(row.district_code),
-            "status": row.status, "redemption_count": row.redemption_count, "redeemed_fen": row.redeemed_fen,
-            "reversed_fen": row.reversed_fen, "net_fen": row.net_fen}
 
 
 async def list_settlements(session: AsyncSession, *, principal: Principal, month: str | None,

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers.calendar import local_date
 from services.vouchers.models import PolicyVersionRow
-from services.vouchers.policy import DEFAULT_POLICY, PolicyVersion, parse_policy, policy_in_force
+from services.vouchers.rules.calendar import local_date
+from services.vouchers.rules.policy import DEFAULT_POLICY, PolicyVersion, parse_policy, policy_in_force
+from services.vouchers.views import describe_policy
 from shared.auth import Principal, require_role
 from shared.db import Database
 from shared.errors import invalid_field
@@ -30,16 +31,12 @@ async def version_in_force(session: AsyncSession, *, on: date) -> PolicyVersion:
 
 async def list_versions(session: AsyncSession) -> list[dict]:
     rows = (await session.execute(sa.select(PolicyVersionRow).order_by(PolicyVersionRow.version))).scalars()
-    return [describe(row) for row in rows]
-
-
-def describe(row: PolicyVersionRow) -> dict:
-    return {**row.document, "created_by": row.created_by, "created_at": row.created_at}
+    return [describe_policy(row) for row in rows]
 
 
 async def current_version(session: AsyncSession, *, on: date) -> dict:
     chosen = await version_in_force(session, on=on)
-    return describe(await session.get(PolicyVersionRow, chosen.version))
+    return describe_policy(await session.get(PolicyVersionRow, chosen.version))
 
 
 async def create_version(session: AsyncSession, *, principal: Principal, submitted: dict, now: datetime) -> dict:
@@ -56,7 +53,7 @@ async def create_version(session: AsyncSession, *, principal: Principal, submitt
                            created_by=principal.user_id, created_at=now)
     session.add(row)
     await session.flush()
-    return describe(row)
+    return describe_policy(row)
 
 
 async def ensure_default_policy(db: Database, *, now: datetime) -> None:

@@ -2,7 +2,7 @@
 completed) or void (cancelled). A hold resolves once; the wallet never goes below zero.
 
 The voucher pays its share of the price, capped by what the wallet still has this month
-(`money.split_payment`); the elder pays the rest. A wallet with something left covers what it
+(`rules/money.py`, `split_payment`); the elder pays the rest. A wallet with something left covers what it
 can (the elder pays the difference); a wallet that is used up, or an elder with no voucher of
 the kind this month, gets 409 naming the remaining balance, so the elder can choose to pay
 themself — a voucher-paid order is never confirmed with a voucher that pays nothing.
@@ -17,15 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store, spend_summary
-from services.vouchers.calendar import month_of
-from services.vouchers.events import VoucherHeld, VoucherRedeemed, VoucherReleased
-from services.vouchers.ledger import capture_transfer, hold_transfer, void_transfer, wallet_account
-from services.vouchers.ledger_store import Posting
+from services.vouchers.access import may_act_for_elder
+from services.vouchers.events import (VoucherHeld, VoucherRedeemed, VoucherReleased, parse_instant, parse_uuid,
+                                      publish)
+from services.vouchers.ledger import spend_summary
+from services.vouchers.ledger import store as ledger_store
+from services.vouchers.ledger.rules import capture_transfer, hold_transfer, void_transfer, wallet_account
+from services.vouchers.ledger.store import Posting
 from services.vouchers.models import ElderRow, HoldRow, RedemptionRow, VoucherRow
-from services.vouchers.money import format_yuan, split_payment
-from services.vouchers.policy import VoucherKind
-from services.vouchers.service import may_act_for_elder, parse_instant, parse_uuid, publish
+from services.vouchers.rules.calendar import month_of
+from services.vouchers.rules.money import format_yuan, split_payment
+from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.views import hold_answer
 from shared.auth import Principal, require_role
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -52,12 +55,6 @@ async def quote(session: AsyncSession, *, principal: Principal, elder_id: uuid.U
     split = split_payment(price_fen, voucher.share_bp, available)
     return {"kind": str(kind), "price_fen": price_fen, "voucher_fen": split.voucher_fen,
             "elder_fen": split.elder_fen, "share_bp": voucher.share_bp, "available_fen": available}
-
-
-def hold_answer(hold: HoldRow) -> dict:
-    return {"hold_id": str(hold.id), "order_id": str(hold.order_id), "kind": hold.kind,
-            "voucher_fen": hold.voucher_fen, "elder_fen": hold.elder_fen, "share_bp": hold.share_bp,
-            "status": hold.status}
 
 
 async def place_hold(session: AsyncSession, *, principal: Principal, order_id: uuid.UUID, elder_id: uuid.UUID,

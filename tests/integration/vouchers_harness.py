@@ -9,14 +9,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.vouchers import ledger_store
+from services.vouchers.ledger import store as ledger_store
 from services.vouchers.main import create_app
+from shared.city import CITY_TZ
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.kernel_models import OutboxRow
@@ -126,8 +126,8 @@ ASSESSMENT_TOPIC, ORDERS_TOPIC = "youfu.assessment", "youfu.orders"
 async def register(vouchers: Vouchers, *, district: str, economic: str = "dibao", living: str = "alone",
                    hardship: bool = False, grade: int | None = 2, expect_vouchers: int = 1) -> uuid.UUID:
     """Publish `elder.registered` and wait until this month's vouchers are issued from it."""
-    from services.vouchers.calendar import month_of
     from services.vouchers.models import ElderRow, VoucherRow
+    from services.vouchers.rules.calendar import month_of
 
     elder = uuid.uuid4()
     await vouchers.publish(ASSESSMENT_TOPIC, "youfu.elder.registered.v1", str(elder),
@@ -174,7 +174,7 @@ async def complete(vouchers: Vouchers, data: dict) -> dict:
     return (await wait_for(redeemed, what=f"voucher.redeemed for order {data['order_id']}"))[0]
 
 
-MARCH_10 = datetime(2026, 3, 10, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+MARCH_10 = datetime(2026, 3, 10, 10, 0, tzinfo=CITY_TZ)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers.ledger import (
+from services.vouchers.ledger.rules import (
     Account,
     AccountBalance,
     AccountType,
@@ -29,7 +29,7 @@ from services.vouchers.ledger import (
     holds_account,
     replay,
 )
-from services.vouchers import spend_summary
+from services.vouchers.ledger import spend_summary
 from services.vouchers.models import HoldRow, LedgerAccountRow, SpendSummaryRow, TransferRow
 
 _OWNED = frozenset({AccountType.WALLET, AccountType.PAYABLE})
