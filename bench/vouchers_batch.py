@@ -7,7 +7,7 @@ city, and the 12-month spend report over a year of ledger.
 Creates its own database (migrations via shared.migrations.upgrade), drops it at the end.
 
 Setup (not timed as a result; its duration is printed):
-  elders      synthetic eligibility copies of N elders (DOMAIN.md: 165,000 home-dwelling elders
+  elders      synthetic eligibility copies of N elders (docs/domain.md: 165,000 home-dwelling elders
               received vouchers), over the six county-level units by population weight, with
               plausible shares of economic status, capability grade, living situation and special
               hardship, every one entitled to at least one voucher under the default policy;
@@ -64,7 +64,7 @@ from services.vouchers.issuance.rules import entitlement_table  # noqa: E402
 from services.vouchers.ledger import spend_summary  # noqa: E402
 from services.vouchers.ledger import store as ledger_store  # noqa: E402
 from services.vouchers.models import ElderRow  # noqa: E402
-from services.vouchers.policies import ensure_default_policy, version_in_force  # noqa: E402
+from services.vouchers.policy import ensure_default_policy, version_in_force  # noqa: E402
 from services.vouchers.rules.calendar import month_start_utc, next_month, previous_month  # noqa: E402
 from services.vouchers.rules.policy import VoucherKind  # noqa: E402
 from shared.auth import Principal  # noqa: E402
@@ -78,7 +78,7 @@ NOW = datetime(2026, 4, 1, 9, 0, tzinfo=SH)  # the run for April 2026, on the 1s
 MONTH = "2026-04"
 CITY = Principal(user_id="bench", role="city_officer")
 
-# (code, name, weight, lat, lon): DOMAIN.md units and centres; weights roughly by population.
+# (code, name, weight, lat, lon): docs/domain.md units and centres; weights roughly by population.
 DISTRICTS = [("321202", "海陵区", 0.20, 32.49, 119.92), ("321203", "高港区", 0.10, 32.32, 119.88),
              ("321204", "姜堰区", 0.16, 32.52, 120.13), ("321281", "兴化市", 0.22, 32.93, 119.85),
              ("321282", "靖江市", 0.14, 32.02, 120.27), ("321283", "泰兴市", 0.18, 32.17, 120.02)]

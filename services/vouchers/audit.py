@@ -199,7 +199,7 @@ async def _reverse(session: AsyncSession, finding: AnomalyFindingRow, *, reason:
     ids = [uuid.UUID(i) for i in finding.redemption_ids]
     redemptions = list((await session.execute(sa.select(RedemptionRow).where(RedemptionRow.id.in_(ids))
                                                .order_by(RedemptionRow.completed_at))).scalars())
-    already = await reversed_by_capture(session, [r.capture_transfer_id for r in redemptions])
+    already = await reversed_by_capture(session, capture_ids=[r.capture_transfer_id for r in redemptions])
     todo = [r for r in redemptions if r.capture_transfer_id not in already]
     if not todo:
         raise Conflict("这些核销已全部冲正，无需再次冲正")
@@ -212,8 +212,8 @@ async def _reverse(session: AsyncSession, finding: AnomalyFindingRow, *, reason:
                                 reverses_id=r.capture_transfer_id, memo=f"稽核冲正：{reason}"[:200]))
         publish(session, VoucherReversed(elder_id=r.elder_id, order_id=r.order_id, hold_id=r.hold_id,
                                          amount_fen=r.amount_fen, provider_id=r.provider_id, reason=reason))
-    await ledger_store.post(session, postings, now=now)
-    await spend_summary.add(session, [spend_summary.reversed_(r, r.amount_fen) for r in todo])
+    await ledger_store.post(session, postings=postings, now=now)
+    await spend_summary.add(session, deltas=[spend_summary.reversed_(r, r.amount_fen) for r in todo])
     return [p.transfer.id for p in postings]
 
 

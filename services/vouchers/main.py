@@ -8,7 +8,7 @@ from services.vouchers import orphans
 from services.vouchers.api import routers
 from services.vouchers.consumers import make_subscriptions
 from services.vouchers.issuance.runs import ensure_scheduled_run
-from services.vouchers.policies import ensure_default_policy
+from services.vouchers.policy import ensure_default_policy
 from services.vouchers.runtime import VouchersRuntime, runtime_of
 from services.vouchers.settings import VouchersSettings
 from shared.app import ServiceContext, ServiceSpec, create_service_app

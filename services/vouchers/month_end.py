@@ -50,10 +50,10 @@ async def run_month_end(session: AsyncSession, *, principal: Principal, month: s
         query = query.where(VoucherRow.district_code == district)
     vouchers = {wallet_account(v.elder_id, VoucherKind(v.kind), month): v
                 for v in (await session.execute(query)).scalars()}
-    balances = await ledger_store.lock_balances(session, vouchers)
+    balances = await ledger_store.lock_balances(session, accounts=vouchers)
     expiries = expire_month(balances, month)
-    await ledger_store.post(session, [Posting(t, elder_id=vouchers[t.debit_account].elder_id,
-                                              memo=f"{month} 月末过期") for t in expiries], now=now)
+    await ledger_store.post(session, postings=[Posting(t, elder_id=vouchers[t.debit_account].elder_id,
+                                                       memo=f"{month} 月末过期") for t in expiries], now=now)
     by_kind: dict[str, dict] = defaultdict(lambda: {"count": 0, "amount_fen": 0})
     for t in expiries:
         voucher = vouchers[t.debit_account]
@@ -83,7 +83,7 @@ def _jsonable(report: dict) -> dict:
     return json.loads(json.dumps(report, default=str))
 
 
-async def reversed_by_capture(session: AsyncSession, capture_ids: list[str]) -> dict[str, int]:
+async def reversed_by_capture(session: AsyncSession, *, capture_ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(capture_ids), IN_CHUNK):  # asyncpg takes at most 32,767 parameters
         rows = await session.execute(sa.select(TransferRow.reverses_id, TransferRow.amount_fen).where(
@@ -97,7 +97,7 @@ async def settle_month(session: AsyncSession, *, month: str, district: str | Non
     if district:
         query = query.where(RedemptionRow.district_code == district)
     redemptions = list((await session.execute(query)).scalars())
-    reversed_fen = await reversed_by_capture(session, [r.capture_transfer_id for r in redemptions])
+    reversed_fen = await reversed_by_capture(session, capture_ids=[r.capture_transfer_id for r in redemptions])
     groups: dict[tuple, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for r in redemptions:
         line = groups[(r.provider_id, r.district_code or "")][(r.service_code, r.kind)]
@@ -188,9 +188,9 @@ async def pay_settlement(session: AsyncSession, *, principal: Principal, settlem
         raise Conflict("结算单确认后才能付款", current_state=row.status)
     if row.net_fen > 0:
         transfer_id = str(uuid.uuid4())
-        await ledger_store.post(session, [Posting(settle_transfer(transfer_id, row.provider_id, row.net_fen),
-                                                  provider_id=row.provider_id,
-                                                  memo=f"{row.month} {row.district_code} 结算付款")], now=now)
+        posting = Posting(settle_transfer(transfer_id, row.provider_id, row.net_fen), provider_id=row.provider_id,
+                          memo=f"{row.month} {row.district_code} 结算付款")
+        await ledger_store.post(session, postings=[posting], now=now)
         row.settle_transfer_id = transfer_id
     row.status, row.paid_at, row.updated_at = "paid", now, now
     await session.flush()

@@ -34,7 +34,7 @@ async def wallet(session: AsyncSession, *, principal: Principal, elder_id: uuid.
     vouchers = (await session.execute(sa.select(VoucherRow).where(
         VoucherRow.elder_id == elder_id, VoucherRow.month == month).order_by(VoucherRow.kind))).scalars().all()
     codes = {v.id: wallet_account(elder_id, VoucherKind(v.kind), month).code for v in vouchers}
-    balances = await ledger_store.wallet_balances(session, codes.values())
+    balances = await ledger_store.wallet_balances(session, codes=codes.values())
     expired = dict((await session.execute(
         sa.select(TransferRow.debit_account, sa.func.sum(TransferRow.amount_fen))
         .where(TransferRow.kind == str(TransferKind.EXPIRE), TransferRow.debit_account.in_(list(codes.values())))

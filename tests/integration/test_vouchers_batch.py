@@ -20,7 +20,7 @@ from services.vouchers.ledger import spend_summary
 from services.vouchers.ledger import store as ledger_store
 from services.vouchers.models import (AnomalyFindingRow, ElderRow, LedgerAccountRow, RedemptionRow, SpendSummaryRow,
                                       TransferRow, VoucherRow)
-from services.vouchers.policies import ensure_default_policy, version_in_force
+from services.vouchers.policy import ensure_default_policy, version_in_force
 from services.vouchers.rules.policy import EconomicStatus, LivingSituation
 from shared.auth import Principal
 from shared.city import CITY_TZ

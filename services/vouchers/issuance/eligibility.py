@@ -22,7 +22,7 @@ from services.vouchers.ledger import store as ledger_store
 from services.vouchers.ledger.rules import issue_transfer
 from services.vouchers.ledger.store import Posting
 from services.vouchers.models import ElderRow, VoucherRow
-from services.vouchers.policies import version_in_force
+from services.vouchers.policy import version_in_force
 from services.vouchers.rules.calendar import local_date, month_of
 from services.vouchers.rules.policy import EligibilityFacts, Entitlement, PolicyVersion, entitlements
 
@@ -118,7 +118,7 @@ async def issue_to_elders(session: AsyncSession, *, elders: list[ElderRow], mont
                                        face_value_fen=entitled.face_value_fen, district_code=elder.district_code))
         tally.add(elder.district_code, kind, entitled.face_value_fen, already=False)
     await session.flush()  # the voucher rows' unique key decides a race before the ledger moves
-    await ledger_store.post(session, postings, now=now)
+    await ledger_store.post(session, postings=postings, now=now)
     return tally
 
 

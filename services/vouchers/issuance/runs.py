@@ -14,7 +14,7 @@ from services.vouchers.issuance import bulk
 from services.vouchers.issuance.eligibility import issue_to_elders
 from services.vouchers.issuance.rules import IssueTally, check_runnable_month
 from services.vouchers.models import ElderRow, IssuanceRunRow
-from services.vouchers.policies import version_in_force
+from services.vouchers.policy import version_in_force
 from services.vouchers.rules.calendar import local_date, month_of
 from services.vouchers.rules.policy import PolicyVersion, VoucherKind
 from services.vouchers.views import district_name, issuance_run

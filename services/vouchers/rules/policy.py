@@ -330,7 +330,7 @@ _DEFAULT_SHARES = {
 }
 
 # The city's first version, from the voucher issue. Readings where the issue is silent: every
-# kind is for the four hardship statuses (DOMAIN.md: vouchers go to economically disadvantaged
+# kind is for the four hardship statuses (docs/domain.md: vouchers go to economically disadvantaged
 # elders); mutual aid needs no particular grade, since special hardship (独居/空巢 …) is the test;
 # community and mutual aid are for elders living at home.
 DEFAULT_POLICY = validate_policy(PolicyVersion(
