@@ -24,10 +24,10 @@ Setup (not timed as a result; its duration is printed):
               elder, no settlement statements, no outbox rows for past months.
 
 Timed:
-  1. issuance  `issuance.run_issuance` (the service function behind POST /issuance-runs) for the
+  1. issuance  `issuance/runs.py` `run_issuance` (the service function behind POST /issuance-runs) for the
                new month, city-wide, on top of the year of history; then the same run again, which
                issues nothing. Baselines in the same process, in transactions rolled back:
-               the previous ORM path (`issuance.issue_in_batches`, 500 elders per ledger posting,
+               the previous ORM path (`issuance/runs.py` `issue_in_batches`, 500 elders per ledger posting,
                what the service ran before and still runs on SQLite) on a sample of the elders,
                extrapolated linearly; and a plain INSERT … SELECT of the same voucher rows with no
                ledger and no events (the floor: what writing the vouchers alone costs).
@@ -52,25 +52,28 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection  # noqa: E402
 
-from services.vouchers import audit, issuance, ledger_store, spend_summary  # noqa: E402
-from services.vouchers.bulk_issuance import entitlement_table  # noqa: E402
-from services.vouchers.calendar import month_start_utc, next_month, previous_month  # noqa: E402
+from services.vouchers import audit  # noqa: E402
+from services.vouchers.issuance import runs  # noqa: E402
+from services.vouchers.issuance.rules import entitlement_table  # noqa: E402
+from services.vouchers.ledger import spend_summary  # noqa: E402
+from services.vouchers.ledger import store as ledger_store  # noqa: E402
 from services.vouchers.models import ElderRow  # noqa: E402
-from services.vouchers.policies import ensure_default_policy, version_in_force  # noqa: E402
-from services.vouchers.policy import VoucherKind  # noqa: E402
+from services.vouchers.policy import ensure_default_policy, version_in_force  # noqa: E402
+from services.vouchers.rules.calendar import month_start_utc, next_month, previous_month  # noqa: E402
+from services.vouchers.rules.policy import VoucherKind  # noqa: E402
 from shared.auth import Principal  # noqa: E402
+from shared.city import CITY_TZ  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SH = ZoneInfo("Asia/Shanghai")
+SH = CITY_TZ
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=SH)  # the run for April 2026, on the 1st
 MONTH = "2026-04"
 CITY = Principal(user_id="bench", role="city_officer")
@@ -349,7 +352,7 @@ async def self_check() -> dict:
         db = Database(url)
         await ensure_default_policy(db, now=NOW)
         await generate(db, n_elders=400, months=["2026-02", "2026-03"], log=lambda *_: None)
-        await issuance.run_issuance(db, principal=CITY, month=MONTH, now=NOW)
+        await runs.run_issuance(db, principal=CITY, month=MONTH, now=NOW)
         async with db.sessions() as s:
             check = await ledger_store.check_book(s)
         await db.dispose()
@@ -364,10 +367,10 @@ async def self_check() -> dict:
 
 async def time_issuance(db: Database, *, sample_share: float) -> dict:
     started = time.perf_counter()
-    first = await issuance.run_issuance(db, principal=CITY, month=MONTH, now=NOW)
+    first = await runs.run_issuance(db, principal=CITY, month=MONTH, now=NOW)
     first_s = time.perf_counter() - started
     started = time.perf_counter()
-    second = await issuance.run_issuance(db, principal=CITY, month=MONTH, now=NOW)
+    second = await runs.run_issuance(db, principal=CITY, month=MONTH, now=NOW)
     second_s = time.perf_counter() - started
     assert second["issued_count"] == 0 and second["already_count"] == first["issued_count"] + first["already_count"]
 
@@ -399,7 +402,7 @@ async def time_issuance(db: Database, *, sample_share: float) -> dict:
     async with db.sessions() as s:
         policy = await version_in_force(s, on=NOW.date())
         started = time.perf_counter()
-        tally = await issuance.issue_in_batches(s, month=sample_month, district=None, policy=policy, now=NOW,
+        tally = await runs.issue_in_batches(s, month=sample_month, district=None, policy=policy, now=NOW,
                                                 run_id=uuid.uuid4(), elder_ids=ids)
         orm_sample_s = time.perf_counter() - started
         await s.rollback()

@@ -11,7 +11,7 @@ Points:
 - `consumer.after_effect` (shared/consumer.py): the handler's effect and inbox row are committed,
   the offset is not. Scope: the subscription name. E.g.
   `YOUFU_FAILPOINTS=consumer.after_effect=vouchers.orders/youfu.order.completed.v1`.
-- `vouchers.hold.after_commit` (services/vouchers/api.py, `POST /holds`): the hold is committed,
+- `vouchers.hold.after_commit` (services/vouchers/api/spending.py, `POST /holds`): the hold is committed,
   the answer is not sent. Scope: `vouchers`.
 
 Unset (production), `hit` costs one check of an empty tuple.

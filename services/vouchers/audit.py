@@ -2,7 +2,6 @@
 and the ledger's invariant check."""
 from __future__ import annotations
 
-import os
 import uuid
 from collections import defaultdict
 from datetime import datetime
@@ -10,38 +9,25 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store, spend_summary
-from services.vouchers.anomalies import AnomalyThresholds, AuditContext, Finding, run_rules
-from services.vouchers.calendar import month_of, months_between, parse_month, previous_month
-from services.vouchers.events import VoucherReversed
-from services.vouchers.ledger import Transfer, TransferKind, funding_account, payable_account, wallet_account
-from services.vouchers.ledger_store import Posting, insert_ignoring_duplicates
+from services.vouchers.access import acting_district, district_readable_by
+from services.vouchers.events import VoucherReversed, publish
+from services.vouchers.ledger import spend_summary
+from services.vouchers.ledger import store as ledger_store
+from services.vouchers.ledger.rules import Transfer, TransferKind, funding_account, payable_account, wallet_account
+from services.vouchers.ledger.store import Posting, insert_ignoring_duplicates
 from services.vouchers.models import (AnomalyFindingRow, AuditorActionRow, ElderRow, ProviderFreezeRow, RedemptionRow,
                                       ServiceMinimumRow, SpendSummaryRow)
 from services.vouchers.month_end import IN_CHUNK, reversed_by_capture
-from services.vouchers.policy import VoucherKind
-from services.vouchers.service import acting_district, district_name, district_readable_by, publish
+from services.vouchers.rules.audit import AnomalyThresholds, AuditContext, Finding, run_rules
+from services.vouchers.rules.calendar import month_of, months_between, parse_month, previous_month
+from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.views import describe_finding, district_name, group_name
 from shared.auth import Principal, require_role
 from shared.errors import Conflict, FieldError, Invalid, NotFound
 
 # The spend reports' groupings, as columns of the spend summary.
 GROUPS = {"district": "district_code", "kind": "kind", "service": "service_code", "provider": "provider_id"}
 HISTORY_MONTHS = 12
-
-
-def thresholds_from_env() -> AnomalyThresholds:
-    """The city's tuning, e.g. YOUFU_VOUCHERS_ANOMALY_MAX_CHECKIN_DISTANCE_M=300."""
-    raw = {name: os.environ[f"YOUFU_VOUCHERS_ANOMALY_{name.upper()}"] for name in AnomalyThresholds.model_fields
-           if f"YOUFU_VOUCHERS_ANOMALY_{name.upper()}" in os.environ}
-    return AnomalyThresholds.model_validate(raw)
-
-
-def _group_name(group_by: str, key: object) -> str:
-    if group_by == "district":
-        return district_name(key)
-    if group_by == "kind":
-        return VoucherKind(key).zh_name
-    return str(key)
 
 
 _SUMMARY = SpendSummaryRow.__table__
@@ -63,7 +49,7 @@ def _figures(row) -> dict:
 async def spend_report(session: AsyncSession, *, principal: Principal, month: str, group_by: str,
                        district_code: str | None = None) -> dict:
     """Voucher spend of a month (the vouchers' month) grouped one way; an officer's report
-    covers their district only. Read from the spend summary (`spend_summary.py`)."""
+    covers their district only. Read from the spend summary (`ledger/spend_summary.py`)."""
     district = acting_district(principal, district_code)
     parse_month(month)
     column = _SUMMARY.c[GROUPS[group_by]]
@@ -71,7 +57,7 @@ async def spend_report(session: AsyncSession, *, principal: Principal, month: st
     if district:
         query = query.where(_SUMMARY.c.district_code == district)
     found = sorted(((str(row.key or ""), _figures(row)) for row in await session.execute(query)), key=lambda r: r[0])
-    rows = [{"key": key, "name": _group_name(group_by, key), **figures} for key, figures in found]
+    rows = [{"key": key, "name": group_name(group_by, key), **figures} for key, figures in found]
     totals = {name: sum(r[name] for r in rows) for name in TOTALS}
     return {"month": month, "group_by": group_by, "district_code": district, "rows": rows, "totals": totals}
 
@@ -152,15 +138,6 @@ def _finding_row(finding: Finding, month: str, now: datetime) -> dict:
             "status": "open", "created_at": now, "updated_at": now}
 
 
-def describe_finding(row: AnomalyFindingRow) -> dict:
-    return {"finding_id": str(row.id), "key": row.key, "month": row.month, "rule": row.rule, "title": row.title,
-            "explanation": row.explanation, "district_code": row.district_code,
-            "district_name": district_name(row.district_code),
-            "provider_id": str(row.provider_id) if row.provider_id else None,
-            "elder_id": str(row.elder_id) if row.elder_id else None, "redemption_ids": row.redemption_ids,
-            "amount_fen": row.amount_fen, "status": row.status, "created_at": row.created_at}
-
-
 async def find_anomalies(session: AsyncSession, *, principal: Principal, month: str, now: datetime,
                          thresholds: AnomalyThresholds | None = None) -> list[dict]:
     """Run every rule over the month's redemptions in the whole city (a caregiver or provider
@@ -222,7 +199,7 @@ async def _reverse(session: AsyncSession, finding: AnomalyFindingRow, *, reason:
     ids = [uuid.UUID(i) for i in finding.redemption_ids]
     redemptions = list((await session.execute(sa.select(RedemptionRow).where(RedemptionRow.id.in_(ids))
                                                .order_by(RedemptionRow.completed_at))).scalars())
-    already = await reversed_by_capture(session, [r.capture_transfer_id for r in redemptions])
+    already = await reversed_by_capture(session, capture_ids=[r.capture_transfer_id for r in redemptions])
     todo = [r for r in redemptions if r.capture_transfer_id not in already]
     if not todo:
         raise Conflict("这些核销已全部冲正，无需再次冲正")
@@ -235,8 +212,8 @@ async def _reverse(session: AsyncSession, finding: AnomalyFindingRow, *, reason:
                                 reverses_id=r.capture_transfer_id, memo=f"稽核冲正：{reason}"[:200]))
         publish(session, VoucherReversed(elder_id=r.elder_id, order_id=r.order_id, hold_id=r.hold_id,
                                          amount_fen=r.amount_fen, provider_id=r.provider_id, reason=reason))
-    await ledger_store.post(session, postings, now=now)
-    await spend_summary.add(session, [spend_summary.reversed_(r, r.amount_fen) for r in todo])
+    await ledger_store.post(session, postings=postings, now=now)
+    await spend_summary.add(session, deltas=[spend_summary.reversed_(r, r.amount_fen) for r in todo])
     return [p.transfer.id for p in postings]
 
 

@@ -9,29 +9,30 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import eligibility, spending
+from services.vouchers import spending
+from services.vouchers.issuance import eligibility
 from services.vouchers.models import ServiceMinimumRow
-from services.vouchers.service import current_time
+from shared.app import ServiceContext
 from shared.consumer import Subscription
 from shared.events import CloudEvent
 
 
-def make_subscriptions(ctx) -> list[Subscription]:
+def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
     async def on_elder(session: AsyncSession, event: CloudEvent) -> None:
-        now = current_time(ctx)
+        now = ctx.now()
         elder = await eligibility.record_elder(session, data=event.data, now=now)
         await eligibility.issue_current_month(session, elder=elder, now=now)
 
     async def on_assessment(session: AsyncSession, event: CloudEvent) -> None:
-        now = current_time(ctx)
+        now = ctx.now()
         elder = await eligibility.record_assessment(session, data=event.data, now=now)
         await eligibility.issue_current_month(session, elder=elder, now=now)
 
     async def on_order_completed(session: AsyncSession, event: CloudEvent) -> None:
-        await spending.capture_for_completed_order(session, data=event.data, now=current_time(ctx))
+        await spending.capture_for_completed_order(session, data=event.data, now=ctx.now())
 
     async def on_order_cancelled(session: AsyncSession, event: CloudEvent) -> None:
-        await spending.release_for_cancelled_order(session, data=event.data, now=current_time(ctx))
+        await spending.release_for_cancelled_order(session, data=event.data, now=ctx.now())
 
     async def on_catalogue_changed(session: AsyncSession, event: CloudEvent) -> None:
         # the whole current catalogue each time: replace this provider's minimums

@@ -1,13 +1,43 @@
-"""Events the vouchers service publishes on `youfu.vouchers` (key: elder id)."""
+"""Events the vouchers service publishes on `youfu.vouchers` (key: elder id), publishing them in
+the caller's transaction, and reading the fields of the events it consumes."""
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.events import event_type
+from shared.events import event_type, make_event
+from shared.outbox import add_event
 
 TOPIC = "youfu.vouchers"
+SOURCE = "/youfu/vouchers"
+
+
+def publish(session: AsyncSession, data: BaseModel) -> None:
+    """Queue an event in the caller's transaction (sent only if it commits)."""
+    add_event(session, make_event(data, source=SOURCE))
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def parse_instant(text: object) -> datetime | None:
+    """An ISO instant from an event; None when missing, malformed or without a zone (a naive
+    time could be either UTC or Shanghai, eight hours apart)."""
+    if not text:
+        return None
+    try:
+        instant = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else None
 
 
 @event_type("youfu.voucher.issued.v1", topic=TOPIC, key="elder_id")

@@ -9,12 +9,14 @@ import csv
 import io
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Literal
 from urllib.parse import quote
 
 from fastapi.responses import Response
 
-from services.vouchers.money import format_yuan
+from services.vouchers.rules.money import format_yuan
 
+Format = Literal["json", "csv", "xlsx"]  # what a list route answers: JSON, or a download
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -17,15 +17,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store
-from services.vouchers.calendar import is_future_month, month_end_utc, parse_month
-from services.vouchers.events import VoucherExpired
-from services.vouchers.ledger import TransferKind, expire_month, settle_transfer, wallet_account
-from services.vouchers.ledger_store import Posting
+from services.vouchers.access import acting_district, district_readable_by, provider_readable_by
+from services.vouchers.events import VoucherExpired, publish
+from services.vouchers.ledger import store as ledger_store
+from services.vouchers.ledger.rules import TransferKind, expire_month, settle_transfer, wallet_account
+from services.vouchers.ledger.store import Posting
 from services.vouchers.models import (HoldRow, MonthEndRunRow, ProviderFreezeRow, RedemptionRow, SettlementLineRow,
                                       SettlementRow, TransferRow, VoucherRow)
-from services.vouchers.policy import VoucherKind
-from services.vouchers.service import acting_district, district_name, district_readable_by, provider_readable_by, publish
+from services.vouchers.rules.calendar import is_future_month, month_end_utc, parse_month
+from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.views import statement_summary
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound, invalid_field
 
@@ -49,10 +50,10 @@ async def run_month_end(session: AsyncSession, *, principal: Principal, month: s
         query = query.where(VoucherRow.district_code == district)
     vouchers = {wallet_account(v.elder_id, VoucherKind(v.kind), month): v
                 for v in (await session.execute(query)).scalars()}
-    balances = await ledger_store.lock_balances(session, vouchers)
+    balances = await ledger_store.lock_balances(session, accounts=vouchers)
     expiries = expire_month(balances, month)
-    await ledger_store.post(session, [Posting(t, elder_id=vouchers[t.debit_account].elder_id,
-                                              memo=f"{month} 月末过期") for t in expiries], now=now)
+    await ledger_store.post(session, postings=[Posting(t, elder_id=vouchers[t.debit_account].elder_id,
+                                                       memo=f"{month} 月末过期") for t in expiries], now=now)
     by_kind: dict[str, dict] = defaultdict(lambda: {"count": 0, "amount_fen": 0})
     for t in expiries:
         voucher = vouchers[t.debit_account]
@@ -82,7 +83,7 @@ def _jsonable(report: dict) -> dict:
     return json.loads(json.dumps(report, default=str))
 
 
-async def reversed_by_capture(session: AsyncSession, capture_ids: list[str]) -> dict[str, int]:
+async def reversed_by_capture(session: AsyncSession, *, capture_ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(capture_ids), IN_CHUNK):  # asyncpg takes at most 32,767 parameters
         rows = await session.execute(sa.select(TransferRow.reverses_id, TransferRow.amount_fen).where(
@@ -96,7 +97,7 @@ async def settle_month(session: AsyncSession, *, month: str, district: str | Non
     if district:
         query = query.where(RedemptionRow.district_code == district)
     redemptions = list((await session.execute(query)).scalars())
-    reversed_fen = await reversed_by_capture(session, [r.capture_transfer_id for r in redemptions])
+    reversed_fen = await reversed_by_capture(session, capture_ids=[r.capture_transfer_id for r in redemptions])
     groups: dict[tuple, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for r in redemptions:
         line = groups[(r.provider_id, r.district_code or "")][(r.service_code, r.kind)]
@@ -130,13 +131,6 @@ async def settle_month(session: AsyncSession, *, month: str, district: str | Non
         statements.append(row)
     await session.flush()
     return statements
-
-
-def statement_summary(row: SettlementRow) -> dict:
-    return {"settlement_id": str(row.id), "month": row.month, "provider_id": str(row.provider_id),
-            "district_code": row.district_code, "district_name": district_name(row.district_code),
-            "status": row.status, "redemption_count": row.redemption_count, "redeemed_fen": row.redeemed_fen,
-            "reversed_fen": row.reversed_fen, "net_fen": row.net_fen}
 
 
 async def list_settlements(session: AsyncSession, *, principal: Principal, month: str | None,
@@ -194,9 +188,9 @@ async def pay_settlement(session: AsyncSession, *, principal: Principal, settlem
         raise Conflict("结算单确认后才能付款", current_state=row.status)
     if row.net_fen > 0:
         transfer_id = str(uuid.uuid4())
-        await ledger_store.post(session, [Posting(settle_transfer(transfer_id, row.provider_id, row.net_fen),
-                                                  provider_id=row.provider_id,
-                                                  memo=f"{row.month} {row.district_code} 结算付款")], now=now)
+        posting = Posting(settle_transfer(transfer_id, row.provider_id, row.net_fen), provider_id=row.provider_id,
+                          memo=f"{row.month} {row.district_code} 结算付款")
+        await ledger_store.post(session, postings=[posting], now=now)
         row.settle_transfer_id = transfer_id
     row.status, row.paid_at, row.updated_at = "paid", now, now
     await session.flush()

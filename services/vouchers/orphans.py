@@ -24,6 +24,7 @@ from services.vouchers.models import HoldRow
 from services.vouchers.spending import release_orphan
 from shared.db import Database
 from shared.errors import DomainError, NotFound
+from shared.http import ServiceClient
 
 log = logging.getLogger("youfu.vouchers.orphans")
 ORPHAN_AFTER = timedelta(minutes=10)
@@ -40,8 +41,8 @@ async def unchecked_holds(db: Database, *, before: datetime, limit: int = BATCH)
         return [(r[0], r[1]) for r in rows]
 
 
-async def sweep(db: Database, orders, *, now: datetime, orphan_after: timedelta = ORPHAN_AFTER) -> dict:
-    """One pass; `orders` is a ServiceClient for the orders service. Returns what it did."""
+async def sweep(db: Database, *, orders: ServiceClient, now: datetime, orphan_after: timedelta = ORPHAN_AFTER) -> dict:
+    """One pass; `orders` is the client of the orders service. Returns what it did."""
     done = {"checked": 0, "released": 0, "unknown": 0}
     for hold_id, order_id in await unchecked_holds(db, before=now - orphan_after):
         try:

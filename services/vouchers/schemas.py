@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.vouchers.policy import DEFAULT_POLICY, VoucherKind
+from services.vouchers.rules.policy import DEFAULT_POLICY, VoucherKind
 
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: far above any home service; a bigger number is a typo
 ELDER = "6f1c2a0e-8d4b-4f57-9a51-0c3f7d2e9b10"

@@ -2,7 +2,7 @@
 completed) or void (cancelled). A hold resolves once; the wallet never goes below zero.
 
 The voucher pays its share of the price, capped by what the wallet still has this month
-(`money.split_payment`); the elder pays the rest. A wallet with something left covers what it
+(`rules/money.py`, `split_payment`); the elder pays the rest. A wallet with something left covers what it
 can (the elder pays the difference); a wallet that is used up, or an elder with no voucher of
 the kind this month, gets 409 naming the remaining balance, so the elder can choose to pay
 themself — a voucher-paid order is never confirmed with a voucher that pays nothing.
@@ -17,15 +17,18 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store, spend_summary
-from services.vouchers.calendar import month_of
-from services.vouchers.events import VoucherHeld, VoucherRedeemed, VoucherReleased
-from services.vouchers.ledger import capture_transfer, hold_transfer, void_transfer, wallet_account
-from services.vouchers.ledger_store import Posting
+from services.vouchers.access import may_act_for_elder
+from services.vouchers.events import (VoucherHeld, VoucherRedeemed, VoucherReleased, parse_instant, parse_uuid,
+                                      publish)
+from services.vouchers.ledger import spend_summary
+from services.vouchers.ledger import store as ledger_store
+from services.vouchers.ledger.rules import capture_transfer, hold_transfer, void_transfer, wallet_account
+from services.vouchers.ledger.store import Posting
 from services.vouchers.models import ElderRow, HoldRow, RedemptionRow, VoucherRow
-from services.vouchers.money import format_yuan, split_payment
-from services.vouchers.policy import VoucherKind
-from services.vouchers.service import may_act_for_elder, parse_instant, parse_uuid, publish
+from services.vouchers.rules.calendar import month_of
+from services.vouchers.rules.money import format_yuan, split_payment
+from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.views import hold_answer
 from shared.auth import Principal, require_role
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -47,17 +50,11 @@ async def quote(session: AsyncSession, *, principal: Principal, elder_id: uuid.U
         return {"kind": str(kind), "price_fen": price_fen, "voucher_fen": 0, "elder_fen": price_fen,
                 "share_bp": 0, "available_fen": 0}
     wallet = wallet_account(elder_id, kind, voucher.month)
-    balance = (await ledger_store.wallet_balances(session, [wallet.code])).get(wallet.code)
+    balance = (await ledger_store.wallet_balances(session, codes=[wallet.code])).get(wallet.code)
     available = balance.available_fen if balance else 0
     split = split_payment(price_fen, voucher.share_bp, available)
     return {"kind": str(kind), "price_fen": price_fen, "voucher_fen": split.voucher_fen,
             "elder_fen": split.elder_fen, "share_bp": voucher.share_bp, "available_fen": available}
-
-
-def hold_answer(hold: HoldRow) -> dict:
-    return {"hold_id": str(hold.id), "order_id": str(hold.order_id), "kind": hold.kind,
-            "voucher_fen": hold.voucher_fen, "elder_fen": hold.elder_fen, "share_bp": hold.share_bp,
-            "status": hold.status}
 
 
 async def place_hold(session: AsyncSession, *, principal: Principal, order_id: uuid.UUID, elder_id: uuid.UUID,
@@ -76,7 +73,7 @@ async def place_hold(session: AsyncSession, *, principal: Principal, order_id: u
         raise Conflict(f"该老人本月（{month}）没有{kind.zh_name}，请按自费下单", kind=str(kind), available_fen=0)
     wallet = wallet_account(elder_id, kind, month)
     # lock the wallet before reading it: concurrent holds on one wallet queue here
-    available = (await ledger_store.lock_balances(session, [wallet]))[wallet].available_fen
+    available = (await ledger_store.lock_balances(session, accounts=[wallet]))[wallet].available_fen
     split = split_payment(price_fen, voucher.share_bp, available)
     if split.voucher_fen == 0 and price_fen > 0 and voucher.share_bp > 0:
         raise Conflict(f"本月{kind.zh_name}余额不足：剩余 {format_yuan(available)} 元，请改为自费下单或下月再用",
@@ -91,8 +88,9 @@ async def place_hold(session: AsyncSession, *, principal: Principal, order_id: u
     except IntegrityError:  # the same order under another key, at the same moment
         raise Conflict("该订单正在预扣，请稍后用同一幂等键重试", order_id=str(order_id)) from None
     if split.voucher_fen > 0:
-        await ledger_store.post(session, [Posting(hold_transfer(hold.id, wallet, split.voucher_fen), elder_id=elder_id,
-                                                  order_id=order_id, memo=f"订单预扣 {service_code}")], now=now)
+        posting = Posting(hold_transfer(hold.id, wallet, split.voucher_fen), elder_id=elder_id, order_id=order_id,
+                          memo=f"订单预扣 {service_code}")
+        await ledger_store.post(session, postings=[posting], now=now)
     publish(session, VoucherHeld(elder_id=elder_id, order_id=order_id, hold_id=hold.id, kind=str(kind), month=month,
                                  amount_fen=split.voucher_fen))
     await session.flush()
@@ -116,9 +114,9 @@ def _hold_transfer_of(hold: HoldRow):
 
 async def _release(session: AsyncSession, hold: HoldRow, *, now: datetime, reason: str) -> None:
     if hold.voucher_fen > 0:
-        await ledger_store.post(session, [Posting(void_transfer(uuid.uuid4(), _hold_transfer_of(hold)),
-                                                  elder_id=hold.elder_id, order_id=hold.order_id,
-                                                  memo=f"释放预扣：{reason}")], now=now)
+        posting = Posting(void_transfer(uuid.uuid4(), _hold_transfer_of(hold)), elder_id=hold.elder_id,
+                          order_id=hold.order_id, memo=f"释放预扣：{reason}")
+        await ledger_store.post(session, postings=[posting], now=now)
     hold.status, hold.resolved_at = "released", now
     publish(session, VoucherReleased(elder_id=hold.elder_id, order_id=hold.order_id, hold_id=hold.id,
                                      amount_fen=hold.voucher_fen))
@@ -208,7 +206,7 @@ async def capture_for_completed_order(session: AsyncSession, *, data: dict, now:
     else:
         posting = None
     if posting:
-        await ledger_store.post(session, [posting], now=now)
+        await ledger_store.post(session, postings=[posting], now=now)
     hold.status, hold.captured_fen, hold.provider_id, hold.resolved_at = "captured", amount, provider_id, now
     if amount > 0:
         elder = await session.get(ElderRow, hold.elder_id)
@@ -224,7 +222,7 @@ async def capture_for_completed_order(session: AsyncSession, *, data: dict, now:
             completed_at=parse_instant(data.get("completed_at")) or now, capture_transfer_id=capture_id,
             created_at=now)
         session.add(redemption)
-        await spend_summary.add(session, [spend_summary.redeemed(redemption)])  # with the capture, or not at all
+        await spend_summary.add(session, deltas=[spend_summary.redeemed(redemption)])  # with the capture, or not at all
     publish(session, VoucherRedeemed(elder_id=hold.elder_id, order_id=hold.order_id, hold_id=hold.id,
                                      amount_fen=amount, provider_id=provider_id))
     await session.flush()

@@ -7,19 +7,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store
-from services.vouchers.calendar import SHANGHAI, local_date, month_end_utc, month_of, parse_month
-from services.vouchers.ledger import Account, AccountType, TransferKind, wallet_account
+from services.vouchers.access import elder_readable_by
+from services.vouchers.ledger import store as ledger_store
+from services.vouchers.ledger.rules import Account, AccountType, TransferKind, wallet_account
 from services.vouchers.models import ElderRow, TransferRow, VoucherRow
-from services.vouchers.money import format_yuan
-from services.vouchers.policy import VoucherKind
-from services.vouchers.service import elder_readable_by
+from services.vouchers.rules.calendar import local_date, month_end_utc, month_of, parse_month
+from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.views import history_entry
 from shared.auth import Principal
 from shared.errors import NotFound
-
-ACTION_NAMES = {"issue": "发放", "hold": "下单预扣", "capture": "服务核销", "void": "释放预扣",
-                "expire": "月末过期作废", "reverse": "冲正退回"}
-
 
 async def _visible_elder(session: AsyncSession, principal: Principal, elder_id: uuid.UUID) -> ElderRow:
     elder = (await session.execute(sa.select(ElderRow).where(
@@ -38,7 +34,7 @@ async def wallet(session: AsyncSession, *, principal: Principal, elder_id: uuid.
     vouchers = (await session.execute(sa.select(VoucherRow).where(
         VoucherRow.elder_id == elder_id, VoucherRow.month == month).order_by(VoucherRow.kind))).scalars().all()
     codes = {v.id: wallet_account(elder_id, VoucherKind(v.kind), month).code for v in vouchers}
-    balances = await ledger_store.wallet_balances(session, codes.values())
+    balances = await ledger_store.wallet_balances(session, codes=codes.values())
     expired = dict((await session.execute(
         sa.select(TransferRow.debit_account, sa.func.sum(TransferRow.amount_fen))
         .where(TransferRow.kind == str(TransferKind.EXPIRE), TransferRow.debit_account.in_(list(codes.values())))
@@ -75,27 +71,5 @@ async def history(session: AsyncSession, *, principal: Principal, elder_id: uuid
         wallet_side = debit if debit.type is AccountType.WALLET else credit
         if wallet_side.type is not AccountType.WALLET or (month and wallet_side.month != month):
             continue
-        entries.append(_entry(row, wallet_side, hold_amounts.get(row.pending_id)))
+        entries.append(history_entry(row, wallet_side, hold_amounts.get(row.pending_id)))
     return {"elder_id": str(elder_id), "month": month, "entries": entries}
-
-
-def _entry(row: TransferRow, account: Account, held_fen: int | None) -> dict:
-    kind = VoucherKind(account.kind)
-    amount = row.amount_fen
-    change = {"issue": amount, "hold": -amount, "void": amount, "expire": -amount, "reverse": amount,
-              "capture": (held_fen or amount) - amount}.get(row.kind, 0)
-    text = {
-        "issue": f"{account.month} 月{kind.zh_name}发放 {format_yuan(amount)} 元",
-        "hold": f"下单预扣 {format_yuan(amount)} 元",
-        "capture": f"服务完成，券支付 {format_yuan(amount)} 元" + (
-            f"，退回多预扣的 {format_yuan(change)} 元" if change > 0 else ""),
-        "void": f"订单取消，退回预扣 {format_yuan(amount)} 元",
-        "expire": f"{account.month} 月未用完的 {format_yuan(amount)} 元已过期作废",
-        "reverse": f"核销被冲正，退回 {format_yuan(amount)} 元",
-    }.get(row.kind, row.memo)
-    return {"transfer_id": row.id, "time": row.created_at.astimezone(SHANGHAI).isoformat(timespec="seconds"),
-            "month": account.month, "kind": str(kind), "kind_name": kind.zh_name, "action": row.kind,
-            "action_name": ACTION_NAMES.get(row.kind, row.kind), "amount_fen": amount, "amount_yuan": format_yuan(amount),
-            "available_change_fen": change, "order_id": str(row.order_id) if row.order_id else None,
-            "description": text}
-

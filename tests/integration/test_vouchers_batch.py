@@ -9,25 +9,28 @@ import json
 import uuid
 from collections import Counter
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from services.vouchers import audit, bulk_issuance, eligibility, issuance, ledger_store, spend_summary, spending
+from services.vouchers import audit, spending
 from services.vouchers.events import VoucherIssued
+from services.vouchers.issuance import bulk, eligibility, runs
+from services.vouchers.ledger import spend_summary
+from services.vouchers.ledger import store as ledger_store
 from services.vouchers.models import (AnomalyFindingRow, ElderRow, LedgerAccountRow, RedemptionRow, SpendSummaryRow,
                                       TransferRow, VoucherRow)
-from services.vouchers.policies import ensure_default_policy, version_in_force
-from services.vouchers.policy import EconomicStatus, LivingSituation
+from services.vouchers.policy import ensure_default_policy, version_in_force
+from services.vouchers.rules.policy import EconomicStatus, LivingSituation
 from shared.auth import Principal
+from shared.city import CITY_TZ
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.kernel_models import OutboxRow
 from shared.observability import request_id_var
 from shared.migrations import upgrade
 
-SH = ZoneInfo("Asia/Shanghai")
+SH = CITY_TZ
 MAY_1 = datetime(2026, 5, 1, 8, 0, tzinfo=SH)
 MAY = "2026-05"
 DISTRICTS = ["321202", "321203", "321204", "321281", "321282", "321283", None]
@@ -116,17 +119,17 @@ async def test_set_based_run_writes_what_the_orm_path_writes(databases):
         async with sql_db.transaction() as s:  # PostgreSQL: set-based, in chunks of 16 elders here
             policy = await version_in_force(s, on=MAY_1.date())
             if postgres:
-                sql_tally = await bulk_issuance.issue_month(s, month=MAY, district=None, policy=policy, now=MAY_1,
+                sql_tally = await bulk.issue_month(s, month=MAY, district=None, policy=policy, now=MAY_1,
                                                             run_id=uuid.uuid4(), chunk=16)
             else:
-                sql_tally = await issuance.issue_in_batches(s, month=MAY, district=None, policy=policy, now=MAY_1,
+                sql_tally = await runs.issue_in_batches(s, month=MAY, district=None, policy=policy, now=MAY_1,
                                                             run_id=uuid.uuid4())
         async with orm_db.transaction() as s:
-            orm_tally = await issuance.issue_in_batches(s, month=MAY, district=None, policy=policy, now=MAY_1,
+            orm_tally = await runs.issue_in_batches(s, month=MAY, district=None, policy=policy, now=MAY_1,
                                                         run_id=uuid.uuid4())
         request_id_var.reset(request)
-        assert issuance._report(sql_tally) == issuance._report(orm_tally)
-        report = issuance._report(sql_tally)
+        assert runs._report(sql_tally) == runs._report(orm_tally)
+        report = runs._report(sql_tally)
         assert report["issued_count"] > 150 and report["already_count"] >= 1
         assert {line["district_code"] for line in report["by_district_kind"]} == {d or "" for d in DISTRICTS}
         first = await snapshot(sql_db)
@@ -134,7 +137,7 @@ async def test_set_based_run_writes_what_the_orm_path_writes(databases):
         assert {requestid for _, _, _, requestid, _ in first["events"]} == {None, "req-monthly-run"}  # None: the early one
 
         async with sql_db.transaction() as s:  # the same month again, through the service's run
-            again = await issuance._run_once(s, month=MAY, district=None, trigger="manual", requested_by="test",
+            again = await runs._run_once(s, month=MAY, district=None, trigger="manual", requested_by="test",
                                              now=MAY_1)
         assert (again.issued_count, again.issued_fen) == (0, 0)
         assert again.report["already_count"] == report["issued_count"] + report["already_count"]
@@ -150,7 +153,7 @@ async def test_district_run_and_chunk_edges(databases):
     db = await seeded(databases, "vchunk", elders)
     try:
         async with db.transaction() as s:
-            run = await issuance._run_once(s, month=MAY, district="321204", trigger="manual", requested_by="test",
+            run = await runs._run_once(s, month=MAY, district="321204", trigger="manual", requested_by="test",
                                            now=MAY_1)
         assert {line["district_code"] for line in run.report["by_district_kind"]} == {"321204"}
         async with db.sessions() as s:
@@ -165,7 +168,7 @@ async def test_district_run_and_chunk_edges(databases):
                 ElderRow.status == "active", ElderRow.grade.is_not(None),
                 ElderRow.economic_status.is_not(None)))).scalar_one()
             chunk = next(c for c in range(10, active + 1) if active % c == 0)
-            tally = await bulk_issuance.issue_month(s, month=MAY, district=None, policy=policy, now=MAY_1,
+            tally = await bulk.issue_month(s, month=MAY, district=None, policy=policy, now=MAY_1,
                                                     run_id=uuid.uuid4(), chunk=chunk)
             issued = (await s.execute(sa.select(sa.func.count()).select_from(VoucherRow).where(
                 VoucherRow.month == MAY))).scalar_one()

@@ -7,19 +7,19 @@ import csv
 import io
 import uuid
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from services.vouchers.issuance import ensure_scheduled_run
+from services.vouchers.issuance.runs import ensure_scheduled_run
 from services.vouchers.models import TransferRow
+from shared.city import CITY_TZ
 from tests.integration.vouchers_harness import (MARCH_10, complete, completion, ledger_stays_sound, place_hold,
                                                 register, vouchers)
 
 __all__ = ["vouchers", "ledger_stays_sound"]  # module fixtures, imported for pytest
-SH = ZoneInfo("Asia/Shanghai")
+SH = CITY_TZ
 MARCH, APRIL = "2026-03", "2026-04"
 APRIL_2 = datetime(2026, 4, 2, 9, 0, tzinfo=SH)
 JINGJIANG, TAIXING, JIANGYAN, XINGHUA, HAILING = "321282", "321283", "321204", "321281", "321202"

@@ -8,13 +8,13 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from services.vouchers import ledger_store
+from services.vouchers.ledger import store as ledger_store
 from services.vouchers.main import create_app
+from shared.city import CITY_TZ
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.migrations import upgrade
@@ -85,8 +85,8 @@ ASSESSMENT_TOPIC, ORDERS_TOPIC = "youfu.assessment", "youfu.orders"
 async def register(vouchers: Vouchers, *, district: str, economic: str = "dibao", living: str = "alone",
                    hardship: bool = False, grade: int | None = 2, expect_vouchers: int = 1) -> uuid.UUID:
     """Publish `elder.registered` and wait until this month's vouchers are issued from it."""
-    from services.vouchers.calendar import month_of
     from services.vouchers.models import ElderRow, VoucherRow
+    from services.vouchers.rules.calendar import month_of
 
     elder = uuid.uuid4()
     await vouchers.publish(ASSESSMENT_TOPIC, "youfu.elder.registered.v1", str(elder),
@@ -133,7 +133,7 @@ async def complete(vouchers: Vouchers, data: dict) -> dict:
     return (await wait_for(redeemed, what=f"voucher.redeemed for order {data['order_id']}"))[0]
 
 
-MARCH_10 = datetime(2026, 3, 10, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+MARCH_10 = datetime(2026, 3, 10, 10, 0, tzinfo=CITY_TZ)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.vouchers.anomalies import (
+from services.vouchers.rules.audit import (
     CAREGIVER_OVERLAP,
     CHECKIN_TOO_FAR,
     DURATION_TOO_SHORT,

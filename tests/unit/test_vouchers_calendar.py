@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from services.vouchers.calendar import (
+from services.vouchers.rules.calendar import (
     first_issue_deadline,
     is_future_month,
     month_end_utc,

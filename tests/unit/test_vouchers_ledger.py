@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.vouchers.ledger import (
+from services.vouchers.ledger.rules import (
     SETTLED_ACCOUNT,
     Account,
     AccountBalance,
@@ -30,7 +30,7 @@ from services.vouchers.ledger import (
     void_transfer,
     wallet_account,
 )
-from services.vouchers.policy import VoucherKind
+from services.vouchers.rules.policy import VoucherKind
 from shared.errors import Conflict, DomainError, Invalid, NotFound
 
 C = VoucherKind.COMMUNITY

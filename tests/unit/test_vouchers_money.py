@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.vouchers.money import Split, format_yuan, parse_yuan, split_payment
+from services.vouchers.rules.money import Split, format_yuan, parse_yuan, split_payment
 from shared.errors import Invalid
 
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from services.vouchers.policy import (
+from services.vouchers.rules.policy import (
     DEFAULT_POLICY,
     EconomicStatus,
     EligibilityFacts,

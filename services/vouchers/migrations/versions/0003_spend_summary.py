@@ -14,7 +14,7 @@ down_revision = '0002'
 branch_labels = None
 depends_on = None
 
-# The same aggregation as services/vouchers/spend_summary.py `raw_aggregate` (kept here as SQL
+# The same aggregation as services/vouchers/ledger/spend_summary.py `raw_aggregate` (kept here as SQL
 # so that this revision means the same thing whatever the code becomes later).
 BACKFILL = """
 INSERT INTO spend_summary (month, district_code, kind, service_code, provider_id,

@@ -1,4 +1,4 @@
-"""The ledger in the database: post transfers through the pure `ledger.apply` rules, and read
+"""The ledger in the database: post transfers through the pure rules (`rules.apply`), and read
 the book back for the invariant check.
 
 Posting locks every account a batch touches before reading its balance, in one global order
@@ -17,7 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers.ledger import (
+from services.vouchers.ledger import spend_summary
+from services.vouchers.ledger.rules import (
     Account,
     AccountBalance,
     AccountType,
@@ -29,7 +30,6 @@ from services.vouchers.ledger import (
     holds_account,
     replay,
 )
-from services.vouchers import spend_summary
 from services.vouchers.models import HoldRow, LedgerAccountRow, SpendSummaryRow, TransferRow
 
 _OWNED = frozenset({AccountType.WALLET, AccountType.PAYABLE})
@@ -76,7 +76,7 @@ def to_transfer(row: TransferRow) -> Transfer:
                     TransferKind(row.kind), pending_id=row.pending_id)
 
 
-async def lock_balances(session: AsyncSession, accounts: Iterable[Account]) -> dict[Account, AccountBalance]:
+async def lock_balances(session: AsyncSession, *, accounts: Iterable[Account]) -> dict[Account, AccountBalance]:
     """Create missing account rows, lock them all in the global order, return their balances."""
     ordered = sorted(set(accounts), key=_lock_order)
     if not ordered:
@@ -97,7 +97,7 @@ async def lock_balances(session: AsyncSession, accounts: Iterable[Account]) -> d
     return balances
 
 
-async def post(session: AsyncSession, postings: Sequence[Posting], *, now: datetime) -> LedgerState:
+async def post(session: AsyncSession, *, postings: Sequence[Posting], now: datetime) -> LedgerState:
     """Book the postings in order or raise the ledger's `DomainError` (nothing is written then,
     since the caller's transaction rolls back)."""
     transfers = [p.transfer for p in postings]
@@ -113,7 +113,7 @@ async def post(session: AsyncSession, postings: Sequence[Posting], *, now: datet
             open_holds.pop(hold_id, None)
     touched = {a for t in transfers for a in (t.debit_account, t.credit_account)}
     touched |= {holds_account(h.debit_account.kind) for h in open_holds.values()}  # released by capture
-    before = await lock_balances(session, touched)
+    before = await lock_balances(session, accounts=touched)
     after = replay(transfers, LedgerState(before, open_holds, frozenset(resolved)))
     session.add_all(TransferRow(
         id=p.transfer.id, kind=str(p.transfer.kind), debit_account=p.transfer.debit_account.code,
@@ -130,7 +130,7 @@ async def post(session: AsyncSession, postings: Sequence[Posting], *, now: datet
     return after
 
 
-async def wallet_balances(session: AsyncSession, codes: Iterable[str]) -> dict[str, AccountBalance]:
+async def wallet_balances(session: AsyncSession, *, codes: Iterable[str]) -> dict[str, AccountBalance]:
     """Unlocked read, for quotes and wallet pages."""
     codes = list(codes)
     if not codes:
@@ -150,7 +150,7 @@ class BookCheck:
 
 
 async def check_book(session: AsyncSession) -> BookCheck:
-    """Replay the whole journal against the stored balances (see `ledger.check_invariants`),
+    """Replay the whole journal against the stored balances (see `rules.check_invariants`),
     check that every hold row's status agrees with the journal, and that the spend summary
     agrees with the redemptions and with the journal's captures and reversals."""
     rows = (await session.execute(sa.select(TransferRow).order_by(TransferRow.seq))).scalars().all()

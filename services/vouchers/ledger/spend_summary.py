@@ -4,7 +4,7 @@ service item and provider, kept in the same transaction as the ledger transfer e
 A spend report over a year reads a few thousand summary rows instead of millions of redemptions
 and journal rows. The journal stays the record: this table is derived from it, `backfill`
 rebuilds it from the raw rows (migration 0003 does so once), and the ledger check
-(`ledger_store.check_book`) compares the two.
+(`store.check_book`) compares the two.
 
 Rows are upserted with `INSERT … ON CONFLICT DO UPDATE` (both backends), so two captures of one
 provider's service at once add up instead of colliding; the row lock is taken after the ledger
@@ -66,7 +66,7 @@ def _insert(session: AsyncSession):
     return insert(_TABLE)
 
 
-async def add(session: AsyncSession, deltas: Iterable[SpendDelta]) -> None:
+async def add(session: AsyncSession, *, deltas: Iterable[SpendDelta]) -> None:
     """Add `deltas` to the summary in the caller's transaction, one row at a time in key order
     (two transactions touching the same rows lock them in the same order)."""
     merged: dict[tuple, SpendDelta] = {}

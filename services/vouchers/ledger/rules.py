@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from services.vouchers.money import format_yuan
-from services.vouchers.policy import VoucherKind
+from services.vouchers.rules.money import format_yuan
+from services.vouchers.rules.policy import VoucherKind
 from shared.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 
 

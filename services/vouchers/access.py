@@ -1,10 +1,4 @@
-"""What every use case of the vouchers service shares: who may see what (written into the
-queries), publishing events, and the names people read.
-
-The use cases themselves live in named modules: `policies`, `eligibility` (the elder copy and
-issuance), `spending` (quote, hold, capture, void), `month_end` (expiry, settlement) and `audit`
-(reports, anomalies, auditor actions, the ledger check). Each takes the caller's one
-transaction (`AsyncSession`) and keyword-only arguments; `api.py` and `consumers.py` open it.
+"""Who may see what in the vouchers service, written into the queries.
 
 Scoping rule, everywhere: a list is filtered to what the caller may see (an officer's lists
 hold only their district, a provider's only their own statements); a single record outside the
@@ -15,51 +9,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 
+from services.vouchers.events import parse_uuid
+from services.vouchers.views import district_name
 from shared.auth import Principal
-from shared.db import utcnow
 from shared.errors import Forbidden
-from shared.events import make_event
-from shared.outbox import add_event
 
-SOURCE = "/youfu/vouchers"
 CITY_ROLES = frozenset({"city_officer", "admin"})
 ELDER_ROLES = frozenset({"elder", "family"})
-
-DISTRICT_NAMES = {"321202": "海陵区", "321203": "高港区", "321204": "姜堰区", "321281": "兴化市",
-                  "321282": "靖江市", "321283": "泰兴市"}
-
-
-def district_name(code: str | None) -> str:
-    return DISTRICT_NAMES.get(code or "", code or "未知区县")
-
-
-def publish(session, data: BaseModel) -> None:
-    """Queue an event in the caller's transaction (sent only if it commits)."""
-    add_event(session, make_event(data, source=SOURCE))
-
-
-def parse_uuid(value: object) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
-def parse_instant(text: object) -> datetime | None:
-    """An ISO instant from an event; None when missing, malformed or without a zone (a naive
-    time could be either UTC or Shanghai, eight hours apart)."""
-    if not text:
-        return None
-    try:
-        instant = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return instant if instant.tzinfo else None
 
 
 def uuids(values: Iterable[object]) -> list[uuid.UUID]:
@@ -114,10 +73,3 @@ def acting_district(principal: Principal, requested: str | None = None) -> str |
                             district_code=requested)
         return principal.district
     raise Forbidden("当前账号没有权限进行此操作")
-
-
-def current_time(ctx) -> datetime:
-    """Now, from the clock the app was created with (tests pass a settable one; the default is
-    the real UTC time)."""
-    clock = ctx.extras.get("clock")
-    return clock() if clock else utcnow()

@@ -9,37 +9,20 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import bulk_issuance
-from services.vouchers.calendar import is_future_month, local_date, month_of
-from services.vouchers.eligibility import IssueTally, issue_to_elders
+from services.vouchers.access import acting_district, district_readable_by
+from services.vouchers.issuance import bulk
+from services.vouchers.issuance.eligibility import issue_to_elders
+from services.vouchers.issuance.rules import IssueTally, check_runnable_month
 from services.vouchers.models import ElderRow, IssuanceRunRow
-from services.vouchers.policies import version_in_force
-from services.vouchers.policy import PolicyVersion, VoucherKind
-from services.vouchers.service import acting_district, district_name, district_readable_by
+from services.vouchers.policy import version_in_force
+from services.vouchers.rules.calendar import local_date, month_of
+from services.vouchers.rules.policy import PolicyVersion, VoucherKind
+from services.vouchers.views import district_name, issuance_run
 from shared.auth import Principal
 from shared.db import Database
-from shared.errors import Conflict, invalid_field
 
 log = logging.getLogger("youfu.vouchers.issuance")
 BATCH = 500  # elders per ledger posting: bounds statement sizes, not the transaction
-
-
-def check_runnable_month(month: str, now: datetime) -> None:
-    """Vouchers are valid in their own month only, so a run is for the month that is current."""
-    if is_future_month(month, now):
-        raise invalid_field("month", f"{month} 尚未开始，不能提前发放")
-    if month != month_of(now):
-        raise Conflict(f"{month} 已经结束，当月券当月有效，不能补发", month=month)
-
-
-def report_of(run: IssuanceRunRow, *, only_district: str | None = None) -> dict:
-    report = dict(run.report)
-    if only_district:  # an officer reading a city-wide run sees their district's lines only
-        report["by_district_kind"] = [r for r in report["by_district_kind"] if r["district_code"] == only_district]
-        for name in ("issued_count", "issued_fen", "already_count", "already_fen"):
-            report[name] = sum(r[name] for r in report["by_district_kind"])
-    return {"run_id": run.id, "month": run.month, "district_code": run.district_code, "trigger": run.trigger,
-            "requested_by": run.requested_by, "started_at": run.started_at, **report}
 
 
 def _report(tally: IssueTally) -> dict:
@@ -72,11 +55,11 @@ async def issue_in_batches(session: AsyncSession, *, month: str, district: str |
 
 async def _run_once(session: AsyncSession, *, month: str, district: str | None, trigger: str, requested_by: str,
                     now: datetime) -> IssuanceRunRow:
-    """PostgreSQL: set-based, in chunks (`bulk_issuance`); SQLite: through the ORM in batches."""
+    """PostgreSQL: set-based, in chunks (`bulk.py`); SQLite: through the ORM in batches."""
     policy = await version_in_force(session, on=local_date(now))
     run_id = uuid.uuid4()
     if session.bind.dialect.name == "postgresql":
-        tally = await bulk_issuance.issue_month(session, month=month, district=district, policy=policy, now=now,
+        tally = await bulk.issue_month(session, month=month, district=district, policy=policy, now=now,
                                                 run_id=run_id)
     else:
         tally = await issue_in_batches(session, month=month, district=district, policy=policy, now=now,
@@ -105,7 +88,7 @@ async def run_issuance(db: Database, *, principal: Principal, month: str, distri
             async with db.transaction() as session:
                 run = await _run_once(session, month=month, district=district, trigger="manual",
                                       requested_by=principal.user_id, now=now)
-            return report_of(run)
+            return issuance_run(run)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -128,7 +111,7 @@ async def ensure_scheduled_run(db: Database, *, now: datetime) -> dict | None:
     except IntegrityError:
         return None  # another replica's scheduler ran it, or a mid-month issue raced: next minute
     log.info("scheduled issuance for %s: %d vouchers", month, run.issued_count)
-    return report_of(run)
+    return issuance_run(run)
 
 
 async def list_runs(session: AsyncSession, *, principal: Principal, month: str | None) -> list[dict]:
@@ -139,4 +122,4 @@ async def list_runs(session: AsyncSession, *, principal: Principal, month: str |
     query = query.where(visible)
     if month:
         query = query.where(IssuanceRunRow.month == month)
-    return [report_of(run, only_district=district) for run in (await session.execute(query)).scalars()]
+    return [issuance_run(run, only_district=district) for run in (await session.execute(query)).scalars()]

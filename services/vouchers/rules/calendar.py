@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
+from shared.city import CITY_TZ
 from shared.errors import invalid_field
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
@@ -41,12 +39,12 @@ def month_of_date(day: date) -> str:
 
 def month_of(instant: datetime) -> str:
     """The Shanghai calendar month an instant falls in."""
-    return month_of_date(_require_aware(instant).astimezone(SHANGHAI).date())
+    return month_of_date(_require_aware(instant).astimezone(CITY_TZ).date())
 
 
 def local_date(instant: datetime) -> date:
     """The Shanghai calendar day of an instant (what "the same day" means to people here)."""
-    return _require_aware(instant).astimezone(SHANGHAI).date()
+    return _require_aware(instant).astimezone(CITY_TZ).date()
 
 
 def next_month(month: str) -> str:
@@ -62,7 +60,7 @@ def previous_month(month: str) -> str:
 def month_start_utc(month: str) -> datetime:
     """00:00 Asia/Shanghai on the 1st, as a UTC instant."""
     year, number = parse_month(month)
-    return datetime.combine(date(year, number, 1), time(0), tzinfo=SHANGHAI).astimezone(UTC)
+    return datetime.combine(date(year, number, 1), time(0), tzinfo=CITY_TZ).astimezone(UTC)
 
 
 def month_end_utc(month: str) -> datetime:

@@ -17,10 +17,10 @@ issues and only for those:
 The funding accounts are credited once, after the last chunk: they are the city-wide rows every
 issuance locks, so the run holds them only for its last moments (wallets first, clearing accounts
 last: the posting's global lock order). Every issue transfer has the shape of one the pure ledger
-accepts (`ledger.apply` checks one per kind and amount before anything is written), and
+accepts (`ledger/rules.py`, `apply`, checks one per kind and amount before anything is written), and
 `GET /ledger/check` replays the result like any other posting.
 
-SQLite (the embedded default) keeps the ORM path (`issuance.issue_in_batches`). On a
+SQLite (the embedded default) keeps the ORM path (`issuance/runs.py`, `issue_in_batches`). On a
 165,000-elder city over a year of ledger the set-based run takes ≈ 14 s against ≈ 3 min for the
 ORM path (bench/vouchers_batch.py).
 """
@@ -34,35 +34,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers.eligibility import IssueTally
-from services.vouchers.events import VoucherIssued
-from services.vouchers.ledger import LedgerState, apply, issue_transfer
+from services.vouchers.events import SOURCE, VoucherIssued
+from services.vouchers.issuance.rules import IssueTally, entitlement_table
 from services.vouchers.models import LedgerAccountRow
-from services.vouchers.policy import (GRADES, EconomicStatus, EligibilityFacts, LivingSituation, PolicyVersion,
-                                      VoucherKind, entitlements)
-from services.vouchers.service import SOURCE
+from services.vouchers.rules.policy import PolicyVersion, VoucherKind
 from shared.db import UTCDateTime, utcnow
 from shared.events import REGISTRY
 from shared.observability import current_request_id
 
 CHUNK = 20_000  # elders per statement: bounds each statement's memory, not the transaction
-
-
-def entitlement_table(policy: PolicyVersion) -> list[dict]:
-    """What `policy` grants for every combination of the facts it reads, as rows to join."""
-    rows = []
-    for status in EconomicStatus:
-        for grade in GRADES:
-            for living in LivingSituation:
-                for hardship in (False, True):
-                    facts = EligibilityFacts(economic_status=status, grade=grade, living_situation=living,
-                                             special_hardship=hardship)
-                    rows += [{"economic_status": str(status), "grade": grade, "living_situation": str(living),
-                              "special_hardship": hardship, "kind": str(e.kind), "face_value_fen": e.face_value_fen,
-                              "share_bp": e.share_bp} for e in entitlements(policy, facts)]
-    for kind, fen in {(r["kind"], r["face_value_fen"]) for r in rows}:  # the pure ledger's rules, once each
-        apply(LedgerState(), issue_transfer("probe", uuid.UUID(int=0), VoucherKind(kind), "2000-01", fen))
-    return rows
 
 
 _OWED = """

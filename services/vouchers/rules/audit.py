@@ -12,7 +12,6 @@ optionally latitude/longitude (where the service took place) for the travel-spee
 """
 from __future__ import annotations
 
-import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -22,8 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from services.vouchers.calendar import SHANGHAI, local_date, month_of
-from services.vouchers.money import format_yuan
+from services.vouchers.rules.calendar import local_date, month_of
+from services.vouchers.rules.money import format_yuan
+from shared.city import CITY_TZ, haversine_m
 
 SAME_DAY_REPEAT = "same_day_repeat"
 CHECKIN_TOO_FAR = "checkin_too_far"
@@ -97,7 +97,7 @@ def _started_at(record: Any) -> datetime:
 
 
 def _clock(instant: datetime) -> str:
-    return instant.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    return instant.astimezone(CITY_TZ).strftime("%m-%d %H:%M")
 
 
 def _group(records: Iterable[Any], key: Callable[[Any], Hashable]) -> dict[Hashable, list[Any]]:
@@ -183,10 +183,7 @@ def caregiver_overlap(records: Sequence[Any]) -> list[Finding]:
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine); straight-line, so a real road trip is only longer."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+    return haversine_m(lat1, lon1, lat2, lon2) / 1000
 
 
 def travel_too_fast(records: Sequence[Any], limits: AnomalyThresholds) -> list[Finding]:

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import ledger_store
-from services.vouchers.calendar import local_date, month_of
-from services.vouchers.events import VoucherIssued
-from services.vouchers.ledger import issue_transfer
-from services.vouchers.ledger_store import Posting
+from services.vouchers.events import VoucherIssued, parse_instant, parse_uuid, publish
+from services.vouchers.issuance.rules import IssueTally
+from services.vouchers.ledger import store as ledger_store
+from services.vouchers.ledger.rules import issue_transfer
+from services.vouchers.ledger.store import Posting
 from services.vouchers.models import ElderRow, VoucherRow
-from services.vouchers.policies import version_in_force
-from services.vouchers.policy import EligibilityFacts, Entitlement, PolicyVersion, entitlements
-from services.vouchers.service import parse_instant, parse_uuid, publish
+from services.vouchers.policy import version_in_force
+from services.vouchers.rules.calendar import local_date, month_of
+from services.vouchers.rules.policy import EligibilityFacts, Entitlement, PolicyVersion, entitlements
 
 log = logging.getLogger("youfu.vouchers.eligibility")
 
@@ -85,23 +84,6 @@ async def record_assessment(session: AsyncSession, *, data: dict, now: datetime)
     return elder
 
 
-class IssueTally:
-    """Counts and amounts by (district, kind): issued now, and found already issued."""
-
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], dict] = defaultdict(
-            lambda: {"issued_count": 0, "issued_fen": 0, "already_count": 0, "already_fen": 0})
-
-    def add(self, district: str | None, kind: str, fen: int, *, already: bool) -> None:
-        row = self.rows[(district or "", kind)]
-        prefix = "already" if already else "issued"
-        row[f"{prefix}_count"] += 1
-        row[f"{prefix}_fen"] += fen
-
-    def total(self, name: str) -> int:
-        return sum(row[name] for row in self.rows.values())
-
-
 async def issue_to_elders(session: AsyncSession, *, elders: list[ElderRow], month: str, policy: PolicyVersion,
                           now: datetime, run_id: uuid.UUID | None, tally: IssueTally | None = None) -> IssueTally:
     """Issue `month`'s missing vouchers to `elders` under `policy`: voucher rows, ISSUE transfers
@@ -136,7 +118,7 @@ async def issue_to_elders(session: AsyncSession, *, elders: list[ElderRow], mont
                                        face_value_fen=entitled.face_value_fen, district_code=elder.district_code))
         tally.add(elder.district_code, kind, entitled.face_value_fen, already=False)
     await session.flush()  # the voucher rows' unique key decides a race before the ledger moves
-    await ledger_store.post(session, postings, now=now)
+    await ledger_store.post(session, postings=postings, now=now)
     return tally
 
 

@@ -1,0 +1,12 @@
+"""The vouchers service's HTTP routes, one module per flow. Each write route opens exactly one
+transaction and hands it to one use case.
+
+Scope (see `access.py`): an officer works on their own district (naming another is 403, and
+lists and reports are filtered to it); city officers and admins see the whole city; a
+provider admin sees only their own settlements.
+"""
+from __future__ import annotations
+
+from services.vouchers.api import audit, issuance, month_end, policy, spending, wallets
+
+routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router]

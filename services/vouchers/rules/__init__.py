@@ -1,0 +1,1 @@
+"""The vouchers service's pure rules: no I/O, no SQLAlchemy, FastAPI or HTTP client."""
