@@ -27,9 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pydantic import BaseModel  # noqa: E402
 
 from shared.db import Database, utcnow  # noqa: E402
-from shared.kernel_models import KernelBase  # noqa: E402
 from shared.events import event_type, make_event  # noqa: E402
-from shared.kernel_models import OutboxRow  # noqa: E402
+from shared.kernel_models import (
+    KernelBase,  # noqa: E402
+    OutboxRow,  # noqa: E402
+)
 from shared.outbox import KafkaLink, OutboxRelay  # noqa: E402
 from youfu.broker import start_broker, stop_process  # noqa: E402
 

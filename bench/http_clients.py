@@ -25,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-
 from live_platform import load_note, start_hello, stop_process  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -48,9 +48,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
-
-from live_platform import (CpuMeter, LivePlatform, RawHttp, load_note, login_headers, ms,  # noqa: E402
-                           percentile, start_hello, stop_process, wait_quiet)
+from live_platform import (  # noqa: E402
+    CpuMeter,
+    LivePlatform,
+    RawHttp,
+    load_note,
+    login_headers,
+    ms,
+    percentile,
+    start_hello,
+    stop_process,
+    wait_quiet,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -47,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
-
 from live_platform import CpuMeter, LivePlatform, load_note, login_headers, ms, percentile, wait_quiet  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -67,8 +66,8 @@ def ok(r: httpx.Response, *codes: int) -> dict:
 # ---- set-up through the API ------------------------------------------------------------------
 
 async def register_elder(c: httpx.AsyncClient, officer: dict, assessors: list[dict], i: int, near) -> str:
-    from services.assessment.rules.idcard import id_card_check_char
     from services.assessment.instruments import get_instrument
+    from services.assessment.rules.idcard import id_card_check_char
 
     born = date(1940, 1, 1) + timedelta(days=37 * i)
     first17 = f"{DISTRICT}{born:%Y%m%d}{(100 + i) % 1000:03d}"[:16] + "1"  # odd 17th digit: male

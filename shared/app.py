@@ -50,7 +50,6 @@ class ServiceContext:
     # the service's own typed parts (its `runtime.py` says what), set by its start-up hook
     runtime: Any = None
     periodic: PeriodicRunner = field(default_factory=PeriodicRunner)
-    extras: dict[str, Any] = field(default_factory=dict)  # the service's own clients and caches
 
     def now(self):
         return self.clock()

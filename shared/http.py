@@ -19,8 +19,18 @@ from typing import Any
 
 import aiohttp
 
-from shared.errors import (BadRequest, Conflict, DomainError, FieldError, Forbidden, Invalid, NotFound,
-                           ServiceUnavailable, TooManyRequests, Unauthorized)
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 from shared.observability import current_request_id
 from shared.settings import Settings
 

@@ -5,6 +5,11 @@ runs on SQLite and says so. Under CI=true a missing PostgreSQL is a failure. pyt
 code 5 (no tests collected) is a failure too. It runs after scripts/prerequisites.sh (the
 Makefile's `prerequisites`), which started an installed PostgreSQL and installed Chromium, a CJK
 font and axe-core, or stopped the run saying what to install.
+
+Before any test, the house rules a machine keeps (docs/architecture.md): ruff over the whole tree,
+and import-linter's contracts (services never import each other; the kernel imports no service;
+rule modules import no database, web framework, HTTP client or broker). A broken rule fails the
+run before the suite starts.
 """
 from __future__ import annotations
 
@@ -26,7 +31,21 @@ def pg_answers(url: str) -> bool:
         return False
 
 
+def house_rules() -> int:
+    bin_dir = os.path.dirname(sys.executable)
+    for name, cmd in (("ruff", [os.path.join(bin_dir, "ruff"), "check", "."]),
+                      ("import contracts", [os.path.join(bin_dir, "lint-imports"), "--no-cache"])):
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"make test: {name} failed:\n{result.stdout}{result.stderr}", flush=True)
+            return result.returncode
+        print(f"make test: {name} kept", flush=True)
+    return 0
+
+
 def main() -> int:
+    if code := house_rules():
+        return code
     url = os.environ.get("YOUFU_TEST_PG", DEFAULT_PG)
     env = dict(os.environ)
     if pg_answers(url):

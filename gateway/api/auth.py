@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from gateway import accounts
-from gateway.runtime import Runtime
 from gateway.models import AdminAction, FamilyLink, User
+from gateway.runtime import Runtime
 from gateway.schemas import FamilyLinkIn, LoginIn, LogoutIn, PasswordResetIn, RefreshIn, TokenOut, UserIn, UserPatch
 from shared.app import Ctx, PageOffset
 from shared.auth import Principal, require_role

@@ -22,8 +22,7 @@ from services.assessment.elders import elder_for, ensure_assignment, publish_eld
 from services.assessment.events import AssessmentCompleted
 from services.assessment.instruments import DEFAULT_INSTRUMENT_CODE, get_instrument
 from services.assessment.models import AssessmentRow, ElderRow
-from services.assessment.rules.assessments import (OPEN_STATES, STATE_NAMES, ScoreResult, draft_content, score,
-                                                   validate_draft)
+from services.assessment.rules.assessments import OPEN_STATES, STATE_NAMES, ScoreResult, draft_content, score, validate_draft
 from services.assessment.rules.elders import ELDER_STATUSES
 from services.assessment.rules.hardship import latest_finalisation_day_due, reassessment_due
 from services.assessment.rules.instruments import Instrument

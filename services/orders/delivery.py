@@ -19,8 +19,16 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orders.access import (ELDER_ROLES, PROVIDER_ROLES, actor_of, load_order, lock_order, parse_uuid,
-                                    provider_of, require_assigned)
+from services.orders.access import (
+    ELDER_ROLES,
+    PROVIDER_ROLES,
+    actor_of,
+    load_order,
+    lock_order,
+    parse_uuid,
+    provider_of,
+    require_assigned,
+)
 from services.orders.events import OrderCancelled, OrderCompleted, OrderReturned, OrderReviewed, publish
 from services.orders.models import OfferRow, OrderRow, ReviewRow, ServiceRecordRow
 from services.orders.placement import order_details

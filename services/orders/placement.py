@@ -31,8 +31,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orders.access import (PLATFORM_ROLES, actor_of, load_order, order_scope, require_elder_access,
-                                    require_elder_district)
+from services.orders.access import PLATFORM_ROLES, actor_of, load_order, order_scope, require_elder_access, require_elder_district
 from services.orders.dispatch.dispatcher import NeedCandidates, candidate_params
 from services.orders.elders import ensure_elder
 from services.orders.events import OrderPlaced, publish_fast

@@ -24,7 +24,6 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.access import district_scope

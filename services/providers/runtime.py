@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from services.providers.geocoding import GeocodeResult, Geocoder
+from services.providers.geocoding import Geocoder, GeocodeResult
 from services.providers.nearest.candidates import CandidateSearch
 from services.providers.settings import ProvidersSettings
 from shared.app import Ctx, ServiceContext

@@ -6,8 +6,15 @@ from datetime import date
 
 from services.providers.models import CaregiverRow, CatalogueItemRow, DocumentRow, ProviderRow, ServiceItemRow
 from services.providers.rules.catalogue import CATEGORIES, UNITS
-from services.providers.rules.registry import (DOCUMENT_KINDS, KINDS, MUTUAL_AID_KIND, REQUIRED_DOCUMENTS,
-                                               STATUS_NAMES, DocumentState, documents_problem)
+from services.providers.rules.registry import (
+    DOCUMENT_KINDS,
+    KINDS,
+    MUTUAL_AID_KIND,
+    REQUIRED_DOCUMENTS,
+    STATUS_NAMES,
+    DocumentState,
+    documents_problem,
+)
 from services.providers.rules.staff import CAREGIVER_STATUSES, CERTIFICATE_LEVELS
 from shared.city import district_name
 

@@ -15,8 +15,15 @@ from services.vouchers.ledger import spend_summary
 from services.vouchers.ledger import store as ledger_store
 from services.vouchers.ledger.rules import Transfer, TransferKind, funding_account, payable_account, wallet_account
 from services.vouchers.ledger.store import Posting, insert_ignoring_duplicates
-from services.vouchers.models import (AnomalyFindingRow, AuditorActionRow, ElderRow, ProviderFreezeRow, RedemptionRow,
-                                      ServiceMinimumRow, SpendSummaryRow)
+from services.vouchers.models import (
+    AnomalyFindingRow,
+    AuditorActionRow,
+    ElderRow,
+    ProviderFreezeRow,
+    RedemptionRow,
+    ServiceMinimumRow,
+    SpendSummaryRow,
+)
 from services.vouchers.month_end import IN_CHUNK, reversed_by_capture
 from services.vouchers.rules.audit import AnomalyThresholds, AuditContext, Finding, run_rules
 from services.vouchers.rules.calendar import month_of, months_between, parse_month, previous_month

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.vouchers import events  # noqa: F401 - registers the event types
-from services.vouchers import orphans
+from services.vouchers import (
+    events,  # noqa: F401 - registers the event types
+    orphans,
+)
 from services.vouchers.api import routers
 from services.vouchers.consumers import make_subscriptions
 from services.vouchers.issuance.runs import ensure_scheduled_run

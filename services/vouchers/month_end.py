@@ -22,8 +22,16 @@ from services.vouchers.events import VoucherExpired, publish
 from services.vouchers.ledger import store as ledger_store
 from services.vouchers.ledger.rules import TransferKind, expire_month, settle_transfer, wallet_account
 from services.vouchers.ledger.store import Posting
-from services.vouchers.models import (HoldRow, MonthEndRunRow, ProviderFreezeRow, RedemptionRow, SettlementLineRow,
-                                      SettlementRow, TransferRow, VoucherRow)
+from services.vouchers.models import (
+    HoldRow,
+    MonthEndRunRow,
+    ProviderFreezeRow,
+    RedemptionRow,
+    SettlementLineRow,
+    SettlementRow,
+    TransferRow,
+    VoucherRow,
+)
 from services.vouchers.rules.calendar import is_future_month, month_end_utc, parse_month
 from services.vouchers.rules.policy import VoucherKind
 from services.vouchers.views import statement_summary

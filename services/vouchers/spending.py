@@ -18,8 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.vouchers.access import may_act_for_elder
-from services.vouchers.events import (VoucherHeld, VoucherRedeemed, VoucherReleased, parse_instant, parse_uuid,
-                                      publish)
+from services.vouchers.events import VoucherHeld, VoucherRedeemed, VoucherReleased, parse_instant, parse_uuid, publish
 from services.vouchers.ledger import spend_summary
 from services.vouchers.ledger import store as ledger_store
 from services.vouchers.ledger.rules import capture_transfer, hold_transfer, void_transfer, wallet_account

@@ -17,6 +17,7 @@ from services.vouchers.views import history_entry
 from shared.auth import Principal
 from shared.errors import NotFound
 
+
 async def _visible_elder(session: AsyncSession, principal: Principal, elder_id: uuid.UUID) -> ElderRow:
     elder = (await session.execute(sa.select(ElderRow).where(
         ElderRow.elder_id == elder_id, elder_readable_by(principal, ElderRow.elder_id, ElderRow.district_code),

@@ -10,8 +10,16 @@ import pytest
 from playwright.sync_api import expect
 
 from services.assessment.instruments import get_instrument
-from tests.browser.conftest import (DESKTOP, PHONE, gateway_as, new_id_card, new_phone, sign_in, smallest_text_px,
-                                    unlabelled_fields)
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    gateway_as,
+    new_id_card,
+    new_phone,
+    sign_in,
+    smallest_text_px,
+    unlabelled_fields,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 GB = get_instrument("gb_t_42195_2022")

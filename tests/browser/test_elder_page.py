@@ -11,8 +11,16 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (DESKTOP, PHONE, gateway_as, new_id_card, new_phone, sign_in, smallest_text_px,
-                                    unlabelled_fields)
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    gateway_as,
+    new_id_card,
+    new_phone,
+    sign_in,
+    smallest_text_px,
+    unlabelled_fields,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 HAILING = "321202"

@@ -18,8 +18,20 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.faults.harness import (ProviderRobot, add_caregivers, add_service_item, consumed, delivery_report, eventually,
-                                  fetch, ledger_check, login, order_body, reconcile, record_figures)
+from tests.faults.harness import (
+    ProviderRobot,
+    add_caregivers,
+    add_service_item,
+    consumed,
+    delivery_report,
+    eventually,
+    fetch,
+    ledger_check,
+    login,
+    order_body,
+    reconcile,
+    record_figures,
+)
 
 pytestmark = pytest.mark.slow
 OUTAGE_S = 30

@@ -18,8 +18,19 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.faults.harness import (add_service_item, eventually, fetch, ledger_check, login, new_elder, new_provider,
-                                  order_body, reconcile, record_figures, wallet_available)
+from tests.faults.harness import (
+    add_service_item,
+    eventually,
+    fetch,
+    ledger_check,
+    login,
+    new_elder,
+    new_provider,
+    order_body,
+    reconcile,
+    record_figures,
+    wallet_available,
+)
 
 pytestmark = pytest.mark.slow
 GRAB = "ft_grab"

@@ -27,9 +27,21 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.faults.harness import (ProviderRobot, add_caregivers, add_service_item, consumed, delivery_report, eventually,
-                                  fetch, ledger_check, login, order_body, reconcile, record_figures,
-                                  wallet_available)
+from tests.faults.harness import (
+    ProviderRobot,
+    add_caregivers,
+    add_service_item,
+    consumed,
+    delivery_report,
+    eventually,
+    fetch,
+    ledger_check,
+    login,
+    order_body,
+    reconcile,
+    record_figures,
+    wallet_available,
+)
 
 pytestmark = pytest.mark.slow
 CODE = "ft_crash"

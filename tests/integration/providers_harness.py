@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from services.providers.main import create_app
+from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from services.providers.settings import ProvidersSettings
 from shared.events import CloudEvent
 from shared.migrations import upgrade

@@ -9,8 +9,8 @@ import uuid
 
 import sqlalchemy as sa
 
-from services.assessment.rules.idcard import mask_id_card, mask_phone
 from services.assessment.models import ElderRow, EmergencyContactRow
+from services.assessment.rules.idcard import mask_id_card, mask_phone
 from shared.pii import PiiCipher
 from tests.integration.assessment_harness import GAOGANG, HAILING, JIANGYAN, assessment, elder_body, new_phone
 

@@ -7,8 +7,7 @@ import json
 from datetime import timedelta
 
 from services.assessment.rules.assessments import score
-from tests.integration.assessment_harness import (GAOGANG, GB, HAILING, JIANGYAN, assessment, elder_body,
-                                                  items_totalling, wait_for)
+from tests.integration.assessment_harness import GAOGANG, GB, HAILING, JIANGYAN, assessment, elder_body, items_totalling, wait_for
 
 __all__ = ["assessment"]  # the module fixture, imported for pytest
 ASSESSOR_A = {"user_id": "assessor-a", "district": HAILING}

@@ -17,7 +17,6 @@ from shared.errors import Conflict
 from shared.idempotency import run_idempotent
 from shared.kernel_models import IdempotencyRow
 from shared.settings import Settings
-
 from tests.integration.conftest import Effect, create_tables  # noqa: E402
 
 router = APIRouter()
@@ -75,8 +74,9 @@ def _is_problem(r: httpx.Response, status: int) -> dict:
 
 
 async def test_tokens_missing_expired_forged_and_wrong_role(app_url, make_token):
-    from shared.auth import Principal, TokenSigner, generate_keypair
     from datetime import timedelta
+
+    from shared.auth import Principal, TokenSigner, generate_keypair
 
     url, _ = app_url
     forged = TokenSigner(generate_keypair()[0]).sign(Principal("u1", "officer"), ttl=timedelta(minutes=5))

@@ -8,9 +8,20 @@ import uuid
 from datetime import timedelta
 
 from services.providers.models import OrderLoadRow
-from tests.integration.providers_harness import (GAOGANG, HAILING, START, add_caregiver, approved_provider,
-                                                 clock_reset, moved, names, new_spot, providers, start_providers,
-                                                 wait_for)
+from tests.integration.providers_harness import (
+    GAOGANG,
+    HAILING,
+    START,
+    add_caregiver,
+    approved_provider,
+    clock_reset,
+    moved,
+    names,
+    new_spot,
+    providers,
+    start_providers,
+    wait_for,
+)
 
 __all__ = ["providers", "clock_reset"]  # module fixtures, imported for pytest
 SHANGHAI_TUESDAY_3PM, SHANGHAI_TUESDAY_9AM = "2026-03-10T15:00:00+08:00", "2026-03-10T09:00:00+08:00"

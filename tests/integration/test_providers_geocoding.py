@@ -16,8 +16,7 @@ from geopy.exc import GeocoderQuotaExceeded
 from geopy.location import Location
 
 from services.providers.geocoding import Geocoder, bd09_to_wgs84
-from tests.integration.providers_harness import (HAILING, application, approved_provider, clock_reset, new_spot,
-                                                 providers)
+from tests.integration.providers_harness import HAILING, application, approved_provider, clock_reset, new_spot, providers
 
 __all__ = ["providers", "clock_reset"]  # module fixtures, imported for pytest
 NOT_RECOGNISED = "无法识别这个地址，请在地图上选点或填写经纬度"

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from services.providers.catalogue import standard_items_from_file
-from services.providers.models import (CaregiverRow, CatalogueItemRow, DocumentRow, OrderLoadRow, ProviderRow)
+from services.providers.models import CaregiverRow, CatalogueItemRow, DocumentRow, OrderLoadRow, ProviderRow
 from services.providers.nearest.rules.ranking import match_score
 from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from services.providers.rules.staff import works_at

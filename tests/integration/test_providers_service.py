@@ -11,8 +11,17 @@ import sqlalchemy as sa
 
 from services.providers.models import ProviderHistoryRow, ProviderRow
 from shared.kernel_models import IdempotencyRow
-from tests.integration.providers_harness import (GAOGANG, HAILING, add_caregiver, application, approved_provider,
-                                                 clock_reset, new_spot, providers, upload_documents)
+from tests.integration.providers_harness import (
+    GAOGANG,
+    HAILING,
+    add_caregiver,
+    application,
+    approved_provider,
+    clock_reset,
+    new_spot,
+    providers,
+    upload_documents,
+)
 
 __all__ = ["providers", "clock_reset"]  # module fixtures, imported for pytest
 

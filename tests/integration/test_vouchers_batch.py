@@ -18,8 +18,15 @@ from services.vouchers.events import VoucherIssued
 from services.vouchers.issuance import bulk, eligibility, runs
 from services.vouchers.ledger import spend_summary
 from services.vouchers.ledger import store as ledger_store
-from services.vouchers.models import (AnomalyFindingRow, ElderRow, LedgerAccountRow, RedemptionRow, SpendSummaryRow,
-                                      TransferRow, VoucherRow)
+from services.vouchers.models import (
+    AnomalyFindingRow,
+    ElderRow,
+    LedgerAccountRow,
+    RedemptionRow,
+    SpendSummaryRow,
+    TransferRow,
+    VoucherRow,
+)
 from services.vouchers.policy import ensure_default_policy, version_in_force
 from services.vouchers.rules.policy import EconomicStatus, LivingSituation
 from shared.auth import Principal
@@ -27,8 +34,8 @@ from shared.city import CITY_TZ
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.kernel_models import OutboxRow
-from shared.observability import request_id_var
 from shared.migrations import upgrade
+from shared.observability import request_id_var
 
 SH = CITY_TZ
 MAY_1 = datetime(2026, 5, 1, 8, 0, tzinfo=SH)

@@ -15,8 +15,7 @@ from openpyxl import load_workbook
 from services.vouchers.issuance.runs import ensure_scheduled_run
 from services.vouchers.models import TransferRow
 from shared.city import CITY_TZ
-from tests.integration.vouchers_harness import (MARCH_10, complete, completion, ledger_stays_sound, place_hold,
-                                                register, vouchers)
+from tests.integration.vouchers_harness import MARCH_10, complete, completion, ledger_stays_sound, place_hold, register, vouchers
 
 __all__ = ["vouchers", "ledger_stays_sound"]  # module fixtures, imported for pytest
 SH = CITY_TZ

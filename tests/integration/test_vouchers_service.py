@@ -12,9 +12,19 @@ import uuid
 import sqlalchemy as sa
 
 from services.vouchers.models import HoldRow, PolicyVersionRow, TransferRow, VoucherRow
-from tests.integration.vouchers_harness import (ASSESSMENT_TOPIC, MARCH_10, ORDERS_TOPIC, complete, completion,
-                                                elder_event, ledger_stays_sound, place_hold, register, vouchers,
-                                                wait_for)
+from tests.integration.vouchers_harness import (
+    ASSESSMENT_TOPIC,
+    MARCH_10,
+    ORDERS_TOPIC,
+    complete,
+    completion,
+    elder_event,
+    ledger_stays_sound,
+    place_hold,
+    register,
+    vouchers,
+    wait_for,
+)
 
 __all__ = ["vouchers", "ledger_stays_sound"]  # module fixtures, imported for pytest
 HAILING, GAOGANG = "321202", "321203"

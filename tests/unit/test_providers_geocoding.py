@@ -8,9 +8,17 @@ import pytest
 from geopy.distance import geodesic
 
 from services.providers import geocoding
+from services.providers.geocoding import (
+    GAZETTEER_FILE,
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    default_gazetteer,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 from shared.city import DISTRICTS
-from services.providers.geocoding import (GAZETTEER_FILE, bd09_to_gcj02, bd09_to_wgs84, default_gazetteer,
-                                          gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02)
 
 # (lat, lon) pairs published with the community implementations of the forward formulas:
 # googollee/eviltransform's test vectors (WGS-84 → GCJ-02) and coordtransform's (Beijing).

@@ -9,8 +9,8 @@ from collections import Counter, defaultdict
 
 from youfu.simulate.build import Built, district_name
 from youfu.simulate.http import Gateway, Session
-from youfu.simulate.play import Play
 from youfu.simulate.places import DISTRICTS
+from youfu.simulate.play import Play
 
 KIND_NAMES = {"community": "社区照护券", "mutual_aid": "邻里互助券", "institutional": "机构托养券"}
 # Audit rules that compare real timestamps: a day played many times faster than real time puts one

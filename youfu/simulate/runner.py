@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import secrets
+import signal
 import sys
 import time
 from dataclasses import dataclass

@@ -11,8 +11,15 @@ from services.assessment.api.elders import PageNo, PageSize
 from services.assessment.instruments import DEFAULT_INSTRUMENT_CODE, get_instrument, shipped_instruments
 from services.assessment.rules.instruments import Instrument
 from services.assessment.runtime import Runtime
-from services.assessment.schemas import (AssessmentIn, AssessmentOut, AssessmentUpdate, DuePage, InstrumentSummary,
-                                         ScoreIn, ScoreOut)
+from services.assessment.schemas import (
+    AssessmentIn,
+    AssessmentOut,
+    AssessmentUpdate,
+    DuePage,
+    InstrumentSummary,
+    ScoreIn,
+    ScoreOut,
+)
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
 from shared.idempotency import run_idempotent
 

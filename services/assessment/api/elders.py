@@ -11,8 +11,7 @@ from fastapi import APIRouter, Query
 
 from services.assessment import elders
 from services.assessment.runtime import Runtime
-from services.assessment.schemas import (AccessLogPage, AssignmentIn, AssignmentOut, ElderIn, ElderOut, ElderPage,
-                                         ElderPatch)
+from services.assessment.schemas import AccessLogPage, AssignmentIn, AssignmentOut, ElderIn, ElderOut, ElderPage, ElderPatch
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
 from shared.idempotency import run_idempotent
 

@@ -21,10 +21,26 @@ from types import SimpleNamespace
 
 from services.orders.access import parse_uuid
 from services.orders.events import OrderCancelled, publish_fast
-from services.orders.queries import (DUE_ORDERS, INSERT_OFFER, LOCK_ORDER, OFFERS_OF, POSTPONE_DISPATCH, SET_DISPATCH,
-                                     SET_OFFER_OUTCOME, snapshot)
-from services.orders.rules.dispatch import (EXCLUDING_OUTCOMES, Candidate, DecisionKind, DispatchMode, DispatchPolicy,
-                                            Offer, OfferOutcome, decide)
+from services.orders.queries import (
+    DUE_ORDERS,
+    INSERT_OFFER,
+    LOCK_ORDER,
+    OFFERS_OF,
+    POSTPONE_DISPATCH,
+    SET_DISPATCH,
+    SET_OFFER_OUTCOME,
+    snapshot,
+)
+from services.orders.rules.dispatch import (
+    EXCLUDING_OUTCOMES,
+    Candidate,
+    DecisionKind,
+    DispatchMode,
+    DispatchPolicy,
+    Offer,
+    OfferOutcome,
+    decide,
+)
 from services.orders.rules.lifecycle import Actor, Command, OrderState, transition
 from services.orders.runtime import OrdersRuntime, runtime_of
 from services.orders.views import OfferFacts

@@ -11,20 +11,17 @@ when both the lock and the conditional UPDATE are removed, so it does exercise t
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.access import PROVIDER_ROLES, district_scope, parse_uuid, require_provider
 from services.orders.dispatch.dispatcher import domain_offer, write_dispatch
 from services.orders.events import OrderAccepted, publish_fast
 from services.orders.models import OrderRow
-from services.orders.queries import (ACCEPT_ORDER, DECLINE_OFFER, LOCK_ORDER, OFFERS_OF, OPEN_OFFERS,
-                                     SET_OFFER_OUTCOME, snapshot)
+from services.orders.queries import ACCEPT_ORDER, DECLINE_OFFER, LOCK_ORDER, OFFERS_OF, OPEN_OFFERS, SET_OFFER_OUTCOME, snapshot
 from services.orders.rules.dispatch import OfferOutcome, accept_offer, decline_offer
 from services.orders.rules.lifecycle import Command, OrderState, transition
 from services.orders.runtime import OrdersRuntime

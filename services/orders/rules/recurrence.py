@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Hashable, Iterable, Mapping
+
 from shared.city import CITY_TZ
 from shared.errors import FieldError, Invalid
 

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Path
 
 from services.providers import catalogue
 from services.providers.runtime import Runtime
-from services.providers.schemas import (CatalogueItemIn, CatalogueItemOut, CatalogueItemPatch, ServiceItemIn,
-                                        ServiceItemOut)
+from services.providers.schemas import CatalogueItemIn, CatalogueItemOut, CatalogueItemPatch, ServiceItemIn, ServiceItemOut
 from services.providers.views import service_item_view
 from shared.app import Ctx, CurrentPrincipal
 

@@ -11,8 +11,19 @@ from fastapi.encoders import jsonable_encoder
 
 from services.providers import registry
 from services.providers.runtime import Runtime
-from services.providers.schemas import (DocumentIn, DocumentOut, DocumentsOut, HistoryEntry, ProviderApplication,
-                                        ProviderKind, ProviderOut, ProviderStatus, ReasonIn, ServiceArea, StarRatingIn)
+from services.providers.schemas import (
+    DocumentIn,
+    DocumentOut,
+    DocumentsOut,
+    HistoryEntry,
+    ProviderApplication,
+    ProviderKind,
+    ProviderOut,
+    ProviderStatus,
+    ReasonIn,
+    ServiceArea,
+    StarRatingIn,
+)
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey, PageOffset
 from shared.city import local_day
 from shared.idempotency import run_idempotent

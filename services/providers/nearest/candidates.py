@@ -27,8 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from services.providers.nearest.index_source import (CaregiverFacts, OfferedItem, ProviderFacts, changed_providers,
-                                                     load_snapshot)
+from services.providers.nearest.index_source import CaregiverFacts, OfferedItem, ProviderFacts, changed_providers, load_snapshot
 from services.providers.nearest.rules.caregiver_index import Caregiver, CaregiverIndex
 from services.providers.nearest.rules.geodesy import ellipsoid_distance_m
 from services.providers.nearest.rules.ranking import ScoreWeights, match_score

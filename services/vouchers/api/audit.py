@@ -10,8 +10,7 @@ from fastapi import APIRouter, Query
 from services.vouchers import audit
 from services.vouchers.exports import Column, Format, download
 from services.vouchers.runtime import Runtime
-from services.vouchers.schemas import (ActionIn, ActionOut, FindingOut, LedgerCheckOut, SpendByMonthOut,
-                                       SpendReportOut)
+from services.vouchers.schemas import ActionIn, ActionOut, FindingOut, LedgerCheckOut, SpendByMonthOut, SpendReportOut
 from shared.app import Ctx, CurrentPrincipal
 
 router = APIRouter(tags=["civil affairs"])

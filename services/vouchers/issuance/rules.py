@@ -8,8 +8,15 @@ from datetime import datetime
 
 from services.vouchers.ledger.rules import LedgerState, apply, issue_transfer
 from services.vouchers.rules.calendar import is_future_month, month_of
-from services.vouchers.rules.policy import (GRADES, EconomicStatus, EligibilityFacts, LivingSituation, PolicyVersion,
-                                            VoucherKind, entitlements)
+from services.vouchers.rules.policy import (
+    GRADES,
+    EconomicStatus,
+    EligibilityFacts,
+    LivingSituation,
+    PolicyVersion,
+    VoucherKind,
+    entitlements,
+)
 from shared.errors import Conflict, invalid_field
 
 

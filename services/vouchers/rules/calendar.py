@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
 from shared.city import CITY_TZ
 from shared.errors import invalid_field
 

@@ -21,8 +21,8 @@ import h3
 import numpy as np
 from h3.api import basic_int as h3i
 
-from services.providers.nearest.rules.geodesy import EARTH_MEAN_RADIUS_M, metres_of_chord2, unit_vectors
 from services.providers.nearest.rules.discs import Disc, DiscCache, build_disc
+from services.providers.nearest.rules.geodesy import EARTH_MEAN_RADIUS_M, metres_of_chord2, unit_vectors
 
 if TYPE_CHECKING:
     from services.providers.nearest.rules.caregiver_index import Caregiver, _Query
