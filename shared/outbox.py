@@ -54,6 +54,21 @@ def add_event(session: AsyncSession, event: CloudEvent) -> None:
     session.info["outbox_dirty"] = True
 
 
+async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
+    """`add_event` for many events at once: one INSERT of many rows (batched by the driver) instead
+    of an ORM object per event, for bulk changes such as applying a status list of 165,000 rows."""
+    if not events:
+        return
+    created_at = utcnow()
+    rows = []
+    for event in events:
+        topic, key = topic_and_key(event)
+        rows.append({"event_id": event.id, "topic": topic, "key": key, "type": event.type,
+                     "payload": event.to_json(), "created_at": created_at, "attempts": 0})
+    await session.execute(sa.insert(OutboxRow), rows)
+    session.info["outbox_dirty"] = True
+
+
 class KafkaLink:
     """The process's one KafkaProducer, created lazily so a broker that is down at start
     delays events instead of failing the service."""
