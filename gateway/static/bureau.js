@@ -193,6 +193,8 @@
   const applyKeys = new Map(); // list id → its apply key, for the same reason
   let shownList = null;
 
+  // the lists carry who acted as an account id (or a system's name): "我" for this account
+  const who = id => !id ? "" : id === me.id ? "我" : /^[0-9a-f-]{36}$/i.test(id) ? `工作人员（编号 ${short(id)}）` : id;
   const valueName = v => v === null || v === undefined ? "—" : (CHANGE_VALUES[v] || String(v));
   function changeText(c) {
     if (!c) return "";
@@ -203,19 +205,19 @@
   const atStake = d => d.money_at_stake_fen === null || d.money_at_stake_fen === undefined
     ? (d.kind === "assistance" ? "不涉及" : "暂时无法估算（代金券服务暂时无法访问）") : `${money(d.money_at_stake_fen)} 元`;
 
-  function showList(d, offset = 0) {
+  function showList(d, offset = d.offset || 0) {
     shownList = d;
     const applied = d.state === "applied", counts = d.counts || {};
     const names = applied ? { ...Object.fromEntries(COUNT_NAMES), apply: "已变更" } : Object.fromEntries(COUNT_NAMES);
     const total = counts.rows || 0, shown = (d.rows || []).length;
     const stateText = applied
-      ? `已应用（${Youfu.esc(d.applied_by_name || d.applied_by || "")} 于 ${Youfu.localTime(d.applied_at)} 应用）`
+      ? `已应用（${Youfu.esc(who(d.applied_by))}于 ${Youfu.localTime(d.applied_at)} 应用）`
       : "预览：尚未修改任何档案，请核对后点“确认应用”";
     const box = $("#status-list-result");
     box.innerHTML = `<div class="card" data-list="${Youfu.esc(d.list_id)}" data-state="${Youfu.esc(d.state)}">`
       + `<h4 id="status-list-title">${Youfu.esc(LIST_KINDS[d.kind] || d.kind)}：${Youfu.esc(d.source || "")}</h4>`
       + `<p id="status-list-state">${stateText}</p>`
-      + `<p class="muted">上传：${Youfu.esc(d.uploaded_by_name || d.uploaded_by || "")} · ${Youfu.localTime(d.uploaded_at)}</p>`
+      + `<p class="muted">上传：${Youfu.esc(who(d.uploaded_by))} · ${Youfu.localTime(d.uploaded_at)}</p>`
       + `<dl class="stats" id="status-list-counts">`
       + COUNT_NAMES.map(([k]) => `<div data-count="${k}"><dt>${names[k]}</dt><dd>${counts[k] ?? 0}</dd></div>`).join("")
       + `<div data-count="money"><dt>${d.kind === "assistance" ? "涉及金额" : "需追缴金额"}</dt><dd>${atStake(d)}</dd></div></dl>`
@@ -249,7 +251,7 @@
         { h: "上传时间", v: l => Youfu.localTime(l.uploaded_at) }, { h: "类型", v: l => LIST_KINDS[l.kind] || l.kind },
         { h: "来源", v: l => l.source || "", long: true }, { h: "行数", v: l => (l.counts || {}).rows ?? "" },
         { h: "变更", v: l => (l.counts || {}).apply ?? "" }, { h: "状态", v: l => l.state === "applied" ? "已应用" : "预览，未应用" },
-        { h: "应用时间", v: l => Youfu.localTime(l.applied_at) },
+        { h: "上传人", v: l => who(l.uploaded_by) }, { h: "应用时间", v: l => Youfu.localTime(l.applied_at) },
         { h: "查看", noExport: true, html: l => `<button type="button" data-open-list="${Youfu.esc(l.list_id)}"
             aria-label="查看 ${Youfu.esc(l.source || "")}（${Youfu.esc(Youfu.localTime(l.uploaded_at))}）">查看</button>` },
       ] });
@@ -292,7 +294,8 @@
     let r;
     try { r = await Youfu.api("POST", `${A}/status-lists/${q(id)}/apply`, {}, { idempotencyKey: applyKeys.get(id) }); }
     catch (err) { b.disabled = false; Youfu.show("#status-lists-msg", "应用没有成功，档案没有任何修改：" + Youfu.explain(err)); return; }
-    try { await openList(id); } catch { /* the message below still says what happened */ }
+    if (r && r.rows) showList(r); // the answer is the applied list itself
+    else { try { await openList(id); } catch { /* the message below still says what happened */ } }
     await Promise.all([panel("status-lists", loadStatusLists), panel("anomalies", loadAnomalies)]);
     done("#status-lists-msg", `已应用：变更 ${r.applied ?? 0} 位老人的档案，${r.unchanged ?? 0} 位已是该状态、没有重复修改。`
       + (shownList && shownList.kind !== "assistance" && r.applied ? "已故或迁出老人此后的消费已生成追缴线索，见“稽核线索”。" : ""));
