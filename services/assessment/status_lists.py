@@ -196,8 +196,9 @@ async def _update_elders(session: AsyncSession, kind: rules.Kind, updates: list[
             params = {"ids": [u["id"] for u in chunk], "now": now} | {name: [u[name] for u in chunk] for name in fields}
             await session.execute(statement, params)
         return
-    statement = (sa.update(_elders).where(_elders.c.id == sa.bindparam("b_id"))
-                 .values(updated_at=sa.bindparam("b_now"), **{name: sa.bindparam(f"b_{name}") for name in fields}))
+    statement = (sa.update(_elders).where(_elders.c.id == sa.bindparam("b_id", type_=_elders.c.id.type))
+                 .values(updated_at=sa.bindparam("b_now", type_=_elders.c.updated_at.type),
+                         **{name: sa.bindparam(f"b_{name}", type_=_elders.c[name].type) for name in fields}))
     await session.execute(statement, [{"b_id": u["id"], "b_now": now} | {f"b_{name}": u[name] for name in fields}
                                       for u in updates])
 

@@ -113,6 +113,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/vouchers/policies": ALL,
     "POST /api/vouchers/policies": ADMIN,
     "GET /api/vouchers/policies/current": ALL,
+    "POST /api/vouchers/recovery-estimates": CITY,  # and other services' own tokens
     "POST /api/vouchers/quotes": ELDER_SIDE | {"admin"},
     "GET /api/vouchers/reports/spend": OFFICERS,
     "GET /api/vouchers/reports/spend/monthly": OFFICERS,
