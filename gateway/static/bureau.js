@@ -298,7 +298,7 @@
     else { try { await openList(id); } catch { /* the message below still says what happened */ } }
     await Promise.all([panel("status-lists", loadStatusLists), panel("anomalies", loadAnomalies)]);
     done("#status-lists-msg", `已应用：变更 ${r.applied ?? 0} 位老人的档案，${r.unchanged ?? 0} 位已是该状态、没有重复修改。`
-      + (shownList && shownList.kind !== "assistance" && r.applied ? "已故或迁出老人此后的消费已生成追缴线索，见“稽核线索”。" : ""));
+      + (shownList && shownList.kind !== "assistance" && r.applied ? "已故或迁出后仍有的券支付已生成追缴线索，在“稽核线索”中按去世或迁出的月份列出。" : ""));
   });
   $("#status-list-history").addEventListener("click", async e => {
     const b = e.target.closest("button[data-open-list]");

@@ -80,6 +80,8 @@ def test_city_officer_uploads_a_death_list_sees_the_dry_run_and_applies_it(brows
     expect(section).to_be_visible()
     expect(page.get_by_role("table", name="以前上传的名单")).to_be_visible()
     assert unlabelled_fields(page) == []
+    # recovery findings (tests/e2e/test_status_lists_flow.py makes one) show what is to be recovered
+    expect(page.locator("#anomalies").get_by_role("columnheader", name="追缴金额（元）")).to_be_visible()
 
     # a file that is not a death list: refused, the missing columns named on the page
     upload(page, "deaths", csv_file(tmp_path, "通讯录.csv", ["姓名,电话", "王某,13800000000"]))
@@ -92,8 +94,10 @@ def test_city_officer_uploads_a_death_list_sees_the_dry_run_and_applies_it(brows
     upload(page, "deaths", deaths)
     expect(message).to_contain_text("已读取 3 行")
     expect(page.locator("#status-list-state")).to_contain_text("预览")
-    for key, n in (("rows", 3), ("apply", 1), ("unchanged", 0), ("name_mismatch", 1), ("unknown", 0), ("invalid", 1)):
+    for key, n in (("rows", 3), ("matched", 2), ("apply", 1), ("unchanged", 0), ("name_mismatch", 1), ("unknown", 0),
+                   ("conflicting", 0), ("invalid", 1)):
         expect(count(page, key)).to_have_text(str(n))
+    expect(count(page, "money")).to_have_text("0.00 元")  # vouchers asked: this elder spent nothing since
     table = page.get_by_role("table", name="比对结果（死亡名单）")
     applying = table.get_by_role("row", name=re.compile("将变更"))
     expect(applying).to_have_count(1)
