@@ -22,21 +22,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assessment import access
 from services.assessment.elders import elder_for
-from services.assessment.events import ChangeSource, ElderUpdated, elder_facts
+from services.assessment.events import ElderUpdated, elder_facts
 from services.assessment.models import ElderRow, ElderStatusChangeRow, StatusListLineRow, StatusListRow
 from services.assessment.rules import status_lists as rules
 from services.assessment.rules.hardship import special_hardship_reasons
 from services.assessment.views import status_change_view, status_list_summary, status_list_view
 from shared.auth import Principal, require_role
 from shared.city import local_day
+from shared.db import insert_rows
 from shared.errors import Forbidden, NotFound
-from shared.events import make_event
+from shared.events import make_events
 from shared.outbox import add_events
 from shared.pii import PiiCipher
 
 Estimate = Callable[[list[dict]], Awaitable[dict[str, int] | None]]
 DEFAULT_PAGE = 200
-ELDER_COLUMNS = [c for c in ElderRow.__table__.c]
+# what the events and the classification read: not the ciphertexts (the heaviest columns)
+ELDER_COLUMNS = [ElderRow.__table__.c[name] for name in (
+    "id", "district_code", "street", "economic_status", "living_situation", "lat", "lon", "special_hardship", "status",
+    "grade", "birth_date", "name", "address", "status_date")]
 _elders = ElderRow.__table__
 _lines = StatusListLineRow.__table__
 _changes = ElderStatusChangeRow.__table__
@@ -147,8 +151,7 @@ async def upload_list(session: AsyncSession, *, principal: Principal, cipher: Pi
                            money_at_stake_fen=money, uploaded_by=principal.user_id, uploaded_at=now)
     session.add(stored)
     await session.flush()
-    for chunk in _chunks(lines, 10_000):
-        await session.execute(sa.insert(_lines), [line | {"list_id": stored.id} for line in chunk])
+    await insert_rows(session, _lines, [line | {"list_id": stored.id} for line in lines])
     return await _view(session, stored, offset=0, limit=DEFAULT_PAGE)
 
 
@@ -252,14 +255,11 @@ async def apply_list(session: AsyncSession, *, principal: Principal, list_id: uu
         if plan.change_from != change.from_value:  # the record moved since the dry run: keep what was applied
             regraded.append({"b_line": plan.line, "b_outcome": "apply", "b_reason": None, "b_field": change.field,
                              "b_from": change.from_value, "b_to": change.to_value, "b_date": change.effective_date})
-        events.append(make_event(ElderUpdated(
-            **elder_facts(SimpleNamespace(**facts)), changed_fields=changed,
-            change_source=ChangeSource(list_id=str(stored.id), kind=kind.value, file=stored.source, line=plan.line)),
-            source=source))
+        events.append(elder_facts(SimpleNamespace(**facts)) | {"changed_fields": changed, "change_source": {
+            "list_id": str(stored.id), "kind": kind.value, "file": stored.source, "line": plan.line}})
     await _update_elders(session, kind, updates, now)
-    for chunk in _chunks(changes, 10_000):
-        await session.execute(sa.insert(_changes), chunk)
-    await add_events(session, events)
+    await insert_rows(session, _changes, changes)
+    await add_events(session, make_events(ElderUpdated, events, source=source))
     if regraded:
         await session.execute(
             sa.update(_lines).where(_lines.c.list_id == stored.id, _lines.c.line == sa.bindparam("b_line"))
