@@ -3,8 +3,8 @@ officer uploads a death list as CSV (one elder who died, one row whose name does
 number, one ID number with a wrong check digit), sees the dry run with its counts and each row's
 reason, applies it and sees it applied; the same file uploaded and applied again changes nothing.
 A file that is not a death list is refused with the missing columns named on the page. An
-assistance list's change is explained on the elder's page to a linked family member, and the page
-shows no notice for an elder without changes."""
+assistance list (an Excel file) changes an elder's category, which the elder's page explains to a
+linked family member; before that change the page shows no notice."""
 from __future__ import annotations
 
 import random
@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import Workbook
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, new_phone, sign_in, unlabelled_fields
@@ -158,8 +159,11 @@ def test_assistance_change_is_explained_on_the_elders_page(browser, platform, tm
 
     valid_from = datetime.now(SHANGHAI).date().replace(day=1).isoformat()
     ctx, bureau = open_bureau(browser, platform)
-    upload(bureau, "assistance", csv_file(tmp_path, "民政救助名单.csv", [
-        "身份证号,救助类别,生效日期", f"{elder['id_number']},低保边缘,{valid_from}"]))
+    book = Workbook()  # this one as Excel, as the assistance office exports it
+    book.active.append(["身份证号", "救助类别", "生效日期"])
+    book.active.append([elder["id_number"], "低保边缘", valid_from])
+    book.save(tmp_path / "民政救助名单.xlsx")
+    upload(bureau, "assistance", str(tmp_path / "民政救助名单.xlsx"))
     expect(count(bureau, "apply")).to_have_text("1")
     expect(bureau.get_by_role("table", name="比对结果（救助名单）").get_by_role("row", name=re.compile("将变更")))\
         .to_contain_text("救助类别：低保 → 低保边缘")
