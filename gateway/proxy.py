@@ -28,7 +28,8 @@ DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "x
 
 
 async def forward(client: aiohttp.ClientSession, base_url: str, service: str, request: Request,
-                  path: str) -> Response:
+                  path: str, *, timeout_s: float | None = None) -> Response:
+    """`timeout_s`: this request's own limit instead of the client's (the long upload routes)."""
     headers = {k: v for k, v in request.headers.items() if k.lower() in PASS_REQUEST_HEADERS}
     headers["x-request-id"] = current_request_id() or ""
     body = await request.body()
@@ -39,11 +40,12 @@ async def forward(client: aiohttp.ClientSession, base_url: str, service: str, re
     # a write with an Idempotency-Key is as safe to send twice as a GET: the service answers the
     # second with the first's answer and no second effect
     attempts = 3 if request.method in IDEMPOTENT_METHODS or "idempotency-key" in headers else 1
+    own_timeout = {"timeout": aiohttp.ClientTimeout(total=timeout_s, sock_connect=2.0)} if timeout_s else {}
     for attempt in range(1, attempts + 1):
         try:
             # encoded=True: the path and query go on as the caller sent them, not re-quoted
             async with client.request(request.method, URL(url, encoded=True), data=body, headers=headers,
-                                      allow_redirects=False) as upstream:
+                                      allow_redirects=False, **own_timeout) as upstream:
                 status, content = upstream.status, await upstream.read()
                 upstream_headers = upstream.headers
             break

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.observability import current_request_id
 
@@ -115,6 +115,25 @@ def make_event(data: BaseModel, *, source: str) -> CloudEvent:
         source=source, type=spec.type, subject=str(payload[spec.key_field]), data=payload,
         requestid=current_request_id(),
     )
+
+
+def make_events(model: type[BaseModel], items: list[dict[str, Any]], *, source: str) -> list[CloudEvent]:
+    """`make_event` for many events of one type (`items`: the fields of each): validated and turned
+    into JSON data in one call for all of them, the envelopes built without validating again. For
+    bulk changes (a status list of 165,000 rows), where one `make_event` each costs seconds."""
+    spec = REGISTRY[model.__event_type__]  # type: ignore[attr-defined]
+    adapter = _LIST_ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _LIST_ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    payloads = adapter.dump_python(adapter.validate_python(items), mode="json")
+    request_id, now = current_request_id(), datetime.now(timezone.utc)
+    return [CloudEvent.model_construct(specversion="1.0", id=str(uuid.uuid4()), source=source, type=spec.type,
+                                       subject=str(data[spec.key_field]), time=now,
+                                       datacontenttype="application/json", data=data, requestid=request_id)
+            for data in payloads]
+
+
+_LIST_ADAPTERS: dict[type, TypeAdapter] = {}
 
 
 def topic_and_key(event: CloudEvent) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database, utcnow
+from shared.db import Database, insert_rows, utcnow
 from shared.events import STRUCTURED_HEADER, CloudEvent, topic_and_key
 from shared.fast_sql import Query, fast_transaction
 from shared.kernel_models import OutboxRow
@@ -51,6 +51,21 @@ def add_event(session: AsyncSession, event: CloudEvent) -> None:
     topic, key = topic_and_key(event)
     session.add(OutboxRow(event_id=event.id, topic=topic, key=key, type=event.type,
                           payload=event.to_json(), created_at=utcnow()))
+    session.info["outbox_dirty"] = True
+
+
+async def add_events(session: AsyncSession, events: list[CloudEvent]) -> None:
+    """`add_event` for many events at once: the rows go in with one COPY (`shared.db.insert_rows`)
+    instead of an ORM object each, for bulk changes such as applying a status list of 165,000 rows."""
+    if not events:
+        return
+    created_at = utcnow()
+    rows = []
+    for event in events:
+        topic, key = topic_and_key(event)
+        rows.append({"event_id": event.id, "topic": topic, "key": key, "type": event.type,
+                     "payload": event.to_json(), "created_at": created_at, "attempts": 0})
+    await insert_rows(session, OutboxRow.__table__, rows)
     session.info["outbox_dirty"] = True
 
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     login_failure_window_s: int = 300
     writes_per_minute: int = 120  # per principal, at the gateway
     max_body_bytes: int = 1_048_576
+    # the lists other bureaus send (issue 20: up to 200,000 rows, a file or JSON) pass the gateway
+    # with a larger body, and their dry run or apply may take a minute (gateway/api/proxy.py)
+    max_upload_bytes: int = 32 * 1_048_576
+    upload_timeout_s: float = 120.0
     outbox_poll_s: float = 1.0
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5

@@ -1,7 +1,9 @@
 """The catch-all route to the services (`/api/{service}/…`): the session check, the write checks
-(body size, JSON, the per-caller write limit), then `proxy.forward`."""
+(body size, JSON, the per-caller write limit), then `proxy.forward`. The upload routes (a list
+from another bureau: a file or a large JSON body) take a larger body and a longer time."""
 from __future__ import annotations
 
+import re
 import time
 
 from fastapi import APIRouter, Request
@@ -26,6 +28,13 @@ class UnsupportedMediaType(DomainError):
 
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# (service, path) of the writes that take a file (multipart/form-data) or a body past
+# max_body_bytes, and may run longer than http_timeout_s: settings.max_upload_bytes, upload_timeout_s
+UPLOAD_ROUTES = (("assessment", re.compile(r"status-lists")), ("assessment", re.compile(r"status-lists/[^/]+/apply")))
+
+
+def is_upload(service: str, path: str) -> bool:
+    return any(service == owner and pattern.fullmatch(path) for owner, pattern in UPLOAD_ROUTES)
 
 
 @router.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -36,17 +45,22 @@ async def proxy(service: str, path: str, request: Request, ctx: Ctx, rt: Runtime
     principal = None
     if request.headers.get("authorization"):
         principal = await rt.sessions.principal(request)  # deleted users and signed-out sessions stop here
+    upload = request.method == "POST" and is_upload(service, path)
     if request.method in WRITE_METHODS:
-        check_write(request, ctx.settings, rt, principal)
-    return await forward(rt.upstream[service], rt.upstream_url[service], service, request, path)
+        check_write(request, ctx.settings, rt, principal, upload=upload)
+    return await forward(rt.upstream[service], rt.upstream_url[service], service, request, path,
+                         timeout_s=ctx.settings.upload_timeout_s if upload else None)
 
 
-def check_write(request: Request, settings: Settings, rt: GatewayRuntime, principal: Principal | None) -> None:
+def check_write(request: Request, settings: Settings, rt: GatewayRuntime, principal: Principal | None, *,
+                upload: bool = False) -> None:
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"提交的内容太大（上限 {settings.max_body_bytes // 1024} KB）")
+    limit = settings.max_upload_bytes if upload else settings.max_body_bytes
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"提交的内容太大（上限 {limit // 1024} KB）")
     ctype = request.headers.get("content-type", "")
-    if length not in (None, "0") and ctype and not ctype.startswith("application/json"):
+    if length not in (None, "0") and ctype and not ctype.startswith("application/json") \
+            and not (upload and ctype.startswith("multipart/form-data")):
         raise UnsupportedMediaType("请以 JSON 格式提交（Content-Type: application/json）")
     key = f"user:{principal.user_id}" if principal else f"addr:{request.client.host if request.client else '-'}"
     limiter = rt.write_limit

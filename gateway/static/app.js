@@ -2,12 +2,14 @@
 const Youfu = {
   token() { return sessionStorage.getItem("yf.access"); },
   me() { try { return JSON.parse(sessionStorage.getItem("yf.me") || "null"); } catch { return null; } },
+  // body: an object sent as JSON, or a FormData sent as multipart (the browser writes its boundary)
   async api(method, path, body, opts = {}) {
     const headers = { "Accept": "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     if (this.token()) headers["Authorization"] = "Bearer " + this.token();
     if (opts.idempotencyKey) headers["Idempotency-Key"] = opts.idempotencyKey;
-    const r = await this.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await this.fetch(path, { method, headers, body: body === undefined ? undefined : form ? body : JSON.stringify(body) });
     if (r.status === 401 && !opts.retried && sessionStorage.getItem("yf.refresh")) {
       if (await this.refresh()) return this.api(method, path, body, { ...opts, retried: true });
     }

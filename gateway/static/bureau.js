@@ -1,5 +1,5 @@
-// The civil-affairs dashboard: spend charts, issuance, provider review, expiring documents, audit
-// findings, settlements and visit coverage. The token decides the district; each panel loads on
+// The civil-affairs dashboard: spend charts, issuance, provider review, expiring documents, lists
+// from other bureaus (city officers: upload, dry run, apply), audit findings, settlements and visit coverage. The token decides the district; each panel loads on
 // its own, so one service being down leaves the others working.
 (() => {
   const V = "/api/vouchers", P = "/api/providers", O = "/api/orders";
@@ -8,6 +8,7 @@
   const DISTRICTS = JSON.parse(document.getElementById("districts").textContent);
   const SETTLEMENT_STATUS = { draft: "草稿", confirmed: "已确认", paid: "已付款" };
   const FINDING_STATUS = { open: "待处理", dismissed: "已驳回", actioned: "已处理" };
+  const RECOVERY_RULE = "service_after_departure"; // 老人已故或迁出后仍有消费: its amount is to be recovered (追缴)
   const TRIGGERS = { manual: "手动", scheduled: "每月自动", mid_month: "月中补发", event: "认定后补发" };
   const me = Youfu.requireRole(["officer", "city_officer", "admin"], "民政监管看板");
   const city = me && me.role !== "officer";
@@ -176,6 +177,137 @@
       ] });
   }
 
+  // ---- lists from other bureaus (city officers): upload → dry run → apply (assessment service) ----
+  const A = "/api/assessment";
+  const LIST_KINDS = { deaths: "死亡名单", moves: "户籍迁出名单", assistance: "救助名单" };
+  const OUTCOMES = { apply: "将变更", unchanged: "无需变更", name_mismatch: "姓名不符", unknown: "查无此人",
+    conflicting: "相互矛盾", invalid: "格式有误" };
+  const APPLIED_OUTCOMES = { ...OUTCOMES, apply: "已变更" };
+  const CHANGE_FIELDS = { status: "老人状态", economic_status: "救助类别" };
+  const CHANGE_VALUES = { active: "在册", deceased: "已故", moved_away: "已迁出", tekun: "特困", dibao: "低保",
+    dibao_edge: "低保边缘", expense_hardship: "支出型困难", none: "无" };
+  const COUNT_NAMES = [["rows", "名单行数"], ["matched", "匹配到老人"], ["apply", "将变更"], ["unchanged", "已是该状态"],
+    ["name_mismatch", "姓名不符"], ["unknown", "查无此人"], ["conflicting", "相互矛盾"], ["invalid", "格式有误"]];
+  const PAGE_ROWS = 200;
+  let uploadKey = null; // one key per chosen file: a retry after a lost answer makes one list, not two
+  const applyKeys = new Map(); // list id → its apply key, for the same reason
+  let shownList = null;
+
+  // the lists carry who acted as an account id (or a system's name): "我" for this account
+  const who = id => !id ? "" : id === me.id ? "我" : /^[0-9a-f-]{36}$/i.test(id) ? `工作人员（编号 ${short(id)}）` : id;
+  const valueName = v => v === null || v === undefined ? "—" : (CHANGE_VALUES[v] || String(v));
+  function changeText(c) {
+    if (!c) return "";
+    const what = CHANGE_FIELDS[c.field] || c.field || "";
+    const from = c.from_name || valueName(c.from), to = c.to_name || valueName(c.to);
+    return `${what}：${from} → ${to}${c.effective_date ? `（${c.effective_date} 起）` : ""}`;
+  }
+  const atStake = d => d.money_at_stake_fen === null || d.money_at_stake_fen === undefined
+    ? (d.kind === "assistance" ? "不涉及" : "暂时无法估算（代金券服务暂时无法访问）") : `${money(d.money_at_stake_fen)} 元`;
+
+  function showList(d, offset = d.offset || 0) {
+    shownList = d;
+    const applied = d.state === "applied", counts = d.counts || {};
+    const names = applied ? { ...Object.fromEntries(COUNT_NAMES), apply: "已变更" } : Object.fromEntries(COUNT_NAMES);
+    const total = counts.rows || 0, shown = (d.rows || []).length;
+    const stateText = applied
+      ? `已应用（${Youfu.esc(who(d.applied_by))}于 ${Youfu.localTime(d.applied_at)} 应用）`
+      : "预览：尚未修改任何档案，请核对后点“确认应用”";
+    const box = $("#status-list-result");
+    box.innerHTML = `<div class="card" data-list="${Youfu.esc(d.list_id)}" data-state="${Youfu.esc(d.state)}">`
+      + `<h4 id="status-list-title">${Youfu.esc(LIST_KINDS[d.kind] || d.kind)}：${Youfu.esc(d.source || "")}</h4>`
+      + `<p id="status-list-state">${stateText}</p>`
+      + `<p class="muted">上传：${Youfu.esc(who(d.uploaded_by))} · ${Youfu.localTime(d.uploaded_at)}</p>`
+      + `<dl class="stats" id="status-list-counts">`
+      + COUNT_NAMES.map(([k]) => `<div data-count="${k}"><dt>${names[k]}</dt><dd>${counts[k] ?? 0}</dd></div>`).join("")
+      + `<div data-count="money"><dt>${d.kind === "assistance" ? "涉及金额" : "需追缴金额"}</dt><dd>${atStake(d)}</dd></div></dl>`
+      + `<div id="status-list-rows"></div>`
+      + (total > shown ? `<p class="pager"><span class="muted">第 ${offset + 1}–${offset + shown} 行，共 ${total} 行</span>
+          <button type="button" data-page="${offset - PAGE_ROWS}"${offset > 0 ? "" : " disabled"}>上一页</button>
+          <button type="button" data-page="${offset + PAGE_ROWS}"${offset + shown < total ? "" : " disabled"}>下一页</button></p>` : "")
+      + (applied ? "" : `<p class="actions"><button type="button" class="primary" id="status-list-apply">确认应用</button>
+          <span class="muted">只修改“将变更”的行；姓名不符、查无此人、相互矛盾、格式有误的行不会修改，请核实后另行处理。</span></p>`)
+      + `</div>`;
+    const outcome = applied ? APPLIED_OUTCOMES : OUTCOMES;
+    Youfu.table("#status-list-rows", { caption: `比对结果（${LIST_KINDS[d.kind] || d.kind}）`,
+      name: `外部数据比对-${LIST_KINDS[d.kind] || d.kind}-${d.source || d.list_id}`, sheet: "比对结果", rows: d.rows || [],
+      empty: "名单里没有数据行。",
+      columns: [
+        { h: "行号", v: r => r.line }, { h: "结果", v: r => outcome[r.outcome] || r.outcome },
+        { h: "原因", v: r => r.reason || "", long: true }, { h: "老人", v: r => r.elder_name || "" },
+        { h: "变更", v: r => changeText(r.change), long: true },
+        { h: "涉及金额（元）", v: r => r.amount_fen, money: true },
+      ] });
+  }
+  async function openList(id, offset = 0) {
+    showList(await Youfu.api("GET", `${A}/status-lists/${q(id)}?offset=${offset}&limit=${PAGE_ROWS}`), offset);
+  }
+  const listItems = r => Array.isArray(r) ? r : (r && (r.items || r.lists)) || [];
+  async function loadStatusLists() {
+    const lists = listItems(await Youfu.api("GET", `${A}/status-lists`));
+    Youfu.table("#status-list-history", { caption: "以前上传的名单", name: "外部数据比对记录", sheet: "上传记录", rows: lists,
+      empty: "还没有上传过名单。",
+      columns: [
+        { h: "上传时间", v: l => Youfu.localTime(l.uploaded_at) }, { h: "类型", v: l => LIST_KINDS[l.kind] || l.kind },
+        { h: "来源", v: l => l.source || "", long: true }, { h: "行数", v: l => (l.counts || {}).rows ?? "" },
+        { h: "变更", v: l => (l.counts || {}).apply ?? "" }, { h: "状态", v: l => l.state === "applied" ? "已应用" : "预览，未应用" },
+        { h: "上传人", v: l => who(l.uploaded_by) }, { h: "应用时间", v: l => Youfu.localTime(l.applied_at) },
+        { h: "查看", noExport: true, html: l => `<button type="button" data-open-list="${Youfu.esc(l.list_id)}"
+            aria-label="查看 ${Youfu.esc(l.source || "")}（${Youfu.esc(Youfu.localTime(l.uploaded_at))}）">查看</button>` },
+      ] });
+  }
+  $("#status-list-kind").addEventListener("change", () => { uploadKey = null; });
+  $("#status-list-file").addEventListener("change", () => { uploadKey = null; });
+  $("#status-list-form").addEventListener("submit", async e => {
+    e.preventDefault();
+    const file = $("#status-list-file").files[0], btn = $("#status-list-upload");
+    $("#status-lists-msg").hidden = true;
+    if (!file) { Youfu.show("#status-lists-msg", "请先选择名单文件（.csv 或 .xlsx）。"); $("#status-list-file").focus(); return; }
+    if (!/\.(csv|xlsx)$/i.test(file.name)) { Youfu.show("#status-lists-msg", "只能上传 .csv 或 .xlsx 文件，请另存为这两种格式后再上传。"); return; }
+    const form = new FormData();
+    form.append("kind", $("#status-list-kind").value);
+    form.append("file", file, file.name);
+    uploadKey = uploadKey || Youfu.uuid();
+    btn.disabled = true;
+    try {
+      const d = await Youfu.api("POST", `${A}/status-lists`, form, { idempotencyKey: uploadKey });
+      uploadKey = null;
+      showList(d);
+      await panel("status-lists", loadStatusLists);
+      done("#status-lists-msg", `已读取 ${d.counts.rows} 行：将变更 ${d.counts.apply} 行，请核对下方预览后确认应用。`);
+    } catch (err) {
+      Youfu.show("#status-lists-msg", "上传没有成功：" + Youfu.explain(err));
+    } finally { btn.disabled = false; }
+  });
+  $("#status-list-result").addEventListener("click", async e => {
+    const page = e.target.closest("button[data-page]");
+    if (page && shownList) {
+      try { await openList(shownList.list_id, Math.max(0, Number(page.dataset.page))); }
+      catch (err) { Youfu.show("#status-lists-msg", "翻页没有成功：" + Youfu.explain(err)); }
+      return;
+    }
+    const b = e.target.closest("#status-list-apply");
+    if (!b || !shownList) return;
+    const id = shownList.list_id;
+    if (!applyKeys.has(id)) applyKeys.set(id, Youfu.uuid());
+    b.disabled = true; $("#status-lists-msg").hidden = true;
+    let r;
+    try { r = await Youfu.api("POST", `${A}/status-lists/${q(id)}/apply`, {}, { idempotencyKey: applyKeys.get(id) }); }
+    catch (err) { b.disabled = false; Youfu.show("#status-lists-msg", "应用没有成功，档案没有任何修改：" + Youfu.explain(err)); return; }
+    if (r && r.rows) showList(r); // the answer is the applied list itself
+    else { try { await openList(id); } catch { /* the message below still says what happened */ } }
+    await Promise.all([panel("status-lists", loadStatusLists), panel("anomalies", loadAnomalies)]);
+    done("#status-lists-msg", `已应用：变更 ${r.applied ?? 0} 位老人的档案，${r.unchanged ?? 0} 位已是该状态、没有重复修改。`
+      + (shownList && shownList.kind !== "assistance" && r.applied ? "已故或迁出后仍有的券支付已生成追缴线索，在“稽核线索”中按去世或迁出的月份列出。" : ""));
+  });
+  $("#status-list-history").addEventListener("click", async e => {
+    const b = e.target.closest("button[data-open-list]");
+    if (!b) return;
+    $("#status-lists-msg").hidden = true;
+    try { await openList(b.dataset.openList); $("#status-list-result").scrollIntoView({ block: "start" }); }
+    catch (err) { Youfu.show("#status-lists-msg", "打开名单没有成功：" + Youfu.explain(err)); }
+  });
+
   // ---- audit findings ----
   async function loadAnomalies() {
     const list = await Youfu.api("GET", `${V}/anomalies?month=${q(month)}`);
@@ -184,6 +316,7 @@
       columns: [
         { h: "线索", v: f => f.title, long: true }, { h: "说明", v: f => f.explanation, long: true }, { h: "区县", v: f => f.district_name },
         { h: "服务商编号", v: f => short(f.provider_id) }, { h: "涉及金额（元）", v: f => f.amount_fen, money: true },
+        { h: "追缴金额（元）", v: f => f.recovery_fen ?? (f.rule === RECOVERY_RULE ? f.amount_fen : null), money: true },
         { h: "状态", v: f => FINDING_STATUS[f.status] || f.status }, { h: "发现时间", v: f => Youfu.localTime(f.created_at) },
         { h: "处理", noExport: true, html: f => f.status !== "open" ? "" : `<div class="row-actions">
             <input aria-label="处理“${Youfu.esc(f.title)}”的理由" placeholder="处理理由（必填）" data-reason="${f.finding_id}" maxlength="500">
@@ -262,8 +395,10 @@
 
   if (!me) { document.querySelectorAll("main > section, .toc, #month-form").forEach(x => { x.hidden = true; }); return; }
   $("#scope").textContent = city ? "（全市）" : `（${DISTRICTS[me.district_code] || me.district_code || ""}）`;
+  $("#status-lists").hidden = $("#status-lists-link").hidden = !city; // lists from other bureaus cover the whole city
   $("#month").value = month; $("#month").max = Youfu.month();
   $("#run-issuance").textContent = `发放本月（${Youfu.month()}）代金券`;
-  Promise.all([loadMonth(), panel("review", loadReview), panel("documents", loadDocuments)])
+  Promise.all([loadMonth(), panel("review", loadReview), panel("documents", loadDocuments),
+    city ? panel("status-lists", loadStatusLists) : null])
     .then(() => document.body.setAttribute("data-loaded", "true"));
 })();

@@ -1,6 +1,7 @@
 // The elder and family page: choose the elder, order from the catalogue (the voucher split from
 // the quote endpoint shown before confirming), follow the orders as they move, confirm and rate,
-// this month's vouchers, and recurring meals. Plain words, big targets, one column on a phone.
+// this month's vouchers, recurring meals, and a notice of changes other bureaus' lists made to the
+// record. Plain words, big targets, one column on a phone.
 (() => {
   const O = "/api/orders", P = "/api/providers", V = "/api/vouchers", A = "/api/assessment";
   const $ = s => document.querySelector(s);
@@ -418,6 +419,24 @@
     }
   });
 
+  // ---- changes to the elder's record from other bureaus' lists (assistance, death, move), explained ----
+  async function loadStatusChanges() {
+    if (!elder) return;
+    const asked = elder.id, box = $("#status-notice");
+    let changes = [];
+    try {
+      const r = await Youfu.api("GET", `${A}/elders/${encodeURIComponent(asked)}/status-changes`);
+      changes = Array.isArray(r) ? r : (r && r.items) || [];
+    } catch { changes = []; } // a notice, not a task: without it the page works as before
+    if (asked !== elder.id) return;
+    changes = changes.filter(c => c.explanation);
+    box.hidden = !changes.length;
+    $("#status-changes").innerHTML = changes.map(c => {
+      const day = c.effective_date || c.applied_at || "";
+      return `<li>${day ? `<span class="when">${esc(String(day).slice(0, 10))}</span> ` : ""}${esc(c.explanation)}</li>`;
+    }).join("");
+  }
+
   // ---- vouchers ----
   async function loadWallet() {
     if (!elder) return;
@@ -543,11 +562,11 @@
 
   // ---- start, and keep following ----
   async function loadAll() {
-    await Promise.all([loadOrders(), loadWallet(), loadRules()]);
+    await Promise.all([loadOrders(), loadWallet(), loadRules(), loadStatusChanges()]);
   }
   (async () => {
     if (!(await loadElders())) return;
-    await Promise.all([loadCatalogue(), loadWallet()]);
+    await Promise.all([loadCatalogue(), loadWallet(), loadStatusChanges()]);
     await Promise.all([loadOrders(), loadRules()]);
     document.body.setAttribute("data-loaded", "true");
     setInterval(() => { if (!document.hidden) loadOrders(); }, REFRESH_MS);

@@ -32,6 +32,9 @@ DISTRICT_STAFF = frozenset({"officer", "assessor"})
 HOUSEHOLD = frozenset({"elder", "family"})
 READERS = STAFF_ALL | DISTRICT_STAFF | HOUSEHOLD | {"service"}
 REGISTRARS = STAFF_ALL | DISTRICT_STAFF
+# status lists from other bureaus are city-wide: the city's officers, and another system with its
+# service token (docs/decisions.md); a district officer is refused (403)
+LIST_KEEPERS = STAFF_ALL | {"service"}
 
 
 def can_read(principal: Principal, *, elder_id: str, district_code: str) -> bool:

@@ -18,6 +18,15 @@ from shared.events import event_type
 TOPIC = "youfu.assessment"
 
 
+class ChangeSource(BaseModel):
+    """Where a change from another bureau's list came from (docs/decisions.md)."""
+
+    list_id: str
+    kind: str  # deaths, moves, assistance
+    file: str
+    line: int
+
+
 class ElderFacts(BaseModel):
     elder_id: UUID
     district_code: str
@@ -45,6 +54,7 @@ class ElderUpdated(ElderFacts):
     """An elder's record changed (address, economic status, status, hardship flag …)."""
 
     changed_fields: list[str] = []  # names only, e.g. ["economic_status", "special_hardship"]
+    change_source: ChangeSource | None = None  # set when a status list made the change
 
 
 def elder_facts(elder: ElderRow) -> dict[str, Any]:

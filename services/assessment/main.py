@@ -10,6 +10,7 @@ from services.assessment.runtime import AssessmentRuntime
 from services.assessment.settings import AssessmentSettings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.clock import Clock
+from shared.http import ServiceClient
 from shared.pii import PiiCipher
 from shared.settings import Settings
 
@@ -22,7 +23,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     async def start(ctx: ServiceContext) -> None:
         load_instruments()  # a broken definition file stops the service here, not mid-assessment
-        ctx.runtime = AssessmentRuntime(settings=own, cipher=PiiCipher(ctx.settings.pii_key_value), source=ctx.source)
+        ctx.runtime = AssessmentRuntime(settings=own, cipher=PiiCipher(ctx.settings.pii_key_value), source=ctx.source,
+                                        vouchers=ServiceClient(ctx.settings, "vouchers"))
 
-    spec = ServiceSpec(name="assessment", routers=routers, title="Youfu assessment", on_startup=[start])
+    async def stop(ctx: ServiceContext) -> None:
+        if ctx.runtime is not None and ctx.runtime.vouchers is not None:
+            await ctx.runtime.vouchers.aclose()
+
+    spec = ServiceSpec(name="assessment", routers=routers, title="Youfu assessment", on_startup=[start],
+                       on_shutdown=[stop])
     return create_service_app(spec, settings, clock=clock)

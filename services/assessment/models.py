@@ -126,3 +126,61 @@ class AccessLogRow(Base):
     fields: Mapped[str] = mapped_column(sa.String(200))  # e.g. "id_card,phone,emergency_contacts.phone"
     route: Mapped[str] = mapped_column(sa.String(200))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class StatusListRow(Base):
+    """A list from another bureau (deaths, moves, assistance), uploaded for a dry run and then
+    applied once (docs/decisions.md)."""
+
+    __tablename__ = "status_lists"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # rules.status_lists.Kind values
+    source: Mapped[str] = mapped_column(sa.String(200))  # the file's name, or the sending system's
+    state: Mapped[str] = mapped_column(sa.String(20))  # dry_run, applied
+    counts: Mapped[dict] = mapped_column(sa.JSON)  # outcome → rows, whole list
+    money_at_stake_fen: Mapped[int | None] = mapped_column(sa.BigInteger)  # null: vouchers not reached, or assistance
+    uploaded_by: Mapped[str] = mapped_column(sa.String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(index=True)
+    applied_by: Mapped[str | None] = mapped_column(sa.String(100))
+    applied_at: Mapped[datetime | None]
+
+
+class StatusListLineRow(Base):
+    """One line of a list and its outcome. The ID number is kept masked and as its blind index
+    (the matching key), never in plain."""
+
+    __tablename__ = "status_list_rows"
+    list_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("status_lists.id", ondelete="CASCADE"), primary_key=True)
+    line: Mapped[int] = mapped_column(primary_key=True)
+    id_card_masked: Mapped[str | None] = mapped_column(sa.String(40))
+    id_card_index: Mapped[str | None] = mapped_column(sa.String(64))
+    name: Mapped[str | None] = mapped_column(sa.String(50))  # as the list wrote it
+    list_date: Mapped[date | None] = mapped_column(sa.Date)  # of death, of the move, or valid_from
+    list_status: Mapped[str | None] = mapped_column(sa.String(20))  # assistance: economic_status code
+    elder_id: Mapped[uuid.UUID | None]
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str | None] = mapped_column(sa.String(300))
+    change_field: Mapped[str | None] = mapped_column(sa.String(30))
+    change_from: Mapped[str | None] = mapped_column(sa.String(30))
+    change_to: Mapped[str | None] = mapped_column(sa.String(30))
+    effective_date: Mapped[date | None] = mapped_column(sa.Date)
+    amount_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class ElderStatusChangeRow(Base):
+    """One applied change of an elder's record from a list: where it came from and who applied it."""
+
+    __tablename__ = "elder_status_changes"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("elders.id", ondelete="CASCADE"))
+    list_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("status_lists.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    file: Mapped[str] = mapped_column(sa.String(200))
+    line: Mapped[int]
+    field: Mapped[str] = mapped_column(sa.String(30))  # status, economic_status
+    from_value: Mapped[str | None] = mapped_column(sa.String(30))
+    to_value: Mapped[str] = mapped_column(sa.String(30))
+    effective_date: Mapped[date] = mapped_column(sa.Date)
+    applied_by: Mapped[str] = mapped_column(sa.String(100))
+    applied_at: Mapped[datetime]
+    __table_args__ = (sa.Index("ix_elder_status_changes_elder_applied", "elder_id", "applied_at"),)

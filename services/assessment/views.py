@@ -6,12 +6,22 @@ from datetime import date
 from typing import Any
 
 from services.assessment.instruments import care_plan, get_instrument
-from services.assessment.models import AccessLogRow, AssessmentRow, AssessorAssignmentRow, ElderRow, EmergencyContactRow
+from services.assessment.models import (
+    AccessLogRow,
+    AssessmentRow,
+    AssessorAssignmentRow,
+    ElderRow,
+    ElderStatusChangeRow,
+    EmergencyContactRow,
+    StatusListLineRow,
+    StatusListRow,
+)
 from services.assessment.rules import elders as records
 from services.assessment.rules.assessments import STATE_NAMES, WHY_NAMES, ScoreResult
 from services.assessment.rules.hardship import reassessment_due, special_hardship_reasons
 from services.assessment.rules.idcard import Gender, mask_id_card, mask_phone
 from services.assessment.rules.instruments import Instrument
+from services.assessment.rules.status_lists import OUTCOMES, explanation, mask_name
 from shared.city import DISTRICTS
 from shared.errors import NotFound
 from shared.pii import PiiCipher
@@ -94,3 +104,37 @@ def due_view(elder: ElderRow, *, due_on: date | None, why: str, open_row: Assess
             "street": elder.street, "grade": elder.grade, "last_finalised_at": elder.last_finalised_at,
             "due_on": due_on, "why": why, "why_name": WHY_NAMES[why],
             "open_assessment_id": open_row.id if open_row else None}
+
+
+def _counts(stored: dict) -> dict[str, int]:
+    return {"rows": stored.get("rows", 0), "matched": stored.get("matched", 0)} | {o: stored.get(o, 0) for o in OUTCOMES}
+
+
+def status_list_summary(row: StatusListRow) -> dict[str, Any]:
+    return {"list_id": row.id, "kind": row.kind, "source": row.source, "state": row.state,
+            "uploaded_by": row.uploaded_by, "uploaded_at": row.uploaded_at, "applied_by": row.applied_by,
+            "applied_at": row.applied_at, "counts": _counts(row.counts), "money_at_stake_fen": row.money_at_stake_fen}
+
+
+def list_line_view(line: StatusListLineRow, elder_name: str | None) -> dict[str, Any]:
+    change = None if line.change_field is None else {
+        "field": line.change_field, "from": line.change_from, "to": line.change_to,
+        "effective_date": line.effective_date}
+    return {"line": line.line, "outcome": line.outcome, "reason": line.reason, "id_card": line.id_card_masked,
+            "elder_id": line.elder_id, "elder_name": mask_name(elder_name), "change": change,
+            "amount_fen": line.amount_fen}
+
+
+def status_list_view(row: StatusListRow, lines: list[tuple[StatusListLineRow, str | None]], *, offset: int,
+                     limit: int) -> dict[str, Any]:
+    """The dry run (or, once applied, the result): counts of the whole list, one page of lines."""
+    return status_list_summary(row) | {"offset": offset, "limit": limit,
+                                       "rows": [list_line_view(line, name) for line, name in lines]}
+
+
+def status_change_view(row: ElderStatusChangeRow) -> dict[str, Any]:
+    return {"id": row.id, "elder_id": row.elder_id, "list_id": row.list_id, "kind": row.kind, "file": row.file,
+            "line": row.line, "field": row.field, "from": row.from_value, "to": row.to_value,
+            "effective_date": row.effective_date, "applied_by": row.applied_by, "applied_at": row.applied_at,
+            "explanation": explanation(kind=row.kind, field_name=row.field, from_value=row.from_value,
+                                       to_value=row.to_value, effective_date=row.effective_date)}

@@ -125,10 +125,20 @@ async def cancel(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, 
     if principal.role == "caregiver":
         raise Forbidden("护理员不能取消订单，请联系所在机构")
     actor = actor_of(principal)
-    hold_to_void = None
     order = await load_order(s, principal, order_id, lock=True)
     if actor is Actor.PROVIDER and order.provider_id != provider_of(principal):
         raise Forbidden("只有接单的服务商可以退回订单")
+    new_state, hold_to_void = await cancel_order(s, order=order, actor=actor, reason=reason, now=now)
+    answer = await order_details(s, order=order, principal=principal)
+    return Outcome(answer, hold_to_void, redispatch=new_state is OrderState.PLACED)
+
+
+async def cancel_order(s: AsyncSession, *, order: OrderRow, actor: Actor, reason: str,
+                       now: datetime) -> tuple[OrderState, uuid.UUID | None]:
+    """Cancel (or, by its provider, give back) an order the caller holds locked and may act on;
+    also the platform's own cancellations (`elders.record_elder`). Returns the new state and the
+    hold to void once the transaction has committed."""
+    hold_to_void = None
     new_state = transition(order.state, Command.CANCEL, actor=actor)
     offers = (await s.execute(sa.select(OfferRow).where(OfferRow.order_id == order.id))).scalars().all()
     if new_state is OrderState.PLACED:  # given back: this provider is not asked again
@@ -152,8 +162,7 @@ async def cancel(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, 
         hold_to_void = order.hold_id
     order.state, order.updated_at = new_state.value, now
     await s.flush()
-    answer = await order_details(s, order=order, principal=principal)
-    return Outcome(answer, hold_to_void, redispatch=new_state is OrderState.PLACED)
+    return new_state, hold_to_void
 
 
 async def dispute(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, reason: str,

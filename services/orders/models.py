@@ -180,6 +180,8 @@ class RecurringRuleRow(Base):
     notes: Mapped[str] = mapped_column(sa.String(500), default="")
     payment: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(10), index=True)  # active | paused | ended
+    # why the platform ended it ("老人已故" / "老人已迁出"); None when a person ended it
+    end_reason: Mapped[str | None] = mapped_column(sa.String(100))
     created_by: Mapped[str] = mapped_column(sa.String(100))
     created_by_role: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime]

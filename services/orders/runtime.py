@@ -36,6 +36,7 @@ class OrdersRuntime:
     handed_over: dict[uuid.UUID, object] = field(default_factory=dict)
     dispatch_look_needed: bool = False
     dispatcher: Dispatcher | None = None  # set by main's start-up
+    background: set[asyncio.Task] = field(default_factory=set)  # fire-and-forget calls, kept until done
 
     @property
     def db(self) -> Database:
@@ -69,6 +70,14 @@ class OrdersRuntime:
         except Exception as exc:  # the cancellation is committed: never turn it into an error now
             log.warning("voiding hold %s failed (the cancelled event will release it): %s", hold_id,
                         getattr(exc, "detail", exc))
+
+    def void_holds_soon(self, hold_ids: list[uuid.UUID]) -> None:
+        """`void_hold` for each, in the background: for callers (event handlers) that must not wait
+        on vouchers, once their transaction has committed."""
+        for hold_id in hold_ids:
+            task = asyncio.get_running_loop().create_task(self.void_hold(hold_id))
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
 
     async def service_item(self, code: str) -> dict:
         """The catalogue item from providers, kept for `item_cache_s` (the spawner and the visit

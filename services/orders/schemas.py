@@ -201,6 +201,7 @@ class RecurringRuleOut(BaseModel):
     start_date: str
     end_date: str | None
     status: str = Field(description="active 生效 / paused 暂停 / ended 已结束")
+    end_reason: str | None = Field(None, description="平台结束的原因，如「老人已故」「老人已迁出」")
 
 
 class VisitPlanIn(BaseModel):

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.vouchers import recovery
 from services.vouchers.access import acting_district, district_readable_by
 from services.vouchers.events import VoucherReversed, publish
 from services.vouchers.ledger import spend_summary
@@ -18,13 +19,12 @@ from services.vouchers.ledger.store import Posting, insert_ignoring_duplicates
 from services.vouchers.models import (
     AnomalyFindingRow,
     AuditorActionRow,
-    ElderRow,
     ProviderFreezeRow,
     RedemptionRow,
     ServiceMinimumRow,
     SpendSummaryRow,
 )
-from services.vouchers.month_end import IN_CHUNK, reversed_by_capture
+from services.vouchers.month_end import reversed_by_capture
 from services.vouchers.rules.audit import AnomalyThresholds, AuditContext, Finding, run_rules
 from services.vouchers.rules.calendar import month_of, months_between, parse_month, previous_month
 from services.vouchers.rules.policy import VoucherKind
@@ -103,12 +103,7 @@ def _record(r: RedemptionRow) -> dict:
 
 
 async def _context(session: AsyncSession, month: str, records: list[dict]) -> AuditContext:
-    elder_ids = {uuid.UUID(r["elder_id"]) for r in records}
     providers = {uuid.UUID(r["provider_id"]) for r in records}
-    departed, ids = {}, sorted(elder_ids)
-    for start in range(0, len(ids), IN_CHUNK):  # a city's month names more elders than asyncpg takes parameters
-        departed.update((await session.execute(sa.select(ElderRow.elder_id, ElderRow.departed_on).where(
-            ElderRow.elder_id.in_(ids[start:start + IN_CHUNK]), ElderRow.departed_on.is_not(None)))).all())
     minimums = dict((await session.execute(sa.select(ServiceMinimumRow.service_code,
                                                      sa.func.min(ServiceMinimumRow.min_duration_min))
                                            .group_by(ServiceMinimumRow.service_code))).all())
@@ -121,9 +116,7 @@ async def _context(session: AsyncSession, month: str, records: list[dict]) -> Au
             .group_by(RedemptionRow.provider_id, RedemptionRow.month).order_by(RedemptionRow.month))
         for provider, _, total in rows.all():  # months without spend are not "normal" months: left out
             history[str(provider)].append(int(total))
-    return AuditContext(minimum_minutes_by_service=minimums,
-                        departure_date_by_elder={str(k): v for k, v in departed.items()},
-                        history_fen_by_provider=history)
+    return AuditContext(minimum_minutes_by_service=minimums, history_fen_by_provider=history)
 
 
 def _months_back(month: str, count: int) -> str:
@@ -154,13 +147,21 @@ async def find_anomalies(session: AsyncSession, *, principal: Principal, month: 
     parse_month(month)
     records = [_record(r) for r in (await session.execute(
         sa.select(RedemptionRow).where(RedemptionRow.month == month).order_by(RedemptionRow.completed_at))).scalars()]
+    recovery_keys: list[str] = []
     if records:
         findings = run_rules(records, thresholds or AnomalyThresholds(), await _context(session, month, records))
         rows = [_finding_row(f, month, now) for f in findings]
         for start in range(0, len(rows), 200):
             await insert_ignoring_duplicates(session, AnomalyFindingRow.__table__, rows[start:start + 200])
+        # spending after a death or move is the recovery findings' (per elder and provider, under
+        # the month of the date): recomputed here too, and listed with this month's
+        recovery_keys = await recovery.refresh_for_month(
+            session, elder_ids={uuid.UUID(r["elder_id"]) for r in records}, now=now)
+    in_month = AnomalyFindingRow.month == month
+    if recovery_keys:
+        in_month = sa.or_(in_month, AnomalyFindingRow.key.in_(recovery_keys))
     stored = await session.execute(sa.select(AnomalyFindingRow).where(
-        AnomalyFindingRow.month == month, district_readable_by(principal, AnomalyFindingRow.district_code))
+        in_month, district_readable_by(principal, AnomalyFindingRow.district_code))
         .order_by(AnomalyFindingRow.rule, AnomalyFindingRow.key))
     return [describe_finding(row) for row in stored.scalars()]
 

@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import spending
+from services.vouchers import recovery, spending
 from services.vouchers.issuance import eligibility
 from services.vouchers.models import ServiceMinimumRow
 from shared.app import ServiceContext
@@ -21,6 +21,7 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
     async def on_elder(session: AsyncSession, event: CloudEvent) -> None:
         now = ctx.now()
         elder = await eligibility.record_elder(session, data=event.data, now=now)
+        await recovery.refresh_recovery(session, elder=elder, now=now)  # a death or move: 追缴 at once
         await eligibility.issue_current_month(session, elder=elder, now=now)
 
     async def on_assessment(session: AsyncSession, event: CloudEvent) -> None:
@@ -29,7 +30,9 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         await eligibility.issue_current_month(session, elder=elder, now=now)
 
     async def on_order_completed(session: AsyncSession, event: CloudEvent) -> None:
-        await spending.capture_for_completed_order(session, data=event.data, now=ctx.now())
+        now = ctx.now()
+        await spending.capture_for_completed_order(session, data=event.data, now=now)
+        await recovery.recover_after_capture(session, data=event.data, now=now)
 
     async def on_order_cancelled(session: AsyncSession, event: CloudEvent) -> None:
         await spending.release_for_cancelled_order(session, data=event.data, now=ctx.now())

@@ -169,7 +169,9 @@ class RedemptionRow(Base):
     capture_transfer_id: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
     __table_args__ = (sa.Index("ix_redemptions_month_district", "month", "district_code"),
-                      sa.Index("ix_redemptions_provider_month", "provider_id", "month"))
+                      sa.Index("ix_redemptions_provider_month", "provider_id", "month"),
+                      # recovery: an elder's captures, and the estimates' join of a death list
+                      sa.Index("ix_redemptions_elder_id", "elder_id"))
 
 
 class SpendSummaryRow(Base):
@@ -263,9 +265,9 @@ class AnomalyFindingRow(Base):
     explanation: Mapped[str] = mapped_column(sa.Text)
     district_code: Mapped[str | None] = mapped_column(sa.String(12))
     provider_id: Mapped[uuid.UUID | None]
-    elder_id: Mapped[uuid.UUID | None]
+    elder_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # an elder's recovery findings
     redemption_ids: Mapped[list] = mapped_column(sa.JSON)
-    amount_fen: Mapped[int] = mapped_column(Fen)
+    amount_fen: Mapped[int] = mapped_column(Fen)  # for a recovery finding: the amount to recover
     status: Mapped[str] = mapped_column(sa.String(20))  # open | dismissed | actioned
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -4,12 +4,13 @@ from node_modules (installed by `make test` from package-lock.json), never fetch
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, sign_in
+from tests.browser.conftest import DESKTOP, PHONE, new_id_card, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,7 +25,7 @@ PAGES = [
     ("/provider", "provider_admin"),
     ("/assessor", "assessor"),
     ("/bureau", "officer"),
-    ("/bureau", "city_officer"),  # the city's view adds the by-district chart and table
+    ("/bureau", "city_officer"),  # the city's view adds the by-district chart and table, and the bureaus' lists
 ]
 
 
@@ -62,7 +63,7 @@ def open_page(page, platform, path: str, role: str | None) -> None:
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 @pytest.mark.parametrize(("path", "role"), PAGES, ids=[f"{p[1:]}-{r or 'signed-out'}" for p, r in PAGES])
-def test_page_has_no_serious_axe_violations(browser, platform, path, role, viewport):
+def test_page_has_no_serious_axe_violations(browser, platform, path, role, viewport, tmp_path):
     ctx = browser.new_context(viewport=viewport, locale="zh-CN")
     page = ctx.new_page()
     try:
@@ -78,5 +79,17 @@ def test_page_has_no_serious_axe_violations(browser, platform, path, role, viewp
             expect(page.locator("fieldset.item")).to_have_count(26)
             page.wait_for_load_state("networkidle")
             assert_no_serious_violations(page, f"{where}, an elder chosen")
+        if path == "/bureau" and role == "city_officer":
+            # the lists from other bureaus: a dry run on the page (an unknown ID number: nothing to apply)
+            section = page.locator("#status-lists")
+            expect(section).to_be_visible()
+            csv = tmp_path / "死亡名单.csv"
+            csv.write_text(f"身份证号,姓名,死亡日期\n{new_id_card()},某某某,{date.today() - timedelta(days=2)}\n",
+                           encoding="utf-8")
+            section.get_by_label("名单文件（.csv 或 .xlsx）").set_input_files(str(csv))
+            section.get_by_role("button", name="上传并预览").click()
+            expect(page.get_by_role("table", name="比对结果（死亡名单）")).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            assert_no_serious_violations(page, f"{where}, a list's dry run shown")
     finally:
         ctx.close()

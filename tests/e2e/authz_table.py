@@ -52,6 +52,11 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/assessment/instruments/{code}": ALL,
     "POST /api/assessment/instruments/{code}/score": ALL,
     "GET /api/assessment/reassessments-due": OFFICERS | {"assessor"},
+    "GET /api/assessment/elders/{elder_id}/status-changes": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/status-lists": CITY,
+    "POST /api/assessment/status-lists": CITY,  # and other systems' own tokens
+    "GET /api/assessment/status-lists/{list_id}": CITY,
+    "POST /api/assessment/status-lists/{list_id}/apply": CITY,
     # orders
     "GET /api/orders/offers": PROVIDER_STAFF | {"admin"},
     "POST /api/orders/orders": ELDER_SIDE | OFFICERS,
@@ -113,6 +118,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/vouchers/policies": ALL,
     "POST /api/vouchers/policies": ADMIN,
     "GET /api/vouchers/policies/current": ALL,
+    "POST /api/vouchers/recovery-estimates": CITY,  # and other services' own tokens
     "POST /api/vouchers/quotes": ELDER_SIDE | {"admin"},
     "GET /api/vouchers/reports/spend": OFFICERS,
     "GET /api/vouchers/reports/spend/monthly": OFFICERS,

@@ -143,6 +143,11 @@ async def test_proxy_passes_through_and_names_a_service_that_is_down(gw):
     problem(await gw.get("/api/nowhere/x"), 404)
     problem(await gw.post("/api/orders/x", content=b"x" * 20_000, headers={"content-type": "application/json"}), 413)
     problem(await gw.post("/api/orders/x", content=b"a=1", headers={"content-type": "text/plain"}), 415)
+    # a list from another bureau: a file (multipart) past max_body_bytes passes on to the service
+    # (orders' app stands in for assessment here and knows no such path); elsewhere a file is refused
+    big = {"file": ("deaths.csv", b"x" * 20_000, "text/csv")}
+    assert (await gw.post("/api/assessment/status-lists", data={"kind": "deaths"}, files=big)).status_code == 404
+    problem(await gw.post("/api/orders/x", data={"kind": "deaths"}, files={"file": ("a.csv", b"x", "text/csv")}), 415)
     problem(await gw.get("/api/orders/health", headers={"Authorization": "Bearer forged"}), 401)
     health = (await gw.get("/health")).json()
     assert health["services"]["vouchers"] == "down" and health["services"]["orders"] == "up"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +49,16 @@ async def _elder_for_update(session: AsyncSession, elder_id: uuid.UUID, now: dat
     return elder
 
 
+def _status_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        log.warning("elder event with an unreadable status_date %r; the day it arrived is used", value)
+        return None
+
+
 async def record_elder(session: AsyncSession, *, data: dict, now: datetime) -> ElderRow:
     """Apply `youfu.elder.registered/updated.v1`. A null grade keeps the grade an assessment set:
     the elder record may be published before the assessment service knows the grade."""
@@ -59,8 +69,11 @@ async def record_elder(session: AsyncSession, *, data: dict, now: datetime) -> E
             setattr(elder, name, data[name])
     if data.get("grade") is not None:
         elder.grade = int(data["grade"])
-    if was_active and elder.status != "active":
-        elder.departed_on = local_date(now)
+    real_date = _status_date(data.get("status_date"))
+    if elder.status != "active" and real_date is not None:
+        elder.departed_on = real_date  # the real date of death or move, for the audit and recovery
+    elif was_active and elder.status != "active":
+        elder.departed_on = local_date(now)  # no date sent: the day the change arrived, the best known
     elif elder.status == "active":
         elder.departed_on = None
     elder.updated_at = now
