@@ -121,7 +121,7 @@ async def dry_run(session: AsyncSession, *, kind: rules.Kind, raws: list[rules.R
         result = repeated.get(row.line) or rules.classify(kind, row, elder)
         change = result.change
         lines.append({
-            "line": row.line, "id_card_masked": row.masked_id, "id_card_index": index_of.get(row.line),
+            "line": row.line, "id_card_masked": row.masked_id and row.masked_id[:40], "id_card_index": index_of.get(row.line),
             "name": (row.name or None) and row.name[:50], "list_date": row.date, "list_status": row.status,
             "elder_id": elder.elder_id if elder else None, "outcome": str(result.outcome),
             "reason": result.reason and result.reason[:300],

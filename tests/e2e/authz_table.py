@@ -52,11 +52,12 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/assessment/instruments/{code}": ALL,
     "POST /api/assessment/instruments/{code}/score": ALL,
     "GET /api/assessment/reassessments-due": OFFICERS | {"assessor"},
-    "GET /api/assessment/elders/{elder_id}/status-changes": ELDER_SIDE | OFFICERS | {"assessor"},
+    # status lists are city-wide (docs/decisions.md D37); a service token may post them too
+    "POST /api/assessment/status-lists": CITY,
     "GET /api/assessment/status-lists": CITY,
-    "POST /api/assessment/status-lists": CITY,  # and other systems' own tokens
     "GET /api/assessment/status-lists/{list_id}": CITY,
     "POST /api/assessment/status-lists/{list_id}/apply": CITY,
+    "GET /api/assessment/elders/{elder_id}/status-changes": ELDER_SIDE | OFFICERS | {"assessor"},
     # orders
     "GET /api/orders/offers": PROVIDER_STAFF | {"admin"},
     "POST /api/orders/orders": ELDER_SIDE | OFFICERS,

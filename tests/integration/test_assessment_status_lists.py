@@ -224,13 +224,15 @@ async def test_json_rows_from_another_system_with_a_service_token(env):
     try:
         async with env.client("service", user_id="svc:hukou") as system:
             r = await system.post("/status-lists", json={"kind": "moves", "source": "户籍系统",
-                                                         "rows": [{"id_card": a_id, "date": moved}]})
+                                                         "rows": [{"id_card": a_id, "date": moved},
+                                                                  {"id_card": "9" * 300, "date": moved}]})
     finally:
         env.vouchers.down = False
     assert r.status_code == 201, r.text
     dry = r.json()
     assert dry["money_at_stake_fen"] is None and dry["rows"][0]["amount_fen"] is None
     assert dry["rows"][0]["line"] == 1 and dry["rows"][0]["outcome"] == "apply" and dry["source"] == "户籍系统"
+    assert dry["rows"][1]["outcome"] == "invalid" and "18 位" in dry["rows"][1]["reason"]
 
 
 async def test_a_file_of_another_kind_is_refused_naming_the_missing_columns(env):
