@@ -248,7 +248,8 @@ def _elder(rng: random.Random, index: int, run_tag: int, district: District, pla
     voucher = P.community_eligible(economic, grade)
     return Elder(
         index=index, name=surname + rng.choice(P.ELDER_GIVEN[gender]), gender=gender, birth_date=born,
-        id_seq=_id_seq(rng.randint(100, 989), run_tag), phone=phone(run_tag, 1, index), district_code=district.code, street=street,
+        id_seq=_id_seq(rng.randint(100, 989), run_tag), phone=phone(run_tag, 1, index),
+        district_code=district.code, street=street,
         address=_address(rng, district, street, rural), lat=lat, lon=lon, rural=rural, living_situation=living,
         economic_status=economic, grade=grade, total=rng.randint(*P.GRADE_TOTALS[grade]), household=household,
         family_name=surname + rng.choice(P.YOUNGER_GIVEN) if family else None,

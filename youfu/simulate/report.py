@@ -96,7 +96,8 @@ def summarise(play: Play, b: Built, gw: Gateway, *, before: dict, after: dict, v
     return {
         **meta,
         "world": {"elders": len(w.elders), "providers": len(w.providers), "caregivers": len(w.caregivers),
-                  "accounts": b.accounts, "accounts_reused": b.accounts_reused, "elders_by_district": {district_name(k): v for k, v in w.elders_by_district().items()},
+                  "accounts": b.accounts, "accounts_reused": b.accounts_reused,
+                  "elders_by_district": {district_name(k): v for k, v in w.elders_by_district().items()},
                   "households": dict(Counter(e.household for e in w.elders)),
                   "rural_elders": sum(e.rural for e in w.elders), "elder_ids": [x for x in b.elder_ids if x],
                   "provider_ids": [x for x in b.provider_ids if x], "caregiver_ids": [x for x in b.caregiver_ids if x]},
