@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from shared.city import CITY_TZ
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -119,7 +119,7 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
         ctx.close()
 
     # ---- the officer sees the spend and exports it ----
-    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    month = datetime.now(CITY_TZ).strftime("%Y-%m")
     officer_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
     officer = officer_ctx.new_page()
     account = platform.account("officer")
