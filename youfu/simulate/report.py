@@ -7,7 +7,8 @@ import asyncio
 import time
 from collections import Counter, defaultdict
 
-from youfu.simulate.build import Built, district_name
+from shared.city import district_name
+from youfu.simulate.build import Built
 from youfu.simulate.http import Gateway, Session
 from youfu.simulate.places import DISTRICTS
 from youfu.simulate.play import Play
