@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -483,7 +483,7 @@ def subscriptions() -> list[tuple[str, str, str, set[str]]]:
             module = importlib.import_module(f"services.{service}.consumers")
         except ImportError:
             continue
-        ctx = SimpleNamespace(extras=defaultdict(lambda: None), settings=None, db=None)  # handlers are never run
+        ctx = SimpleNamespace(runtime=None, settings=None, db=None)  # handlers are never run
         for sub in module.make_subscriptions(ctx):
             for topic in sub.topics:
                 out.append((service, sub.name, topic, (set(sub.handlers) | set(sub.fast_handlers))))
