@@ -42,7 +42,6 @@ import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -61,8 +60,9 @@ from live_platform import (  # noqa: E402
     wait_quiet,
 )
 
+from shared.city import CITY_TZ  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 P99_LIMIT_S = 0.150
 ACCEPT_POLL_S = 0.05
 CAREGIVER_LIMIT = 50
@@ -216,7 +216,7 @@ async def add_caregivers(client: httpx.AsyncClient, gw: str, admin: dict, world:
 
 
 def order_body(elder_id: str) -> dict:
-    start = datetime.now(SHANGHAI).replace(second=0, microsecond=0) + timedelta(hours=1)
+    start = datetime.now(CITY_TZ).replace(second=0, microsecond=0) + timedelta(hours=1)
     return {"elder_id": elder_id, "service_code": "meal", "window_start": start.isoformat(),
             "window_end": (start + timedelta(hours=1)).isoformat(), "notes": "压测", "payment": "self_pay"}
 

@@ -41,7 +41,6 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -49,8 +48,9 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 from live_platform import CpuMeter, LivePlatform, load_note, login_headers, ms, percentile, wait_quiet  # noqa: E402
 
+from shared.city import CITY_TZ  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TARGET_P99_S = 0.250
 WATCH_S = 0.020
 OFFER_POLL_S = 0.05
@@ -223,7 +223,7 @@ async def drive(plat: LivePlatform, n_orders: int, workers: int, rate: float) ->
             # provider admin (accepting) write once per order, so orders start at most `rate`/s
             slot = pace["next"] = max(pace["next"] + 1 / rate, time.perf_counter())
             await asyncio.sleep(max(0.0, slot - time.perf_counter()))
-            start = datetime.now(SHANGHAI).replace(microsecond=0) + timedelta(minutes=30)
+            start = datetime.now(CITY_TZ).replace(microsecond=0) + timedelta(minutes=30)
             placed = ok(await c.post("/api/orders/orders", headers={**officer, "Idempotency-Key": str(uuid.uuid4())}, json={
                 "elder_id": slots[k], "service_code": "meal", "window_start": start.isoformat(),
                 "window_end": (start + timedelta(hours=1)).isoformat(), "notes": "压测", "payment": "community"}), 201)

@@ -59,7 +59,8 @@ async def insert_rows(session: AsyncSession, table: sa.Table, rows: list[dict]) 
 def make_base(name: str) -> type[DeclarativeBase]:
     """A declarative base with its own metadata, one per service, so each service's
     migrations see only its own tables (plus the kernel's)."""
-    return type(f"{name.title()}Base", (DeclarativeBase,), {"type_annotation_map": {datetime: UTCDateTime()}, "__abstract__": True})
+    return type(f"{name.title()}Base", (DeclarativeBase,),
+                {"type_annotation_map": {datetime: UTCDateTime()}, "__abstract__": True})
 
 
 KernelBase = make_base("kernel")

@@ -60,7 +60,8 @@ class Metrics:
             "youfu_http_request_seconds", "HTTP latency", ["service", "method", "route"], registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5),
         )
-        self.events_published = Counter("youfu_events_published_total", "events sent by the relay", ["service"], registry=self.registry)
+        self.events_published = Counter(
+            "youfu_events_published_total", "events sent by the relay", ["service"], registry=self.registry)
         self.events_consumed = Counter(
             "youfu_events_consumed_total", "events handled", ["service", "type", "outcome"], registry=self.registry
         )

@@ -108,7 +108,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        titles = {404: ("未找到", "没有这个地址", "not_found"), 405: ("方法不允许", "这个地址不支持该请求方法", "method_not_allowed"),
+        titles = {404: ("未找到", "没有这个地址", "not_found"),
+                  405: ("方法不允许", "这个地址不支持该请求方法", "method_not_allowed"),
                   401: ("需要登录", "请先登录", "unauthorized"), 403: ("没有权限", "当前账号没有权限", "forbidden")}
         title, detail, code = titles.get(exc.status_code, ("请求有误", str(exc.detail), "http_error"))
         return problem(exc.status_code, title, detail, code=code, instance=request.url.path)

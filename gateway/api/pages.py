@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.runtime import Runtime
-from shared.city import DISTRICTS
+from shared.city import CITY_TZ, DISTRICTS
 from shared.errors import FieldError, Invalid
 
 HERE = Path(__file__).resolve().parents[1]  # the gateway package, which holds templates/ and static/
@@ -37,7 +37,8 @@ PAGES = {
 
 def page(template: str):
     async def render(request: Request) -> HTMLResponse:
-        return templates.TemplateResponse(request, template, {"districts": DISTRICTS})
+        # the city facts come from shared/city.py, so the pages never hold copies of their own
+        return templates.TemplateResponse(request, template, {"districts": DISTRICTS, "city_tz": CITY_TZ.key})
 
     return render
 

@@ -1,5 +1,7 @@
 // Small helpers shared by every page: tokens, API calls, Chinese error messages.
 const Youfu = {
+  // The city's time zone, rendered into <html data-tz> by the gateway from shared/city.py (the one copy).
+  TZ: document.documentElement.dataset.tz,
   token() { return sessionStorage.getItem("yf.access"); },
   me() { try { return JSON.parse(sessionStorage.getItem("yf.me") || "null"); } catch { return null; } },
   // body: an object sent as JSON, or a FormData sent as multipart (the browser writes its boundary)
@@ -107,11 +109,11 @@ const Youfu = {
   },
   // This month in Beijing time, "YYYY-MM".
   month(d = new Date()) {
-    const p = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" })
+    const p = new Intl.DateTimeFormat("en-CA", { timeZone: Youfu.TZ, year: "numeric", month: "2-digit" })
       .formatToParts(d);
     return `${p.find(x => x.type === "year").value}-${p.find(x => x.type === "month").value}`;
   },
-  localDate(iso) { return iso ? new Date(iso).toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" }) : ""; },
+  localDate(iso) { return iso ? new Date(iso).toLocaleDateString("zh-CN", { timeZone: Youfu.TZ }) : ""; },
   // Signed in with one of `roles`? Otherwise send to sign-in, or say whose page this is and where to go.
   requireRole(roles, pageName) {
     if (!this.token()) { this.requireLogin(); return null; }
@@ -148,7 +150,7 @@ const Youfu = {
   },
   yuan(fen) { return (fen / 100).toFixed(2); },
   esc(s) { return String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); },
-  localTime(iso) { return iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : ""; },
+  localTime(iso) { return iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: Youfu.TZ, hour12: false }) : ""; },
   uuid() { return crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random(); },
 };
 const HOME_BY_ROLE = { elder: "/elder", family: "/elder", caregiver: "/provider", provider_admin: "/provider",

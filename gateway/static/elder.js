@@ -56,8 +56,8 @@
     : Youfu.explain(err).replace(/[。.]?$/, "。");
 
   // ---- dates in Beijing time ----
-  const dayFmt = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" });
-  const weekFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: "Asia/Shanghai", weekday: "short" });
+  const dayFmt = new Intl.DateTimeFormat("en-CA", { timeZone: Youfu.TZ });
+  const weekFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: Youfu.TZ, weekday: "short" });
   const dateIn = days => dayFmt.format(new Date(Date.now() + days * 864e5));
   const dayName = ds => { const [, m, d] = ds.split("-").map(Number); return `${m}月${d}日 ${weekFmt.format(new Date(`${ds}T12:00:00+08:00`))}`; };
   const relDay = ds => ({ [dateIn(-1)]: "昨天", [dateIn(0)]: "今天", [dateIn(1)]: "明天", [dateIn(2)]: "后天" })[ds];

@@ -34,7 +34,7 @@
   const explain = err => err.status === 0 ? "网络连接中断了，请检查网络后再试。"
     : err.status >= 500 ? "服务暂时出了问题，请过几分钟再试。" + HELP
     : Youfu.explain(err).replace(/[。.]?$/, "。");
-  const dayFmt = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" });
+  const dayFmt = new Intl.DateTimeFormat("en-CA", { timeZone: Youfu.TZ });
   const today = () => dayFmt.format(new Date());
   const tomorrow = () => dayFmt.format(new Date(Date.now() + 864e5));
   function when(start, end) {

@@ -35,7 +35,7 @@ class EmergencyContactIn(_In):
 class EmergencyContactOut(BaseModel):
     name: str
     relation: str
-    phone: str = Field(description="masked unless the caller may see it (see records.py)")
+    phone: str = Field(description="masked unless the caller may see it (see access.py)")
 
 
 class ElderIn(_In):

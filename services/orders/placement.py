@@ -120,7 +120,8 @@ async def prepare_order(rt: OrdersRuntime, *, principal: Principal, request: Pla
             "window_start": req.window_start.isoformat(), "window_end": req.window_end.isoformat(),
             "address": address, "lat": lat, "lon": lon, "notes": req.notes, "kind": req.kind}
     return Placement(
-        principal=principal, request=req, order_id=derive_order_id(scope, idempotency_key, fingerprint(body) if idempotency_key else ""), body=body,
+        principal=principal, request=req, body=body,
+        order_id=derive_order_id(scope, idempotency_key, fingerprint(body) if idempotency_key else ""),
         district_code=elder.district_code, street=elder.street, item=item, payment=payment, price_fen=price_fen,
         address=address, lat=lat, lon=lon, now=now,
         # dispatch starts at once, or `dispatch_lead_h` before a window far ahead

@@ -35,7 +35,8 @@ async def caregiver_problems(session: AsyncSession, *, row: CaregiverRow, provid
     if provider.kind == MUTUAL_AID_KIND:
         paid_otherwise = [code for code in row.skills if code in standard and "mutual_aid" not in standard[code]]
         if paid_otherwise:
-            errors.append(FieldError("skills", f"邻里互助志愿者只提供可用邻里互助券的服务，不能登记：{'、'.join(paid_otherwise)}"))
+            errors.append(FieldError(
+                "skills", f"邻里互助志愿者只提供可用邻里互助券的服务，不能登记：{'、'.join(paid_otherwise)}"))
     errors += location_problems(row.base_lat, row.base_lon, prefix="base_")
     if not 0 < row.service_radius_m <= MAX_SERVICE_RADIUS_M:
         errors.append(FieldError("service_radius_m", "应大于 0 且不超过 200 公里"))

@@ -73,5 +73,6 @@ def download(columns: Sequence[Column], rows: Sequence[dict], *, fmt: str, filen
     else:
         body, media, ext = to_xlsx(columns, rows, sheet=sheet), XLSX_TYPE, "xlsx"
     name = f"{filename}.{ext}"
-    disposition = f"attachment; filename=\"{name.encode('ascii', 'ignore').decode() or 'export.' + ext}\"; filename*=UTF-8''{quote(name)}"
+    ascii_name = name.encode("ascii", "ignore").decode() or "export." + ext
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
     return Response(body, media_type=media, headers={"content-disposition": disposition})

@@ -240,7 +240,8 @@ class SettlementRow(Base):
     settle_transfer_id: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    __table_args__ = (sa.UniqueConstraint("month", "provider_id", "district_code", name="uq_settlements_month_provider_district"),)
+    __table_args__ = (
+        sa.UniqueConstraint("month", "provider_id", "district_code", name="uq_settlements_month_provider_district"),)
 
 
 class SettlementLineRow(Base):

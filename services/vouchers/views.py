@@ -8,14 +8,13 @@ from services.vouchers.rules.money import format_yuan
 from services.vouchers.rules.policy import VoucherKind
 from shared.city import CITY_TZ, DISTRICTS
 
-DISTRICT_NAMES = DISTRICTS
 SETTLEMENT_STATUS_NAMES = {"draft": "草稿", "confirmed": "已确认", "paid": "已付款"}
 ACTION_NAMES = {"issue": "发放", "hold": "下单预扣", "capture": "服务核销", "void": "释放预扣",
                 "expire": "月末过期作废", "reverse": "冲正退回"}
 
 
 def district_name(code: str | None) -> str:
-    return DISTRICT_NAMES.get(code or "", code or "未知区县")
+    return DISTRICTS.get(code or "", code or "未知区县")
 
 
 def group_name(group_by: str, key: object) -> str:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import random
 import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from shared.city import CITY_TZ
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, sign_in, smallest_text_px, unlabelled_fields
 from tests.support.factories import new_credit_code
 
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def this_month() -> str:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    return datetime.now(CITY_TZ).strftime("%Y-%m")
 
 
 def header_row(path) -> list:
@@ -31,7 +31,7 @@ def header_row(path) -> list:
 def applications(platform) -> dict[str, dict]:
     """Two providers applying in 海陵区: one with its documents (the licence runs out in 20 days), one without."""
     officer = gateway_as(platform, "officer")
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = datetime.now(CITY_TZ).date()
     out = {}
     for key, name in (("ready", "泰州市海陵区城南颐养居家养老服务中心"), ("bare", "泰州市海陵区九龙安康居家养老服务中心")):
         suffix = random.choice("甲乙丙丁戊")

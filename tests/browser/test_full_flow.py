@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from shared.city import CITY_TZ
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -119,7 +119,7 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
         ctx.close()
 
     # ---- the officer sees the spend and exports it ----
-    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    month = datetime.now(CITY_TZ).strftime("%Y-%m")
     officer_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
     officer = officer_ctx.new_page()
     account = platform.account("officer")
@@ -138,7 +138,8 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     assert saved.suffix == ".xlsx" and month in saved.name
     sheet = load_workbook(saved).active
     rows = [[c.value for c in r] for r in sheet.iter_rows()]
-    assert rows[0] == ["券种", "服务笔数", "订单金额（元）", "券支付金额（元）", "老人自付金额（元）", "冲正金额（元）", "券支付净额（元）"]
+    assert rows[0] == ["券种", "服务笔数", "订单金额（元）", "券支付金额（元）",
+                       "老人自付金额（元）", "冲正金额（元）", "券支付净额（元）"]
     community = next(r for r in rows[1:] if r[0] == "社区照护券")
     assert community[1] >= 1 and float(community[3]) >= quote["voucher_fen"] / 100
     officer_ctx.close()

@@ -10,11 +10,11 @@ import re
 import time
 import uuid
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
+from shared.city import CITY_TZ
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, sign_in, smallest_text_px, unlabelled_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_provider_admin_manages_catalogue_staff_and_sees_the_statement(browser, platform, screenshots):
     account = platform.account("provider_admin")
-    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    month = datetime.now(CITY_TZ).strftime("%Y-%m")
     ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
     page = ctx.new_page()
     sign_in(page, platform.url, account["phone"], account["password"])
@@ -114,7 +114,7 @@ def test_workbench_and_elder_page_tell_other_roles_where_to_go(browser, platform
 def test_caregiver_away_from_the_address_checks_in_as_an_exception_with_a_reason(browser, platform):
     world = json.loads((platform.var_dir / "demo-world.json").read_text())
     family, provider = gateway_as(platform, "family"), gateway_as(platform, "provider_admin")
-    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0) + timedelta(hours=2)
+    start = datetime.now(CITY_TZ).replace(microsecond=0) + timedelta(hours=2)
     order = family.call("POST", "/api/orders/orders", {
         "elder_id": world["elder_id"], "service_code": "clean", "payment": "self_pay", "notes": "擦窗户",
         "window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat()},

@@ -10,16 +10,15 @@ import json
 import time
 import uuid
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from shared.city import CITY_TZ
 from tests.support.clients import login
 from tests.support.factories import id_card
 
 pytestmark = pytest.mark.slow
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def eventually(fetch, done, timeout_s: float = 40.0, what: str = ""):
@@ -34,7 +33,7 @@ def eventually(fetch, done, timeout_s: float = 40.0, what: str = ""):
 
 
 def place(c: httpx.Client, family: dict, elder_id: str, payment: str) -> dict:
-    start = datetime.now(SHANGHAI).replace(microsecond=0) + timedelta(hours=1)
+    start = datetime.now(CITY_TZ).replace(microsecond=0) + timedelta(hours=1)
     r = c.post("/api/orders/orders", headers={**family, "Idempotency-Key": str(uuid.uuid4())}, json={
         "elder_id": elder_id, "service_code": "meal", "window_start": start.isoformat(),
         "window_end": (start + timedelta(hours=1)).isoformat(), "notes": "少盐", "payment": payment})
@@ -87,7 +86,7 @@ def test_meal_order_from_placing_to_settlement_and_the_officers_report(platform)
             lambda p: p.get("rating_count", 0) >= 1, what="the provider's rating")
         assert provider_view["rating"] == 5
         officer = login(platform, "officer")
-        month = datetime.now(SHANGHAI).strftime("%Y-%m")
+        month = datetime.now(CITY_TZ).strftime("%Y-%m")
         report = eventually(lambda: c.get("/api/vouchers/reports/spend", headers=officer,
                                           params={"month": month, "group_by": "kind"}).json(),
                             lambda rep: rep.get("totals", {}).get("voucher_fen", 0) >= 1350, what="the spend report")

@@ -12,15 +12,14 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from shared.city import CITY_TZ, DISTRICTS
 from tests.support.clients import login
 
 pytestmark = pytest.mark.slow
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def spend_by_district(c: httpx.Client, officer: dict, month: str) -> dict[str, int]:
@@ -40,7 +39,7 @@ def all_orders(c: httpx.Client, officer: dict) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def run(platform, repo_root, tmp_path_factory):
-    month = datetime.now(SHANGHAI).strftime("%Y-%m")
+    month = datetime.now(CITY_TZ).strftime("%Y-%m")
     city = login(platform, "city_officer")
     with httpx.Client(base_url=platform.url, timeout=30) as c:
         before = spend_by_district(c, city, month)
@@ -100,9 +99,7 @@ def test_voucher_spend_by_district_is_the_ledgers(run, platform):
     spend = report["voucher_spend"]
     assert spend["agrees"] and spend["this_run_total_fen"] == sum(ours.values()) == spend["simulated_total_fen"]
     by_district = {district: sum(kinds.values()) for district, kinds in spend["this_run_fen"].items()}
-    names = {"321202": "海陵区", "321203": "高港区", "321204": "姜堰区", "321281": "兴化市", "321282": "靖江市",
-             "321283": "泰兴市"}
-    assert by_district == {names[k]: v for k, v in ours.items() if v}
+    assert by_district == {DISTRICTS[k]: v for k, v in ours.items() if v}
 
 
 def test_check_in_exceptions_are_on_record_and_audited(run, platform):

@@ -20,15 +20,15 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from shared.city import CITY_TZ
 from tests.support.clients import login, login_as  # noqa: F401 - the fault tests import them from here
 from tests.support.factories import credit_code, id_card
 from youfu.broker import free_port, port_open, start_broker, stop_process
@@ -36,7 +36,6 @@ from youfu.keys import ensure_dev_keys, mint_service_token
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("gateway", "assessment", "providers", "orders", "vouchers")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 RESULTS = ROOT / "bench" / "results" / "faults.json"
 
 
@@ -192,7 +191,7 @@ async def eventually(fetch, done, *, timeout_s: float = 60, every_s: float = 0.2
 
 
 def window(hours_ahead: float = 1.0) -> tuple[str, str]:
-    start = datetime.now(SHANGHAI).replace(microsecond=0) + timedelta(hours=hours_ahead)
+    start = datetime.now(CITY_TZ).replace(microsecond=0) + timedelta(hours=hours_ahead)
     return start.isoformat(), (start + timedelta(hours=1)).isoformat()
 
 
@@ -467,7 +466,7 @@ async def inbox_count(p: FaultPlatform, name: str) -> int:
 def record_figures(key: str, figures: dict) -> None:
     """Merge this test's figures into bench/results/faults.json and print them."""
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    data[key] = figures | {"measured_at": datetime.now(SHANGHAI).isoformat(timespec="seconds"),
+    data[key] = figures | {"measured_at": datetime.now(CITY_TZ).isoformat(timespec="seconds"),
                            "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
@@ -484,7 +483,7 @@ def subscriptions() -> list[tuple[str, str, str, set[str]]]:
             module = importlib.import_module(f"services.{service}.consumers")
         except ImportError:
             continue
-        ctx = SimpleNamespace(extras=defaultdict(lambda: None), settings=None, db=None)  # handlers are never run
+        ctx = SimpleNamespace(runtime=None, settings=None, db=None)  # handlers are never run
         for sub in module.make_subscriptions(ctx):
             for topic in sub.topics:
                 out.append((service, sub.name, topic, (set(sub.handlers) | set(sub.fast_handlers))))
@@ -530,7 +529,7 @@ def new_provider(p: FaultPlatform, n: int, skills: list[str]) -> dict:
             "street": "城中街道", "address": f"泰州市海陵区城中街道鼓楼路 {n + 10} 号", "lat": lat, "lon": lon,
             "contact_name": "周主任", "contact_phone": "0523-86000000", "star_rating": 3}))
         pid = prov["id"]
-        today = datetime.now(SHANGHAI).date()
+        today = datetime.now(CITY_TZ).date()
         for kind, number in (("licence", f"MZ32120299{n:02d}"), ("insurance", f"PICC-2026-99{n:02d}")):
             ok(c.post(f"/api/providers/providers/{pid}/documents", headers=officer, json={
                 "kind": kind, "number": number, "issued_on": str(today - timedelta(days=30)),

@@ -139,7 +139,8 @@ async def test_broker_outage_under_a_stream_of_orders_loses_nothing_and_spends_n
         bad = {k: v for k, v in counts.items() if not k.endswith((" 200", " 201"))}
         assert not bad, f"{ph}: {bad}"
     assert robot.failures == []
-    settled_counts = await fetch(p.dsn("orders"), "SELECT payment, count(*) AS n FROM orders WHERE state = 'settled' GROUP BY payment")
+    settled_counts = await fetch(p.dsn("orders"),
+                                 "SELECT payment, count(*) AS n FROM orders WHERE state = 'settled' GROUP BY payment")
     twice = await fetch(p.dsn("vouchers"), """SELECT pending_id, count(*) AS n FROM ledger_transfers
                                               WHERE pending_id IS NOT NULL GROUP BY pending_id HAVING count(*) > 1""")
     assert twice == []

@@ -135,7 +135,8 @@ class FakeProviders(Double):
             known["skills"] = sorted(set(known["skills"]) | set(skills))
             return known
         self.caregivers[caregiver_id] = {"id": caregiver_id, "provider_id": provider_id, "skills": list(skills),
-                                         "status": status, "status_name": {"active": "在岗", "on_leave": "休假"}.get(status, status),
+                                         "status": status,
+                                         "status_name": {"active": "在岗", "on_leave": "休假"}.get(status, status),
                                          "daily_limit": daily_limit, "today_load": today_load}
         return self.caregivers[caregiver_id]
 

@@ -43,7 +43,8 @@ async def test_invalid_registrations_name_each_field_in_chinese_and_write_nothin
     cases = [
         ({"id_card": wrong_check}, {"id_card": "身份证号码校验位不正确，请核对是否输错"}),
         ({"id_card": "32120219480506"}, {"id_card": "身份证号码应为 18 位"}),
-        ({"birth_date": "1950-01-01"}, {"id_card": f"身份证号码中的出生日期 {good['birth_date']} 与填写的出生日期 1950-01-01 不一致"}),
+        ({"birth_date": "1950-01-01"},
+         {"id_card": f"身份证号码中的出生日期 {good['birth_date']} 与填写的出生日期 1950-01-01 不一致"}),
         ({"gender": "female"}, {"gender": "身份证号码显示性别为男，与填写的性别不一致"}),
         ({"phone": "12345", "district_code": "320102", "lat": 48.85, "lon": 2.35},
          {"phone": "手机号码应为 11 位大陆手机号，以 13–19 开头", "district_code": None, "lat": None}),

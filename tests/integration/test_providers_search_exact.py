@@ -4,7 +4,6 @@ rows, haversine distances, no index). The rows go straight into the database, as
 or an import would leave them, and the service picks them up with its periodic look."""
 from __future__ import annotations
 
-import math
 import random
 import uuid
 from datetime import date, datetime, timedelta
@@ -14,6 +13,7 @@ from services.providers.models import CaregiverRow, CatalogueItemRow, DocumentRo
 from services.providers.nearest.rules.ranking import match_score
 from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from services.providers.rules.staff import works_at
+from shared.city import haversine_m
 from tests.integration.providers_harness import START, clock_reset, moved, new_spot, providers
 from tests.support.factories import new_credit_code
 
@@ -22,12 +22,6 @@ TODAY = date(2026, 3, 10)
 CODES = ("meal", "clean", "visit", "errand", "bath")
 ALLOWED = {item["code"]: item["voucher_kinds"] for item in standard_items_from_file()}
 POOL = 30  # ProvidersSettings.candidate_pool
-
-
-def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    (lat1, lon1), (lat2, lon2) = (map(math.radians, p) for p in (a, b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
 
 
 def random_world(rng: random.Random, centre: tuple[float, float]) -> tuple[list, list, list, list, list]:
@@ -109,11 +103,11 @@ def brute_force(world, *, code: str, point, k: int, voucher_kind, exclude: set, 
                 or load.get(c.id, 0) >= c.daily_limit or (gender and c.gender != gender)
                 or (at and not works_at(c.working_hours, at))):
             continue
-        distance = haversine_m(point, (c.base_lat, c.base_lon))
+        distance = haversine_m(*point, c.base_lat, c.base_lon)
         if distance > c.service_radius_m:
             continue
         if p.area_radius_m is not None or p.area_streets:
-            in_radius = p.area_radius_m is not None and haversine_m(point, (p.lat, p.lon)) <= p.area_radius_m
+            in_radius = p.area_radius_m is not None and haversine_m(*point, p.lat, p.lon) <= p.area_radius_m
             if not in_radius and not (street and street in p.area_streets):
                 continue
         qualified.append((distance, c.id, c, p))

@@ -125,7 +125,8 @@ async def test_life_cycle_keeps_history_and_publishes_through_the_broker(provide
         ("youfu.provider.suspended.v1", "投诉核查中", "officer-hl"),
         ("youfu.provider.reinstated.v1", "核查无问题", "officer-hl")]
     # and a consumer on the broker reads them, in order, keyed by the provider
-    received = await asyncio.to_thread(read_topic, providers.bootstrap, providers.topic_prefix + "youfu.providers", provider_id, 3)
+    received = await asyncio.to_thread(
+        read_topic, providers.bootstrap, providers.topic_prefix + "youfu.providers", provider_id, 3)
     assert [json.loads(v)["type"] for k, v in received] == [e["type"] for e in published]
     assert {k for k, v in received} == {provider_id}
 

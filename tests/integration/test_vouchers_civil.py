@@ -130,7 +130,8 @@ async def test_spend_report_scoping_and_exports(vouchers):
         assert [(r["name"], r["net_fen"]) for r in by_kind["rows"]] == [("社区照护券", 14400)]
         raw = (await city.get("/reports/spend", params=query | {"group_by": "service", "format": "csv"})).content
         rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-        assert rows == [["服务项目", "服务笔数", "订单金额（元）", "券支付金额（元）", "老人自付金额（元）", "冲正金额（元）", "券支付净额（元）"],
+        assert rows == [["服务项目", "服务笔数", "订单金额（元）", "券支付金额（元）",
+                         "老人自付金额（元）", "冲正金额（元）", "券支付净额（元）"],
                         ["bath", "1", "100.00", "90.00", "10.00", "0.00", "90.00"],
                         ["meal", "1", "60.00", "54.00", "6.00", "0.00", "54.00"],
                         ["合计", "2", "160.00", "144.00", "16.00", "0.00", "144.00"]]

@@ -142,8 +142,9 @@ async def test_quote_hold_idempotency_and_void_over_http(vouchers):
         [wallet] = (await orders.get(f"/wallets/{elder}")).json()["vouchers"]
         assert (wallet["available_fen"], wallet["held_fen"]) == (30000, 0)
     async with vouchers.client("family", elder_ids=(str(elder),)) as family:
-        assert (await family.post("/quotes", json={"elder_id": str(elder), "kind": "community", "price_fen": 100})).status_code == 200
-        assert (await family.post("/quotes", json={"elder_id": str(poor), "kind": "community", "price_fen": 100})).status_code == 403
+        asked = {"kind": "community", "price_fen": 100}
+        assert (await family.post("/quotes", json=asked | {"elder_id": str(elder)})).status_code == 200
+        assert (await family.post("/quotes", json=asked | {"elder_id": str(poor)})).status_code == 403
         assert (await family.post("/holds", json=body | {"order_id": str(uuid.uuid4())})).status_code == 403
         assert (await family.post(f"/holds/{hold['hold_id']}/void")).status_code == 403
     assert len([e for e in await vouchers.outbox("youfu.voucher.released.v1") if e["order_id"] == str(order)]) == 1

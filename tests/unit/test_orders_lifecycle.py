@@ -149,4 +149,5 @@ def test_happy_path_and_terminal_states():
 
 
 def test_every_state_has_a_zh_label():
-    assert {s.label for s in OrderState} == {"已下单", "派单中", "已接单", "服务中", "已完成", "已结算", "已取消", "未匹配", "有争议"}
+    assert {s.label for s in OrderState} == {
+        "已下单", "派单中", "已接单", "服务中", "已完成", "已结算", "已取消", "未匹配", "有争议"}

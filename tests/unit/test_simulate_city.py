@@ -11,10 +11,11 @@ import pytest
 
 from services.assessment.rules.idcard import id_card_facts, validate_id_card
 from services.providers.rules.credit_code import is_valid_credit_code
+from shared.city import haversine_m
 from youfu.simulate import day as D
 from youfu.simulate import people as P
 from youfu.simulate.city import SCALES, apportion, generate_world
-from youfu.simulate.places import DISTRICTS, KeepClear, distance_m
+from youfu.simulate.places import DISTRICTS, KeepClear
 
 TODAY = date(2026, 3, 15)
 DEMO_WORLD = KeepClear(32.484, 119.916)  # the demo provider of youfu/seed.py
@@ -103,16 +104,16 @@ def test_another_run_tag_gives_other_phones_and_codes():
 def test_nobody_simulated_comes_near_the_demo_world(scale):
     w = world(scale)
     for e in w.elders:  # out of reach of any caregiver living inside the circle
-        assert distance_m(DEMO_WORLD.lat, DEMO_WORLD.lon, e.lat, e.lon) >= DEMO_WORLD.reach_m
+        assert haversine_m(DEMO_WORLD.lat, DEMO_WORLD.lon, e.lat, e.lon) >= DEMO_WORLD.reach_m
     for c in w.caregivers:  # and no simulated caregiver reaches the people inside it (a provider's
         # area may: an order needs both the area and a caregiver whose own radius reaches it)
-        assert distance_m(DEMO_WORLD.lat, DEMO_WORLD.lon, c.lat, c.lon) - c.radius_m >= DEMO_WORLD.people_m
+        assert haversine_m(DEMO_WORLD.lat, DEMO_WORLD.lon, c.lat, c.lon) - c.radius_m >= DEMO_WORLD.people_m
 
 
 def test_without_a_demo_world_hailing_elders_live_in_its_streets():
     w = world("town", keep=())
     hailing = [e for e in w.elders if e.district_code == "321202"]
-    assert sum(distance_m(32.49, 119.92, e.lat, e.lon) < 5000 for e in hailing) > len(hailing) / 2
+    assert sum(haversine_m(32.49, 119.92, e.lat, e.lon) < 5000 for e in hailing) > len(hailing) / 2
 
 
 def test_dense_town_quarters_and_sparse_countryside(city):
@@ -128,7 +129,7 @@ def test_dense_town_quarters_and_sparse_countryside(city):
         for members in by_place.values():
             lat = sum(e.lat for e in members) / len(members)
             lon = sum(e.lon for e in members) / len(members)
-            out += [distance_m(lat, lon, e.lat, e.lon) for e in members]
+            out += [haversine_m(lat, lon, e.lat, e.lon) for e in members]
         return sum(out) / len(out)
 
     assert spread(urban) < spread(rural)
@@ -138,8 +139,8 @@ def test_dense_town_quarters_and_sparse_countryside(city):
 
 def test_most_elders_have_someone_in_reach(city):
     def reachable(e):
-        return any(distance_m(c.lat, c.lon, e.lat, e.lon) <= c.radius_m
-                   and distance_m(city.providers[c.provider].lat, city.providers[c.provider].lon, e.lat, e.lon)
+        return any(haversine_m(c.lat, c.lon, e.lat, e.lon) <= c.radius_m
+                   and haversine_m(city.providers[c.provider].lat, city.providers[c.provider].lon, e.lat, e.lon)
                    <= city.providers[c.provider].area_radius_m for c in city.caregivers)
     assert sum(map(reachable, city.elders)) / len(city.elders) > 0.85
 

@@ -171,7 +171,8 @@ def test_expiry_leaves_open_holds_and_is_safe_to_repeat():
     assert check_invariants([]).ok
 
 
-@pytest.mark.parametrize("account", [WALLET, funding_account(C), holds_account(C), payable_account("p"), expired_account(C), SETTLED_ACCOUNT])
+@pytest.mark.parametrize("account", [WALLET, funding_account(C), holds_account(C), payable_account("p"),
+                                     expired_account(C), SETTLED_ACCOUNT])
 def test_account_codes_round_trip(account):
     assert Account.parse(account.code) == account
 

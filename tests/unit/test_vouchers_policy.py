@@ -20,7 +20,7 @@ from services.vouchers.rules.policy import (
 )
 from shared.errors import Invalid, NotFound
 
-C, I, M = VoucherKind.COMMUNITY, VoucherKind.INSTITUTIONAL, VoucherKind.MUTUAL_AID
+C, INST, M = VoucherKind.COMMUNITY, VoucherKind.INSTITUTIONAL, VoucherKind.MUTUAL_AID
 
 
 def facts(status="tekun", grade=2, living="alone", hardship=False, elder_status="active"):
@@ -55,8 +55,8 @@ def test_community_voucher_by_status_and_grade(status, grade, expected):
     ("grade", "living", "expected_kinds"),
     [
         (2, "institution", set()),  # below grade 3 in an institution: neither kind
-        (3, "institution", {I}),  # institutional, and never community as well
-        (4, "institution", {I}),
+        (3, "institution", {INST}),  # institutional, and never community as well
+        (4, "institution", {INST}),
         (3, "with_family", {C}),
         (3, "empty_nest", {C}),
     ],
@@ -66,7 +66,7 @@ def test_institution_residents_get_institutional_not_community(grade, living, ex
 
 
 def test_institutional_face_value_and_share():
-    assert granted(facts("dibao", 3, "institution"))[I] == (80_000, 9_000)
+    assert granted(facts("dibao", 3, "institution"))[INST] == (80_000, 9_000)
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from youfu.simulate.city import World
 from youfu.simulate.http import Gateway, Session, SimulationError, new_key
 from youfu.simulate.people import item_scores
-from youfu.simulate.places import DISTRICT_NAMES, DISTRICTS
+from youfu.simulate.places import DISTRICTS
 
 INSTRUMENT = "gb_t_42195_2022"
 CLERK_THRESHOLD = 100  # more accounts than this: clerks share the work (the write limit is per account)
@@ -328,7 +328,3 @@ class Builder:
             return answer.ok
         done = await asyncio.gather(*(one(j, pid) for j, pid in enumerate(self.b.provider_ids) if pid))
         return sum(done)
-
-
-def district_name(code: str) -> str:
-    return DISTRICT_NAMES.get(code, code)

@@ -19,9 +19,10 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from shared.city import haversine_m
 from youfu.seed_providers import _credit_code
 from youfu.simulate import people as P
-from youfu.simulate.places import DISTRICTS, District, KeepClear, Place, distance_m, offset
+from youfu.simulate.places import DISTRICTS, District, KeepClear, Place, offset
 
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, S, V, Z
 
@@ -241,14 +242,15 @@ def _elder(rng: random.Random, index: int, run_tag: int, district: District, pla
     street, rural = place.name, place.rural
     if moved:  # now out in the countryside: say so, with the unit's nearest town
         towns = [p for p in district.places if p.rural] or list(district.places)
-        nearest = min(towns, key=lambda p: distance_m(p.lat, p.lon, lat, lon))
+        nearest = min(towns, key=lambda p: haversine_m(p.lat, p.lon, lat, lon))
         street, rural = nearest.name, True
     surname = rng.choice(P.SURNAMES)
     family = household == "family" or rng.random() < 0.5
     voucher = P.community_eligible(economic, grade)
     return Elder(
         index=index, name=surname + rng.choice(P.ELDER_GIVEN[gender]), gender=gender, birth_date=born,
-        id_seq=_id_seq(rng.randint(100, 989), run_tag), phone=phone(run_tag, 1, index), district_code=district.code, street=street,
+        id_seq=_id_seq(rng.randint(100, 989), run_tag), phone=phone(run_tag, 1, index),
+        district_code=district.code, street=street,
         address=_address(rng, district, street, rural), lat=lat, lon=lon, rural=rural, living_situation=living,
         economic_status=economic, grade=grade, total=rng.randint(*P.GRADE_TOTALS[grade]), household=household,
         family_name=surname + rng.choice(P.YOUNGER_GIVEN) if family else None,
@@ -321,7 +323,7 @@ def _providers_and_caregivers(rng, scale: Scale, run_tag: int, homes, per_distri
                 # most caregivers work for the nearest home-care centre; some for the nearest provider of any kind
                 centres = [p for p in mine if p.kind == "home_care_centre"]
                 pool = centres if centres and rng.random() < 0.7 else mine
-                employer = min(pool, key=lambda p: distance_m(p.lat, p.lon, lat, lon))
+                employer = min(pool, key=lambda p: haversine_m(p.lat, p.lon, lat, lon))
                 gender = "female" if rng.random() < 0.85 else "male"
                 index = len(caregivers)
                 caregivers.append(Caregiver(
@@ -338,7 +340,7 @@ def _covering(provider: Provider, caregivers: list[Caregiver]) -> Provider:
     of a town-centre provider serves the villages around their own home). It needs no keep-clear
     cut: an order goes to a caregiver only within both the area and the caregiver's own radius,
     and the caregivers' radii are cut."""
-    reach = max((distance_m(provider.lat, provider.lon, c.lat, c.lon) + c.radius_m
+    reach = max((haversine_m(provider.lat, provider.lon, c.lat, c.lon) + c.radius_m
                  for c in caregivers if c.provider == provider.index), default=0.0)
     return replace(provider, area_radius_m=round(max(provider.area_radius_m, reach)))
 
@@ -354,7 +356,7 @@ def _staff_every_provider(providers: list[Provider], caregivers: list[Caregiver]
         movable = [c for c in out if counts[c.provider] > 1 and providers[c.provider].district_code == provider.district_code]
         if not movable:
             continue
-        c = min(movable, key=lambda c: distance_m(c.lat, c.lon, provider.lat, provider.lon))
+        c = min(movable, key=lambda c: haversine_m(c.lat, c.lon, provider.lat, provider.lon))
         out[c.index] = Caregiver(c.index, provider.index, c.name, c.gender, c.phone, c.lat, c.lon, c.radius_m,
                                  provider.services, c.daily_limit)
     return out

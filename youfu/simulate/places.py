@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-EARTH_RADIUS_M = 6_371_008.8
+from shared.city import EARTH_MEAN_RADIUS_M, haversine_m
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,9 @@ class District:
 
 def offset(lat: float, lon: float, east_km: float, north_km: float) -> tuple[float, float]:
     """The point `east_km` east and `north_km` north of (lat, lon), flat-earth (fine at city scale)."""
-    dlat = north_km * 1000 / EARTH_RADIUS_M
-    dlon = east_km * 1000 / (EARTH_RADIUS_M * math.cos(math.radians(lat)))
+    dlat = north_km * 1000 / EARTH_MEAN_RADIUS_M
+    dlon = east_km * 1000 / (EARTH_MEAN_RADIUS_M * math.cos(math.radians(lat)))
     return round(lat + math.degrees(dlat), 6), round(lon + math.degrees(dlon), 6)
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a)))
 
 
 def _around(centre: tuple[float, float], rows) -> tuple[Place, ...]:
@@ -113,7 +105,6 @@ DISTRICTS: tuple[District, ...] = (
 )
 
 DISTRICT_BY_CODE = {d.code: d for d in DISTRICTS}
-DISTRICT_NAMES = {d.code: d.name for d in DISTRICTS}
 
 
 @dataclass(frozen=True)
@@ -129,16 +120,16 @@ class KeepClear:
     reach_m: float = 8_500
 
     def holds_elder(self, lat: float, lon: float) -> bool:
-        return distance_m(self.lat, self.lon, lat, lon) < self.reach_m
+        return haversine_m(self.lat, self.lon, lat, lon) < self.reach_m
 
     def max_radius_from(self, lat: float, lon: float, margin_m: float = 300) -> float:
         """The widest radius around (lat, lon) that stays out of the people circle."""
-        return distance_m(self.lat, self.lon, lat, lon) - self.people_m - margin_m
+        return haversine_m(self.lat, self.lon, lat, lon) - self.people_m - margin_m
 
     def push_out(self, lat: float, lon: float, extra_m: float) -> tuple[float, float]:
         """The point moved straight away from the centre to `reach_m + extra_m` from it."""
-        east = (lon - self.lon) * math.cos(math.radians(self.lat)) * math.pi / 180 * EARTH_RADIUS_M
-        north = (lat - self.lat) * math.pi / 180 * EARTH_RADIUS_M
+        east = (lon - self.lon) * math.cos(math.radians(self.lat)) * math.pi / 180 * EARTH_MEAN_RADIUS_M
+        north = (lat - self.lat) * math.pi / 180 * EARTH_MEAN_RADIUS_M
         norm = math.hypot(east, north)
         if norm < 1.0:  # at the centre: go north
             east, north, norm = 0.0, 1.0, 1.0

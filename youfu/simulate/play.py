@@ -23,16 +23,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from shared.city import CITY_TZ, haversine_m
 from youfu.simulate import people as P
 from youfu.simulate.build import Built
 from youfu.simulate.city import World
 from youfu.simulate.day import DAY_END_H, DAY_SECONDS, DAY_START_H, PlannedOrder
 from youfu.simulate.http import Gateway, Session, new_key
-from youfu.simulate.places import distance_m, offset
+from youfu.simulate.places import offset
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 RIDE_KMH = 15.0
 PATIENCE_MIN = 180  # simulated minutes a family waits for a provider before giving up
 DECLINE_REASONS = ("该时段人手已满", "护理员请假，无法安排", "距离较远，今日排班已满")
@@ -186,7 +185,7 @@ class Play:
         if not t.hotline and plan.elder not in self.wallet_read:
             self.wallet_read.add(plan.elder)  # opening the app: this month's balance
             await self.gw.call(who, "GET", f"/api/vouchers/wallets/{t.elder_id}", expect=(404,))
-        start = (datetime.now(SHANGHAI) + timedelta(minutes=plan.lead_min)).replace(second=0, microsecond=0)
+        start = (datetime.now(CITY_TZ) + timedelta(minutes=plan.lead_min)).replace(second=0, microsecond=0)
         body = {"elder_id": t.elder_id, "service_code": plan.service, "payment": plan.payment,
                 "window_start": start.isoformat(), "window_end": (start + timedelta(minutes=plan.window_min)).isoformat(),
                 "notes": "12349 热线代下单" if t.hotline else ""}
@@ -338,7 +337,7 @@ class Play:
 
     async def do_job(self, session: Session, here: tuple[float, float], job: Job) -> bool:
         t = job.track
-        km = distance_m(here[0], here[1], job.lat, job.lon) / 1000
+        km = haversine_m(here[0], here[1], job.lat, job.lon) / 1000
         await self.sim_sleep(3 + km / RIDE_KMH * 60)
         if t and (t.cancelling or t.outcome.startswith("cancelled")):
             return False

@@ -7,7 +7,8 @@ import asyncio
 import time
 from collections import Counter, defaultdict
 
-from youfu.simulate.build import Built, district_name
+from shared.city import district_name
+from youfu.simulate.build import Built
 from youfu.simulate.http import Gateway, Session
 from youfu.simulate.places import DISTRICTS
 from youfu.simulate.play import Play
@@ -96,7 +97,8 @@ def summarise(play: Play, b: Built, gw: Gateway, *, before: dict, after: dict, v
     return {
         **meta,
         "world": {"elders": len(w.elders), "providers": len(w.providers), "caregivers": len(w.caregivers),
-                  "accounts": b.accounts, "accounts_reused": b.accounts_reused, "elders_by_district": {district_name(k): v for k, v in w.elders_by_district().items()},
+                  "accounts": b.accounts, "accounts_reused": b.accounts_reused,
+                  "elders_by_district": {district_name(k): v for k, v in w.elders_by_district().items()},
                   "households": dict(Counter(e.household for e in w.elders)),
                   "rural_elders": sum(e.rural for e in w.elders), "elder_ids": [x for x in b.elder_ids if x],
                   "provider_ids": [x for x in b.provider_ids if x], "caregiver_ids": [x for x in b.caregiver_ids if x]},

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
+from shared.city import CITY_TZ
 from youfu.simulate import day as D
 from youfu.simulate import staff as kept_staff
 from youfu.simulate.build import Builder
@@ -26,8 +26,6 @@ from youfu.simulate.places import KeepClear
 from youfu.simulate.play import Play
 from youfu.simulate.progress import Progress, bar
 from youfu.simulate.report import officers_read, render, spend_matrix, summarise, wait_settled
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -76,7 +74,7 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
     scale = SCALES[cfg.scale]
     steady = cfg.peak_multiple is not None
     speed = cfg.speed or scale.speed
-    today = datetime.now(SHANGHAI).date()
+    today = datetime.now(CITY_TZ).date()
     month = f"{today:%Y-%m}"
     run_tag = cfg.run_tag if cfg.run_tag is not None else secrets.randbelow(10_000)
     world = generate_world(scale, seed=cfg.seed, run_tag=run_tag, keep_clear=cfg.keep_clear, today=today)

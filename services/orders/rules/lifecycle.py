@@ -2,8 +2,9 @@
 
     placed ──offer──> offered ──accept──> accepted ──check_in──> in_service ──check_out──> completed ──settle──> settled
       │                 │  ↺ offer / decline / offer_expired        │                   │                │
-      │                 └──mark_unmatched──> unmatched ──retry_dispatch──> placed       └──dispute──> disputed ──resolve──> completed | cancelled
+      │                 └──mark_unmatched──> unmatched ──retry_dispatch──> placed       └──dispute──> disputed
       └──────── cancel (before check-in) ──> cancelled
+    disputed ──resolve──> completed | cancelled
 
 `offered` (派单中) means "dispatch is running": a decline or a missed deadline keeps the order in
 `offered` while the dispatch policy picks the next candidate, so grab mode (several offers open at

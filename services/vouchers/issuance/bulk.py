@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -38,7 +38,7 @@ from services.vouchers.events import SOURCE, VoucherIssued
 from services.vouchers.issuance.rules import IssueTally, entitlement_table
 from services.vouchers.models import LedgerAccountRow
 from services.vouchers.rules.policy import PolicyVersion, VoucherKind
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime
 from shared.events import REGISTRY
 from shared.observability import current_request_id
 
@@ -146,7 +146,7 @@ async def issue_month(session: AsyncSession, *, month: str, district: str | None
     the two steps of a chunk is skipped by the insert and counted as already issued, at the face
     value owed now."""
     spec = REGISTRY[VoucherIssued.__event_type__]  # type: ignore[attr-defined]
-    created = utcnow()
+    created = now.astimezone(timezone.utc)  # the events' time, from the caller's (injected) clock
     request_id = current_request_id()
     params = {"ent": json.dumps(entitlement_table(policy)), "month": month, "version": policy.version,
               "run_id": run_id, "now": now, "created": created, "chunk": chunk, "district": district,

@@ -162,7 +162,8 @@ class Transfer:
 
 
 def issue_transfer(transfer_id: object, elder_id: object, kind: VoucherKind, month: str, amount_fen: int) -> Transfer:
-    return Transfer(str(transfer_id), funding_account(kind), wallet_account(elder_id, kind, month), amount_fen, TransferKind.ISSUE)
+    return Transfer(str(transfer_id), funding_account(kind), wallet_account(elder_id, kind, month), amount_fen,
+                    TransferKind.ISSUE)
 
 
 def hold_transfer(transfer_id: object, wallet: Account, amount_fen: int) -> Transfer:

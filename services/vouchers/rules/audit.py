@@ -111,7 +111,8 @@ def same_day_repeat(records: Sequence[Any], limits: AnomalyThresholds) -> list[F
     groups = _group(records, lambda r: (_get(r, "elder_id"), _get(r, "provider_id"), local_date(_get(r, "completed_at"))))
     return [
         Finding(SAME_DAY_REPEAT,
-                f"{day.isoformat()} 同一服务商为同一位老人服务 {len(group)} 次，超过每日 {limits.max_services_per_elder_provider_day} 次的上限",
+                f"{day.isoformat()} 同一服务商为同一位老人服务 {len(group)} 次，"
+                f"超过每日 {limits.max_services_per_elder_provider_day} 次的上限",
                 tuple(group), f"{elder}|{provider}|{day.isoformat()}")
         for (elder, provider, day), group in groups.items()  # type: ignore[misc]
         if len(group) > limits.max_services_per_elder_provider_day
@@ -197,7 +198,8 @@ def travel_too_fast(records: Sequence[Any], limits: AnomalyThresholds) -> list[F
             gap_h = (_started_at(after) - _get(before, "completed_at")).total_seconds() / 3600
             if gap_h <= 0:
                 continue  # overlapping services are the overlap rule's finding
-            km = distance_km(_get(before, "latitude"), _get(before, "longitude"), _get(after, "latitude"), _get(after, "longitude"))
+            km = distance_km(_get(before, "latitude"), _get(before, "longitude"),
+                             _get(after, "latitude"), _get(after, "longitude"))
             if km / gap_h > limits.max_travel_speed_kmh:
                 findings.append(Finding(
                     TRAVEL_TOO_FAST,
