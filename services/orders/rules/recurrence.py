@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Hashable, Iterable, Mapping
 
 from shared.city import CITY_TZ
+from shared.city import local_day as local_date  # the one definition; this name reads better here
 from shared.errors import FieldError, Invalid
 
 WEEKDAYS = frozenset({1, 2, 3, 4, 5})  # ISO: 1 = Monday … 7 = Sunday
@@ -23,12 +24,6 @@ MAX_RULE_SPAN = timedelta(days=366 * 2)  # a longer rule is a typo more often th
 def local_to_utc(day: date, at: time) -> datetime:
     """The UTC instant of wall-clock `at` on local `day` in Asia/Shanghai."""
     return datetime.combine(day, at, tzinfo=CITY_TZ).astimezone(timezone.utc)
-
-
-def local_date(instant: datetime) -> date:
-    """The Asia/Shanghai calendar date of an aware instant."""
-    _require_aware(instant)
-    return instant.astimezone(CITY_TZ).date()
 
 
 @dataclass(frozen=True, slots=True)
