@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from shared.db import UTCDateTime
 
-revision = '0006_home_beds'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
