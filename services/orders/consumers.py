@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.care_plans import create_plan_rules, stop_ended_plan, stop_replaced_plan
 from services.orders.delivery import settle_from_redemption
-from services.orders.departure import end_services
+from services.orders.departure import end_services, end_stay_at_death
 from services.orders.elders import record_elder
 from services.orders.runtime import runtime_of
 from shared.app import ServiceContext
@@ -25,10 +25,16 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
             rt = runtime_of(ctx)
             sa.event.listen(session.sync_session, "after_commit", lambda _s: rt.void_holds_soon(holds), once=True)
 
+    def release_after_commit(session: AsyncSession, beds: list) -> None:
+        if beds:  # the bed is released once the stay's end is committed
+            rt = runtime_of(ctx)
+            sa.event.listen(session.sync_session, "after_commit", lambda _s: rt.release_beds_soon(beds), once=True)
+
     async def on_elder(session: AsyncSession, event: CloudEvent) -> None:
         now = ctx.now()
         await record_elder(session, data=event.data, now=now)
         void_after_commit(session, await end_services(session, data=event.data, now=now))  # deceased or moved away
+        release_after_commit(session, await end_stay_at_death(session, data=event.data, now=now))
 
     async def on_plan_activated(session: AsyncSession, event: CloudEvent) -> None:
         await create_plan_rules(session, data=event.data, now=ctx.now())

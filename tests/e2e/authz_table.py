@@ -84,6 +84,20 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/orders/plan-delivery": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
     "GET /api/orders/plan-delivery/summary": OFFICERS,
     "GET /api/orders/plan-schedule": PROVIDER_STAFF | CITY,
+
+    # stays (issue 22): the elder's side and officers apply; the institution's desk manages
+    "POST /api/orders/stay-applications": ELDER_SIDE | OFFICERS,
+    "GET /api/orders/stay-applications": ELDER_SIDE | OFFICERS | {"provider_admin"},
+    "GET /api/orders/stay-applications/{application_id}": ELDER_SIDE | OFFICERS | {"provider_admin"},
+    "POST /api/orders/stay-applications/{application_id}/accept": {"provider_admin", "admin"},
+    "POST /api/orders/stay-applications/{application_id}/decline": {"provider_admin", "admin"},
+    "POST /api/orders/stays": {"provider_admin", "admin"},
+    "GET /api/orders/stays": ELDER_SIDE | OFFICERS | {"provider_admin"},
+    "GET /api/orders/stays/{stay_id}": ELDER_SIDE | OFFICERS | {"provider_admin"},
+    "POST /api/orders/stays/{stay_id}/leave": {"provider_admin", "admin"},
+    "POST /api/orders/stays/{stay_id}/return": {"provider_admin", "admin"},
+    "POST /api/orders/stays/{stay_id}/transfer": {"provider_admin", "admin"},
+    "POST /api/orders/stays/{stay_id}/discharge": {"provider_admin", "admin"},
     # providers
     "GET /api/providers/candidates": OFFICERS,
     "GET /api/providers/caregivers/{caregiver_id}": PROVIDER_STAFF | OFFICERS,
