@@ -11,24 +11,28 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from services.assessment.home_beds import record_adaptation
 from services.assessment.main import create_app
+from services.assessment.models import HomeAdaptationRow
 from shared.city import local_day
+from shared.events import CloudEvent
 from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import RunningApp
-from tests.integration.assessment_harness import GAOGANG, HAILING, elder_body, items_totalling
+from tests.integration.assessment_harness import GAOGANG, HAILING, assessment, elder_body, items_totalling, wait_for
 from tests.integration.care_plan_doubles import FakeProvidersAndVouchers
 from tests.support.clients import SignedClients
 from tests.support.clock import Clock
-from tests.support.events import outbox_events
+from tests.support.events import outbox_events, send_event
 from youfu.broker import free_port
 
 ASSESSOR_A = {"user_id": "assessor-a", "district": HAILING}
 ASSESSOR_B = {"user_id": "assessor-b", "district": HAILING}
 OFFICER = {"user_id": "officer-hl", "district": HAILING}
+__all__ = ["assessment"]  # the harness's module fixture, imported for pytest
 
 
 class Env(SignedClients):
@@ -274,3 +278,24 @@ async def test_home_bed_opens_only_with_every_prerequisite(env):
         assert r.status_code == 409 and [m["code"] for m in r.json()["missing"]] == ["device", "anchor_provider"]
     async with env.client("family", elder_ids=[other]) as family:
         assert (await family.post(f"/home-beds/{bed['bed_id']}/open")).status_code == 403
+
+
+async def test_a_completed_adaptation_order_is_learnt_from_the_broker(assessment):
+    """Assessment's one consumer: orders' `youfu.order.completed.v1` for a 适老化改造 order."""
+    elder = (await assessment.register())["id"]
+    order_id = str(uuid.uuid4())
+    data = {"order_id": order_id, "elder_id": elder, "provider_id": str(uuid.uuid4()), "district_code": HAILING,
+            "hold_id": None, "service_code": "home_adaptation", "amount_fen": 300000, "voucher_fen": 270000,
+            "duration_min": 120, "completed_at": datetime.now(timezone.utc).isoformat()}
+    other = data | {"order_id": str(uuid.uuid4()), "service_code": "clean"}
+
+    async def learnt():
+        for payload in (other, data):  # sent again until the consumer has joined: once per order all the same
+            await send_event(assessment.bootstrap, "youfu.orders", payload["order_id"], CloudEvent(
+                source="/youfu/orders", type="youfu.order.completed.v1", subject=payload["order_id"], data=payload))
+        return await assessment.count("home_adaptations") >= 1
+
+    await wait_for(learnt, timeout_s=30, every_s=0.5, what="the adaptation order recorded")
+    async with assessment.db.sessions() as s:
+        rows = (await s.execute(sa.select(HomeAdaptationRow))).scalars().all()
+    assert [(str(r.order_id), str(r.elder_id)) for r in rows] == [(order_id, elder)]
