@@ -299,3 +299,31 @@ async def test_a_completed_adaptation_order_is_learnt_from_the_broker(assessment
     async with assessment.db.sessions() as s:
         rows = (await s.execute(sa.select(HomeAdaptationRow))).scalars().all()
     assert [(str(r.order_id), str(r.elder_id)) for r in rows] == [(order_id, elder)]
+
+
+async def test_a_status_list_death_ends_the_plan_and_closes_the_bed(env):
+    p = env.fake.add_provider()
+    body = elder_body(HAILING)
+    async with env.client("officer", **OFFICER) as officer:
+        elder = (await officer.post("/elders", json=body)).json()["id"]
+    await env.finalise(elder)
+    async with env.client("officer", **OFFICER) as officer:
+        plan = (await officer.post(f"/elders/{elder}/care-plans",
+                                   json={"providers": {"clean": p, "bath": p, "rehab": p}})).json()["plan_id"]
+        assert (await officer.post(f"/care-plans/{plan}/submit")).status_code == 200
+        r = await officer.post(f"/care-plans/{plan}/consent", json={"method": "in_person"})
+        assert r.status_code == 200 and r.json()["state"] == "active"
+        bed = (await officer.post(f"/elders/{elder}/home-beds", json={
+            "provider_id": p, "package": {"visits_per_week": 2, "remote_monitoring": False}})).json()["bed_id"]
+    died = local_day(env.app.state.ctx.now()).isoformat()
+    data = f"序号,身份证号,姓名,死亡日期\n1,{body['id_card']},{body['name']},{died}\n".encode()
+    async with env.client("city_officer", user_id="city-1") as city:
+        r = await city.post("/status-lists", data={"kind": "deaths"}, files={"file": ("deaths.csv", data)})
+        assert r.status_code == 201 and r.json()["counts"]["apply"] == 1, r.text
+        assert (await city.post(f"/status-lists/{r.json()['list_id']}/apply")).status_code == 200
+        assert (await city.get(f"/care-plans/{plan}")).json()["end_reason"] == "老人已故"
+        closed = (await city.get(f"/home-beds/{bed}")).json()
+        assert closed["state"] == "closed" and closed["close_reason"] == "老人已故"
+    [ended] = await env.events("youfu.careplan.ended.v1", elder)
+    assert ended["plan_id"] == plan and ended["effective_date"] == died
+    assert await env.events("youfu.homebed.closed.v1", elder) == []  # it never opened
