@@ -28,26 +28,13 @@ MWF = {"type": "weekly", "weekdays": [1, 3, 5], "time": "09:00"}
     ({"type": "per_week", "count": 7, "time": "09:00"}, "2026-12", date(2026, 12, 1), 31),
     ({"type": "per_week", "count": 2, "time": "09:00"}, "2026-12", date(2026, 12, 1), 9),  # Mon + Thu
     ({"type": "per_month", "count": 4, "time": "09:00"}, "2026-12", date(2026, 12, 1), 4),
-    ({"type": "per_month", "count": 4, "time": "09:00"}, "2026-12", date(2026, 12, 16), 2),  # days 1 8 16 24
+    ({"type": "per_month", "count": 4, "time": "09:00"}, "2026-12", date(2026, 12, 16), 2),  # days 4 11 18 25
     ({"type": "per_month", "count": 28, "time": "09:00"}, "2028-02", date(2028, 2, 1), 28),
-    ({"type": "per_month", "count": 1, "time": "09:00"}, "2026-12", date(2026, 12, 2), 0),  # its day has passed
+    ({"type": "per_month", "count": 1, "time": "09:00"}, "2026-12", date(2026, 12, 16), 0),  # its day (15th) has passed
+    ({"type": "per_month", "count": 1, "time": "09:00"}, "2026-12", date(2026, 12, 15), 1),  # the start is its day
 ])
 def test_occurrences_in_month(freq, month, start, expected):
     assert rules.occurrences_in_month(freq, month=month, start_date=start) == expected
-
-
-@pytest.mark.parametrize("count, days, expected", [
-    (1, 30, [1]), (4, 30, [1, 8, 16, 23]), (4, 31, [1, 8, 16, 24]), (28, 28, list(range(1, 29))),
-    (2, 29, [1, 15]),
-])
-def test_spread_month_days(count, days, expected):
-    assert rules.spread_month_days(count, days) == expected
-
-
-@pytest.mark.parametrize("count, expected", [(1, [1]), (2, [1, 4]), (3, [1, 3, 5]), (5, [1, 2, 3, 5, 6]),
-                                             (7, [1, 2, 3, 4, 5, 6, 7])])
-def test_spread_weekdays(count, expected):
-    assert rules.spread_weekdays(count) == expected
 
 
 @pytest.mark.parametrize("freq, field, words", [

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from shared.care_frequency import spread_month_days, spread_weekdays
 from shared.errors import Conflict, FieldError, Invalid
 
 STATE_NAMES = {"draft": "草稿", "awaiting_consent": "待老人确认", "active": "执行中", "to_review": "待复核",
@@ -132,17 +133,8 @@ def describe(raw: dict) -> str:
 
 
 # ---- how many visits a month holds ---------------------------------------------------------------
-# per_week and per_month counts are spread evenly: N a week on the weekdays 1 + ⌊i·7/N⌋, N a month on
-# the days 1 + ⌊i·D/N⌋ of a D-day month (i = 0 … N-1). Counting uses the same spread as the schedule.
-
-def spread_weekdays(count: int) -> list[int]:
-    """N visits a week spread over the week: 1 → [1], 2 → [1, 4], 3 → [1, 3, 5], 7 → [1 … 7]."""
-    return sorted({1 + (i * 7) // count for i in range(count)})
-
-
-def spread_month_days(count: int, days_in_month: int) -> list[int]:
-    """N visits a month spread over a month of `days_in_month` days: 4 in 30 → [1, 8, 16, 23]."""
-    return sorted({1 + (i * days_in_month) // count for i in range(count)})
+# per_week and per_month counts are spread by shared.care_frequency, the rule orders spawns by, so
+# the month that is priced is the month that is delivered.
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -160,7 +152,7 @@ def occurrence_days(raw: dict, *, month: str, start_date: date, end_date: date |
     if lo > hi:
         return []
     if isinstance(freq, PerMonth):
-        days = [date(first.year, first.month, d) for d in spread_month_days(freq.count, last.day)]
+        days = [date(first.year, first.month, d) for d in spread_month_days(freq.count) if d <= last.day]
         return [d for d in days if lo <= d <= hi]
     weekdays = set(freq.weekdays if isinstance(freq, Weekly) else spread_weekdays(freq.count))
     out, day = [], lo

@@ -24,21 +24,11 @@ from typing import Hashable, Iterable, Mapping
 from services.orders.rules.departure import Departure
 from services.orders.rules.lifecycle import OrderState
 from services.orders.rules.recurrence import YearMonth, local_date
+from shared.care_frequency import PER_WEEK_WEEKDAYS, spread_month_days  # noqa: F401 - re-read by tests
 from shared.city import CITY_TZ
 from shared.errors import FieldError, Invalid
 
 FREQUENCY_TYPES = ("weekly", "per_week", "per_month")
-# N visits a week → which ISO weekdays (1 = Monday): Monday to Friday first, then Saturday, Sunday
-PER_WEEK_WEEKDAYS: dict[int, tuple[int, ...]] = {
-    1: (1,),
-    2: (1, 4),
-    3: (1, 3, 5),
-    4: (1, 2, 4, 5),
-    5: (1, 2, 3, 4, 5),
-    6: (1, 2, 3, 4, 5, 6),
-    7: (1, 2, 3, 4, 5, 6, 7),
-}
-SPREAD_MONTH_DAYS = 28  # every month has these days
 MAX_PER_MONTH = 31
 DELIVERY_RATIO_FLOOR = 0.8  # *policy default*: an elder under 80 % of the plan is listed for the bureau
 REPLACED_REASON = "照护计划已更新"
@@ -67,13 +57,6 @@ def _count(frequency: Mapping, most: int) -> int:
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= most:
         raise _invalid(f"次数应为 1 到 {most} 的整数")
     return count
-
-
-def spread_month_days(count: int) -> tuple[int, ...]:
-    """`count` days of the month, evenly spread: each in the middle of its share of 28 days."""
-    if count > SPREAD_MONTH_DAYS:
-        return tuple(range(1, count + 1))
-    return tuple(1 + (SPREAD_MONTH_DAYS * (2 * i + 1)) // (2 * count) for i in range(count))
 
 
 def schedule_of(frequency: Mapping) -> Schedule:
