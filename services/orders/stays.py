@@ -102,9 +102,10 @@ class Beds:
         self.undo.append((bed_id, {"application_id": application_id}))
         return answer or {}
 
-    async def occupy(self, bed_id: uuid.UUID, stay_id: uuid.UUID) -> dict:
+    async def occupy(self, bed_id: uuid.UUID, stay_id: uuid.UUID, application_id: uuid.UUID | None = None) -> dict:
+        body = {"stay_id": str(stay_id)} | ({"application_id": str(application_id)} if application_id else {})
         answer = await self.rt.client("providers").post(
-            f"/beds/{bed_id}/occupy", json={"stay_id": str(stay_id)}, idempotency_key=f"occupy:{bed_id}:{stay_id}")
+            f"/beds/{bed_id}/occupy", json=body, idempotency_key=f"occupy:{bed_id}:{stay_id}")
         self.undo.append((bed_id, {"stay_id": stay_id}))
         return answer or {}
 
@@ -265,7 +266,7 @@ async def admit(session: AsyncSession, *, beds: Beds, principal: Principal, appl
         raise _already_staying(current)
     rate = await beds.daily_rate(app.provider_id, app.care_level)
     stay_id = uuid.uuid4()
-    bed = await beds.occupy(app.bed_id, stay_id)
+    bed = await beds.occupy(app.bed_id, stay_id, app.id)
     row = StayRow(id=stay_id, application_id=app.id, elder_id=app.elder_id, district_code=app.district_code,
                   provider_id=app.provider_id, provider_name=bed.get("provider_name"), bed_id=app.bed_id,
                   care_level=app.care_level, kind=app.kind, daily_rate_fen=rate, status=StayStatus.ADMITTED.value,
@@ -328,7 +329,7 @@ async def transfer(session: AsyncSession, *, beds: Beds, principal: Principal, s
         raise invalid_field("bed_id", "服务商服务未返回床位所属机构")
     provider_id, care_level = uuid.UUID(bed["provider_id"]), bed.get("care_level") or row.care_level
     rate = await beds.daily_rate(provider_id, care_level)
-    occupied = await beds.occupy(bed_id, row.id)
+    occupied = await beds.occupy(bed_id, row.id, row.application_id)
     left = {"from_provider_id": row.provider_id, "from_bed_id": row.bed_id, "from_daily_rate_fen": row.daily_rate_fen}
     beds.release_after_commit(row.bed_id, stay_id=row.id)
     row.provider_id, row.bed_id, row.care_level, row.daily_rate_fen = provider_id, bed_id, care_level, rate
