@@ -13,7 +13,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orders.models import OfferRow, OrderRow, RecurringRuleRow
+from services.orders.models import OfferRow, OrderRow, RecurringRuleRow, StayApplicationRow, StayRow
 from services.orders.rules.lifecycle import Actor
 from shared.auth import Principal, require_role
 from shared.errors import Forbidden, NotFound
@@ -147,3 +147,69 @@ def require_assigned(principal: Principal, order: OrderRow, action: str) -> None
         raise Forbidden(f"只有接单的服务商可以{action}")
     if principal.role == "caregiver" and parse_uuid(principal.caregiver_id) != order.caregiver_id:
         raise Forbidden(f"只有被指派的护理员可以{action}")
+
+
+# ---- stays (issue 22) -------------------------------------------------------------------------
+
+
+def _stay_scope(principal: Principal, table: type[StayApplicationRow] | type[StayRow]) -> sa.ColumnElement[bool]:
+    """The elder's side, the district's officers and the city read their own; the institution's
+    administrator reads the applications to and the stays in its provider; nobody else."""
+    role = principal.role
+    if role in CITY_ROLES:
+        return sa.true()
+    if role in ELDER_ROLES:
+        return table.elder_id.in_(own_elders(principal))
+    if role == "officer":
+        return table.district_code == principal.district if principal.district else sa.false()
+    if role == "provider_admin":
+        provider = provider_of(principal)
+        return table.provider_id == provider if provider is not None else sa.false()
+    return sa.false()
+
+
+def application_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    """SQL condition: the stay applications `principal` may read."""
+    return _stay_scope(principal, StayApplicationRow)
+
+
+def stay_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    """SQL condition: the stays `principal` may read."""
+    return _stay_scope(principal, StayRow)
+
+
+def require_stay_reader(principal: Principal) -> None:
+    """Lists: roles that never see a stay are refused outright (not given an empty list)."""
+    require_role(principal, "elder", "family", "officer", "city_officer", "provider_admin", "service")
+
+
+def require_desk(principal: Principal) -> None:
+    """The institution's desk (its provider_admin; the system administrator too), before any
+    lookup; the row itself is then loaded within `application_scope` / `stay_scope`, so another
+    institution's application or stay is a 404."""
+    require_role(principal, "provider_admin")
+    if principal.role == "provider_admin" and provider_of(principal) is None:
+        raise Forbidden("当前账号未关联养老机构，不能办理入住")
+
+
+async def load_application(session: AsyncSession, principal: Principal, application_id: uuid.UUID, *,
+                           lock: bool = False) -> StayApplicationRow:
+    query = sa.select(StayApplicationRow).where(StayApplicationRow.id == application_id,
+                                                application_scope(principal))
+    if lock:
+        query = query.with_for_update()
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("没有找到该入住申请，或您无权查看", application_id=str(application_id))
+    return row
+
+
+async def load_stay(session: AsyncSession, principal: Principal, stay_id: uuid.UUID, *,
+                    lock: bool = False) -> StayRow:
+    query = sa.select(StayRow).where(StayRow.id == stay_id, stay_scope(principal))
+    if lock:
+        query = query.with_for_update()
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("没有找到该入住记录，或您无权查看", stay_id=str(stay_id))
+    return row

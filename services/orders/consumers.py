@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.delivery import settle_from_redemption
-from services.orders.departure import end_services
+from services.orders.departure import end_services, end_stay_at_death
 from services.orders.elders import record_elder
 from services.orders.runtime import runtime_of
 from shared.app import ServiceContext
@@ -22,9 +22,12 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         now = ctx.now()
         await record_elder(session, data=event.data, now=now)
         holds = await end_services(session, data=event.data, now=now)  # deceased or moved away
+        beds = await end_stay_at_death(session, data=event.data, now=now)
+        rt = runtime_of(ctx)
         if holds:  # voided only once the cancellations are committed, as the cancel route does
-            rt = runtime_of(ctx)
             sa.event.listen(session.sync_session, "after_commit", lambda _s: rt.void_holds_soon(holds), once=True)
+        if beds:  # the bed is released once the stay's end is committed
+            sa.event.listen(session.sync_session, "after_commit", lambda _s: rt.release_beds_soon(beds), once=True)
 
     async def on_redeemed(session: AsyncSession, event: CloudEvent) -> None:
         await settle_from_redemption(session, data=event.data, now=ctx.now())

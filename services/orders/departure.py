@@ -8,6 +8,10 @@ hold from it) and the hold is also voided at once after the commit. No monthly v
 for the elder any more: planning and placing read only active elders (`visits.py`,
 `placement.py`). Which orders and rules are affected is decided in `rules.departure`.
 
+A death also ends the elder's open institutional stay on the date of death (reason 死亡,
+`stay.ended`), and the bed is released at providers once the transaction has committed
+(`end_stay_at_death`).
+
 Idempotent by itself: an ended rule and a cancelled order are no longer candidates, so a second
 event (a redelivery, or a later update of an elder already departed) changes nothing.
 """
@@ -33,6 +37,8 @@ from services.orders.rules.departure import (
     rules_to_end,
 )
 from services.orders.rules.lifecycle import Actor
+from services.orders.rules.stays import DEATH_REASON, StayCommand, death_day, next_status
+from services.orders.stays import end_stay, open_stay_of, stay_dates
 
 log = logging.getLogger("youfu.orders.departure")
 
@@ -67,3 +73,21 @@ async def end_services(session: AsyncSession, *, data: dict, now: datetime) -> l
         log.info("elder %s %s on %s: %d recurring rules ended, %d orders cancelled", elder_id,
                  data.get("status"), departure.status_date, len(rules), len(orders))
     return holds
+
+
+async def end_stay_at_death(session: AsyncSession, *, data: dict, now: datetime) -> list[tuple[uuid.UUID, dict]]:
+    """`elder.updated` with status deceased, in the consumer's transaction: the open stay ends on
+    the date of death (`rules.stays.death_day`), reason 死亡. Returns the bed to release once the
+    transaction has committed. A stay already ended is not open: a redelivery changes nothing."""
+    elder_id = parse_uuid(data.get("elder_id"))
+    departure = departure_of(data.get("status"), data.get("status_date"), now=now)
+    if elder_id is None or departure is None or data.get("status") != "deceased":
+        return []
+    stay = await open_stay_of(session, elder_id, lock=True)
+    if stay is None:
+        return []
+    status = next_status(stay.status, StayCommand.DIE)
+    on = death_day(stay_dates(stay), departure.status_date)
+    end_stay(session, stay, status=status, on=on, reason=DEATH_REASON, by="platform", now=now)
+    log.info("elder %s deceased on %s: stay %s ended", elder_id, departure.status_date, stay.id)
+    return [(stay.bed_id, {"stay_id": stay.id})]

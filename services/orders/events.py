@@ -1,9 +1,9 @@
-"""Events the orders service publishes on `youfu.orders` (key: order id)."""
+"""Events the orders service publishes on `youfu.orders` (key: order id; a stay's events: elder id)."""
 from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import event_type, make_event
@@ -92,3 +92,60 @@ class OrderReturned(OrderRef):
 
     caregiver_id: UUID | None = None
     reason: str
+
+
+class StayRef(BaseModel):
+    """What every stay event carries, so vouchers can price bed days without asking anyone: the
+    bed, the care level and the provider's daily rate in force (taken from providers at admission
+    and at a transfer). `on` is the local day (YYYY-MM-DD) the movement happened."""
+
+    stay_id: UUID
+    elder_id: UUID
+    application_id: UUID
+    provider_id: UUID
+    bed_id: UUID
+    care_level: str  # self_care | nursing | dementia
+    daily_rate_fen: int
+    kind: str  # long_term | respite
+    district_code: str | None = None
+    on: str
+
+
+@event_type("youfu.stay.admitted.v1", topic=TOPIC, key="elder_id")
+class StayAdmitted(StayRef):
+    """The elder moved into the reserved bed."""
+
+    planned_end: str | None = None  # respite: the planned last day
+
+
+@event_type("youfu.stay.left.v1", topic=TOPIC, key="elder_id")
+class StayLeft(StayRef):
+    """The elder went on leave (home or hospital), `from`..`to` both counted; `on` = `from`."""
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)  # "from" is a Python keyword
+    leave_from: str = Field(alias="from")
+    leave_to: str = Field(alias="to")
+    leave_kind: str  # home | hospital
+
+
+@event_type("youfu.stay.returned.v1", topic=TOPIC, key="elder_id")
+class StayReturned(StayRef):
+    """The elder came back from leave on `on`."""
+
+
+@event_type("youfu.stay.transferred.v1", topic=TOPIC, key="elder_id")
+class StayTransferred(StayRef):
+    """The elder moved to another bed (of this or another institution) on `on`: `provider_id`,
+    `bed_id` and `daily_rate_fen` are the new ones, the `from_*` fields the ones left."""
+
+    from_provider_id: UUID
+    from_bed_id: UUID
+    from_daily_rate_fen: int
+
+
+@event_type("youfu.stay.ended.v1", topic=TOPIC, key="elder_id")
+class StayEnded(StayRef):
+    """The stay ended on `on`: discharged (the desk's reason) or by the elder's death (死亡)."""
+
+    reason: str
+    status: str  # discharged | ended_by_death

@@ -232,3 +232,78 @@ class PlannedVisitRow(Base):
         sa.UniqueConstraint("month", "elder_id", name="uq_planned_visit_month_elder"),
         sa.Index("ix_planned_visits_month_district", "month", "district_code"),
     )
+
+
+class StayApplicationRow(Base):
+    """An application for a place in an institution (issue 22): submitted by the elder's side,
+    accepted by the institution's desk with a bed that providers then holds for it (`bed_id`),
+    or declined; admitted once the stay begins."""
+
+    __tablename__ = "stay_applications"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    provider_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    care_level: Mapped[str] = mapped_column(sa.String(12))  # self_care | nursing | dementia
+    kind: Mapped[str] = mapped_column(sa.String(10))  # long_term | respite
+    planned_start: Mapped[date] = mapped_column(sa.Date)
+    planned_end: Mapped[date | None] = mapped_column(sa.Date)  # respite only
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    status: Mapped[str] = mapped_column(sa.String(10))  # submitted | accepted | declined | admitted
+    bed_id: Mapped[uuid.UUID | None]  # reserved at providers on accepting
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    applied_by: Mapped[str] = mapped_column(sa.String(100))
+    applied_by_role: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class StayRow(Base):
+    """An elder living in an institution's bed, from admission to discharge or death. At most one
+    open stay per elder: the partial unique index is the guard that holds under concurrency."""
+
+    __tablename__ = "stays"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("stay_applications.id"), unique=True)
+    elder_id: Mapped[uuid.UUID]
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    provider_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    provider_name: Mapped[str | None] = mapped_column(sa.String(200))
+    bed_id: Mapped[uuid.UUID]
+    care_level: Mapped[str] = mapped_column(sa.String(12))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # long_term | respite
+    daily_rate_fen: Mapped[int] = mapped_column(Fen)  # the provider's rate for the care level, at admission/transfer
+    status: Mapped[str] = mapped_column(sa.String(16))  # rules/stays.StayStatus
+    admitted_on: Mapped[date] = mapped_column(sa.Date)
+    planned_end: Mapped[date | None] = mapped_column(sa.Date)  # respite
+    since: Mapped[date] = mapped_column(sa.Date)  # the day of the last movement (admission, return, transfer)
+    leave_kind: Mapped[str | None] = mapped_column(sa.String(10))  # the current leave: home | hospital
+    leave_from: Mapped[date | None] = mapped_column(sa.Date)
+    leave_to: Mapped[date | None] = mapped_column(sa.Date)
+    ended_on: Mapped[date | None] = mapped_column(sa.Date)  # None while open
+    end_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        # one open stay per elder; also the index placement's check reads (community orders)
+        sa.Index("uq_stays_one_open_per_elder", "elder_id", unique=True,
+                 postgresql_where=sa.text("ended_on IS NULL"), sqlite_where=sa.text("ended_on IS NULL")),
+    )
+
+
+class StayMovementRow(Base):
+    """The stay's history as it happened: admission, each leave and return, transfers, the end."""
+
+    __tablename__ = "stay_movements"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    stay_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("stays.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(12))  # admitted | left | returned | transferred | ended
+    on: Mapped[date] = mapped_column(sa.Date)
+    leave_kind: Mapped[str | None] = mapped_column(sa.String(10))
+    leave_to: Mapped[date | None] = mapped_column(sa.Date)
+    provider_id: Mapped[uuid.UUID]
+    bed_id: Mapped[uuid.UUID]
+    daily_rate_fen: Mapped[int] = mapped_column(Fen)
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]

@@ -8,7 +8,8 @@ Order of work, and why:
 2. The elder copy (fetched from assessment once if no event has arrived yet) and the service
    item from providers: reads, done outside the transaction.
 3. One transaction under the idempotency key, opened by the caller (`place_in_transaction`):
-   the voucher hold (HTTP to vouchers, idempotency key = order id), the order row, the
+   for a community-paid order the elder's open institutional stay (409 during a stay, except on
+   leave: `refuse_during_stay`), the voucher hold (HTTP to vouchers, idempotency key = order id), the order row, the
    `order.placed` event. Vouchers down → 503 and the
    transaction rolls back: nothing written. A failure after the hold voids it (best effort).
 4. After commit the dispatcher is woken; dispatch runs in the background (the answer says
@@ -36,12 +37,15 @@ from services.orders.dispatch.dispatcher import NeedCandidates, candidate_params
 from services.orders.elders import ensure_elder
 from services.orders.events import OrderPlaced, publish_fast
 from services.orders.models import OfferRow, OrderRow, ReviewRow, ServiceRecordRow
-from services.orders.queries import INSERT_ORDER, new_order
+from services.orders.queries import INSERT_ORDER, OPEN_STAY, new_order
 from services.orders.rules.lifecycle import OrderState
 from services.orders.rules.placement import check_payment, check_window, derive_order_id
+from services.orders.rules.stays import OpenStay, community_order_refusal
 from services.orders.runtime import OrdersRuntime
+from services.orders.stays import stay_policy
 from services.orders.views import order_answer
 from shared.auth import Principal
+from shared.city import local_day
 from shared.errors import Conflict, Forbidden, Invalid, ServiceUnavailable, invalid_field
 from shared.fast_sql import FastTx
 from shared.idempotency import fingerprint, run_idempotent_fast
@@ -137,6 +141,8 @@ async def place_order(tx: FastTx, *, rt: OrdersRuntime, placement: Placement,
     order must not be written without its hold, and vouchers keys the hold by the order id, so a
     rolled-back attempt retried later asks for the same hold, not a second one."""
     p, req = placement, placement.request
+    if p.payment == "community":  # no home services on the community voucher while in an institution
+        await refuse_during_stay(tx, placement=p)
     hold = None
     if p.payment != "self_pay":
         hold = await rt.client("vouchers").post("/holds", idempotency_key=str(p.order_id), json={
@@ -170,6 +176,21 @@ async def place_order(tx: FastTx, *, rt: OrdersRuntime, placement: Placement,
         await also(tx, order)
     p.written.append(order)
     return 201, order_answer(order)
+
+
+async def refuse_during_stay(tx: FastTx, *, placement: Placement) -> None:
+    """409 when the elder has an open institutional stay on the service day and is not on leave
+    (`rules.stays.community_order_refusal`). Read in the order's transaction, before the hold."""
+    req = placement.request
+    row = await tx.row(OPEN_STAY, elder_id=req.elder_id)
+    if row is None:
+        return
+    day = local_day(req.window_start)
+    stay = OpenStay(stay_id=str(row["id"]), provider_name=row["provider_name"], status=row["status"],
+                    admitted_on=row["admitted_on"], leave_from=row["leave_from"], leave_to=row["leave_to"])
+    reason = community_order_refusal(placement.payment, stay, day, stay_policy(day))
+    if reason is not None:
+        raise Conflict(reason, stay_id=stay.stay_id, stay_status=stay.status)
 
 
 async def place_in_transaction(rt: OrdersRuntime, *, placement: Placement, idempotency_key: str | None,

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from services.orders.models import ElderRow, OfferRow, OrderRow, PlannedVisitRow, RecurringOccurrenceRow
+from services.orders.models import ElderRow, OfferRow, OrderRow, PlannedVisitRow, RecurringOccurrenceRow, StayRow
 from shared.fast_sql import Query, insert_query
 
 orders, offers = OrderRow.__table__, OfferRow.__table__
@@ -44,6 +44,13 @@ def new_order(**values) -> SimpleNamespace:
 # ---- reads ------------------------------------------------------------------------------------
 
 ELDER = Query(sa.select(ElderRow.__table__).where(ElderRow.elder_id == _p("elder_id")))
+
+# the elder's open stay, read by placement for community-paid orders only: one lookup on the
+# partial unique index uq_stays_one_open_per_elder (its predicate is this WHERE's)
+_stays = StayRow.__table__
+OPEN_STAY = Query(sa.select(_stays.c.id, _stays.c.provider_name, _stays.c.status, _stays.c.admitted_on,
+                            _stays.c.leave_from, _stays.c.leave_to)
+                  .where(_stays.c.elder_id == _p("elder_id"), _stays.c.ended_on.is_(None)))
 
 LOCK_ORDER = Query(sa.select(orders).where(orders.c.id == _p("order_id")).with_for_update())
 OFFERS_OF = Query(sa.select(offers).where(offers.c.order_id == _p("order_id"))

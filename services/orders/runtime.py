@@ -79,6 +79,24 @@ class OrdersRuntime:
             self.background.add(task)
             task.add_done_callback(self.background.discard)
 
+    async def release_bed(self, bed_id: uuid.UUID, **holder: uuid.UUID) -> None:
+        """Give a bed back at providers (`holder`: the application_id or stay_id holding it). Best
+        effort, for releases after a committed end and for compensations: a failure is logged
+        with what to release by hand."""
+        body = {name: str(value) for name, value in holder.items()}
+        try:
+            await self.client("providers").post(f"/beds/{bed_id}/release", json=body,
+                                                idempotency_key=f"release:{bed_id}:" + ",".join(sorted(body.values())))
+        except Exception as exc:  # never turn a committed change (or the error being raised) into another error
+            log.warning("releasing bed %s held by %s failed: %s", bed_id, body, getattr(exc, "detail", exc))
+
+    def release_beds_soon(self, beds: list[tuple[uuid.UUID, dict[str, uuid.UUID]]]) -> None:
+        """`release_bed` for each, in the background (event handlers, once committed)."""
+        for bed_id, holder in beds:
+            task = asyncio.get_running_loop().create_task(self.release_bed(bed_id, **holder))
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
+
     async def service_item(self, code: str) -> dict:
         """The catalogue item from providers, kept for `item_cache_s` (the spawner and the visit
         planner place many orders of one item in a row)."""

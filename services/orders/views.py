@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
-from services.orders.models import RecurringRuleRow, ReviewRow, ServiceRecordRow
+from services.orders.models import RecurringRuleRow, ReviewRow, ServiceRecordRow, StayApplicationRow, StayMovementRow, StayRow
 from services.orders.rules.lifecycle import Actor, OrderState, allowed_commands
 from services.orders.rules.recurrence import Coverage
+from services.orders.rules.stays import APPLICATION_NAMES, CARE_LEVELS, STATUS_NAMES, STAY_KINDS, StayStatus
 from shared.city import CITY_TZ
 
 
@@ -171,3 +172,40 @@ def rule_answer(row: RecurringRuleRow) -> dict:
 def coverage_answer(head: dict, cov: Coverage) -> dict:
     return head | {"required": cov.required, "visited": cov.visited,
                    "ratio": None if cov.ratio is None else round(cov.ratio, 4)}
+
+
+# ---- stays (issue 22) -------------------------------------------------------------------------
+
+
+def _day(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def application_answer(row: StayApplicationRow) -> dict:
+    return {"application_id": str(row.id), "elder_id": str(row.elder_id), "district_code": row.district_code,
+            "provider_id": str(row.provider_id), "care_level": row.care_level,
+            "care_level_name": CARE_LEVELS.get(row.care_level, row.care_level), "kind": row.kind,
+            "kind_name": STAY_KINDS.get(row.kind, row.kind), "planned_start": _day(row.planned_start),
+            "planned_end": _day(row.planned_end), "note": row.note, "status": row.status,
+            "status_name": APPLICATION_NAMES.get(row.status, row.status),
+            "bed_id": str(row.bed_id) if row.bed_id else None, "decline_reason": row.decline_reason,
+            "created_at": local_iso(row.created_at), "updated_at": local_iso(row.updated_at)}
+
+
+def stay_answer(row: StayRow, movements: list[StayMovementRow] | None = None) -> dict:
+    answer = {"stay_id": str(row.id), "application_id": str(row.application_id), "elder_id": str(row.elder_id),
+              "district_code": row.district_code, "provider_id": str(row.provider_id),
+              "provider_name": row.provider_name, "bed_id": str(row.bed_id), "care_level": row.care_level,
+              "care_level_name": CARE_LEVELS.get(row.care_level, row.care_level), "kind": row.kind,
+              "daily_rate_fen": row.daily_rate_fen, "daily_rate": f"每日 {yuan(row.daily_rate_fen)} 元",
+              "status": row.status, "status_name": STATUS_NAMES.get(StayStatus(row.status), row.status),
+              "admitted_on": _day(row.admitted_on), "planned_end": _day(row.planned_end),
+              "leave": ({"kind": row.leave_kind, "from": _day(row.leave_from), "to": _day(row.leave_to)}
+                        if row.status == StayStatus.ON_LEAVE else None),
+              "ended_on": _day(row.ended_on), "end_reason": row.end_reason}
+    if movements is not None:
+        answer["movements"] = [{"kind": m.kind, "on": _day(m.on), "leave_kind": m.leave_kind,
+                                "leave_to": _day(m.leave_to), "provider_id": str(m.provider_id),
+                                "bed_id": str(m.bed_id), "daily_rate_fen": m.daily_rate_fen, "reason": m.reason}
+                               for m in movements]
+    return answer

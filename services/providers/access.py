@@ -12,9 +12,9 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.providers.models import ProviderRow
+from services.providers.models import BedRow, ProviderRow
 from shared.auth import Principal, require_role
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 
 CITY_ROLES = frozenset({"city_officer", "admin"})
 REVIEW_ROLES = ("officer", "city_officer", "admin")
@@ -77,3 +77,44 @@ def sees_details(principal: Principal, provider: ProviderRow) -> bool:
     if principal.role == "officer":
         return principal.district == provider.district_code
     return principal.role in STAFF_ROLES and as_uuid(principal.provider_id) == provider.id
+
+
+# ---- beds --------------------------------------------------------------------------------------
+# The desk (provider_admin of the bed's provider) declares and manages its beds; the orders service
+# (role service) reserves, fills and frees them for applications and stays; officers (their
+# district) and the city read beds and capacity; anyone signed in searches for a place.
+BED_HOLDER_ROLES = ("service",)
+CAPACITY_ROLES = ("officer", "city_officer")
+
+
+def bed_not_found() -> NotFound:
+    return NotFound("没有这个床位，或您无权查看", resource="bed")
+
+
+async def scoped_bed(session: AsyncSession, principal: Principal, bed_id: uuid.UUID, purpose: str, *,
+                     for_update: bool = False) -> tuple[BedRow, ProviderRow]:
+    """The bed and its provider, for "manage" (the desk) or "hold" (the orders service: reserve,
+    occupy, release); row-locked when `for_update`, so one bed's changes queue one behind another."""
+    if purpose == "hold":
+        require_role(principal, *BED_HOLDER_ROLES)
+        clauses = []
+    else:
+        clauses = scope_clauses(principal, purpose)
+    query = sa.select(BedRow, ProviderRow).join(ProviderRow, ProviderRow.id == BedRow.provider_id).where(
+        BedRow.bed_id == bed_id, *clauses)
+    if for_update:
+        query = query.with_for_update(of=BedRow)
+    found = (await session.execute(query)).one_or_none()
+    if found is None:
+        raise bed_not_found()
+    return found[0], found[1]
+
+
+def capacity_clauses(principal: Principal, district_code: str | None) -> list:
+    """Officers read their district's capacity (naming another is 403), the city every district's."""
+    require_role(principal, *CAPACITY_ROLES)
+    if principal.role == "officer":
+        if district_code and district_code != principal.district:
+            raise Forbidden("只能查看本区县的床位", district_code=district_code)
+        return [ProviderRow.district_code == (principal.district or "")]
+    return [ProviderRow.district_code == district_code] if district_code else []

@@ -63,3 +63,21 @@ class CatalogueChanged(BaseModel):
 
     provider_id: UUID
     items: list[CatalogueItem]
+
+
+@event_type("youfu.provider.beds_changed.v1", topic=TOPIC, key="provider_id")
+class BedsChanged(BaseModel):
+    """A bed was declared, or its status or room changed: what it is now (`beds.py`). Keyed by the
+    provider, so one institution's bed changes stay in order."""
+
+    provider_id: UUID
+    bed_id: UUID
+    status: str  # free | reserved | occupied | out_of_service
+    care_level: str  # self_care | nursing | dementia
+    district_code: str
+    room: str
+    bed_no: str
+    room_gender: str | None = None
+    application_id: UUID | None = None  # the reservation's holder, while reserved or occupied
+    stay_id: UUID | None = None  # the stay in it, while occupied
+    changed_at: datetime

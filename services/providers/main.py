@@ -1,9 +1,10 @@
 """The providers service process: `uvicorn --factory services.providers.main:create_app`.
 
-At start-up: the standard service catalogue is completed from its data file, the geocoder is
-chosen from the settings (the offline gazetteer unless a Baidu key is set), the candidate
-index is built from the database, and a periodic task brings it up to date with the database
-every `index_refresh_s` (see `nearest/candidates.py` for why each replica does so, and how).
+At start-up: the standard service catalogue is completed from its data file, the bed policy is
+read from `bed_policy.json` (a malformed one stops the start), the geocoder is chosen from the
+settings (the offline gazetteer unless a Baidu key is set), the candidate index is built from
+the database, and a periodic task brings it up to date with the database every `index_refresh_s`
+(see `nearest/candidates.py` for why each replica does so, and how).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 
 from services.providers import events  # noqa: F401 - events registers the event types
 from services.providers.api import routers
+from services.providers.beds import load_bed_policies
 from services.providers.catalogue import ensure_standard_catalogue
 from services.providers.consumers import make_subscriptions
 from services.providers.geocoding import make_geocoder
@@ -46,7 +48,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                                  today=lambda: local_day(ctx.now()))
         geocoder = make_geocoder(own.geocoder, own.baidu_ak.get_secret_value() if own.baidu_ak else None,
                                  own.geocode_timeout_s)
-        ctx.runtime = ProvidersRuntime(settings=own, search=search, geocoder=geocoder)
+        ctx.runtime = ProvidersRuntime(settings=own, search=search, geocoder=geocoder,
+                                       bed_policies=load_bed_policies())
         size = await search.rebuild(now=ctx.now())
         log.info("candidate index built: %d caregivers", size)
 

@@ -168,3 +168,41 @@ class ReviewRow(Base):
     rating: Mapped[int]
     comment: Mapped[str | None] = mapped_column(sa.String(1000))
     reviewed_at: Mapped[datetime]
+
+
+class BedRow(Base):
+    """A bed an institution (or a home-care centre, for respite) declared. `application_id` holds a
+    reservation, `stay_id` the stay living in it (orders' ids; both cleared when it is freed).
+    Status changes only through `rules/beds.py`'s transitions."""
+
+    __tablename__ = "beds"
+    bed_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    provider_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("providers.id"))
+    room: Mapped[str] = mapped_column(sa.String(30))
+    bed_no: Mapped[str] = mapped_column(sa.String(20))
+    care_level: Mapped[str] = mapped_column(sa.String(20))
+    room_gender: Mapped[str | None] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    application_id: Mapped[uuid.UUID | None]
+    stay_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        sa.UniqueConstraint("provider_id", "room", "bed_no", name="uq_beds_provider_room_bed"),
+        sa.Index("ix_beds_provider_status", "provider_id", "status"),
+        sa.Index("ix_beds_care_level_status", "care_level", "status"),  # the place search
+    )
+
+
+class BedRateRow(Base):
+    """A provider's daily rate for a care level (fen a day), never above the guide rate of the bed
+    policy version in force when it was set (`policy_version`)."""
+
+    __tablename__ = "bed_rates"
+    provider_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("providers.id"), primary_key=True)
+    care_level: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    daily_rate_fen: Mapped[int] = mapped_column(Fen)
+    policy_version: Mapped[str] = mapped_column(sa.String(20))
+    updated_by: Mapped[str] = mapped_column(sa.String(100))
+    updated_at: Mapped[datetime]
+    __table_args__ = (sa.CheckConstraint("daily_rate_fen >= 0", name="ck_bed_rates_rate"),)

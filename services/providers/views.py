@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.providers.models import CaregiverRow, CatalogueItemRow, DocumentRow, ProviderRow, ServiceItemRow
+from services.providers.models import (
+    BedRateRow,
+    BedRow,
+    CaregiverRow,
+    CatalogueItemRow,
+    DocumentRow,
+    ProviderRow,
+    ServiceItemRow,
+)
+from services.providers.rules.beds import CARE_LEVELS, BedPolicy, RankedPlace
+from services.providers.rules.beds import STATUS_NAMES as BED_STATUS_NAMES
 from services.providers.rules.catalogue import CATEGORIES, UNITS
 from services.providers.rules.registry import (
     DOCUMENT_KINDS,
@@ -87,3 +97,33 @@ def caregiver_view(row: CaregiverRow, provider: ProviderRow, load: int) -> dict:
             "status": row.status, "status_name": CAREGIVER_STATUSES.get(row.status, row.status),
             "rating": rating_view(row.rating_sum, row.rating_count), "rating_count": row.rating_count,
             "created_at": row.created_at, "updated_at": row.updated_at}
+
+
+def bed_view(row: BedRow) -> dict:
+    return {"bed_id": str(row.bed_id), "provider_id": str(row.provider_id), "room": row.room, "bed_no": row.bed_no,
+            "care_level": row.care_level, "care_level_name": CARE_LEVELS.get(row.care_level, row.care_level),
+            "room_gender": row.room_gender, "status": row.status,
+            "status_name": BED_STATUS_NAMES.get(row.status, row.status),
+            "application_id": str(row.application_id) if row.application_id else None,
+            "stay_id": str(row.stay_id) if row.stay_id else None, "updated_at": row.updated_at}
+
+
+def bed_rates_view(provider_id, rows: dict[str, BedRateRow], policy: BedPolicy) -> dict:
+    """Every care level, set or not, beside the guide rate in force."""
+    rates = []
+    for level, name in CARE_LEVELS.items():
+        row = rows.get(level)
+        rates.append({"care_level": level, "care_level_name": name,
+                      "daily_rate_fen": row.daily_rate_fen if row else None,
+                      "guide_daily_rate_fen": policy.guide_daily_rate_fen[level],
+                      "policy_version": row.policy_version if row else None,
+                      "updated_at": row.updated_at if row else None})
+    return {"provider_id": str(provider_id), "policy_version": policy.version, "rates": rates}
+
+
+def place_view(ranked: RankedPlace, provider: ProviderRow, care_level: str) -> dict:
+    return provider_public(provider) | {
+        "provider_id": str(provider.id), "address": provider.address, "lat": provider.lat, "lon": provider.lon,
+        "distance_m": round(ranked.distance_m, 1), "care_level": care_level,
+        "care_level_name": CARE_LEVELS[care_level], "daily_rate_fen": ranked.place.daily_rate_fen,
+        "free_beds": ranked.place.free_beds, "score": round(ranked.score, 4)}

@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import recovery
+from services.vouchers import recovery, stay_claims
 from services.vouchers.access import acting_district, district_readable_by
 from services.vouchers.events import VoucherReversed, publish
 from services.vouchers.ledger import spend_summary
@@ -99,7 +99,7 @@ def _record(r: RedemptionRow) -> dict:
             "caregiver_id": str(r.caregiver_id) if r.caregiver_id else None, "amount_fen": r.amount_fen,
             "service_code": r.service_code, "checkin_distance_m": r.checkin_distance_m, "duration_min": r.duration_min,
             "completed_at": r.completed_at, "latitude": r.latitude, "longitude": r.longitude,
-            "district_code": r.district_code}
+            "district_code": r.district_code, "kind": r.kind}
 
 
 async def _context(session: AsyncSession, month: str, records: list[dict]) -> AuditContext:
@@ -116,7 +116,9 @@ async def _context(session: AsyncSession, month: str, records: list[dict]) -> Au
             .group_by(RedemptionRow.provider_id, RedemptionRow.month).order_by(RedemptionRow.month))
         for provider, _, total in rows.all():  # months without spend are not "normal" months: left out
             history[str(provider)].append(int(total))
-    return AuditContext(minimum_minutes_by_service=minimums, history_fen_by_provider=history)
+    community = {uuid.UUID(r["elder_id"]) for r in records if r["kind"] == str(VoucherKind.COMMUNITY)}
+    stays = await stay_claims.stays_of_elders(session, elder_ids=community)
+    return AuditContext(minimum_minutes_by_service=minimums, history_fen_by_provider=history, stays_by_elder=stays)
 
 
 def _months_back(month: str, count: int) -> str:

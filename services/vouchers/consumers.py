@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import recovery, spending
+from services.vouchers import recovery, spending, stay_claims
 from services.vouchers.issuance import eligibility
 from services.vouchers.models import ServiceMinimumRow
 from shared.app import ServiceContext
@@ -37,6 +37,9 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
     async def on_order_cancelled(session: AsyncSession, event: CloudEvent) -> None:
         await spending.release_for_cancelled_order(session, data=event.data, now=ctx.now())
 
+    async def on_stay(session: AsyncSession, event: CloudEvent) -> None:
+        await stay_claims.record_stay_event(session, event_type=event.type, data=event.data, now=ctx.now())
+
     async def on_catalogue_changed(session: AsyncSession, event: CloudEvent) -> None:
         # the whole current catalogue each time: replace this provider's minimums
         provider_id = uuid.UUID(str(event.data["provider_id"]))
@@ -58,6 +61,7 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         Subscription(name="vouchers.orders", topics=["youfu.orders"], handlers={
             "youfu.order.completed.v1": on_order_completed,
             "youfu.order.cancelled.v1": on_order_cancelled,
+            **{f"youfu.stay.{verb}.v1": on_stay for verb in ("admitted", "left", "returned", "transferred", "ended")},
         }),
         Subscription(name="vouchers.providers", topics=["youfu.providers"], handlers={
             "youfu.provider.catalogue_changed.v1": on_catalogue_changed,

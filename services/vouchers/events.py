@@ -106,3 +106,44 @@ class VoucherReversed(BaseModel):
     amount_fen: int
     provider_id: UUID
     reason: str
+
+
+@event_type("youfu.stay_claim.drafted.v1", topic=TOPIC, key="elder_id")
+class StayClaimDrafted(BaseModel):
+    """A monthly bed-day claim was drafted (or re-drafted with new figures, a higher `revision`);
+    the voucher part is held in the elder's institutional wallet of the month."""
+
+    claim_id: UUID
+    elder_id: UUID
+    stay_id: UUID
+    provider_id: UUID
+    month: str
+    revision: int
+    billed_days: int
+    amount_fen: int
+    voucher_fen: int
+    elder_fen: int
+
+
+@event_type("youfu.stay_claim.approved.v1", topic=TOPIC, key="elder_id")
+class StayClaimApproved(BaseModel):
+    """The district officer approved a claim the institution had confirmed."""
+
+    claim_id: UUID
+    elder_id: UUID
+    provider_id: UUID
+    month: str
+    approved_by: str
+
+
+@event_type("youfu.stay_claim.settled.v1", topic=TOPIC, key="elder_id")
+class StayClaimSettled(BaseModel):
+    """An approved claim's voucher part was captured to the institution's payable account."""
+
+    claim_id: UUID
+    elder_id: UUID
+    provider_id: UUID
+    month: str
+    amount_fen: int
+    voucher_fen: int
+    elder_fen: int

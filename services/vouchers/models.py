@@ -305,3 +305,63 @@ class ServiceMinimumRow(Base):
     provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     service_code: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     min_duration_min: Mapped[int]
+
+
+class StayRow(Base):
+    """This service's copy of an institutional stay, kept from the orders service's `stay.*`
+    events: what the monthly bed-day claims are computed from (services/vouchers/stay_claims.py)."""
+
+    __tablename__ = "stays"
+    stay_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # long_term | respite
+    admitted_on: Mapped[date] = mapped_column(sa.Date)
+    ended_on: Mapped[date | None] = mapped_column(sa.Date)  # discharge or death; not a billed day
+    end_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # [{starts_on, provider_id, bed_id, care_level, daily_rate_fen}] in date order (a transfer adds one)
+    beds: Mapped[list] = mapped_column(sa.JSON)
+    leaves: Mapped[list] = mapped_column(sa.JSON)  # [{starts_on, ends_on (last day away or null), kind}]
+    updated_at: Mapped[datetime]
+    __table_args__ = (sa.Index("ix_stays_admitted_ended", "admitted_on", "ended_on"),)
+
+
+class StayClaimRow(Base):
+    """One stay's bed days in one institution and month: drafted → confirmed (the institution) →
+    settled (approved by the district officer, the voucher part captured). A draft's voucher part
+    is held in the elder's institutional wallet of the month (`hold_id`), so month-end expiry
+    leaves it for the claim."""
+
+    __tablename__ = "stay_claims"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    stay_id: Mapped[uuid.UUID]
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    provider_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    month: Mapped[str] = mapped_column(sa.String(7))
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    stay_kind: Mapped[str] = mapped_column(sa.String(20))
+    state: Mapped[str] = mapped_column(sa.String(20))  # drafted | confirmed | settled
+    first_day: Mapped[date] = mapped_column(sa.Date)
+    last_day: Mapped[date] = mapped_column(sa.Date)
+    present_days: Mapped[int]
+    paid_leave_days: Mapped[int]
+    unpaid_leave_days: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    voucher_fen: Mapped[int] = mapped_column(Fen)
+    elder_fen: Mapped[int] = mapped_column(Fen)
+    share_bp: Mapped[int]
+    lines: Mapped[list] = mapped_column(sa.JSON)  # [{status, care_level, daily_rate_fen, days, amount_fen}]
+    policy_version: Mapped[int]
+    revision: Mapped[int]  # 1, then +1 each time a re-draft changes the figures
+    hold_id: Mapped[uuid.UUID | None]  # None when the voucher pays nothing
+    capture_transfer_id: Mapped[str | None] = mapped_column(sa.String(64))
+    confirmed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    confirmed_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(sa.String(100))
+    approved_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        sa.UniqueConstraint("stay_id", "provider_id", "month", name="uq_stay_claims_stay_provider_month"),
+        sa.Index("ix_stay_claims_month_district", "month", "district_code"),
+    )

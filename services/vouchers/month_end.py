@@ -5,7 +5,8 @@ open hold is not available, so it waits for the order's outcome: a capture pays 
 puts it back in the (past) wallet, and running month end again sweeps it. Statements are
 per provider and district (each district's bureau pays for its own elders): draft → confirmed
 by an officer → paid (a SETTLE transfer from the provider's payable). A later month-end run
-recomputes drafts only.
+recomputes drafts only. The month's bed-day claims of institutional stays are drafted first
+(services/vouchers/stay_claims.py), so the voucher part they hold is not there to expire.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.vouchers import stay_claims
 from services.vouchers.access import acting_district, district_readable_by, provider_readable_by
 from services.vouchers.events import VoucherExpired, publish
 from services.vouchers.ledger import store as ledger_store
@@ -53,6 +55,8 @@ async def run_month_end(session: AsyncSession, *, principal: Principal, month: s
                         now: datetime) -> dict:
     district = acting_district(principal, district_code)
     check_month_ended(month, now)
+    # the month's bed-day claims first: their holds keep the voucher part out of the expiry
+    drafted = await stay_claims.draft_month(session, month=month, district=district, now=now)
     query = sa.select(VoucherRow).where(VoucherRow.month == month)
     if district:
         query = query.where(VoucherRow.district_code == district)
@@ -77,6 +81,7 @@ async def run_month_end(session: AsyncSession, *, principal: Principal, month: s
         "expired_count": len(expiries), "expired_fen": sum(t.amount_fen for t in expiries),
         "expired_by_kind": [{"kind": k, "kind_name": VoucherKind(k).zh_name, **v} for k, v in sorted(by_kind.items())],
         "open_holds_left": (await session.execute(open_holds)).scalar_one(),
+        "stay_claims": len(drafted),
         "settlements": [statement_summary(s) for s in statements],
     }
     run = MonthEndRunRow(id=uuid.uuid4(), month=month, district_code=district, requested_by=principal.user_id,

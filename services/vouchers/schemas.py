@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.vouchers.rules.policy import DEFAULT_POLICY, VoucherKind
+from services.vouchers.rules.policy import DEFAULT_POLICY, StayClaimRules, VoucherKind
 
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: far above any home service; a bigger number is a typo
 ELDER = "6f1c2a0e-8d4b-4f57-9a51-0c3f7d2e9b10"
@@ -192,6 +192,7 @@ class MonthEndOut(BaseModel):
     expired_fen: int
     expired_by_kind: list[dict[str, Any]]
     open_holds_left: int = Field(description="仍未了结的预扣笔数，待订单结果后再次运行月末处理")
+    stay_claims: int = Field(0, description="本月机构托养床日结算单张数（含此前已起草的）")
     settlements: list[SettlementSummary]
 
 
@@ -203,6 +204,8 @@ class PolicyIn(BaseModel):
     effective_from: date
     rules: list[dict[str, Any]] = Field(min_length=1)
     note: str = Field("", max_length=500)
+    stay_claims: dict[str, Any] = Field(default_factory=lambda: StayClaimRules().model_dump(mode="json"),
+                                        description="机构托养按床日结算的规则（每月计费请假天数上限等）")
 
 
 class ReportRow(BaseModel):
@@ -320,3 +323,51 @@ class RecoveryEstimateOut(BaseModel):
     model_config = _example(elders=[{"elder_id": ELDER, "amount_fen": 9000, "providers": [
         {"provider_id": PROVIDER, "provider_name": None, "amount_fen": 9000}]}])
     elders: list[RecoveryElder] = Field(description="无应追缴金额的老人不列出")
+
+
+class StayClaimDraftIn(BaseModel):
+    model_config = _example(month="2026-11")
+    month: str = Field(max_length=7, description="YYYY-MM：已结束的月份（北京时间）")
+    district_code: str | None = Field(None, max_length=12, description="市级账号可指定区县；区县账号只能是本辖区")
+
+
+class StayClaimLine(BaseModel):
+    status: str = Field(description="present 在院 / paid_leave 请假计费 / unpaid_leave 请假超出上限不计费")
+    status_name: str
+    care_level: str
+    care_level_name: str
+    daily_rate_fen: int
+    days: int
+    amount_fen: int
+
+
+class StayClaimOut(BaseModel):
+    claim_id: str
+    stay_id: str
+    elder_id: str
+    provider_id: str
+    month: str
+    district_code: str | None
+    district_name: str
+    stay_kind: str
+    stay_kind_name: str
+    state: str = Field(description="drafted 待机构确认 / confirmed 待民政审核 / settled 已结算")
+    state_name: str
+    first_day: date
+    last_day: date
+    present_days: int
+    paid_leave_days: int
+    unpaid_leave_days: int
+    billed_days: int
+    amount_fen: int = Field(description="床日费合计（分）")
+    voucher_fen: int = Field(description="机构托养券支付（分）")
+    elder_fen: int = Field(description="老人自付（分）")
+    share_bp: int
+    lines: list[StayClaimLine]
+    policy_version: int
+    revision: int
+    confirmed_by: str | None
+    confirmed_at: datetime | None
+    approved_by: str | None
+    approved_at: datetime | None
+    settled_at: datetime | None

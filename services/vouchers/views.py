@@ -3,11 +3,22 @@ stored rows."""
 from __future__ import annotations
 
 from services.vouchers.ledger.rules import Account
-from services.vouchers.models import AnomalyFindingRow, HoldRow, IssuanceRunRow, PolicyVersionRow, SettlementRow, TransferRow
+from services.vouchers.models import (
+    AnomalyFindingRow,
+    HoldRow,
+    IssuanceRunRow,
+    PolicyVersionRow,
+    SettlementRow,
+    StayClaimRow,
+    TransferRow,
+)
 from services.vouchers.rules.money import format_yuan
 from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.rules.stay_claims import DayStatus
 from shared.city import CITY_TZ, DISTRICTS
 
+STAY_CLAIM_STATE_NAMES = {"drafted": "待机构确认", "confirmed": "待民政审核", "settled": "已结算"}
+CARE_LEVEL_NAMES = {"self_care": "自理", "nursing": "护理型", "dementia": "失智照护"}
 SETTLEMENT_STATUS_NAMES = {"draft": "草稿", "confirmed": "已确认", "paid": "已付款"}
 ACTION_NAMES = {"issue": "发放", "hold": "下单预扣", "capture": "服务核销", "void": "释放预扣",
                 "expire": "月末过期作废", "reverse": "冲正退回"}
@@ -82,3 +93,22 @@ def describe_finding(row: AnomalyFindingRow) -> dict:
             "provider_id": str(row.provider_id) if row.provider_id else None,
             "elder_id": str(row.elder_id) if row.elder_id else None, "redemption_ids": row.redemption_ids,
             "amount_fen": row.amount_fen, "status": row.status, "created_at": row.created_at}
+
+
+def stay_claim_answer(row: StayClaimRow) -> dict:
+    """A monthly bed-day claim as the institution, the officer and the elder's family read it."""
+    return {"claim_id": str(row.id), "stay_id": str(row.stay_id), "elder_id": str(row.elder_id),
+            "provider_id": str(row.provider_id), "month": row.month, "district_code": row.district_code,
+            "district_name": district_name(row.district_code), "stay_kind": row.stay_kind,
+            "stay_kind_name": "短期托养" if row.stay_kind == "respite" else "长期入住",
+            "state": row.state, "state_name": STAY_CLAIM_STATE_NAMES.get(row.state, row.state),
+            "first_day": row.first_day, "last_day": row.last_day, "present_days": row.present_days,
+            "paid_leave_days": row.paid_leave_days, "unpaid_leave_days": row.unpaid_leave_days,
+            "billed_days": row.present_days + row.paid_leave_days, "amount_fen": row.amount_fen,
+            "voucher_fen": row.voucher_fen, "elder_fen": row.elder_fen, "share_bp": row.share_bp,
+            "lines": [line | {"status_name": DayStatus(line["status"]).zh_name,
+                              "care_level_name": CARE_LEVEL_NAMES.get(line["care_level"], line["care_level"])}
+                      for line in row.lines],
+            "policy_version": row.policy_version, "revision": row.revision,
+            "confirmed_by": row.confirmed_by, "confirmed_at": row.confirmed_at, "approved_by": row.approved_by,
+            "approved_at": row.approved_at, "settled_at": row.settled_at}

@@ -3,11 +3,11 @@ transaction and hands it to one use case.
 
 Scope (see `access.py`): an officer works on their own district (naming another is 403, and
 lists and reports are filtered to it); city officers and admins see the whole city; a
-provider admin sees only their own settlements.
+provider admin sees only their own settlements and bed-day claims.
 """
 from __future__ import annotations
 
-from services.vouchers.api import audit, issuance, month_end, policy, recovery, spending, wallets
+from services.vouchers.api import audit, issuance, month_end, policy, recovery, spending, stay_claims, wallets
 
 routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router,
-           recovery.router]
+           recovery.router, stay_claims.router]

@@ -8,7 +8,8 @@ died or moved away, a provider's past months) come in as `AuditContext`.
 
 A record may be a mapping or any object with the attributes elder_id, provider_id, caregiver_id,
 amount_fen, service_code, checkin_distance_m, duration_min, completed_at (aware datetime), and
-optionally latitude/longitude (where the service took place) for the travel-speed rule.
+optionally latitude/longitude (where the service took place) for the travel-speed rule and kind
+(the voucher kind) for the home-service-during-a-stay rule.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.vouchers.rules.calendar import local_date, month_of
 from services.vouchers.rules.money import format_yuan
+from services.vouchers.rules.stay_claims import Stay, open_stay_outside_leave
 from shared.city import CITY_TZ, haversine_m
 
 SAME_DAY_REPEAT = "same_day_repeat"
@@ -33,6 +35,7 @@ CAREGIVER_OVERLAP = "caregiver_overlap"
 TRAVEL_TOO_FAST = "travel_too_fast"
 PROVIDER_MONTH_SPIKE = "provider_month_spike"
 SPEND_CONCENTRATION = "spend_concentration"
+HOME_SERVICE_DURING_STAY = "home_service_during_stay"
 
 RULE_TITLES = {
     SAME_DAY_REPEAT: "同日重复服务",
@@ -43,6 +46,7 @@ RULE_TITLES = {
     TRAVEL_TOO_FAST: "护理员行程速度异常",
     PROVIDER_MONTH_SPIKE: "服务商月度金额突增",
     SPEND_CONCENTRATION: "服务商消费集中于个别老人",
+    HOME_SERVICE_DURING_STAY: "入住机构期间仍有居家服务消费",
 }
 
 
@@ -68,6 +72,8 @@ class AuditContext:
     departure_date_by_elder: Mapping[Any, date] = field(default_factory=dict)  # death or moving away
     # The provider's monthly redeemed totals before the audited records, oldest first.
     history_fen_by_provider: Mapping[Any, Sequence[int]] = field(default_factory=dict)
+    # The elder's institutional stays (services/vouchers/rules/stay_claims.py), by elder id as text.
+    stays_by_elder: Mapping[str, Sequence[Stay]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -249,6 +255,26 @@ def spend_concentration(records: Sequence[Any], limits: AnomalyThresholds) -> li
     return findings
 
 
+def home_service_during_stay(records: Sequence[Any], context: AuditContext) -> list[Finding]:
+    """A 社区照护券 home service on a day the elder lived in an institution and was not on leave
+    (the orders service refuses such orders; one here came before the stay was known, or around
+    the refusal). The day of the service is its completion's Shanghai day."""
+    findings = []
+    for record in records:
+        if _get(record, "kind") != "community":
+            continue
+        stays = context.stays_by_elder.get(str(_get(record, "elder_id")), ())
+        day = local_date(_get(record, "completed_at"))
+        stay = open_stay_outside_leave(stays, day)
+        if stay is not None:
+            findings.append(Finding(
+                HOME_SERVICE_DURING_STAY,
+                f"{day.isoformat()} 老人正入住养老机构（{stay.admitted_on.isoformat()} 入住）且不在请假期间，"
+                f"仍有社区照护券居家服务消费 {format_yuan(_get(record, 'amount_fen'))} 元",
+                (record,), f"{_get(record, 'id', '')}"))
+    return findings
+
+
 def run_rules(records: Iterable[Any], limits: AnomalyThresholds | None = None,
               context: AuditContext | None = None) -> list[Finding]:
     """Every rule over the same records, findings grouped by rule in the order listed above."""
@@ -263,4 +289,5 @@ def run_rules(records: Iterable[Any], limits: AnomalyThresholds | None = None,
         *travel_too_fast(rows, limits),
         *provider_month_spike(rows, limits, context),
         *spend_concentration(rows, limits),
+        *home_service_during_stay(rows, context),
     ]

@@ -118,6 +118,18 @@ class KindRule(BaseModel):
         return base * self.face_value_bp_by_status.get(status, FULL_SHARE_BP) // FULL_SHARE_BP
 
 
+class StayClaimRules(BaseModel):
+    """How institutional stays are billed to the 机构托养券 (services/vouchers/rules/stay_claims.py).
+    A version stored before these rules existed reads the defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Days on leave (home or hospital) paid at the bed's rate each month; later leave days are not.
+    paid_leave_days_per_month: int = Field(6, description="每月可计费的请假天数上限")
+    # A respite stay is billed by the day present: its bed is not kept for the elder while away.
+    respite_leave_paid: bool = Field(False, description="短期托养请假期间是否计费")
+
+
 class PolicyVersion(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -125,6 +137,7 @@ class PolicyVersion(BaseModel):
     effective_from: date
     rules: tuple[KindRule, ...]
     note: str = ""
+    stay_claims: StayClaimRules = StayClaimRules()
 
     def rule_for(self, kind: VoucherKind) -> KindRule | None:
         return next((rule for rule in self.rules if rule.kind == kind), None)
@@ -287,6 +300,8 @@ def validate_policy(policy: PolicyVersion) -> PolicyVersion:
             ))
         first_index.setdefault(rule.kind, index)
         errors.extend(_rule_errors(index, rule))
+    if not 0 <= policy.stay_claims.paid_leave_days_per_month <= 31:
+        errors.append(FieldError("stay_claims.paid_leave_days_per_month", "每月计费请假天数应在 0–31 之间"))
     if not errors:  # a cycle is only meaningful once every kind has exactly one rule
         cycle = _exclusion_cycle(policy.rules)
         if cycle:
