@@ -12,10 +12,10 @@
   const LEVELS = { self_care: "自理", nursing: "护理型", dementia: "失智照护" };
   const BED_STATUS = { free: "空闲", reserved: "已预留", occupied: "已入住", out_of_service: "停用" };
   const GENDER = { male: "男", female: "女" };
-  const APPLICATION_STATE = { submitted: "待处理", pending: "待处理", accepted: "已接收，待入住", declined: "已婉拒",
-    admitted: "已入住", cancelled: "已撤回", withdrawn: "已撤回", expired: "已过期" };
-  const STAY_STATE = { admitted: "在住", open: "在住", present: "在住", on_leave: "请假中", ended: "已离院", discharged: "已离院" };
-  const CLAIM_STATE = { drafted: "待机构确认", draft: "待机构确认", confirmed: "待民政审核", approved: "已审核", settled: "已结算" };
+  const APPLICATION_STATE = { submitted: "待处理", accepted: "已接收，待入住", declined: "已婉拒", admitted: "已入住" };
+  const STAY_STATE = { admitted: "在住", on_leave: "请假中", back: "在住（已销假）", transferred: "在住（已换床）",
+    discharged: "已离院", ended_by_death: "已故" };
+  const CLAIM_STATE = { drafted: "待机构确认", confirmed: "待民政审核", settled: "已结算" };
   const LEAVE_KIND = { home: "回家", hospital: "住院" };
   const DESK_KINDS = ["care_institution", "home_care_centre"];
 
@@ -36,7 +36,7 @@
     const m = /^\s*(\d{1,6})(?:\.(\d{1,2}))?\s*$/.exec(text || "");
     return m ? Number(m[1]) * 100 + Number((m[2] || "").padEnd(2, "0")) : null;
   }
-  const list = data => Array.isArray(data) ? data : (data && (data.items || data.beds || data.stays || data.claims || data.applications)) || [];
+  const list = data => Array.isArray(data) ? data : (data && (data.items || data.beds)) || [];
 
   let beds = [], stays = [], applications = [], rates = {};
   const bedLabel = b => b ? `${b.room} 房 ${b.bed_no} 床` : "";
@@ -46,10 +46,13 @@
   // ---- beds board ----
   async function loadBeds() {
     try {
-      const data = await Youfu.api("GET", `${P}/providers/${pid}/beds`);
+      const [data, r] = await Promise.all([Youfu.api("GET", `${P}/providers/${pid}/beds`),
+        Youfu.api("GET", `${P}/providers/${pid}/bed-rates`).catch(() => null)]);
       beds = list(data);
-      const r = data && !Array.isArray(data) && (data.rates || data.bed_rates);
-      if (r) rates = Array.isArray(r) ? Object.fromEntries(r.map(x => [x.care_level, x.daily_rate_fen])) : r;
+      if (r) {
+        rates = Object.fromEntries(r.rates.map(x => [x.care_level, x.daily_rate_fen]));
+        r.rates.forEach(x => { const input = $(`#rate-${x.care_level}`); if (input && x.guide_daily_rate_fen != null) input.placeholder = `指导价 ${yuan(x.guide_daily_rate_fen)}`; });
+      }
     } catch (err) { say("#desk-msg", "床位暂时读不出来：" + explain(err)); return; }
     const rooms = new Map();
     for (const b of [...beds].sort((a, c) => String(a.room).localeCompare(String(c.room), "zh-CN", { numeric: true })
@@ -64,7 +67,7 @@
       const g = list.find(b => b.room_gender);
       return `<div class="room card"><h5>${esc(room)} 房${g ? `（${GENDER[g.room_gender] || ""}）` : ""}</h5><ul class="bed-tiles">`
         + list.map(b => {
-          const id = idOf(b, "bed_id"), who = stays.find(s => s.bed_id === id);
+          const id = idOf(b, "bed_id"), who = stays.find(s => s.bed_id === id && !s.ended_on);
           const action = b.status === "free" ? `<button type="button" data-bed-status="out_of_service" data-bed="${esc(id)}" aria-label="停用${esc(bedLabel(b))}">停用</button>`
             : b.status === "out_of_service" ? `<button type="button" data-bed-status="free" data-bed="${esc(id)}" aria-label="恢复${esc(bedLabel(b))}">恢复可用</button>` : "";
           return `<li class="bed-tile bed-${esc(b.status)}" data-bed-id="${esc(id)}"><strong>${esc(b.bed_no)} 床</strong>`
@@ -133,7 +136,7 @@
     try { applications = list(await Youfu.api("GET", `${O}/stay-applications?provider_id=${q(pid)}`)); }
     catch (err) { say("#applications-msg", "入住申请暂时读不出来：" + explain(err)); return; }
     quiet("#applications-msg");
-    const open = applications.filter(a => ["submitted", "pending", "accepted"].includes(a.state));
+    const open = applications.filter(a => ["submitted", "accepted"].includes(a.status));
     Youfu.table("#applications-body", { caption: "待处理的入住申请", name: "入住申请", sheet: "入住申请", rows: open,
       empty: "现在没有待处理的入住申请。",
       columns: [
@@ -142,13 +145,13 @@
         { h: "类型", v: a => a.kind === "respite" ? "短期托养" : "长期入住" },
         { h: "希望入住", v: a => dateText(a.planned_start) + (a.planned_end ? ` 至 ${dateText(a.planned_end)}` : "") },
         { h: "留言", v: a => a.note || "", long: true },
-        { h: "状态", v: a => (APPLICATION_STATE[a.state] || a.state) + (a.bed_id ? `（${bedLabel(bedById(a.bed_id))}）` : "") },
+        { h: "状态", v: a => (APPLICATION_STATE[a.status] || a.status_name || a.status) + (a.bed_id ? `（${bedLabel(bedById(a.bed_id))}）` : "") },
         { h: "办理", noExport: true, html: a => applicationActions(a) },
       ] });
   }
   function applicationActions(a) {
     const id = esc(idOf(a, "application_id")), who = esc(elderName(a));
-    if (a.state === "accepted") {
+    if (a.status === "accepted") {
       return `<div class="row-actions"><label for="admit-on-${id}">${who}入住日期</label>`
         + `<input id="admit-on-${id}" type="date" value="${esc(a.planned_start && a.planned_start <= today() ? a.planned_start : today())}">`
         + `<button type="button" class="primary" data-admit="${id}">办理入住</button></div>`;
@@ -188,7 +191,7 @@
 
   // ---- residents: leave, return, transfer, discharge ----
   async function loadStays() {
-    try { stays = list(await Youfu.api("GET", `${O}/stays?provider_id=${q(pid)}`)).filter(s => !["ended", "discharged"].includes(s.state)); }
+    try { stays = list(await Youfu.api("GET", `${O}/stays?provider_id=${q(pid)}&open=true&limit=500`)); }
     catch (err) { say("#residents-msg", "在住老人暂时读不出来：" + explain(err)); return; }
     quiet("#residents-msg");
     Youfu.table("#residents-body", { caption: "在住老人", name: "在住老人", sheet: "在住老人", rows: stays,
@@ -199,16 +202,16 @@
         { h: "照护等级", v: s => LEVELS[s.care_level] || s.care_level },
         { h: "入住日期", v: s => dateText(s.admitted_on) },
         { h: "每日床位费（元）", v: s => s.daily_rate_fen, money: true },
-        { h: "状态", v: s => (STAY_STATE[s.state] || s.state) + (s.state === "on_leave" && s.leave
-          ? `（${LEAVE_KIND[s.leave.leave_kind || s.leave.kind] || ""} ${dateText(s.leave.from)} 至 ${dateText(s.leave.to)}）` : "") },
+        { h: "状态", v: s => (STAY_STATE[s.status] || s.status_name || s.status) + (s.status === "on_leave" && s.leave
+          ? `（${LEAVE_KIND[s.leave.kind] || ""} ${dateText(s.leave.from)} 至 ${dateText(s.leave.to)}）` : "") },
         { h: "办理", noExport: true, html: s => stayActions(s) },
       ] });
   }
   function stayActions(s) {
     const id = esc(idOf(s, "stay_id")), who = esc(elderName(s)), t = today();
-    const reserved = beds.filter(b => b.status === "reserved" || (b.status === "free" && b.care_level === s.care_level));
+    const reserved = beds.filter(b => b.status === "free"); // orders reserves the bed it moves into
     const parts = [];
-    if (s.state === "on_leave") {
+    if (s.status === "on_leave") {
       parts.push(`<label for="return-on-${id}">${who}返院日期</label><input id="return-on-${id}" type="date" value="${t}">`
         + `<button type="button" data-stay-act="return" data-stay="${id}">返院</button>`);
     } else {
@@ -252,6 +255,7 @@
   });
 
   // ---- the monthly claim ----
+  const dailyRates = c => [...new Set((c.lines || []).filter(l => l.amount_fen).map(l => yuan(l.daily_rate_fen)))].join("、");
   async function loadClaims() {
     const month = $("#claims-month").value;
     let claims;
@@ -262,14 +266,15 @@
       empty: "这个月还没有床位费结算单（月末由民政部门生成）。",
       columns: [
         { h: "老人", v: c => elderName(c) },
-        { h: "在院天数", v: c => pick(c, "days_present") ?? "" },
-        { h: "计费请假天数", v: c => pick(c, "paid_leave_days") ?? 0 },
-        { h: "每日床位费（元）", v: c => pick(c, "daily_rate_fen"), money: true },
-        { h: "床位费合计（元）", v: c => pick(c, "total_fen", "amount_fen"), money: true },
-        { h: "托养券支付（元）", v: c => pick(c, "voucher_fen"), money: true },
-        { h: "老人自付（元）", v: c => pick(c, "self_fen", "elder_fen"), money: true },
-        { h: "状态", v: c => CLAIM_STATE[c.state] || c.state },
-        { h: "确认", noExport: true, html: c => ["drafted", "draft"].includes(c.state)
+        { h: "在院天数", v: c => c.present_days },
+        { h: "计费请假天数", v: c => c.paid_leave_days },
+        { h: "不计费请假天数", v: c => c.unpaid_leave_days },
+        { h: "每日床位费（元）", v: c => dailyRates(c) },
+        { h: "床位费合计（元）", v: c => c.amount_fen, money: true },
+        { h: "托养券支付（元）", v: c => c.voucher_fen, money: true },
+        { h: "老人自付（元）", v: c => c.elder_fen, money: true },
+        { h: "状态", v: c => CLAIM_STATE[c.state] || c.state_name || c.state },
+        { h: "确认", noExport: true, html: c => c.state === "drafted"
           ? `<button type="button" class="primary" data-confirm-claim="${esc(idOf(c, "claim_id"))}" aria-label="确认${esc(elderName(c))}的结算单">确认</button>` : "" },
       ] });
   }

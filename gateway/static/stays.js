@@ -9,10 +9,11 @@
   const yuan = fen => Youfu.yuan(fen || 0);
   const q = encodeURIComponent;
   const LEVELS = { self_care: "自理", nursing: "护理型", dementia: "失智照护" };
-  const APPLICATION_STATE = { submitted: "等机构答复", pending: "等机构答复", accepted: "机构已接收，床位已预留，等待入住",
-    declined: "机构婉拒了", admitted: "已入住", cancelled: "已撤回", withdrawn: "已撤回", expired: "已过期" };
-  const STAY_STATE = { admitted: "在住", open: "在住", present: "在住", on_leave: "请假中", ended: "已离院", discharged: "已离院" };
-  const CLAIM_STATE = { drafted: "机构核对中", draft: "机构核对中", confirmed: "民政审核中", approved: "已审核", settled: "已结算" };
+  const APPLICATION_STATE = { submitted: "等机构答复", accepted: "机构已接收，床位已预留，等待入住", declined: "机构婉拒了",
+    admitted: "已入住" };
+  const STAY_STATE = { admitted: "在住", on_leave: "请假中", back: "在住", transferred: "在住（已换床）", discharged: "已离院",
+    ended_by_death: "已故" };
+  const CLAIM_STATE = { drafted: "机构核对中", confirmed: "民政审核中", settled: "已结算" };
   const LEAVE_KIND = { home: "回家", hospital: "住院" };
   const HELP = "需要帮助请拨打服务热线 88012349。";
 
@@ -20,7 +21,7 @@
   if (!me || !["elder", "family"].includes(me.role) || !Youfu.token()) return;
   const pick = (o, ...keys) => { for (const k of keys) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return undefined; };
   const idOf = (o, key) => pick(o, key, "id");
-  const list = data => Array.isArray(data) ? data : (data && (data.items || data.results || data.stays || data.claims || data.applications)) || [];
+  const list = data => Array.isArray(data) ? data : (data && (data.items || data.places)) || [];
   const dayFmt = new Intl.DateTimeFormat("en-CA", { timeZone: Youfu.TZ });
   const dateIn = days => dayFmt.format(new Date(Date.now() + days * 864e5));
   const dateText = ds => { if (!ds) return ""; const [y, m, d] = String(ds).slice(0, 10).split("-").map(Number); return `${y}年${m}月${d}日`; };
@@ -52,46 +53,45 @@
       [stays, apps, claims] = await Promise.all([
         Youfu.api("GET", `${O}/stays?elder_id=${q(elder.id)}`).then(list),
         Youfu.api("GET", `${O}/stay-applications?elder_id=${q(elder.id)}`).then(list).catch(() => []),
-        Youfu.api("GET", `${V}/stay-claims?elder_id=${q(elder.id)}`).then(list).catch(() => [])]);
+        Youfu.api("GET", `${V}/stay-claims`).then(list).catch(() => [])]);
     } catch (err) { say("#stay-msg", "入住情况暂时读不出来：" + explain(err)); return; }
     $("#stay-msg").hidden = true;
-    stays = stays.filter(s => s.elder_id === undefined || s.elder_id === elder.id);
-    const open = stays.find(s => !["ended", "discharged"].includes(s.state));
+    claims = claims.filter(c => c.elder_id === elder.id);
+    const open = stays.find(s => !s.ended_on);
     const box = $("#stay-now");
     if (open) {
       const name = pick(open, "provider_name") || await providerName(open.provider_id);
-      const leave = open.state === "on_leave" && open.leave;
+      const leave = open.status === "on_leave" && open.leave;
       box.innerHTML = `<article class="card stay-card" data-stay="${esc(idOf(open, "stay_id"))}"><h3>${esc(elder.name)} 现在住在 ${esc(name)}</h3>`
-        + `<dl class="facts"><dt>状态</dt><dd class="stay-state">${esc(STAY_STATE[open.state] || open.state)}`
-        + (leave ? `（${esc(LEAVE_KIND[leave.leave_kind || leave.kind] || "")}，${esc(dateText(leave.from))} 至 ${esc(dateText(leave.to))}）` : "") + `</dd>`
+        + `<dl class="facts"><dt>状态</dt><dd class="stay-state">${esc(STAY_STATE[open.status] || open.status_name || open.status)}`
+        + (leave ? `（${esc(LEAVE_KIND[leave.kind] || "")}，${esc(dateText(leave.from))} 至 ${esc(dateText(leave.to))}）` : "") + `</dd>`
         + `<dt>入住日期</dt><dd>${esc(dateText(open.admitted_on))}</dd>`
-        + `<dt>床位</dt><dd>${esc(pick(open, "bed_label") || "")}${open.care_level ? `（${esc(LEVELS[open.care_level] || open.care_level)}）` : ""}</dd>`
+        + `<dt>床位</dt><dd>${esc(LEVELS[open.care_level] || open.care_level_name || open.care_level)}床位</dd>`
         + (open.daily_rate_fen != null ? `<dt>每日床位费</dt><dd>${yuan(open.daily_rate_fen)} 元</dd>` : "")
         + (open.kind === "respite" && open.planned_end ? `<dt>短期托养到</dt><dd>${esc(dateText(open.planned_end))}</dd>` : "")
         + `</dl><p class="muted">住在机构期间，社区照护券不能用来预约上门服务（请假回家的日子除外）。</p></article>`;
     } else {
-      const last = stays.filter(s => ["ended", "discharged"].includes(s.state)).sort((a, b) => String(b.ended_on || "").localeCompare(String(a.ended_on || "")))[0];
-      box.innerHTML = last ? `<p>${esc(elder.name)} 已于 ${esc(dateText(last.ended_on || last.discharged_on))} 离开 ${esc(pick(last, "provider_name") || await providerName(last.provider_id))}`
-        + `${last.reason || last.end_reason ? `（${esc(last.reason || last.end_reason)}）` : ""}。</p>` : `<p>${esc(elder.name)} 现在没有入住养老机构。</p>`;
+      const last = stays.filter(s => s.ended_on).sort((a, b) => String(b.ended_on).localeCompare(String(a.ended_on)))[0];
+      box.innerHTML = last ? `<p>${esc(elder.name)} 已于 ${esc(dateText(last.ended_on))} 离开 ${esc(pick(last, "provider_name") || await providerName(last.provider_id))}`
+        + `${last.end_reason ? `（${esc(last.end_reason)}）` : ""}。</p>` : `<p>${esc(elder.name)} 现在没有入住养老机构。</p>`;
     }
     $("#place-search").hidden = Boolean(open);
-    const pending = apps.filter(a => a.state !== "admitted");
+    const pending = apps.filter(a => a.status !== "admitted");
     $("#stay-applications").innerHTML = pending.length ? `<h3>入住申请</h3><ul class="plain">` + (await Promise.all(pending.map(async a =>
       `<li>${esc(pick(a, "provider_name") || await providerName(a.provider_id))}　${esc(LEVELS[a.care_level] || "")}　`
-      + `希望 ${esc(dateText(a.planned_start))} 入住：<strong>${esc(APPLICATION_STATE[a.state] || a.state)}</strong>`
-      + (a.state === "declined" && (a.reason || a.decline_reason) ? `（原因：${esc(a.reason || a.decline_reason)}）` : "") + `</li>`))).join("") + `</ul>` : "";
+      + `希望 ${esc(dateText(a.planned_start))} 入住：<strong>${esc(APPLICATION_STATE[a.status] || a.status_name || a.status)}</strong>`
+      + (a.status === "declined" && a.decline_reason ? `（原因：${esc(a.decline_reason)}）` : "") + `</li>`))).join("") + `</ul>` : "";
     if (claims.length) {
       Youfu.table("#stay-bills", { caption: `${elder.name} 的床位费账单`, name: "床位费账单", sheet: "床位费账单",
         rows: claims.sort((a, b) => String(b.month).localeCompare(String(a.month))),
         columns: [
           { h: "月份", v: c => monthText(c.month) },
-          { h: "在院天数", v: c => pick(c, "days_present") ?? "" },
-          { h: "计费请假天数", v: c => pick(c, "paid_leave_days") ?? 0 },
-          { h: "每日床位费（元）", v: c => pick(c, "daily_rate_fen"), money: true },
-          { h: "床位费合计（元）", v: c => pick(c, "total_fen", "amount_fen"), money: true },
-          { h: "托养券支付（元）", v: c => pick(c, "voucher_fen"), money: true },
-          { h: "自付（元）", v: c => pick(c, "self_fen", "elder_fen"), money: true },
-          { h: "状态", v: c => CLAIM_STATE[c.state] || c.state },
+          { h: "在院天数", v: c => c.present_days },
+          { h: "计费请假天数", v: c => c.paid_leave_days },
+          { h: "床位费合计（元）", v: c => c.amount_fen, money: true },
+          { h: "托养券支付（元）", v: c => c.voucher_fen, money: true },
+          { h: "自付（元）", v: c => c.elder_fen, money: true },
+          { h: "状态", v: c => CLAIM_STATE[c.state] || c.state_name || c.state },
         ] });
     } else $("#stay-bills").innerHTML = "";
   }
@@ -142,7 +142,7 @@
     if (!chosen) return;
     const kind = document.querySelector('input[name="stay-kind"]:checked').value;
     const body = { elder_id: elder.id, provider_id: chosen.provider_id, care_level: chosen.care_level, kind,
-      planned_start: $("#apply-start").value, note: $("#apply-note").value.trim() || null };
+      planned_start: $("#apply-start").value, note: $("#apply-note").value.trim() };
     if (!body.planned_start) { say("#apply-msg", "请选择希望哪天入住。"); return; }
     if (kind === "respite") {
       body.planned_end = $("#apply-end").value;
