@@ -171,7 +171,7 @@ async def apply_for_stay(session: AsyncSession, *, rt: OrdersRuntime, principal:
 def _application_status(row: StayApplicationRow, *allowed: str) -> None:
     if row.status not in allowed:
         raise Conflict(f"入住申请状态为「{APPLICATION_NAMES.get(row.status, row.status)}」，不能办理",
-                       status=row.status)
+                       application_status=row.status)
 
 
 async def accept_application(session: AsyncSession, *, beds: Beds, principal: Principal,

@@ -209,6 +209,7 @@ async def draft_month(session: AsyncSession, *, month: str, district: str | None
             for name, value in figures.items():
                 setattr(row, name, value)
             row.policy_version, row.updated_at = policy_version, now
+            row.voucher_fen, row.elder_fen = 0, row.amount_fen  # until the hold says otherwise
             await session.flush()
             await _place_hold(session, row, voucher, now=now)
             publish(session, StayClaimDrafted(

@@ -106,6 +106,18 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/providers/service-items": ALL,
     "GET /api/providers/service-items/{code}": ALL,
     "PUT /api/providers/service-items/{code}": ADMIN,
+    # beds (issue 22): the desk manages its own, officers and the city read, anyone signed in searches;
+    # reserve / occupy / release are the orders service's own token's (admin passes every role check)
+    "POST /api/providers/providers/{provider_id}/beds": {"provider_admin", "admin"},
+    "GET /api/providers/providers/{provider_id}/beds": PROVIDER_STAFF | OFFICERS,
+    "PATCH /api/providers/beds/{bed_id}": {"provider_admin", "admin"},
+    "PUT /api/providers/providers/{provider_id}/bed-rates": {"provider_admin", "admin"},
+    "GET /api/providers/providers/{provider_id}/bed-rates": ALL,
+    "POST /api/providers/beds/{bed_id}/reserve": ADMIN,
+    "POST /api/providers/beds/{bed_id}/occupy": ADMIN,
+    "POST /api/providers/beds/{bed_id}/release": ADMIN,
+    "GET /api/providers/bed-search": ALL,
+    "GET /api/providers/bed-capacity": OFFICERS,
     # vouchers
     "GET /api/vouchers/anomalies": OFFICERS,
     "POST /api/vouchers/anomalies/{finding_id}/actions": OFFICERS,

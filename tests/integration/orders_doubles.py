@@ -109,6 +109,81 @@ class FakeProviders(Double):
             ranked = [c for c in self.candidates.get(service_code, []) if c["provider_id"] not in excluded]
             return {"candidates": ranked[:k]}
 
+        # beds (issue 22): orders reserves, occupies and releases them synchronously. The bed's
+        # state changes with no await between its check and its write, so concurrent reservations
+        # of one bed are decided atomically, as the real service's conditional update does; the
+        # `slow_s` pause before the check lets concurrent requests really overlap.
+        self.beds: dict[str, dict] = {}
+        self.bed_rates: dict[str, list[dict]] = {}
+        self.provider_names: dict[str, str] = {}
+        self.slow_s = 0.0
+
+        async def bed_or_404(bed_id: str):
+            if self.slow_s:
+                await asyncio.sleep(self.slow_s)
+            return self.beds.get(bed_id)
+
+        @self.app.post("/beds/{bed_id}/reserve")
+        async def reserve(bed_id: str, request: Request):
+            body = await request.json()
+            self.calls.append(("POST", f"/beds/{bed_id}/reserve", body))
+            bed = await bed_or_404(bed_id)
+            if bed is None:
+                return problem(404, "没有这个床位")
+            if bed["status"] == "reserved" and bed["application_id"] == body["application_id"]:
+                return bed  # idempotent per application
+            if bed["status"] != "free":
+                return problem(409, f"该床位当前{ {'reserved': '已预留', 'occupied': '已入住'}.get(bed['status'], '不可用') }，"
+                                    "请选择其他床位", bed_status=bed["status"])
+            bed.update(status="reserved", application_id=body["application_id"], stay_id=None)
+            return bed
+
+        @self.app.post("/beds/{bed_id}/occupy")
+        async def occupy(bed_id: str, request: Request):
+            body = await request.json()
+            self.calls.append(("POST", f"/beds/{bed_id}/occupy", body))
+            bed = await bed_or_404(bed_id)
+            if bed is None:
+                return problem(404, "没有这个床位")
+            if bed["status"] == "occupied" and bed["stay_id"] == body["stay_id"]:
+                return bed
+            if bed["status"] != "reserved":
+                return problem(409, "该床位已有人入住或未预留，不能入住", bed_status=bed["status"])
+            bed.update(status="occupied", stay_id=body["stay_id"])
+            return bed
+
+        @self.app.post("/beds/{bed_id}/release")
+        async def release(bed_id: str, request: Request):
+            body = await request.json()
+            self.calls.append(("POST", f"/beds/{bed_id}/release", body))
+            bed = self.beds.get(bed_id)
+            if bed is None:
+                return problem(404, "没有这个床位")
+            holder = (bed["status"] == "reserved" and bed["application_id"] == body.get("application_id")) or (
+                bed["status"] == "occupied" and bed["stay_id"] == body.get("stay_id"))
+            if holder:
+                bed.update(status="free", application_id=None, stay_id=None)
+            return bed
+
+        @self.app.get("/providers/{provider_id}/bed-rates")
+        async def bed_rates(provider_id: str):
+            self.calls.append(("GET", f"/providers/{provider_id}/bed-rates", {}))
+            return self.bed_rates.get(provider_id, [])
+
+    def add_institution(self, *, rates: dict[str, int] | None = None, name: str = "颐和养老院") -> str:
+        provider_id = str(uuid.uuid4())
+        rates = rates or {"self_care": 6000, "nursing": 9000, "dementia": 12000}
+        self.bed_rates[provider_id] = [{"care_level": k, "daily_rate_fen": v} for k, v in rates.items()]
+        self.provider_names[provider_id] = name
+        return provider_id
+
+    def add_bed(self, provider_id: str, *, care_level: str = "nursing", status: str = "free") -> str:
+        bed_id = str(uuid.uuid4())
+        name = self.provider_names.get(provider_id)
+        self.beds[bed_id] = {"bed_id": bed_id, "provider_id": provider_id, "provider_name": name,
+                             "care_level": care_level, "status": status, "application_id": None, "stay_id": None}
+        return bed_id
+
     def add_item(self, *, mode: str = "sequential", grab_size: int = 1, price_fen: int = 6000,
                  voucher_kinds: tuple[str, ...] = ("community", "mutual_aid"), code: str | None = None,
                  name: str = "助餐") -> str:

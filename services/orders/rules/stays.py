@@ -69,7 +69,7 @@ def next_status(status: str, command: StayCommand) -> StayStatus:
     target = TRANSITIONS[current].get(command)
     if target is None:
         raise Conflict(f"入住状态为「{STATUS_NAMES[current]}」，不能{COMMAND_NAMES[command]}",
-                       status=current.value, command=command.value)
+                       stay_status=current.value, command=command.value)
     return target
 
 
