@@ -17,7 +17,9 @@ import asyncio
 import json
 import os
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -31,10 +33,16 @@ from shared.clock import system_clock
 from shared.db import Database
 from shared.pii import PiiCipher
 from shared.settings import Settings
+from youfu.seed_institutions import (
+    DESK_ACCOUNTS,
+    INSTITUTIONS,
+    admit_resident,
+    create_institution,
+    furnish_institution,
+    register_resident,
+)
 from youfu.seed_providers import checked as _ok
 from youfu.seed_providers import create_demo_provider, stock_demo_provider
-from youfu.seed_institutions import DESK_ACCOUNTS, INSTITUTIONS, admit_resident, create_institution, \
-    furnish_institution, register_resident
 
 DEMO_DISTRICT = "321202"  # 海陵区
 HAILING = (32.49, 119.92)
@@ -271,37 +279,61 @@ def seed_demo(settings: Settings) -> list[dict]:
             done(**stock_demo_provider(client, _login(client, by_role["provider_admin"][0]), world))
     asyncio.run(_create_accounts(settings, [r for r in rows if r["role"] in ("caregiver", "elder", "family")
                                             and r["phone"] not in DESK_PROVIDER_KEY], world))
-    with httpx.Client(base_url=gateway_url(settings), timeout=30) as client:
-        seed_institutions(settings, client, rows, by_role, world, done)
+    seed_institutions(settings, rows, by_role, world, done)
     with httpx.Client(base_url=gateway_url(settings), timeout=30) as client:
         wait_for_vouchers(client, _login(client, by_role["officer"][0]), world["elder_id"])
     mark_seeded(settings)
     return rows
 
 
-def seed_institutions(settings: Settings, client: httpx.Client, rows: list[dict], by_role: dict[str, list[dict]],
-                      world: dict, done) -> None:
-    """The two demo institutions, their desks, beds and residents (youfu/seed_institutions.py)."""
-    officer = _login(client, by_role["officer"][0])
-    for key, *_ in INSTITUTIONS:
-        if not world.get(f"{key}_id"):
-            done(**create_institution(client, officer, key, HAILING))
-    asyncio.run(_create_accounts(settings, [r for r in rows if r["phone"] in DESK_PROVIDER_KEY], world))
-    desks = {DESK_PROVIDER_KEY[r["phone"]]: _login(client, r) for r in rows if r["phone"] in DESK_PROVIDER_KEY}
-    assessors: list[dict] = []
+def seed_institutions(settings: Settings, rows: list[dict], by_role: dict[str, list[dict]], world: dict,
+                      done) -> None:
+    """The two demo institutions, their desks, beds and residents (youfu/seed_institutions.py).
+    What does not wait on anything runs side by side (the institutions and the residents, then each
+    institution's beds and admission), so the demo's start-up grows by about one chain of calls."""
+    gateway = gateway_url(settings)
+    lock = threading.Lock()
+
+    def record(**step) -> None:
+        with lock:
+            done(**step)
+
+    def calls(work):
+        def run(*args):
+            with httpx.Client(base_url=gateway, timeout=30) as client:
+                return work(client, *args)
+        return run
+
+    def institution(client: httpx.Client, key: str) -> None:
+        record(**create_institution(client, _login(client, by_role["officer"][0]), key, HAILING))
+
+    def resident(client: httpx.Client, key: str) -> None:
+        assessors = [_login(client, a) for a in by_role["assessor"]]
+        record(**{f"{key}_id": register_resident(client, _login(client, by_role["officer"][0]), assessors, key,
+                                                 HAILING)})
+
     today = datetime.now(CITY_TZ).date()
-    for institution in INSTITUTIONS:
-        key, resident = institution[0], institution[10][0]
-        pid, desk = world[f"{key}_id"], desks[f"{key}_id"]
+
+    def move_in(client: httpx.Client, key: str, resident_key: str, desk_row: dict) -> None:
+        desk, pid = _login(client, desk_row), world[f"{key}_id"]
         if not world.get(f"{key}_furnished"):
             furnish_institution(client, desk, key, pid)
-            done(**{f"{key}_furnished": True})
-        if not world.get(f"{resident}_id"):
-            assessors = assessors or [_login(client, a) for a in by_role["assessor"]]
-            done(**{f"{resident}_id": register_resident(client, officer, assessors, resident, HAILING)})
-        if not world.get(f"{resident}_stay_id"):
-            done(**{f"{resident}_stay_id": admit_resident(client, officer, desk, resident, world[f"{resident}_id"],
-                                                          pid, today)})
+            record(**{f"{key}_furnished": True})
+        if not world.get(f"{resident_key}_stay_id"):
+            stay = admit_resident(client, _login(client, by_role["officer"][0]), desk, resident_key,
+                                  world[f"{resident_key}_id"], pid, today)
+            record(**{f"{resident_key}_stay_id": stay})
+
+    desk_rows = [r for r in rows if r["phone"] in DESK_PROVIDER_KEY]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        first = [pool.submit(calls(institution), key) for key, *_ in INSTITUTIONS if not world.get(f"{key}_id")]
+        first += [pool.submit(calls(resident), i[10][0]) for i in INSTITUTIONS if not world.get(f"{i[10][0]}_id")]
+        for f in first:
+            f.result()
+        asyncio.run(_create_accounts(settings, desk_rows, world))
+        desk_of = {DESK_PROVIDER_KEY[r["phone"]]: r for r in desk_rows}
+        for f in [pool.submit(calls(move_in), i[0], i[10][0], desk_of[f"{i[0]}_id"]) for i in INSTITUTIONS]:
+            f.result()
 
 
 def wait_for_vouchers(client: httpx.Client, officer: dict, elder_id: str, timeout_s: float = 30.0) -> bool:

@@ -298,6 +298,11 @@
     try { provider = await Youfu.api("GET", `${P}/providers/${pid}`); } catch { return; }
     if (!DESK_KINDS.includes(provider.kind)) return;
     document.querySelectorAll(".desk-only").forEach(x => { x.hidden = false; });
+    if (provider.kind === "care_institution") { // an institution's work is its beds: the desk comes first
+      const toc = document.querySelector("nav.toc");
+      toc.after($("#desk"));
+      toc.prepend(toc.querySelector('a[href="#desk"]'), " ");
+    }
     const [y, m] = Youfu.month().split("-").map(Number); // claims are drafted once a month has ended: last month
     $("#claims-month").value = m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, "0")}`;
     $("#claims-month").max = Youfu.month();
