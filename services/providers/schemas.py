@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 ProviderKind = Literal["care_institution", "home_care_centre", "meal_point", "bathing_point", "mutual_aid_group",
                        "home_service_company"]
@@ -344,9 +344,19 @@ CareLevel = Literal["self_care", "nursing", "dementia"]
 BedStatus = Literal["free", "reserved", "occupied", "out_of_service"]
 
 
+def _bed_label(value: str) -> str:
+    """Something visible and no control characters (a room or bed number is printed on the board)."""
+    if not value.strip() or any(ord(c) < 32 for c in value):
+        raise ValueError("请填写房间号或床位号，不要含控制字符")
+    return value.strip()
+
+
+BedLabel = Annotated[str, AfterValidator(_bed_label)]
+
+
 class BedIn(Strict):
-    room: str = Field(min_length=1, max_length=30)
-    bed_no: str = Field(min_length=1, max_length=20)
+    room: BedLabel = Field(min_length=1, max_length=30, description="房间号")
+    bed_no: BedLabel = Field(min_length=1, max_length=20, description="床位号")
     care_level: CareLevel = Field(description="self_care 自理、nursing 护理型、dementia 失智照护")
     room_gender: Gender | None = Field(None, description="房间限定性别；不填为不限")
 

@@ -132,7 +132,7 @@ async def get_bed_search(
 @router.get("/bed-capacity", response_model=CapacityOut,
             summary="床位容量、入住与空闲（按机构、按区县），护理型床位占比对照规划目标")
 async def get_bed_capacity(ctx: Ctx, principal: CurrentPrincipal, runtime: Runtime,
-                           district_code: str | None = Query(None, max_length=12)) -> dict:
+                           district_code: str | None = Query(None, pattern=r"^[0-9]{6}$")) -> dict:
     async with ctx.db.sessions() as session:
         return await beds.bed_capacity(session, principal=principal, district_code=district_code,
                                        policy=runtime.bed_policy(ctx.now()))
