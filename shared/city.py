@@ -27,7 +27,10 @@ EARTH_MEAN_RADIUS_M = 6_371_008.8
 
 
 def local_day(instant: datetime) -> date:
-    """The city's calendar day of an aware instant."""
+    """The city's calendar day of an aware instant. A naive time is refused: it is ambiguous
+    between UTC and local, and guessing would shift a day or a month edge by eight hours."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("instant must be timezone-aware")
     return instant.astimezone(CITY_TZ).date()
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from shared.clock import system_clock
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """Timezone-aware UTC in and out, on both backends (SQLite forgets the zone)."""
@@ -33,8 +35,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+# the one clock's reading, under the name the models and older call sites use
+utcnow = system_clock
 
 
 def new_id() -> uuid.UUID:

@@ -58,6 +58,24 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/assessment/status-lists/{list_id}": CITY,
     "POST /api/assessment/status-lists/{list_id}/apply": CITY,
     "GET /api/assessment/elders/{elder_id}/status-changes": ELDER_SIDE | OFFICERS | {"assessor"},
+    # care plans and home beds (issue 21): drafted by the elder's assessor, the district officer or
+    # the city; consented by the elder or linked family (app) or the district officer (in person, phone)
+    "POST /api/assessment/elders/{elder_id}/care-plans": OFFICERS | {"assessor"},
+    "GET /api/assessment/elders/{elder_id}/care-plans": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/elders/{elder_id}/care-plans/provider-options": OFFICERS | {"assessor"},
+    "GET /api/assessment/care-plans": OFFICERS,
+    "GET /api/assessment/care-plans/{plan_id}": ELDER_SIDE | OFFICERS | {"assessor"},
+    "PUT /api/assessment/care-plans/{plan_id}": OFFICERS | {"assessor"},
+    "POST /api/assessment/care-plans/{plan_id}/submit": OFFICERS | {"assessor"},
+    "POST /api/assessment/care-plans/{plan_id}/consent": ELDER_SIDE | OFFICERS,
+    "POST /api/assessment/care-plans/{plan_id}/end": OFFICERS,
+    "POST /api/assessment/elders/{elder_id}/home-beds": OFFICERS | {"assessor"},
+    "GET /api/assessment/home-beds": OFFICERS,
+    "GET /api/assessment/home-beds/{bed_id}": ELDER_SIDE | OFFICERS | {"assessor", "provider_admin"},
+    "POST /api/assessment/home-beds/{bed_id}/devices": OFFICERS | {"provider_admin"},
+    "POST /api/assessment/home-beds/{bed_id}/waiver": OFFICERS,
+    "POST /api/assessment/home-beds/{bed_id}/open": OFFICERS,
+    "POST /api/assessment/home-beds/{bed_id}/close": OFFICERS,
     # orders
     "GET /api/orders/offers": PROVIDER_STAFF | {"admin"},
     "POST /api/orders/orders": ELDER_SIDE | OFFICERS,
@@ -80,6 +98,11 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/orders/unmatched": OFFICERS,
     "GET /api/orders/visit-coverage": OFFICERS,
     "POST /api/orders/visit-plans": OFFICERS,
+    # care plans (issue 21): an elder outside the caller's scope reads as one without a plan
+    "GET /api/orders/plan-delivery": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "GET /api/orders/plan-delivery/summary": OFFICERS,
+    "GET /api/orders/plan-schedule": PROVIDER_STAFF | CITY,
+
     # stays (issue 22): the elder's side and officers apply; the institution's desk manages
     "POST /api/orders/stay-applications": ELDER_SIDE | OFFICERS,
     "GET /api/orders/stay-applications": ELDER_SIDE | OFFICERS | {"provider_admin"},
@@ -144,6 +167,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/vouchers/policies": ALL,
     "POST /api/vouchers/policies": ADMIN,
     "GET /api/vouchers/policies/current": ALL,
+    "POST /api/vouchers/plan-budgets": OFFICERS,  # and the assessment service's own token
     "POST /api/vouchers/recovery-estimates": CITY,  # and other services' own tokens
     "POST /api/vouchers/quotes": ELDER_SIDE | {"admin"},
     "GET /api/vouchers/reports/spend": OFFICERS,

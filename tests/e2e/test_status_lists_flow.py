@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from shared.auth import Principal, TokenSigner
-from tests.e2e.test_order_flow import SHANGHAI, deliver, eventually, place
+from shared.city import CITY_TZ as SHANGHAI
+from tests.e2e.test_order_flow import deliver, eventually, place
 from tests.support.clients import login, login_as
 from tests.support.factories import HAILING, new_id_card
 

@@ -35,6 +35,8 @@ CAREGIVER_OVERLAP = "caregiver_overlap"
 TRAVEL_TOO_FAST = "travel_too_fast"
 PROVIDER_MONTH_SPIKE = "provider_month_spike"
 SPEND_CONCENTRATION = "spend_concentration"
+HOME_BED_NO_VISIT = "home_bed_no_visit"  # over home beds, not redemptions: rules/home_beds.py
+
 HOME_SERVICE_DURING_STAY = "home_service_during_stay"
 
 RULE_TITLES = {
@@ -46,6 +48,8 @@ RULE_TITLES = {
     TRAVEL_TOO_FAST: "护理员行程速度异常",
     PROVIDER_MONTH_SPIKE: "服务商月度金额突增",
     SPEND_CONCENTRATION: "服务商消费集中于个别老人",
+    HOME_BED_NO_VISIT: "家庭养老床位本月无上门服务",
+
     HOME_SERVICE_DURING_STAY: "入住机构期间仍有居家服务消费",
 }
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from shared.city import CITY_TZ
+from shared.city import local_day as local_date  # noqa: F401 - the one definition, under the name callers here use
 from shared.errors import invalid_field
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -41,11 +42,6 @@ def month_of_date(day: date) -> str:
 def month_of(instant: datetime) -> str:
     """The Shanghai calendar month an instant falls in."""
     return month_of_date(_require_aware(instant).astimezone(CITY_TZ).date())
-
-
-def local_date(instant: datetime) -> date:
-    """The Shanghai calendar day of an instant (what "the same day" means to people here)."""
-    return _require_aware(instant).astimezone(CITY_TZ).date()
 
 
 def next_month(month: str) -> str:

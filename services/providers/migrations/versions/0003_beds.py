@@ -2,7 +2,7 @@
 service; the reservation's application and the stay in it) and each provider's daily rate per
 care level (issue 22)
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 10:00:00
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import shared.db
 
 
-revision = '0004'
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
