@@ -17,7 +17,10 @@ import asyncio
 import json
 import os
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -25,10 +28,19 @@ import sqlalchemy as sa
 
 from gateway import accounts
 from gateway.models import User
+from shared.city import CITY_TZ
 from shared.clock import system_clock
 from shared.db import Database
 from shared.pii import PiiCipher
 from shared.settings import Settings
+from youfu.seed_institutions import (
+    DESK_ACCOUNTS,
+    INSTITUTIONS,
+    admit_resident,
+    create_institution,
+    furnish_institution,
+    register_resident,
+)
 from youfu.seed_providers import checked as _ok
 from youfu.seed_providers import create_demo_provider, stock_demo_provider
 
@@ -51,6 +63,12 @@ PEOPLE = [
 
 ACCOUNTS_FILE, WORLD_FILE, MARKER = "demo-accounts.json", "demo-world.json", ".seeded"
 WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id")
+# the institutions' steps (youfu/seed_institutions.py), after the ones above
+INSTITUTION_STEPS = tuple(f"{i[0]}_{step}" for i in INSTITUTIONS for step in ("id", "furnished")) + tuple(
+    f"{i[10][0]}_{step}" for i in INSTITUTIONS for step in ("id", "stay_id"))
+# the desks' accounts: phone → the world key of their institution
+DESKS = [(role, phone, name) for role, phone, name, _ in DESK_ACCOUNTS]
+DESK_PROVIDER_KEY = {phone: f"{key}_id" for _, phone, _, key in DESK_ACCOUNTS}
 
 
 class SeedError(RuntimeError):
@@ -83,7 +101,7 @@ def demo_accounts(settings: Settings) -> list[dict]:
     path = settings.var_dir / ACCOUNTS_FILE
     known = {a["phone"]: a for a in _read_json(path, []) if isinstance(a, dict) and "phone" in a}
     rows = [{"role": role, "phone": phone, "password": known.get(phone, {}).get("password") or _password(),
-             "name": name} for role, phone, name in STAFF + PEOPLE]
+             "name": name} for role, phone, name in STAFF + PEOPLE + DESKS]
     if [known.get(r["phone"]) for r in rows] != rows:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         _write_private(path, rows)
@@ -123,7 +141,8 @@ async def _create_accounts(settings: Settings, rows: list[dict], world: dict) ->
                     s, cipher=cipher, phone=phone, password=row["password"], role=role, display_name=row["name"],
                     password_hash=password_hash, now=system_clock(),
                     district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
-                    provider_id=world.get("provider_id") if role in ("provider_admin", "caregiver") else None,
+                    provider_id=world.get(DESK_PROVIDER_KEY.get(phone, "provider_id"))
+                    if role in ("provider_admin", "caregiver") else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,
                     elder_id=world.get("elder_id") if role == "elder" else None)
                 if role == "family" and world.get("elder_id"):
@@ -206,9 +225,9 @@ def seeded(settings: Settings, client: httpx.Client | None = None) -> bool:
     var = settings.var_dir
     rows = _read_json(var / ACCOUNTS_FILE, [])
     world = _read_json(var / WORLD_FILE, {})
-    if {r.get("phone") for r in rows if isinstance(r, dict)} != {p for _, p, _ in STAFF + PEOPLE}:
+    if {r.get("phone") for r in rows if isinstance(r, dict)} != {p for _, p, _ in STAFF + PEOPLE + DESKS}:
         return False
-    if not all(world.get(k) for k in WORLD_STEPS if k != "assessed"):
+    if not all(world.get(k) for k in WORLD_STEPS + INSTITUTION_STEPS if k != "assessed"):
         return False
     own = client is None
     client = client or httpx.Client(base_url=gateway_url(settings), timeout=30)
@@ -232,7 +251,8 @@ def seed_demo(settings: Settings) -> list[dict]:
     rows = demo_accounts(settings)
     by_role: dict[str, list[dict]] = {}
     for row in rows:
-        by_role.setdefault(row["role"], []).append(row)
+        if row["phone"] not in DESK_PROVIDER_KEY:  # the desks come with their institutions
+            by_role.setdefault(row["role"], []).append(row)
     world_path = var / WORLD_FILE
     world: dict = _read_json(world_path, {})
 
@@ -257,11 +277,63 @@ def seed_demo(settings: Settings) -> list[dict]:
         asyncio.run(_create_accounts(settings, by_role["provider_admin"], world))
         if not world.get("caregiver_id"):
             done(**stock_demo_provider(client, _login(client, by_role["provider_admin"][0]), world))
-    asyncio.run(_create_accounts(settings, [r for r in rows if r["role"] in ("caregiver", "elder", "family")], world))
+    asyncio.run(_create_accounts(settings, [r for r in rows if r["role"] in ("caregiver", "elder", "family")
+                                            and r["phone"] not in DESK_PROVIDER_KEY], world))
+    seed_institutions(settings, rows, by_role, world, done)
     with httpx.Client(base_url=gateway_url(settings), timeout=30) as client:
         wait_for_vouchers(client, _login(client, by_role["officer"][0]), world["elder_id"])
     mark_seeded(settings)
     return rows
+
+
+def seed_institutions(settings: Settings, rows: list[dict], by_role: dict[str, list[dict]], world: dict,
+                      done) -> None:
+    """The two demo institutions, their desks, beds and residents (youfu/seed_institutions.py).
+    What does not wait on anything runs side by side (the institutions and the residents, then each
+    institution's beds and admission), so the demo's start-up grows by about one chain of calls."""
+    gateway = gateway_url(settings)
+    lock = threading.Lock()
+
+    def record(**step) -> None:
+        with lock:
+            done(**step)
+
+    def calls(work):
+        def run(*args):
+            with httpx.Client(base_url=gateway, timeout=30) as client:
+                return work(client, *args)
+        return run
+
+    def institution(client: httpx.Client, key: str) -> None:
+        record(**create_institution(client, _login(client, by_role["officer"][0]), key, HAILING))
+
+    def resident(client: httpx.Client, key: str) -> None:
+        assessors = [_login(client, a) for a in by_role["assessor"]]
+        record(**{f"{key}_id": register_resident(client, _login(client, by_role["officer"][0]), assessors, key,
+                                                 HAILING)})
+
+    today = datetime.now(CITY_TZ).date()
+
+    def move_in(client: httpx.Client, key: str, resident_key: str, desk_row: dict) -> None:
+        desk, pid = _login(client, desk_row), world[f"{key}_id"]
+        if not world.get(f"{key}_furnished"):
+            furnish_institution(client, desk, key, pid)
+            record(**{f"{key}_furnished": True})
+        if not world.get(f"{resident_key}_stay_id"):
+            stay = admit_resident(client, _login(client, by_role["officer"][0]), desk, resident_key,
+                                  world[f"{resident_key}_id"], pid, today)
+            record(**{f"{resident_key}_stay_id": stay})
+
+    desk_rows = [r for r in rows if r["phone"] in DESK_PROVIDER_KEY]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        first = [pool.submit(calls(institution), key) for key, *_ in INSTITUTIONS if not world.get(f"{key}_id")]
+        first += [pool.submit(calls(resident), i[10][0]) for i in INSTITUTIONS if not world.get(f"{i[10][0]}_id")]
+        for f in first:
+            f.result()
+        asyncio.run(_create_accounts(settings, desk_rows, world))
+        desk_of = {DESK_PROVIDER_KEY[r["phone"]]: r for r in desk_rows}
+        for f in [pool.submit(calls(move_in), i[0], i[10][0], desk_of[f"{i[0]}_id"]) for i in INSTITUTIONS]:
+            f.result()
 
 
 def wait_for_vouchers(client: httpx.Client, officer: dict, elder_id: str, timeout_s: float = 30.0) -> bool:

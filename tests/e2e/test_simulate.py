@@ -131,3 +131,23 @@ def test_the_demo_world_was_not_touched(run, platform):
         if o["elder_id"] == world["elder_id"]:
             assert o.get("provider_id") in (None, world["provider_id"])
     assert world["elder_id"] not in report["world"]["elder_ids"]
+
+
+def test_the_day_admits_sends_on_leave_and_discharges(run, platform):
+    """Its institution's three elders: admitted, one home on leave, the first one discharged; the
+    beds say the same (two occupied)."""
+    stays = run["report"]["stays"]
+    assert (stays["admitted"], stays["on_leave"], stays["discharged"]) == (3, 1, 1)
+    assert "机构托养 stays" in run["stdout"]
+    with httpx.Client(base_url=platform.url, timeout=30) as c:
+        city = login(platform, "city_officer")
+        listed = c.get("/api/orders/stays", headers=city, params={"provider_id": stays["institution_id"]}).json()
+        by_id = {s["stay_id"]: s for s in listed}
+        assert set(by_id) == set(stays["stay_ids"])
+        first, second, third = (by_id[x] for x in stays["stay_ids"])
+        assert first["status"] == "discharged" and first["ended_on"]
+        assert second["status"] == "on_leave" and third["status"] == "admitted"
+        capacity = c.get("/api/providers/bed-capacity", headers=city).json()
+        ours = next(i for i in capacity["institutions"] if i["provider_id"] == stays["institution_id"])
+        assert (ours["occupied"], ours["capacity"]) == (2, 7)
+    assert not set(stays["elder_ids"]) & set(run["report"]["world"]["elder_ids"])

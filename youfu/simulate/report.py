@@ -171,6 +171,10 @@ def render(r: dict) -> str:
         f"代金券消费 voucher spend this run: {yuan(s['this_run_total_fen'])} 元 (模拟记账 simulated "
         f"{yuan(s['simulated_total_fen'])} 元, {'一致 agrees' if s['agrees'] else '不一致 DIFFERS'})",
     ]
+    if r.get("stays"):
+        st = r["stays"]
+        lines.append(f"机构托养 stays  入住 admitted {st['admitted']} · 请假 on leave {st['on_leave']} · "
+                     f"出院 discharged {st['discharged']}（模拟养老院 {str(st['institution_id'])[:8]}）")
     for district, kinds in sorted(s["this_run_fen"].items()):
         lines.append(f"               {district}: " + " · ".join(f"{k} {yuan(f)} 元" for k, f in kinds.items()))
     rules = ", ".join(f"{r['anomalies']['titles'].get(k, k)} {n}" for k, n in r["anomalies"]["by_rule"].items()) or "无 none"

@@ -26,6 +26,7 @@ from youfu.simulate.places import KeepClear
 from youfu.simulate.play import Play
 from youfu.simulate.progress import Progress, bar
 from youfu.simulate.report import officers_read, render, spend_matrix, summarise, wait_settled
+from youfu.simulate.stays import Stays
 
 
 @dataclass
@@ -86,7 +87,7 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
     gw = Gateway(cfg.gateway)
     timing: dict[str, float] = {}
     ticker = asyncio.create_task(progress.run())
-    builder = play = None
+    builder = play = stays_day = None
     platform = ""
     try:
         started = time.monotonic()
@@ -106,6 +107,9 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
             kept_staff.save(cfg.staff_file, platform, b.staff_kept)
         baseline = await builder.coverage_required(month)
         await builder.build_providers()
+        stays = None if steady else Stays(builder, today=today, seed=cfg.seed)
+        if stays:
+            await stays.build()
         play = Play(gw, world, b, plans, speed=speed, steady=steady, poll_s=scale.poll_s, seed=cfg.seed)
         play.start_work()  # provider desks and caregivers are at work while the elders are registered
         await builder.build_elders()
@@ -130,8 +134,11 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
             f"下单 {c.placed} 接单 {c.accepted} 完成 {c.completed} 取消 {c.cancelled} 未匹配 {c.unmatched} "
             f"探访 {c.visits_done}  错误 errors {gw.tally.error_count}")
         phase_watch = asyncio.create_task(_announce_drain(play, progress))
+        stays_day = asyncio.create_task(stays.play(duration_s)) if stays else None
         await play.run(drain_s=cfg.drain_s)
         phase_watch.cancel()
+        if stays_day:
+            await stays_day
         progress.done()
         timing["play"] = time.monotonic() - started
         during_play = gw.tally.since(at_play)
@@ -149,8 +156,12 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
                 "placed_per_s": round(play.c.placed / max(1e-9, duration_s), 3)}
         report = summarise(play, b, gw, before=before, after=after, views=views, unsettled=unsettled, meta=meta,
                            timing=timing)
+        if stays:
+            report["stays"] = stays.summary()
     finally:
         ticker.cancel()
+        if stays_day is not None and not stays_day.done():
+            stays_day.cancel()
         if play is not None:
             await play.stop_work()
         if builder is not None and builder.b.officers:
