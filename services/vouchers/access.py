@@ -62,6 +62,14 @@ def provider_readable_by(principal: Principal, provider_column, district_column)
     return district_readable_by(principal, district_column)
 
 
+def stay_claim_readable_by(principal: Principal, table):
+    """SQL condition for bed-day claims: the institution's admin and the civil side (as settlements),
+    and the elder and linked family, who read their own bill."""
+    if principal.role in ELDER_ROLES:
+        return table.elder_id.in_(own_elders(principal)) if principal.elder_ids else sa.false()
+    return provider_readable_by(principal, table.provider_id, table.district_code)
+
+
 def acting_district(principal: Principal, requested: str | None = None) -> str | None:
     """The district a civil-affairs action covers: an officer's own (naming another is 403),
     or for city roles the requested one (None: the whole city)."""

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.vouchers import month_end
-from services.vouchers.access import acting_district, district_readable_by, provider_readable_by
+from services.vouchers.access import acting_district, district_readable_by, provider_readable_by, stay_claim_readable_by
 from services.vouchers.events import StayClaimApproved, StayClaimDrafted, StayClaimSettled, parse_uuid, publish
 from services.vouchers.ledger import spend_summary
 from services.vouchers.ledger import store as ledger_store
@@ -279,7 +279,7 @@ async def list_claims(session: AsyncSession, *, principal: Principal, month: str
     if principal.role == "provider_admin" and provider_id and str(provider_id) != principal.provider_id:
         raise Forbidden("只能查看本机构的床日结算单")
     query = (sa.select(StayClaimRow)
-             .where(provider_readable_by(principal, StayClaimRow.provider_id, StayClaimRow.district_code))
+             .where(stay_claim_readable_by(principal, StayClaimRow))
              .order_by(StayClaimRow.month.desc(), StayClaimRow.provider_id, StayClaimRow.first_day, StayClaimRow.elder_id))
     if month:
         parse_month(month)
@@ -301,7 +301,7 @@ async def _visible_claim(session: AsyncSession, principal: Principal, claim_id: 
 
 
 async def get_claim(session: AsyncSession, *, principal: Principal, claim_id: uuid.UUID) -> dict:
-    scope = provider_readable_by(principal, StayClaimRow.provider_id, StayClaimRow.district_code)
+    scope = stay_claim_readable_by(principal, StayClaimRow)
     return stay_claim_answer(await _visible_claim(session, principal, claim_id, scope=scope))
 
 

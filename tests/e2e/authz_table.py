@@ -186,8 +186,8 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/vouchers/reports/spend/monthly": OFFICERS,
     "GET /api/vouchers/settlements": {"provider_admin"} | OFFICERS,
     "POST /api/vouchers/stay-claims/draft": OFFICERS,
-    "GET /api/vouchers/stay-claims": {"provider_admin"} | OFFICERS,
-    "GET /api/vouchers/stay-claims/{claim_id}": {"provider_admin"} | OFFICERS,
+    "GET /api/vouchers/stay-claims": {"provider_admin"} | OFFICERS | ELDER_SIDE,  # the family reads its bill
+    "GET /api/vouchers/stay-claims/{claim_id}": {"provider_admin"} | OFFICERS | ELDER_SIDE,
     "POST /api/vouchers/stay-claims/{claim_id}/confirm": {"provider_admin"},
     "POST /api/vouchers/stay-claims/{claim_id}/approve": OFFICERS,
     "POST /api/vouchers/settlements/{settlement_id}/confirm": OFFICERS,

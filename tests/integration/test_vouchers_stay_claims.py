@@ -94,6 +94,13 @@ async def test_a_month_of_stays_is_claimed_confirmed_approved_and_settled(vouche
         assert sorted((c["claim_id"], c["revision"]) for c in again) == sorted((c["claim_id"], 1) for c in claims.values())
         assert len([e for e in await vouchers.outbox("youfu.stay_claim.drafted.v1")
                     if e["elder_id"] in claims]) == 3  # drafting again changed nothing
+    # the family reads its own bill, and only its own
+    async with vouchers.client("family", elder_ids=(str(newcomer),)) as family:
+        bills = (await family.get("/stay-claims", params={"month": MARCH})).json()
+        assert [b["elder_id"] for b in bills] == [str(newcomer)]
+        assert (await family.get(f"/stay-claims/{claims[str(newcomer)]['claim_id']}")).status_code == 200
+        assert (await family.get(f"/stay-claims/{claims[str(on_leave)]['claim_id']}")).status_code == 404
+    async with vouchers.client("officer", district=HAILING) as officer:
         not_yet = await officer.post(f"/stay-claims/{claims[str(newcomer)]['claim_id']}/approve")
         assert not_yet.status_code == 409
         assert (await officer.post(f"/stay-claims/{claims[str(newcomer)]['claim_id']}/confirm")).status_code == 403
