@@ -178,7 +178,7 @@ const Youfu = {
     return b.summary_zh || `每月计划 ${b.occurrences} 次，约 ${Math.round(b.total_fen / 100)} 元：代金券 ${Math.round(b.voucher_fen / 100)} 元，自付 ${Math.round(b.self_fen / 100)} 元`;
   },
   // A list answer as an array: some routes answer [..], others {items: [..]}
-  rows(answer) { return Array.isArray(answer) ? answer : (answer && (answer.items || answer.rows)) || []; },
+  rows(answer) { return Array.isArray(answer) ? answer : (answer && (answer.items || answer.rows || answer.occurrences)) || []; },
 };
 const HOME_BY_ROLE = { elder: "/elder", family: "/elder", caregiver: "/provider", provider_admin: "/provider",
   assessor: "/assessor", officer: "/bureau", city_officer: "/bureau", admin: "/bureau" };

@@ -401,20 +401,20 @@
   }
   const RATIO_COLUMNS = [
     { h: "计划次数", v: r => r.planned }, { h: "完成次数", v: r => r.completed },
-    { h: "完成率", v: r => pct(r.ratio ?? (r.planned ? r.completed / r.planned : null)) },
+    { h: "完成率（已完成 / 应完成）", v: r => pct(r.ratio) },
   ];
   async function loadPlanDelivery() {
     const s = await Youfu.api("GET", `${O}/plan-delivery/summary?month=${q(month)}`);
-    const ratio = s.ratio ?? (s.planned ? s.completed / s.planned : null);
-    $("#plans-summary").innerHTML = [["计划上门", `${s.planned ?? 0} 次`], ["已完成", `${s.completed ?? 0} 次`], ["完成率", pct(ratio)],
+    $("#plans-summary").innerHTML = [["计划上门", `${s.planned ?? 0} 次`], ["截至今天应完成", `${s.due ?? 0} 次`],
+      ["已完成", `${s.completed ?? 0} 次`], ["完成率", pct(s.ratio)],
       ["低于 80% 的老人", `${(s.elders_below || []).length} 位`]].map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("");
     const byDistrict = Youfu.rows(s.by_district).map(r => ({ ...r, name: r.district_name || DISTRICTS[r.district_code] || r.district_code || "未填区县" }));
     Youfu.table("#plans-district", { caption: `${month} 按区县的计划完成情况`, name: `护理计划执行-按区县-${month}`, sheet: "按区县",
       rows: byDistrict, empty: "这个月还没有护理计划的上门安排。", columns: [{ h: "区县", v: r => r.name }, ...RATIO_COLUMNS] });
     const byProvider = await named(Youfu.rows(s.by_provider), "provider", "provider_id", "provider_name");
     Youfu.table("#plans-provider", { caption: `${month} 按服务商的计划完成情况`, name: `护理计划执行-按服务商-${month}`, sheet: "按服务商",
-      rows: byProvider, empty: "这个月还没有护理计划的上门安排。", columns: [{ h: "服务商", v: r => r.provider_name, long: true }, ...RATIO_COLUMNS] });
-    const below = await named(Youfu.rows(s.elders_below), "elder", "elder_id", "elder_name");
+      rows: byProvider, empty: "这个月还没有护理计划的上门安排。", columns: [{ h: "服务商", v: r => r.provider_id ? r.provider_name : "未指定服务商", long: true }, ...RATIO_COLUMNS] });
+    const below = await named(Youfu.rows(s.elders_below).map(r => ({ ...r, elder_name: r.name })), "elder", "elder_id", "elder_name");
     Youfu.table("#plans-below", { caption: `${month} 完成率低于 80% 的老人`, name: `护理计划完成率低于80%-${month}`, sheet: "低于80%",
       rows: below, empty: "没有完成率低于 80% 的老人。",
       columns: [{ h: "老人", v: r => r.elder_name }, { h: "区县", v: r => DISTRICTS[r.district_code] || r.district_code || "" }, ...RATIO_COLUMNS] });

@@ -489,8 +489,7 @@
     const from = today(), to = dayFmt.format(new Date(Date.now() + 13 * 864e5));
     try {
       const rows = Youfu.rows(await Youfu.api("GET", `${O}/plan-schedule?provider_id=${q(pid)}&from=${from}&to=${to}`));
-      const day = r => String(r.date || r.day || (r.window_start || "").slice(0, 10));
-      const time = r => String(r.time || (r.window_start || "").slice(11, 16)).slice(0, 5);
+      const day = r => String(r.at || "").slice(0, 10), time = r => String(r.at || "").slice(11, 16);
       rows.sort((a, b) => (day(a) + time(a)).localeCompare(day(b) + time(b)));
       Youfu.table("#plan-schedule-body", { caption: `${from} 至 ${to} 护理计划排班`, name: `护理计划排班-${from}`, sheet: "计划排班", rows,
         empty: "未来 14 天没有护理计划安排的上门服务。",
@@ -500,7 +499,7 @@
           { h: "时长（分钟）", v: r => r.duration_min ?? "" },
           { h: "老人", v: r => r.elder_name || (r.elder_id ? `编号 ${shortId(r.elder_id)}` : "") },
           { h: "地址", v: r => r.address || "", long: true },
-          { h: "状态", v: r => r.state_name || OCCURRENCE_STATES[r.state] || r.state || "" },
+          { h: "状态", v: r => OCCURRENCE_STATES[r.order_state || "planned"] || r.order_state },
         ] });
       quiet("#plan-schedule-msg");
     } catch (err) { say("#plan-schedule-msg", "护理计划排班暂时读不出来：" + explain(err)); }
