@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.orders.models import OfferRow, OrderRow, RecurringRuleRow
 from services.orders.rules.lifecycle import Actor
 from shared.auth import Principal, require_role
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, NotFound, invalid_field
 
 CITY_ROLES = frozenset({"city_officer", "admin", "service"})
 ELDER_ROLES = frozenset({"elder", "family"})
@@ -71,6 +71,45 @@ def rule_scope(principal: Principal) -> sa.ColumnElement[bool]:
     if principal.role == "officer" and principal.district:
         return RecurringRuleRow.district_code == principal.district
     return sa.false()
+
+
+def plan_rule_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    """SQL condition: the care plans' rules (and so their planned against delivered) `principal`
+    may read: the elder's household, the provider of the item, the district's officers, the city.
+    An elder outside it reads as an elder without a plan."""
+    role = principal.role
+    from_plan = RecurringRuleRow.source_plan_id.is_not(None)
+    if role in CITY_ROLES:
+        return from_plan
+    if role in ELDER_ROLES:
+        return sa.and_(from_plan, RecurringRuleRow.elder_id.in_(own_elders(principal)))
+    if role in PROVIDER_ROLES:
+        provider = provider_of(principal)
+        return sa.and_(from_plan, RecurringRuleRow.preferred_provider_id == provider) if provider else sa.false()
+    if role == "officer" and principal.district:
+        return sa.and_(from_plan, RecurringRuleRow.district_code == principal.district)
+    return sa.false()
+
+
+def require_plan_reader(principal: Principal) -> None:
+    """Planned against delivered: everyone `plan_rule_scope` can give something (not assessors)."""
+    if principal.role not in CITY_ROLES | ELDER_ROLES | PROVIDER_ROLES | {"officer"}:
+        raise Forbidden("当前账号不能查看照护计划的执行情况")
+
+
+def schedule_provider(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID:
+    """The provider whose plan schedule is asked for: provider staff only their own (another →
+    403); the city names one."""
+    if principal.role in PROVIDER_ROLES:
+        own = require_provider(principal)
+        if requested is not None and requested != own:
+            raise Forbidden("只能查看本服务商的计划排班", provider_id=str(requested))
+        return own
+    if principal.role in CITY_ROLES:
+        if requested is None:
+            raise invalid_field("provider_id", "请指定服务商")
+        return requested
+    raise Forbidden("只有服务商可以查看照护计划排班")
 
 
 async def load_order(session: AsyncSession, principal: Principal, order_id: uuid.UUID, *,

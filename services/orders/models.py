@@ -84,6 +84,8 @@ class OrderRow(Base):
     dispute_state_before: Mapped[str | None] = mapped_column(sa.String(20))
     resolution: Mapped[str | None] = mapped_column(sa.String(20))
     recurring_rule_id: Mapped[uuid.UUID | None]
+    # the provider a care plan chose: dispatch offers it first when it has someone qualified
+    preferred_provider_id: Mapped[uuid.UUID | None]
     placed_by: Mapped[str] = mapped_column(sa.String(100))
     placed_by_role: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime]
@@ -182,10 +184,18 @@ class RecurringRuleRow(Base):
     status: Mapped[str] = mapped_column(sa.String(10), index=True)  # active | paused | ended
     # why the platform ended it ("老人已故" / "老人已迁出"); None when a person ended it
     end_reason: Mapped[str | None] = mapped_column(sa.String(100))
+    # days of the month (a care plan's "N times a month"), beside or instead of weekdays
+    month_days: Mapped[list | None] = mapped_column(sa.JSON, default=list)
+    # a rule made from a care plan's item (`care_plans.py`): one rule per item, however often the
+    # activation arrives (the unique key); the item's provider is offered each order first
+    source_plan_id: Mapped[uuid.UUID | None]
+    source_item_id: Mapped[str | None] = mapped_column(sa.String(64))
+    preferred_provider_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_by: Mapped[str] = mapped_column(sa.String(100))
     created_by_role: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("source_plan_id", "source_item_id", name="uq_recurring_rule_plan_item"),)
 
 
 class RecurringOccurrenceRow(Base):

@@ -65,6 +65,7 @@ class PlaceRequest:
     notes: str = ""
     kind: str = "on_demand"  # on_demand | recurring | visit
     recurring_rule_id: uuid.UUID | None = None
+    preferred_provider_id: uuid.UUID | None = None  # a care plan's provider: offered first
     programme_funded: bool = False  # a civil-affairs programme pays (monthly visits): price 0, no hold
 
 
@@ -155,7 +156,8 @@ async def place_order(tx: FastTx, *, rt: OrdersRuntime, placement: Placement,
         address=p.address, lat=p.lat, lon=p.lon, notes=req.notes, state=OrderState.PLACED.value,
         dispatch_mode=item.get("dispatch_mode") or "sequential", grab_size=max(1, int(item.get("grab_size") or 1)),
         unmatched_count=0, next_dispatch_at=p.dispatch_at, completed_event_sent=False,
-        recurring_rule_id=req.recurring_rule_id, placed_by=p.principal.user_id, placed_by_role=p.principal.role,
+        recurring_rule_id=req.recurring_rule_id, preferred_provider_id=req.preferred_provider_id,
+        placed_by=p.principal.user_id, placed_by_role=p.principal.role,
         created_at=now, updated_at=now)
     if order.voucher_fen + order.elder_fen != order.price_fen:
         raise ServiceUnavailable("养老服务券服务返回的金额不一致，请稍后再试")

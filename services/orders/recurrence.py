@@ -41,7 +41,8 @@ def domain_rule(row: RecurringRuleRow) -> RecurrenceRule:
     hour, minute = (int(x) for x in row.local_time.split(":"))
     return RecurrenceRule(frozenset(row.weekdays), time(hour, minute), row.start_date, row.end_date,
                           skip_dates=frozenset(date.fromisoformat(d) for d in row.skip_dates or []),
-                          extra_dates=frozenset(date.fromisoformat(d) for d in row.extra_dates or []))
+                          extra_dates=frozenset(date.fromisoformat(d) for d in row.extra_dates or []),
+                          month_days=frozenset(row.month_days or []))
 
 
 async def create_rule(s: AsyncSession, *, rt: OrdersRuntime, principal: Principal, rule_in: RecurringRuleIn,
@@ -127,7 +128,7 @@ async def _spawn_one(rt: OrdersRuntime, row: RecurringRuleRow, instant: datetime
     request = PlaceRequest(elder_id=row.elder_id, service_code=row.service_code, window_start=instant,
                            window_end=instant + timedelta(minutes=row.duration_min), payment=row.payment,
                            address=row.address, lat=row.lat, lon=row.lon, notes=row.notes, kind="recurring",
-                           recurring_rule_id=row.id)
+                           recurring_rule_id=row.id, preferred_provider_id=row.preferred_provider_id)
 
     async def record(tx, order) -> None:
         await tx.run(INSERT_OCCURRENCE, id=uuid.uuid4(), rule_id=row.id, occurs_at=instant, order_id=order.id,

@@ -238,3 +238,59 @@ class CoverageOut(BaseModel):
     visited: int
     ratio: float | None
     districts: list[dict]
+
+
+class Missed(BaseModel):
+    cancelled: int = Field(description="已取消")
+    unmatched: int = Field(description="服务时间已过仍未匹配到服务商")
+    no_show: int = Field(0, description="服务人员未到（尚无此状态，暂为 0）")
+
+
+class DeliveryCounts(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    planned: int = Field(description="本月计划次数")
+    due: int = Field(description="其中截至现在应已开始的次数")
+    placed: int = Field(description="已生成订单")
+    completed: int = Field(description="已完成（含已结算）")
+    missed: Missed
+    ratio: float | None = Field(description="completed / due；尚无应完成的次数时为 null")
+
+
+class PlanDeliveryItem(DeliveryCounts):
+    plan_id: str
+    item_id: str | None
+    rule_id: str
+    service_code: str
+    provider_id: str | None
+
+
+class PlanDeliveryOut(DeliveryCounts):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "elder_id": ELDER, "month": "2026-03", "planned": 8, "due": 6, "placed": 6, "completed": 5,
+        "missed": {"cancelled": 1, "unmatched": 0, "no_show": 0}, "ratio": 0.8333,
+        "summary_zh": "本月计划 8 次，已完成 5 次", "items": []}]})
+    elder_id: str
+    month: str
+    summary_zh: str
+    items: list[PlanDeliveryItem]
+
+
+class DeliverySummaryOut(DeliveryCounts):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "month": "2026-03", "district_code": "321202", "planned": 800, "due": 600, "placed": 590, "completed": 540,
+        "missed": {"cancelled": 30, "unmatched": 10, "no_show": 0}, "ratio": 0.9,
+        "by_district": [], "by_provider": [], "elders_below": []}]})
+    month: str
+    district_code: str | None
+    by_district: list[dict]
+    by_provider: list[dict]
+    elders_below: list[dict] = Field(description="执行率（completed / due）低于 80% 的老人，最低的在前")
+
+
+class PlanScheduleOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    provider_id: str
+    from_: str = Field(alias="from")
+    to: str
+    count: int
+    occurrences: list[dict]

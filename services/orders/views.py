@@ -165,7 +165,11 @@ def rule_answer(row: RecurringRuleRow) -> dict:
             "end_date": row.end_date.isoformat() if row.end_date else None,
             "skip_dates": list(row.skip_dates or []), "extra_dates": list(row.extra_dates or []),
             "address": row.address, "lat": row.lat, "lon": row.lon, "notes": row.notes, "payment": row.payment,
-            "status": row.status, "end_reason": row.end_reason, "created_at": local_iso(row.created_at)}
+            "status": row.status, "end_reason": row.end_reason, "created_at": local_iso(row.created_at),
+            "month_days": list(row.month_days or []),
+            "source_plan_id": str(row.source_plan_id) if row.source_plan_id else None,
+            "source_item_id": row.source_item_id,
+            "preferred_provider_id": str(row.preferred_provider_id) if row.preferred_provider_id else None}
 
 
 def coverage_answer(head: dict, cov: Coverage) -> dict:

@@ -320,3 +320,66 @@ class RecoveryEstimateOut(BaseModel):
     model_config = _example(elders=[{"elder_id": ELDER, "amount_fen": 9000, "providers": [
         {"provider_id": PROVIDER, "provider_name": None, "amount_fen": 9000}]}])
     elders: list[RecoveryElder] = Field(description="无应追缴金额的老人不列出")
+
+
+MAX_PLAN_OCCURRENCES = 1_000  # per line and month: far above one a day; a bigger number is a typo
+
+
+class PlanBudgetLineIn(BaseModel):
+    service_code: str = Field(min_length=1, max_length=50)
+    voucher_kind: Literal["community", "mutual_aid", "self_pay"] = Field(
+        description="券种，或 self_pay（自费，不用券）")
+    unit_price_fen: int = Field(ge=0, le=MAX_PRICE_FEN, description="所选服务商的单次价格（分）")
+    occurrences: int = Field(ge=0, le=MAX_PLAN_OCCURRENCES,
+                             description="该月次数（评估服务按频次和起始日计算，月中开始的计划次数较少）")
+
+
+class PlanBudgetIn(BaseModel):
+    model_config = _example(elder_id=ELDER, month="2026-11", lines=[
+        {"service_code": "meal", "voucher_kind": "community", "unit_price_fen": 3000, "occurrences": 20}])
+    elder_id: UUID
+    month: str = Field(max_length=7, description="YYYY-MM（北京时间的月份）")
+    lines: list[PlanBudgetLineIn] = Field(min_length=1, max_length=50)
+
+
+class PlanBudgetLineOut(BaseModel):
+    service_code: str
+    voucher_kind: str
+    unit_price_fen: int
+    occurrences: int
+    total_fen: int
+    voucher_fen: int
+    self_fen: int
+
+
+class PlanBudgetKindOut(BaseModel):
+    voucher_kind: str
+    kind_name: str
+    share_bp: int = Field(description="券支付比例（基点）")
+    cap_fen: int = Field(description="该月该券种最多支付（分）")
+    cap_source: str = Field(description="wallet 本月已发放：钱包可用余额 / voucher 往月已发放：面值 / "
+                                        "policy 未发放：当月生效政策的面值 / none 该月没有此券种")
+    share_fen: int = Field(description="按比例券应支付（分），未计上限")
+    voucher_fen: int = Field(description="计上限后券支付（分）")
+    cut_fen: int = Field(description="因上限由老人多付的金额（分）")
+
+
+class PlanBudgetOut(BaseModel):
+    model_config = _example(
+        elder_id=ELDER, month="2026-11", occurrences=20, total_fen=60000, voucher_fen=54000, self_fen=6000,
+        over_budget=False, over_budget_fen=0, summary_zh="每月计划 20 次，约 600 元：代金券 540 元，自付 60 元",
+        lines=[{"service_code": "meal", "voucher_kind": "community", "unit_price_fen": 3000, "occurrences": 20,
+                "total_fen": 60000, "voucher_fen": 54000, "self_fen": 6000}],
+        kinds=[{"voucher_kind": "community", "kind_name": "社区照护券", "share_bp": 9000, "cap_fen": 60000,
+                "cap_source": "policy", "share_fen": 54000, "voucher_fen": 54000, "cut_fen": 0}])
+    elder_id: str
+    month: str
+    occurrences: int
+    total_fen: int
+    voucher_fen: int
+    self_fen: int
+    over_budget: bool = Field(description="券的月度上限不够、或老人该月没有所用券种：老人须同意自付超出部分")
+    over_budget_fen: int = Field(description="老人在正常自付比例之外多付的金额（分）")
+    summary_zh: str
+    lines: list[PlanBudgetLineOut]
+    kinds: list[PlanBudgetKindOut]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.vouchers.ledger.rules import Account
 from services.vouchers.models import AnomalyFindingRow, HoldRow, IssuanceRunRow, PolicyVersionRow, SettlementRow, TransferRow
 from services.vouchers.rules.money import format_yuan
+from services.vouchers.rules.plan_budget import PlanBudget
 from services.vouchers.rules.policy import VoucherKind
 from shared.city import CITY_TZ, DISTRICTS
 
@@ -83,3 +84,16 @@ def describe_finding(row: AnomalyFindingRow) -> dict:
             "provider_id": str(row.provider_id) if row.provider_id else None,
             "elder_id": str(row.elder_id) if row.elder_id else None, "redemption_ids": row.redemption_ids,
             "amount_fen": row.amount_fen, "status": row.status, "created_at": row.created_at}
+
+
+def plan_budget_answer(elder_id: object, budget: PlanBudget) -> dict:
+    lines = [{"service_code": p.line.service_code, "voucher_kind": p.line.voucher_kind,
+              "unit_price_fen": p.line.unit_price_fen, "occurrences": p.line.occurrences, "total_fen": p.total_fen,
+              "voucher_fen": p.voucher_fen, "self_fen": p.self_fen} for p in budget.lines]
+    kinds = [{"voucher_kind": str(k.kind), "kind_name": k.kind.zh_name, "share_bp": k.allowance.share_bp,
+              "cap_fen": k.allowance.cap_fen, "cap_source": str(k.allowance.source), "share_fen": k.share_fen,
+              "voucher_fen": k.voucher_fen, "cut_fen": k.cut_fen} for k in budget.kinds]
+    return {"elder_id": str(elder_id), "month": budget.month, "occurrences": budget.occurrences,
+            "total_fen": budget.total_fen, "voucher_fen": budget.voucher_fen, "self_fen": budget.self_fen,
+            "over_budget": budget.over_budget, "over_budget_fen": budget.over_budget_fen,
+            "summary_zh": budget.summary_zh, "lines": lines, "kinds": kinds}

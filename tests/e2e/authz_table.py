@@ -119,6 +119,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/vouchers/policies": ALL,
     "POST /api/vouchers/policies": ADMIN,
     "GET /api/vouchers/policies/current": ALL,
+    "POST /api/vouchers/plan-budgets": OFFICERS,  # and the assessment service's own token
     "POST /api/vouchers/recovery-estimates": CITY,  # and other services' own tokens
     "POST /api/vouchers/quotes": ELDER_SIDE | {"admin"},
     "GET /api/vouchers/reports/spend": OFFICERS,

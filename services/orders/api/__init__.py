@@ -6,6 +6,6 @@ Commands a client may retry take an optional Idempotency-Key.
 """
 from __future__ import annotations
 
-from services.orders.api import delivery, dispatch, placement, recurrence, visits
+from services.orders.api import care_plans, delivery, dispatch, placement, recurrence, visits
 
-routers = [placement.router, dispatch.router, delivery.router, recurrence.router, visits.router]
+routers = [placement.router, dispatch.router, delivery.router, recurrence.router, visits.router, care_plans.router]

@@ -40,6 +40,7 @@ from services.orders.rules.dispatch import (
     Offer,
     OfferOutcome,
     decide,
+    prefer_provider,
 )
 from services.orders.rules.lifecycle import Actor, Command, OrderState, transition
 from services.orders.runtime import OrdersRuntime, runtime_of
@@ -152,6 +153,8 @@ async def _apply(rt: OrdersRuntime, tx: FastTx, order: SimpleNamespace, rows: li
                  candidates: list[dict], now: datetime) -> None:
     ranked = [Candidate(str(c["provider_id"]), str(c["caregiver_id"]) if c.get("caregiver_id") else None)
               for c in candidates if parse_uuid(c.get("provider_id"))]
+    if order.preferred_provider_id is not None:  # a care plan's provider, if it has someone qualified
+        ranked = prefer_provider(ranked, str(order.preferred_provider_id))
     info = {(str(c["provider_id"]), str(c.get("caregiver_id")) if c.get("caregiver_id") else None): (i, c)
             for i, c in reversed(list(enumerate(candidates)))}
     state = OrderState(order.state)

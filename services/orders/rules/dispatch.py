@@ -145,6 +145,14 @@ def decide(
     return DispatchDecision(DecisionKind.OFFER, new_offers=new_offers, expired=lapsed, wake_at=deadline)
 
 
+def prefer_provider(candidates: Sequence[Candidate], provider_id: Hashable) -> list[Candidate]:
+    """The preferred provider's candidates first (a care plan's chosen provider), the rest in rank
+    order. A provider absent from the list (no qualified caregiver free, or declined) is skipped:
+    dispatch goes on to the others as for any order."""
+    first = [c for c in candidates if c.provider_id == provider_id]
+    return [*first, *(c for c in candidates if c.provider_id != provider_id)] if first else list(candidates)
+
+
 def untried_candidates(candidates: Sequence[Candidate], offers: Iterable[Offer]) -> list[Candidate]:
     """Candidates in rank order, without excluded providers and with each provider once (its best)."""
     excluded = {o.provider_id for o in offers if o.outcome in EXCLUDING_OUTCOMES}

@@ -37,6 +37,8 @@ class RecurrenceRule:
 
     `extra_dates` adds dates outside `weekdays` (a make-up working Saturday, 调休); `skip_dates`
     removes dates (public holidays, the elder away). `end_date` is inclusive; None runs until ended.
+    `month_days` adds days of the month (a care plan's "4 times a month": `rules.care_plans`); a
+    day the month does not have (the 31st in April) does not occur that month.
     """
 
     weekdays: frozenset[int]
@@ -45,16 +47,20 @@ class RecurrenceRule:
     end_date: date | None = None
     skip_dates: frozenset[date] = field(default_factory=frozenset)
     extra_dates: frozenset[date] = field(default_factory=frozenset)
+    month_days: frozenset[int] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weekdays", frozenset(self.weekdays))
         object.__setattr__(self, "skip_dates", frozenset(self.skip_dates))
         object.__setattr__(self, "extra_dates", frozenset(self.extra_dates))
+        object.__setattr__(self, "month_days", frozenset(self.month_days))
         errors: list[FieldError] = []
-        if not self.weekdays and not self.extra_dates:
+        if not self.weekdays and not self.extra_dates and not self.month_days:
             errors.append(FieldError("weekdays", "请至少选择一天"))
         if any(not isinstance(d, int) or not 1 <= d <= 7 for d in self.weekdays):
             errors.append(FieldError("weekdays", "星期应为 1（周一）到 7（周日）"))
+        if any(not isinstance(d, int) or not 1 <= d <= 31 for d in self.month_days):
+            errors.append(FieldError("month_days", "每月的日期应为 1 到 31"))
         if self.local_time.tzinfo is not None:
             errors.append(FieldError("local_time", "时间按北京时间填写，不带时区"))
         if self.end_date is not None:
@@ -88,7 +94,7 @@ class RecurrenceRule:
             return False
         if day in self.skip_dates:
             return False
-        return day.isoweekday() in self.weekdays or day in self.extra_dates
+        return day.isoweekday() in self.weekdays or day.day in self.month_days or day in self.extra_dates
 
     def occurrences(self, first_day: date, last_day: date) -> list[datetime]:
         """UTC instants of the occurrences on local dates first_day … last_day (inclusive)."""

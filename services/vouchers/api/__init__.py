@@ -7,7 +7,7 @@ provider admin sees only their own settlements.
 """
 from __future__ import annotations
 
-from services.vouchers.api import audit, issuance, month_end, policy, recovery, spending, wallets
+from services.vouchers.api import audit, issuance, month_end, plan_budget, policy, recovery, spending, wallets
 
 routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router,
-           recovery.router]
+           recovery.router, plan_budget.router]

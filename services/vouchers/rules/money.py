@@ -59,6 +59,12 @@ def format_yuan(fen: int) -> str:
     return f"{sign}{yuan}.{rest:02d}"
 
 
+def format_yuan_short(fen: int) -> str:
+    """For sentences: 60000 → "600", 60050 → "600.50", 5 → "0.05". Whole yuan lose the ".00"
+    (a plan's "约 600 元" reads better), anything else keeps both decimals like `format_yuan`."""
+    return format_yuan(fen).removesuffix(".00")
+
+
 def parse_yuan(text: str, field: str = "amount") -> int:
     """"12.5" → 1250 fen. More than two decimals is refused rather than rounded: a typed price
     that does not fit in fen is a typing mistake the person should see."""
