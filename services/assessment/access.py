@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from services.assessment.models import ElderRow
 from services.assessment.rules.elders import ALL_PII, CONTACT_PHONES, PHONE
 from shared.auth import Principal
+from shared.errors import FieldError, Forbidden
 
 STAFF_ALL = frozenset({"admin", "city_officer"})
 DISTRICT_STAFF = frozenset({"officer", "assessor"})
@@ -83,3 +84,36 @@ def unmasked_fields(principal: Principal, *, district_code: str, assigned: bool)
     if role in HOUSEHOLD:
         return (PHONE, CONTACT_PHONES)
     return ()
+
+
+# ---- care plans and home beds -------------------------------------------------------------------
+# Drafting a plan: the elder's assigned assessor, the officer of the elder's district, the city.
+# Consent: the elder or a linked family member in the app, or the district officer (in person or by
+# phone, recorded who, how and when). Ending a plan, waiving an adaptation, opening and closing a
+# bed: the district officer and the city. Devices: those, and the anchoring provider's admin.
+PLAN_AUTHORS = frozenset({"assessor", "officer", "city_officer"})
+PLAN_OFFICERS = frozenset({"officer", "city_officer"})
+REVIEW_LIST_READERS = PLAN_OFFICERS
+
+
+def can_author_plan(principal: Principal, *, district_code: str, assigned: bool) -> bool:
+    if principal.role in STAFF_ALL:
+        return True
+    if principal.role == "officer":
+        return principal.district == district_code
+    return principal.role == "assessor" and principal.district == district_code and assigned
+
+
+def is_plan_officer(principal: Principal, *, district_code: str) -> bool:
+    if principal.role in STAFF_ALL:
+        return True
+    return principal.role == "officer" and principal.district == district_code
+
+
+def district_scope(principal: Principal, district_code: str | None) -> str | None:
+    """The district a district officer's list is limited to (403 when they ask for another)."""
+    if principal.role in STAFF_ALL:
+        return district_code
+    if district_code and district_code != principal.district:
+        raise Forbidden("只能查看本辖区的名单", errors=[FieldError("district_code", "不是您负责的区县")])
+    return principal.district

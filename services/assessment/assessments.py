@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assessment import access
+from services.assessment.care_plans import mark_to_review
 from services.assessment.elders import elder_for, ensure_assignment, publish_elder_updated, refresh_hardship
 from services.assessment.events import AssessmentCompleted
 from services.assessment.instruments import DEFAULT_INSTRUMENT_CODE, get_instrument
@@ -149,6 +150,7 @@ async def sign_assessment(session: AsyncSession, *, runtime: AssessmentRuntime, 
                        rule="two_different_assessors", assessment_id=str(row.id))
     else:
         _finalise(session, row, elder, instrument, result, principal, runtime=runtime, now=now)
+        await mark_to_review(session, elder_id=elder.id, now=now)  # the plan was made for the old grade
     row.updated_at = now
     await ensure_assignment(session, elder_id=elder.id, assessor_id=principal.user_id, source="assessment",
                             assigned_by=principal.user_id, now=now)

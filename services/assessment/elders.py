@@ -228,6 +228,11 @@ async def update_elder(session: AsyncSession, *, runtime: AssessmentRuntime, pri
         elder.updated_at = now
         await _flush_or_duplicate(session)
         publish_elder_updated(session, elder, source=runtime.source, changed=changed)
+    if "status" in changed and elder.status != "active":
+        # care plans and home beds build on elder records: imported here, not at the top
+        from services.assessment.home_beds import end_plans_and_beds  # noqa: PLC0415
+
+        await end_plans_and_beds(session, source=runtime.source, now=now, elder_ids=[elder.id])
     return _view(elder, contacts, runtime, now)
 
 

@@ -85,3 +85,78 @@ class AssessmentCompleted(BaseModel):
     district_code: str | None = None
     reason: str | None = None  # initial, periodic, condition_changed
     previous_assessment_id: UUID | None = None
+
+
+# ---- care plans and home beds (docs/decisions.md, "Care plans") ---------------------------------
+
+class PlanItem(BaseModel):
+    item_id: UUID
+    service_code: str
+    provider_id: UUID
+    frequency: dict[str, Any]  # {"type": "weekly", "weekdays": [1, 3, 5], "time": "09:00"} | per_week | per_month
+    duration_min: int
+    voucher_kind: str  # community, mutual_aid, self_pay
+    unit_price_fen: int
+
+
+@event_type("youfu.careplan.activated.v1", topic=TOPIC, key="elder_id")
+class CarePlanActivated(BaseModel):
+    """The elder (or family, or the officer for them) consented: orders turns each item into a
+    recurring rule from `start_date`."""
+
+    plan_id: UUID
+    elder_id: UUID
+    version: int
+    start_date: date
+    review_date: date | None = None
+    items: list[PlanItem]
+    district_code: str
+    lat: float | None = None
+    lon: float | None = None
+    address: str | None = None
+    kind: str = "care"  # care, home_bed
+
+
+@event_type("youfu.careplan.replaced.v1", topic=TOPIC, key="elder_id")
+class CarePlanReplaced(BaseModel):
+    """A newer plan of the elder was activated: the old plan's rules end."""
+
+    plan_id: UUID
+    replaced_by: UUID
+    elder_id: UUID
+    effective_date: date
+
+
+@event_type("youfu.careplan.ended.v1", topic=TOPIC, key="elder_id")
+class CarePlanEnded(BaseModel):
+    """The plan ended (the elder died or moved away, or an officer ended it): its rules end."""
+
+    plan_id: UUID
+    elder_id: UUID
+    reason: str
+    effective_date: date
+
+
+class BedPackage(BaseModel):
+    visits_per_week: int
+    remote_monitoring: bool
+
+
+@event_type("youfu.homebed.opened.v1", topic=TOPIC, key="elder_id")
+class HomeBedOpened(BaseModel):
+    """A 家庭养老床位 opened: every prerequisite held."""
+
+    bed_id: UUID
+    elder_id: UUID
+    plan_id: UUID
+    provider_id: UUID
+    opened_on: date
+    package: BedPackage
+
+
+@event_type("youfu.homebed.closed.v1", topic=TOPIC, key="elder_id")
+class HomeBedClosed(BaseModel):
+    bed_id: UUID
+    elder_id: UUID
+    closed_on: date
+    reason: str

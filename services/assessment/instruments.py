@@ -1,5 +1,6 @@
 """The data files of assessment: the shipped instrument definitions under `instruments/` and the
-care-plan table (`care_plans.json`). Read once per process; what a definition must say and its
+care-plan table (`care_plans.json`) and the home-bed policy (`home_beds.json`). Read once per
+process; what a definition must say and its
 checks are pure rules in `rules/instruments.py`.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from shared.errors import NotFound
 DEFAULT_INSTRUMENT_CODE = "gb_t_42195_2022"
 INSTRUMENTS_DIR = Path(__file__).with_name("instruments")
 CARE_PLANS_FILE = Path(__file__).with_name("care_plans.json")
+HOME_BEDS_FILE = Path(__file__).with_name("home_beds.json")
 
 
 def load_instruments(directory: Path = INSTRUMENTS_DIR) -> dict[str, Instrument]:
@@ -62,3 +64,14 @@ def care_plan(instrument: str, grade: int) -> dict[str, Any] | None:
     """Policy data: suggested visits and services per grade, for the instrument the table is for."""
     plans = _care_plans()
     return plans["by_grade"].get(str(grade)) if plans["instrument"] == instrument else None
+
+
+def care_plan_policy() -> dict[str, Any]:
+    """The whole care-plan table (version, by grade: suggested items with default frequencies)."""
+    return _care_plans()
+
+
+@cache
+def home_bed_policy() -> dict[str, Any]:
+    """The versioned home-bed policy (`home_beds.json`): eligibility, anchoring kinds, device kinds."""
+    return json.loads(HOME_BEDS_FILE.read_text(encoding="utf-8"))

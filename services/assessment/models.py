@@ -184,3 +184,104 @@ class ElderStatusChangeRow(Base):
     applied_by: Mapped[str] = mapped_column(sa.String(100))
     applied_at: Mapped[datetime]
     __table_args__ = (sa.Index("ix_elder_status_changes_elder_applied", "elder_id", "applied_at"),)
+
+
+class CarePlanRow(Base):
+    """One version of an elder's care plan (docs/decisions.md, "Care plans"): draft →
+    awaiting_consent → active (→ to_review after a new assessment) → replaced or ended. At most
+    one plan per elder is live (active or to_review)."""
+
+    __tablename__ = "care_plans"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("elders.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    state: Mapped[str] = mapped_column(sa.String(20))  # rules.care_plans.STATE_NAMES
+    kind: Mapped[str] = mapped_column(sa.String(20))  # care, home_bed
+    assessment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("assessments.id"))
+    grade: Mapped[int]
+    start_date: Mapped[date] = mapped_column(sa.Date)
+    review_date: Mapped[date | None] = mapped_column(sa.Date)
+    budget: Mapped[dict | None] = mapped_column(sa.JSON)  # vouchers' answer to POST /plan-budgets
+    consent: Mapped[dict | None] = mapped_column(sa.JSON)  # by_account_id, by_role, method, at, accepts_self_pay_fen
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    review_since: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    replaced_by: Mapped[uuid.UUID | None]
+    __table_args__ = (
+        sa.UniqueConstraint("elder_id", "version", name="uq_care_plans_elder_version"),
+        sa.Index("ix_care_plans_state", "state"),
+        # one live plan per elder, even if two consents race past the service's check
+        sa.Index("uq_care_plans_one_live_per_elder", "elder_id", unique=True,
+                 postgresql_where=sa.text("state IN ('active', 'to_review')"),
+                 sqlite_where=sa.text("state IN ('active', 'to_review')")),
+    )
+
+
+class CarePlanItemRow(Base):
+    __tablename__ = "care_plan_items"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("care_plans.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    service_code: Mapped[str] = mapped_column(sa.String(40))
+    provider_id: Mapped[uuid.UUID | None]
+    frequency: Mapped[dict] = mapped_column(sa.JSON)  # rules.care_plans.Frequency
+    duration_min: Mapped[int]
+    voucher_kind: Mapped[str] = mapped_column(sa.String(20))  # community, mutual_aid, self_pay
+    unit_price_fen: Mapped[int | None]  # the chosen provider's price, read from its catalogue
+
+
+class HomeBedRow(Base):
+    """A 家庭养老床位: preparing → open → closed. At most one bed per elder that is not closed."""
+
+    __tablename__ = "home_beds"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("elders.id", ondelete="CASCADE"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("care_plans.id"))
+    provider_id: Mapped[uuid.UUID]  # the anchoring institution or home-care centre
+    state: Mapped[str] = mapped_column(sa.String(20))  # rules.home_beds.STATE_NAMES
+    package: Mapped[dict] = mapped_column(sa.JSON)  # visits_per_week, remote_monitoring
+    waiver_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    waived_by: Mapped[str | None] = mapped_column(sa.String(100))
+    waived_at: Mapped[datetime | None]
+    policy_version: Mapped[str | None] = mapped_column(sa.String(20))  # of the eligibility it opened under
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+    opened_on: Mapped[date | None] = mapped_column(sa.Date)
+    opened_by: Mapped[str | None] = mapped_column(sa.String(100))
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    close_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    __table_args__ = (
+        sa.Index("ix_home_beds_state", "state"),
+        sa.Index("uq_home_beds_one_per_elder", "elder_id", unique=True,
+                 postgresql_where=sa.text("state IN ('preparing', 'open')"),
+                 sqlite_where=sa.text("state IN ('preparing', 'open')")),
+    )
+
+
+class HomeBedDeviceRow(Base):
+    __tablename__ = "home_bed_devices"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    bed_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("home_beds.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # home_beds.json device_kinds
+    serial: Mapped[str] = mapped_column(sa.String(64))
+    installed_on: Mapped[date] = mapped_column(sa.Date)
+    installed_by: Mapped[str] = mapped_column(sa.String(100))
+    recorded_by: Mapped[str] = mapped_column(sa.String(100))
+    recorded_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("bed_id", "kind", "serial", name="uq_home_bed_devices_serial"),)
+
+
+class HomeAdaptationRow(Base):
+    """A completed 适老化改造 order of an elder, learnt from orders' `youfu.order.completed.v1`."""
+
+    __tablename__ = "home_adaptations"
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    provider_id: Mapped[uuid.UUID | None]
+    completed_at: Mapped[str] = mapped_column(sa.String(40))  # as the event said it
+    recorded_at: Mapped[datetime]

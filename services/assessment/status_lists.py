@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.assessment import access
 from services.assessment.elders import elder_for
 from services.assessment.events import ElderUpdated, elder_facts
+from services.assessment.home_beds import end_plans_and_beds
 from services.assessment.models import ElderRow, ElderStatusChangeRow, StatusListLineRow, StatusListRow
 from services.assessment.rules import status_lists as rules
 from services.assessment.rules.hardship import special_hardship_reasons
@@ -260,6 +261,8 @@ async def apply_list(session: AsyncSession, *, principal: Principal, list_id: uu
     await _update_elders(session, kind, updates, now)
     await insert_rows(session, _changes, changes)
     await add_events(session, make_events(ElderUpdated, events, source=source))
+    if updates and kind is not rules.Kind.ASSISTANCE:  # deaths and moves end the elders' plans and beds
+        await end_plans_and_beds(session, source=source, now=now)
     if regraded:
         await session.execute(
             sa.update(_lines).where(_lines.c.list_id == stored.id, _lines.c.line == sa.bindparam("b_line"))

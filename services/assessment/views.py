@@ -10,13 +10,19 @@ from services.assessment.models import (
     AccessLogRow,
     AssessmentRow,
     AssessorAssignmentRow,
+    CarePlanItemRow,
+    CarePlanRow,
     ElderRow,
     ElderStatusChangeRow,
     EmergencyContactRow,
+    HomeBedDeviceRow,
+    HomeBedRow,
     StatusListLineRow,
     StatusListRow,
 )
+from services.assessment.rules import care_plans as plan_rules
 from services.assessment.rules import elders as records
+from services.assessment.rules import home_beds as bed_rules
 from services.assessment.rules.assessments import STATE_NAMES, WHY_NAMES, ScoreResult
 from services.assessment.rules.hardship import reassessment_due, special_hardship_reasons
 from services.assessment.rules.idcard import Gender, mask_id_card, mask_phone
@@ -138,3 +144,40 @@ def status_change_view(row: ElderStatusChangeRow) -> dict[str, Any]:
             "effective_date": row.effective_date, "applied_by": row.applied_by, "applied_at": row.applied_at,
             "explanation": explanation(kind=row.kind, field_name=row.field, from_value=row.from_value,
                                        to_value=row.to_value, effective_date=row.effective_date)}
+
+
+def plan_item_view(item: CarePlanItemRow) -> dict[str, Any]:
+    return {"item_id": item.id, "service_code": item.service_code, "provider_id": item.provider_id,
+            "frequency": item.frequency, "frequency_zh": plan_rules.describe(item.frequency),
+            "duration_min": item.duration_min, "voucher_kind": item.voucher_kind,
+            "voucher_kind_name": plan_rules.VOUCHER_KINDS[item.voucher_kind], "unit_price_fen": item.unit_price_fen}
+
+
+def plan_view(plan: CarePlanRow, items: list[CarePlanItemRow]) -> dict[str, Any]:
+    return {"plan_id": plan.id, "elder_id": plan.elder_id, "version": plan.version, "state": plan.state,
+            "state_name": plan_rules.STATE_NAMES[plan.state], "kind": plan.kind, "assessment_id": plan.assessment_id,
+            "grade": plan.grade, "start_date": plan.start_date, "review_date": plan.review_date,
+            "items": [plan_item_view(i) for i in sorted(items, key=lambda i: i.position)], "budget": plan.budget,
+            "consent": plan.consent, "created_by": plan.created_by, "created_at": plan.created_at,
+            "submitted_at": plan.submitted_at, "activated_at": plan.activated_at, "review_since": plan.review_since,
+            "ended_at": plan.ended_at, "end_reason": plan.end_reason, "replaced_by": plan.replaced_by}
+
+
+def device_view(device: HomeBedDeviceRow) -> dict[str, Any]:
+    return {"device_id": device.id, "kind": device.kind, "serial": device.serial, "installed_on": device.installed_on,
+            "installed_by": device.installed_by, "recorded_by": device.recorded_by, "recorded_at": device.recorded_at}
+
+
+def bed_view(bed: HomeBedRow, devices: list[HomeBedDeviceRow], *, missing: list[dict] | None,
+             district_code: str | None = None) -> dict[str, Any]:
+    """`missing`: what stands between a preparing bed and opening it (None once it is open or closed)."""
+    return {"bed_id": bed.id, "elder_id": bed.elder_id, "plan_id": bed.plan_id, "provider_id": bed.provider_id,
+            "state": bed.state, "state_name": bed_rules.STATE_NAMES[bed.state],
+            "package": {"visits_per_week": bed.package["visits_per_week"],
+                        "remote_monitoring": bed.package["remote_monitoring"]},
+            "district_code": district_code,
+            "waiver": ({"reason": bed.waiver_reason, "by": bed.waived_by, "at": bed.waived_at}
+                       if bed.waiver_reason else None),
+            "devices": [device_view(d) for d in devices], "missing": missing, "policy_version": bed.policy_version,
+            "created_by": bed.created_by, "created_at": bed.created_at, "opened_on": bed.opened_on,
+            "closed_on": bed.closed_on, "close_reason": bed.close_reason}

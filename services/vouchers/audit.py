@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import recovery
+from services.vouchers import home_beds, recovery
 from services.vouchers.access import acting_district, district_readable_by
 from services.vouchers.events import VoucherReversed, publish
 from services.vouchers.ledger import spend_summary
@@ -141,8 +141,9 @@ def _finding_row(finding: Finding, month: str, now: datetime) -> dict:
 async def find_anomalies(session: AsyncSession, *, principal: Principal, month: str, now: datetime,
                          thresholds: AnomalyThresholds | None = None) -> list[dict]:
     """Run every rule over the month's redemptions in the whole city (a caregiver or provider
-    crosses district lines), store new findings under their stable key (a finding already
-    stored keeps its status, so a dismissal sticks), and list the caller's district's."""
+    crosses district lines) and, for a month that is over, the home beds' rule
+    (`home_beds.py`); store new findings under their stable key (a finding already stored keeps
+    its status, so a dismissal sticks), and list the caller's district's."""
     acting_district(principal)
     parse_month(month)
     records = [_record(r) for r in (await session.execute(
@@ -157,6 +158,8 @@ async def find_anomalies(session: AsyncSession, *, principal: Principal, month: 
         # the month of the date): recomputed here too, and listed with this month's
         recovery_keys = await recovery.refresh_for_month(
             session, elder_ids={uuid.UUID(r["elder_id"]) for r in records}, now=now)
+    if parse_month(month) < parse_month(month_of(now)):  # a bed's month is judged once it is over
+        await home_beds.refresh_findings(session, month=month, now=now)
     in_month = AnomalyFindingRow.month == month
     if recovery_keys:
         in_month = sa.or_(in_month, AnomalyFindingRow.key.in_(recovery_keys))
@@ -189,6 +192,8 @@ async def act_on_finding(session: AsyncSession, *, principal: Principal, finding
                                           frozen_by=principal.user_id, frozen_at=now))
         finding.status = "actioned"
     else:
+        if not finding.redemption_ids:  # e.g. a home bed without a visit: nothing was paid for it
+            raise Conflict("这条线索不涉及代金券核销，没有可冲正的金额", rule=finding.rule)
         transfer_ids = await _reverse(session, finding, reason=reason, now=now)
         finding.status = "actioned"
     finding.updated_at = now

@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import recovery, spending
+from services.vouchers import home_beds, recovery, spending
 from services.vouchers.issuance import eligibility
 from services.vouchers.models import ServiceMinimumRow
 from shared.app import ServiceContext
@@ -33,6 +33,13 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         now = ctx.now()
         await spending.capture_for_completed_order(session, data=event.data, now=now)
         await recovery.recover_after_capture(session, data=event.data, now=now)
+        await home_beds.record_visit(session, data=event.data, now=now)  # paid by voucher or not
+
+    async def on_home_bed_opened(session: AsyncSession, event: CloudEvent) -> None:
+        await home_beds.record_opened(session, data=event.data, now=ctx.now())
+
+    async def on_home_bed_closed(session: AsyncSession, event: CloudEvent) -> None:
+        await home_beds.record_closed(session, data=event.data, now=ctx.now())
 
     async def on_order_cancelled(session: AsyncSession, event: CloudEvent) -> None:
         await spending.release_for_cancelled_order(session, data=event.data, now=ctx.now())
@@ -54,6 +61,8 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
             "youfu.elder.registered.v1": on_elder,
             "youfu.elder.updated.v1": on_elder,
             "youfu.assessment.completed.v1": on_assessment,
+            "youfu.homebed.opened.v1": on_home_bed_opened,
+            "youfu.homebed.closed.v1": on_home_bed_closed,
         }),
         Subscription(name="vouchers.orders", topics=["youfu.orders"], handlers={
             "youfu.order.completed.v1": on_order_completed,

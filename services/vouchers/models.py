@@ -304,3 +304,35 @@ class ServiceMinimumRow(Base):
     provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     service_code: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
     min_duration_min: Mapped[int]
+
+
+class HomeBedRow(Base):
+    """A 家庭养老床位 as the assessment service announces it (`youfu.homebed.opened/closed.v1`),
+    for the audit rule 家庭养老床位本月无上门服务 (`rules/home_beds.py`). A close that arrives
+    before its opening (a replayed dead letter) is kept with the opening's fields empty, so the
+    late opening cannot reopen the bed."""
+
+    __tablename__ = "home_beds"
+    bed_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    provider_id: Mapped[uuid.UUID | None]
+    plan_id: Mapped[uuid.UUID | None]
+    opened_on: Mapped[date | None] = mapped_column(sa.Date)
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    close_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    visits_per_week: Mapped[int | None]
+    remote_monitoring: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+
+
+class HomeBedVisitRow(Base):
+    """A completed order of a home bed's provider for the bed's elder (from
+    `youfu.order.completed.v1`, voucher-paid or not): a visit to the bed."""
+
+    __tablename__ = "home_bed_visits"
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID]
+    provider_id: Mapped[uuid.UUID]
+    completed_at: Mapped[datetime]
+    completed_on: Mapped[date] = mapped_column(sa.Date)  # the Shanghai day
+    __table_args__ = (sa.Index("ix_home_bed_visits_elder_day", "elder_id", "completed_on"),)

@@ -33,6 +33,7 @@ CAREGIVER_OVERLAP = "caregiver_overlap"
 TRAVEL_TOO_FAST = "travel_too_fast"
 PROVIDER_MONTH_SPIKE = "provider_month_spike"
 SPEND_CONCENTRATION = "spend_concentration"
+HOME_BED_NO_VISIT = "home_bed_no_visit"  # over home beds, not redemptions: rules/home_beds.py
 
 RULE_TITLES = {
     SAME_DAY_REPEAT: "同日重复服务",
@@ -43,6 +44,7 @@ RULE_TITLES = {
     TRAVEL_TOO_FAST: "护理员行程速度异常",
     PROVIDER_MONTH_SPIKE: "服务商月度金额突增",
     SPEND_CONCENTRATION: "服务商消费集中于个别老人",
+    HOME_BED_NO_VISIT: "家庭养老床位本月无上门服务",
 }
 
 
