@@ -283,8 +283,8 @@
     if (!providerOptions.has(key)) {
       try {
         const answer = Youfu.rows(await Youfu.api("GET", `${A}/elders/${elderId()}/care-plans/provider-options?service_code=${encodeURIComponent(code)}`));
-        providerOptions.set(key, answer.map(o => ({ id: o.provider_id || o.id, name: o.name || o.provider_name || String(o.provider_id || o.id).slice(0, 8),
-          distance: o.distance_m, price: o.price_fen ?? o.unit_price_fen })));
+        providerOptions.set(key, answer.map(o => ({ id: o.provider_id, name: o.provider_name || `服务商（编号 ${String(o.provider_id).slice(0, 8)}）`,
+          distance: o.distance_m, price: o.price_fen })));
       } catch { providerOptions.set(key, []); }
     }
     return providerOptions.get(key);
@@ -332,14 +332,13 @@
   }
   function readPlanItems() {
     return [...document.querySelectorAll("#plan-items fieldset.plan-item")].map(fs => {
-      const k = Number(fs.dataset.k), v = f => fs.querySelector(`[data-f="${f}"]`).value;
+      const v = f => fs.querySelector(`[data-f="${f}"]`).value;
       const type = v("type"), time = v("time") || "09:00";
       const frequency = type === "weekly"
         ? { type, weekdays: [...fs.querySelectorAll("[data-weekday]:checked")].map(x => Number(x.dataset.weekday)), time }
         : { type, count: parseInt(v("count"), 10) || 1, time };
       const item = { service_code: v("service_code"), provider_id: v("provider_id") || null, frequency,
         duration_min: parseInt(v("duration_min"), 10) || 60, voucher_kind: v("voucher_kind") };
-      if (planItems[k] && planItems[k].item_id && planItems[k].service_code === item.service_code) item.item_id = planItems[k].item_id;
       return item;
     });
   }
@@ -392,7 +391,7 @@
     if (draftPlan) {
       $("#plan-form-title").textContent = `第 ${draftPlan.version} 版计划草稿（${draftPlan.grade ?? ""} 级）`;
       $("#plan-start").value = draftPlan.start_date || "";
-      $("#plan-review").value = draftPlan.review_date || "";
+      $("#plan-review").textContent = draftPlan.review_date ? `复评日期：${draftPlan.review_date}（评估有效期届满，到时需重新评估）` : "";
       planItems = (draftPlan.items || []).map(i => ({ ...i }));
       await renderPlanItems();
     }
@@ -420,8 +419,8 @@
     } catch (err) { notice("#plan-msg", "没有起草成功：" + Youfu.explain(err)); }
   });
   async function savePlan() {
-    const body = { start_date: $("#plan-start").value, items: readPlanItems() };
-    if ($("#plan-review").value) body.review_date = $("#plan-review").value;
+    const body = { items: readPlanItems() };
+    if ($("#plan-start").value) body.start_date = $("#plan-start").value;
     draftPlan = await Youfu.api("PUT", `${A}/care-plans/${draftPlan.plan_id}`, body);
     return draftPlan;
   }
