@@ -39,7 +39,8 @@ def test_family_accepts_the_plan_and_later_sees_planned_against_done(browser, pl
     now = datetime.now(SHANGHAI)
     born = date(1943, random.randrange(1, 13), random.randrange(1, 29))
     with httpx.Client(base_url=platform.url, timeout=30) as c:
-        elder_id = assessed_elder(c, platform, "孙" + random.choice("建国志强") + "伯", new_id_card(HAILING, born), born)
+        name = "孙" + random.choice("桂秀玉凤兰") + "芳"  # assessed_elder registers a woman
+        elder_id = assessed_elder(c, platform, name, new_id_card(HAILING, born, male=False), born)
         phone, password = household(c, platform, elder_id)
         family = login_as(platform, phone, password)
         eventually(lambda: c.get(f"/api/vouchers/wallets/{elder_id}", headers=family).json(),
