@@ -322,7 +322,7 @@
       <fieldset class="weekdays" data-show="weekdays"${f.type === "weekly" ? "" : " hidden"}><legend>每周哪几天</legend><div class="inline">`
       + Youfu.WEEKDAYS.map((w, d) => `<label class="check"><input type="checkbox" data-weekday="${d + 1}"${(f.weekdays || []).includes(d + 1) ? " checked" : ""}> ${w}</label>`).join("")
       + `</div></fieldset>
-      <p><button type="button" data-remove="${k}" aria-label="删除第 ${k + 1} 项 ${Youfu.esc(serviceName(it.service_code))}">删除这一项</button></p></fieldset>`;
+      <p><button type="button" data-remove="${k}" aria-label="删除这一项（第 ${k + 1} 项 ${Youfu.esc(serviceName(it.service_code))}）">删除这一项</button></p></fieldset>`;
   }
   async function renderPlanItems() {
     const options = await Promise.all(planItems.map(it => optionsFor(it.service_code)));
