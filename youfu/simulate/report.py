@@ -177,6 +177,7 @@ def render(r: dict) -> str:
         f"护理计划 care plans  {cp.get('plans', 0)} 份 plans · 接单 accepted {cp.get('orders_accepted', 0)} · "
         f"完成 done {cp.get('orders_completed', 0)} · 本月 this month: 计划 planned {d.get('planned', 0)} · 应完成 due "
         f"{d.get('due', 0)} · 已完成 completed {d.get('completed', 0)} · 执行率 delivery ratio {_pct(d.get('ratio'))}"
+        f"{'（尚无到期 nothing due yet）' if d and not d.get('due') else ''}"
         f" · 低于 80% below 80 % {d.get('elders_below_80', 0)}",
         f"代金券消费 voucher spend this run: {yuan(s['this_run_total_fen'])} 元 (模拟记账 simulated "
         f"{yuan(s['simulated_total_fen'])} 元, {'一致 agrees' if s['agrees'] else '不一致 DIFFERS'})",
