@@ -209,7 +209,9 @@ async def update_plan(session: AsyncSession, *, runtime: AssessmentRuntime, prin
     await require_author(session, principal, elder)
     rules.next_state(plan.state, "edit")
     items = await checked_items(runtime, elder, [dict(i) for i in fields["items"]])
-    plan.start_date = _start_date(fields.get("start_date") or plan.start_date, now)
+    # a draft left past its start date starts today unless the caller says otherwise
+    plan.start_date = (_start_date(fields["start_date"], now) if fields.get("start_date")
+                       else max(plan.start_date, local_day(now)))
     await session.execute(sa.delete(CarePlanItemRow).where(CarePlanItemRow.plan_id == plan.id))
     session.add_all(_item_rows(plan.id, items))
     plan.updated_at = now
@@ -228,6 +230,7 @@ async def submit_plan(session: AsyncSession, *, runtime: AssessmentRuntime, prin
     await require_author(session, principal, elder)
     plan.state = rules.next_state(plan.state, "submit")
     _require_active(elder, "提交护理计划")
+    plan.start_date = max(plan.start_date, local_day(now))  # a draft left past its start date starts today
     items = (await _items(session, [plan.id]))[plan.id]
     raw = [{"service_code": i.service_code, "provider_id": str(i.provider_id) if i.provider_id else None,
             "frequency": i.frequency, "duration_min": i.duration_min, "voucher_kind": i.voucher_kind} for i in items]
@@ -270,7 +273,8 @@ async def consent_plan(session: AsyncSession, *, runtime: AssessmentRuntime, pri
     if budget.get("over_budget") and not accepts_self_pay:
         raise Conflict(f"计划超出服务券额度，需自付 {budget.get('self_fen', 0) / 100:.2f} 元；请确认愿意自付后再同意",
                        reason="over_budget", self_fen=budget.get("self_fen"), summary_zh=budget.get("summary_zh"))
-    effective = max(plan.start_date, local_day(now))
+    # consent given after the start date: the plan runs from today (orders never gets a past start)
+    plan.start_date = effective = max(plan.start_date, local_day(now))
     previous = await live_plan(session, elder.id, for_update=True)
     if previous is not None:
         previous.state = rules.next_state(previous.state, "replace")

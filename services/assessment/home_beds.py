@@ -87,6 +87,7 @@ async def create_bed(session: AsyncSession, *, runtime: AssessmentRuntime, princ
                      elder_id: uuid.UUID, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     """`fields`: a `HomeBedIn`, dumped. The bed starts `preparing` with a `home_bed` plan drafted
     like any plan (explicit items, or the policy table's for the grade with the anchoring provider)."""
+    require_role(principal, *access.PLAN_AUTHORS)  # before asking providers anything
     rules.raise_if_invalid(rules.package_errors(fields["package"]))
     provider_id = str(fields["provider_id"])
     anchor = await _anchor_ok(runtime, provider_id)

@@ -1,7 +1,6 @@
-"""The data files of assessment: the shipped instrument definitions under `instruments/` and the
+"""The data files of assessment: the shipped instrument definitions under `instruments/`, the
 care-plan table (`care_plans.json`) and the home-bed policy (`home_beds.json`). Read once per
-process; what a definition must say and its
-checks are pure rules in `rules/instruments.py`.
+process; what a definition must say and its checks are pure rules in `rules/instruments.py`.
 """
 from __future__ import annotations
 
