@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -191,11 +191,13 @@ def _item_answer(rule: RecurringRuleRow, delivery: Delivery) -> dict:
             "status": rule.status} | delivery.as_dict()
 
 
-async def plan_delivery(session: AsyncSession, *, principal: Principal, elder_id: uuid.UUID, month: str | None,
-                        now: datetime) -> dict:
+async def plan_delivery(session: AsyncSession, *, principal: Principal, elder_id: uuid.UUID | None,
+                        month: str | None, now: datetime) -> dict:
     """One elder's month by plan item. An elder outside the caller's scope, like an elder without
     a plan, has nothing planned."""
     require_plan_reader(principal)
+    if elder_id is None:
+        raise invalid_field("elder_id", "请指定老人")
     ym = month_of(month, now=now)
     counted = await _month_counts(session, ym, [plan_rule_scope(principal), RecurringRuleRow.elder_id == elder_id],
                                   now=now)
@@ -239,10 +241,12 @@ async def delivery_summary(session: AsyncSession, *, principal: Principal, month
 
 
 async def plan_schedule(session: AsyncSession, *, principal: Principal, provider_id: uuid.UUID | None,
-                        first: date, last: date) -> dict:
-    """A provider's occurrences from care plans on local dates first … last, with the order each
-    became (once the spawner has placed it)."""
+                        first: date | None, last: date | None, now: datetime) -> dict:
+    """A provider's occurrences from care plans on local dates first … last (default: a week from
+    today), with the order each became (once the spawner has placed it)."""
     provider = schedule_provider(principal, provider_id)
+    first = first or local_date(now)
+    last = last or first + timedelta(days=6)
     check_schedule_range(first, last)
     rules = list((await session.execute(sa.select(RecurringRuleRow).where(
         RecurringRuleRow.preferred_provider_id == provider, RecurringRuleRow.source_plan_id.is_not(None),

@@ -98,6 +98,10 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/orders/unmatched": OFFICERS,
     "GET /api/orders/visit-coverage": OFFICERS,
     "POST /api/orders/visit-plans": OFFICERS,
+    # care plans (issue 21): an elder outside the caller's scope reads as one without a plan
+    "GET /api/orders/plan-delivery": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "GET /api/orders/plan-delivery/summary": OFFICERS,
+    "GET /api/orders/plan-schedule": PROVIDER_STAFF | CITY,
     # providers
     "GET /api/providers/candidates": OFFICERS,
     "GET /api/providers/caregivers/{caregiver_id}": PROVIDER_STAFF | OFFICERS,

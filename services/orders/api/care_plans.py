@@ -17,8 +17,9 @@ Month = Query(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM（北京时�
 
 @router.get("/plan-delivery", response_model=PlanDeliveryOut,
             summary="照护计划执行情况：某位老人某月按服务项目的计划、已下单、已完成与未完成（原因）")
-async def get_plan_delivery(ctx: Ctx, principal: CurrentPrincipal, elder_id: UUID,
+async def get_plan_delivery(ctx: Ctx, principal: CurrentPrincipal, elder_id: UUID | None = None,
                             month: str | None = Month) -> dict:
+    # elder_id is checked after the caller's role (the use case), so a refused role learns nothing
     async with ctx.db.sessions() as s:
         return await care_plans.plan_delivery(s, principal=principal, elder_id=elder_id, month=month, now=ctx.now())
 
@@ -32,8 +33,10 @@ async def get_delivery_summary(ctx: Ctx, principal: CurrentPrincipal, month: str
                                                  now=ctx.now())
 
 
-@router.get("/plan-schedule", response_model=PlanScheduleOut, summary="服务商的照护计划排班（按日期，最多 62 天）")
-async def get_plan_schedule(ctx: Ctx, principal: CurrentPrincipal, first: date = Query(alias="from"),
-                            last: date = Query(alias="to"), provider_id: UUID | None = None) -> dict:
+@router.get("/plan-schedule", response_model=PlanScheduleOut,
+            summary="服务商的照护计划排班（按日期，默认今天起 7 天，最多 62 天）")
+async def get_plan_schedule(ctx: Ctx, principal: CurrentPrincipal, first: date | None = Query(None, alias="from"),
+                            last: date | None = Query(None, alias="to"), provider_id: UUID | None = None) -> dict:
     async with ctx.db.sessions() as s:
-        return await care_plans.plan_schedule(s, principal=principal, provider_id=provider_id, first=first, last=last)
+        return await care_plans.plan_schedule(s, principal=principal, provider_id=provider_id, first=first, last=last,
+                                              now=ctx.now())
