@@ -3,8 +3,10 @@
 One account per role (passwords generated per installation, written to var/demo-accounts.json),
 a demo elder in 海陵区 assessed by two assessors (so this month's vouchers are issued from the
 assessment event), and a demo provider near the elder with a caregiver, so an order can be placed
-and matched at once. Street-level coordinates are not published: the demo places everything
-around the district centre (docs/domain.md).
+and matched at once. The elder has a care plan at that provider (grade 2's policy items), drafted by
+the assessor and accepted by the daughter, so the plan's visits are ordered a day ahead.
+Street-level coordinates are not published: the demo places everything around the district centre
+(docs/domain.md).
 
 Seeding is idempotent and resumable: the passwords are written before the accounts are created,
 each step of the world is written to var/demo-world.json as it is done, and a run finds what is
@@ -62,13 +64,21 @@ PEOPLE = [
 
 
 ACCOUNTS_FILE, WORLD_FILE, MARKER = "demo-accounts.json", "demo-world.json", ".seeded"
-WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id")
+WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id", "plan_id")
 # the institutions' steps (youfu/seed_institutions.py), after the ones above
 INSTITUTION_STEPS = tuple(f"{i[0]}_{step}" for i in INSTITUTIONS for step in ("id", "furnished")) + tuple(
     f"{i[10][0]}_{step}" for i in INSTITUTIONS for step in ("id", "stay_id"))
 # the desks' accounts: phone → the world key of their institution
 DESKS = [(role, phone, name) for role, phone, name, _ in DESK_ACCOUNTS]
 DESK_PROVIDER_KEY = {phone: f"{key}_id" for _, phone, _, key in DESK_ACCOUNTS}
+# the demo elder's care plan: grade 2's policy items (services/assessment/care_plans.json) at the demo provider
+DEMO_PLAN_ITEMS = (
+    {"service_code": "clean", "frequency": {"type": "weekly", "weekdays": [1, 4], "time": "09:00"}, "duration_min": 60,
+     "voucher_kind": "community"},
+    {"service_code": "visit", "frequency": {"type": "per_week", "count": 1, "time": "15:00"}, "duration_min": 30,
+     "voucher_kind": "community"},
+)
+LIVE_PLAN_STATES = ("active", "to_review")
 
 
 class SeedError(RuntimeError):
@@ -202,6 +212,32 @@ def demo_elder(client: httpx.Client, officer: dict, assessors: list[dict]) -> st
     return elder_id
 
 
+def demo_plan(client: httpx.Client, assessor: dict, family: dict, elder_id: str, provider_id: str) -> str:
+    """The demo elder's care plan, drafted by the assessor and accepted by the daughter in the app
+    (with the self-paid rest, when the plan costs more than the month's vouchers). Resumes a plan an
+    interrupted run left as a draft or awaiting consent; keeps a plan that is already running."""
+    from datetime import datetime
+
+    from shared.city import CITY_TZ
+
+    plans = _ok(client.get(f"/api/assessment/elders/{elder_id}/care-plans", headers=assessor))
+    plans = plans if isinstance(plans, list) else plans.get("items", [])
+    live = next((p for p in plans if p["state"] in LIVE_PLAN_STATES), None)
+    if live:
+        return live["plan_id"]
+    plan = next((p for p in plans if p["state"] in ("draft", "awaiting_consent")), None)
+    if plan is None:
+        plan = _ok(client.post(f"/api/assessment/elders/{elder_id}/care-plans",
+                               headers={**assessor, "Idempotency-Key": "seed-plan-wang"},
+                               json={"start_date": datetime.now(CITY_TZ).date().isoformat(),
+                                     "items": [{**item, "provider_id": provider_id} for item in DEMO_PLAN_ITEMS]}))
+    if plan["state"] == "draft":
+        plan = _ok(client.post(f"/api/assessment/care-plans/{plan['plan_id']}/submit", headers=assessor))
+    _ok(client.post(f"/api/assessment/care-plans/{plan['plan_id']}/consent", headers=family,
+                    json={"method": "app", "accepts_self_pay": bool(plan["budget"]["over_budget"])}))
+    return plan["plan_id"]
+
+
 def gateway_url(settings: Settings) -> str:
     return f"http://{settings.host}:{settings.port('gateway')}"
 
@@ -282,6 +318,9 @@ def seed_demo(settings: Settings) -> list[dict]:
     seed_institutions(settings, rows, by_role, world, done)
     with httpx.Client(base_url=gateway_url(settings), timeout=30) as client:
         wait_for_vouchers(client, _login(client, by_role["officer"][0]), world["elder_id"])
+        if not world.get("plan_id"):  # priced on this month's vouchers: after they are issued
+            done(plan_id=demo_plan(client, _login(client, by_role["assessor"][0]), _login(client, by_role["family"][0]),
+                                   world["elder_id"], world["provider_id"]))
     mark_seeded(settings)
     return rows
 

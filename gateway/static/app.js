@@ -152,6 +152,35 @@ const Youfu = {
   esc(s) { return String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); },
   localTime(iso) { return iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: Youfu.TZ, hour12: false }) : ""; },
   uuid() { return crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random(); },
+
+  // ---- care plans (assessment service), shared by the assessor, elder and bureau pages ----
+  PLAN_STATES: { draft: "草稿", awaiting_consent: "待老人确认", active: "执行中", to_review: "待复核",
+    replaced: "已被新计划替代", ended: "已终止" },
+  PLAN_VOUCHERS: { community: "社区照护券", mutual_aid: "邻里互助券", self_pay: "自费" },
+  WEEKDAYS: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+  // {"type": "weekly", "weekdays": [1, 4], "time": "09:00"} → "每周一、四 09:00"; per_week / per_month → "每周 2 次 15:00"
+  frequencyText(f) {
+    if (!f) return "";
+    if (f.type === "weekly") {
+      const days = [...(f.weekdays || [])].sort((a, b) => a - b);
+      const names = days.length === 7 ? "每天" : "每" + days.map((d, k) => k ? this.WEEKDAYS[d - 1].slice(1) : this.WEEKDAYS[d - 1]).join("、");
+      return `${names} ${f.time || ""}`.trim();
+    }
+    return `每${f.type === "per_month" ? "月" : "周"} ${f.count} 次 ${f.time || ""}`.trim();
+  },
+  // The plan's visits, one line each: "助洁 · 每周一、四 09:00 · 60 分钟 · 城中居家养老服务中心"
+  planItemText(item, serviceName = code => code, providerName = () => "") {
+    return [item.service_name || serviceName(item.service_code), this.frequencyText(item.frequency),
+      item.duration_min ? `每次 ${item.duration_min} 分钟` : "", item.provider_name || providerName(item.provider_id),
+      this.PLAN_VOUCHERS[item.voucher_kind] || ""].filter(Boolean).join(" · ");
+  },
+  // The budget's sentence: the service's own words, or built from its figures
+  budgetText(b) {
+    if (!b) return "";
+    return b.summary_zh || `每月计划 ${b.occurrences} 次，约 ${Math.round(b.total_fen / 100)} 元：代金券 ${Math.round(b.voucher_fen / 100)} 元，自付 ${Math.round(b.self_fen / 100)} 元`;
+  },
+  // A list answer as an array: some routes answer [..], others {items: [..]}
+  rows(answer) { return Array.isArray(answer) ? answer : (answer && (answer.items || answer.rows || answer.occurrences)) || []; },
 };
 const HOME_BY_ROLE = { elder: "/elder", family: "/elder", caregiver: "/provider", provider_admin: "/provider",
   assessor: "/assessor", officer: "/bureau", city_officer: "/bureau", admin: "/bureau" };

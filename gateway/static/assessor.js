@@ -1,11 +1,13 @@
 // The assessor workbench: choose an elder, score the 26 items of GB/T 42195, see the grade live
-// (the assessment service's score endpoint), save a draft, sign; a second assessor countersigns.
+// (the assessment service's score endpoint), save a draft, sign; a second assessor countersigns;
+// then the elder's care plan: drafted from the grade's policy items, edited, submitted for consent.
 (() => {
   const INSTRUMENT = "gb_t_42195_2022";
   const A = "/api/assessment";
   const REASONS = { initial: "首次评估", periodic: "定期复评", condition_changed: "状况变化复评" };
   const $ = s => document.querySelector(s);
   const me = Youfu.requireRole(["assessor"], "评估工作台");
+  let lastHistory = null;
   let instrument = null, elder = null, current = null, mode = "edit", createKey = null, seq = 0, timer = null;
 
   function notice(sel, text, kind = "error") { Youfu.show(sel, text, kind); if (kind !== "error") $(sel).setAttribute("role", "status"); }
@@ -54,6 +56,8 @@
     $("#work").hidden = false; hide("#form-msg");
     const history = await loadHistory();
     if (history === null) return;
+    providerOptions.clear(); planKey = null;
+    loadPlans();
     const open = history.find(a => a.state === "draft" || a.state === "signed");
     startWith(open || null);
     $("#work").scrollIntoView({ behavior: "instant", block: "start" });
@@ -233,6 +237,7 @@
       startWith(done);
       notice("#form-msg", `评估已定稿：${done.result.grade} 级 · ${done.result.grade_name}。结果已通知养老服务券系统。`, "ok");
       await loadHistory();
+      await loadPlans();
     } catch (err) { failed(err); }
   });
   $("#new-assessment").addEventListener("click", () => {
@@ -244,6 +249,7 @@
   async function loadHistory() {
     try {
       const list = await Youfu.api("GET", `${A}/elders/${elder.id || elder.elder_id}/assessments`);
+      lastHistory = list;
       const who = id => !id ? "—" : id === me.id ? "本人" : "另一位评估员";
       Youfu.table("#history", {
         caption: `${elder.name} 的评估记录`, name: `评估记录-${elder.name}`, sheet: "评估记录", rows: list,
@@ -263,6 +269,175 @@
       return list;
     } catch (err) { notice("#form-msg", "评估记录暂时无法加载：" + Youfu.explain(err)); return null; }
   }
+
+  // ---- the care plan: drafted from the grade's policy items after a finalised assessment, edited
+  // (frequency, duration, provider among the nearest qualified ones), submitted for the elder's consent ----
+  const P = "/api/providers";
+  const FREQ_TYPES = { weekly: "每周固定几天", per_week: "每周几次", per_month: "每月几次" };
+  let catalogue = [], plans = [], draftPlan = null, planKey = null, planItems = [];
+  const providerOptions = new Map(); // service code → [{id, name, distance}] for this elder
+  const serviceName = code => (catalogue.find(i => i.code === code) || {}).name || code;
+  const elderId = () => elder.id || elder.elder_id;
+  async function optionsFor(code) {
+    const key = `${elderId()}|${code}`;
+    if (!providerOptions.has(key)) {
+      try {
+        const answer = Youfu.rows(await Youfu.api("GET", `${A}/elders/${elderId()}/care-plans/provider-options?service_code=${encodeURIComponent(code)}`));
+        providerOptions.set(key, answer.map(o => ({ id: o.provider_id, name: o.provider_name || `服务商（编号 ${String(o.provider_id).slice(0, 8)}）`,
+          distance: o.distance_m, price: o.price_fen })));
+      } catch { providerOptions.set(key, []); }
+    }
+    return providerOptions.get(key);
+  }
+  function optionText(o) {
+    return [o.name, o.distance != null ? `约 ${(o.distance / 1000).toFixed(1)} 公里` : "", o.price != null ? `${Youfu.yuan(o.price)} 元/次` : ""]
+      .filter(Boolean).join("，");
+  }
+  function itemHtml(it, k, options) {
+    const f = it.frequency || { type: "weekly", weekdays: [1], time: "09:00" };
+    const id = s => `pi-${k}-${s}`;
+    const opts = options.some(o => o.id === it.provider_id) || !it.provider_id ? options
+      : [{ id: it.provider_id, name: it.provider_name || "已选服务商" }, ...options];
+    return `<fieldset class="plan-item card" data-k="${k}"><legend>第 ${k + 1} 项：${Youfu.esc(serviceName(it.service_code))}</legend>
+      <div class="inline">
+        <div><label for="${id("service")}">服务项目</label><select id="${id("service")}" data-f="service_code">`
+      + catalogue.filter(i => i.unit !== "per_month").map(i => `<option value="${Youfu.esc(i.code)}"${i.code === it.service_code ? " selected" : ""}>${Youfu.esc(i.name)}</option>`).join("")
+      + `</select></div>
+        <div><label for="${id("type")}">频次</label><select id="${id("type")}" data-f="type">`
+      + Object.entries(FREQ_TYPES).map(([v, t]) => `<option value="${v}"${v === f.type ? " selected" : ""}>${t}</option>`).join("")
+      + `</select></div>
+        <div data-show="count"${f.type === "weekly" ? " hidden" : ""}><label for="${id("count")}">次数</label>
+          <input id="${id("count")}" data-f="count" type="number" inputmode="numeric" min="1" max="28" value="${f.count || 1}"></div>
+        <div><label for="${id("time")}">上门时间</label><input id="${id("time")}" data-f="time" type="time" value="${Youfu.esc(f.time || "09:00")}"></div>
+        <div><label for="${id("duration")}">每次时长（分钟）</label>
+          <input id="${id("duration")}" data-f="duration_min" type="number" inputmode="numeric" min="15" max="480" step="15" value="${it.duration_min || 60}"></div>
+        <div><label for="${id("voucher")}">支付方式</label><select id="${id("voucher")}" data-f="voucher_kind">`
+      + Object.entries(Youfu.PLAN_VOUCHERS).map(([v, t]) => `<option value="${v}"${v === (it.voucher_kind || "community") ? " selected" : ""}>${t}</option>`).join("")
+      + `</select></div>
+        <div><label for="${id("provider")}">服务商（按距离排序）</label><select id="${id("provider")}" data-f="provider_id">`
+      + (opts.length ? opts.map(o => `<option value="${Youfu.esc(o.id)}"${o.id === it.provider_id ? " selected" : ""}>${Youfu.esc(optionText(o))}</option>`).join("")
+        : `<option value="">附近没有提供这项服务的服务商</option>`)
+      + `</select></div>
+      </div>
+      <fieldset class="weekdays" data-show="weekdays"${f.type === "weekly" ? "" : " hidden"}><legend>每周哪几天</legend><div class="inline">`
+      + Youfu.WEEKDAYS.map((w, d) => `<label class="check"><input type="checkbox" data-weekday="${d + 1}"${(f.weekdays || []).includes(d + 1) ? " checked" : ""}> ${w}</label>`).join("")
+      + `</div></fieldset>
+      <p><button type="button" data-remove="${k}" aria-label="删除这一项（第 ${k + 1} 项 ${Youfu.esc(serviceName(it.service_code))}）">删除这一项</button></p></fieldset>`;
+  }
+  async function renderPlanItems() {
+    const options = await Promise.all(planItems.map(it => optionsFor(it.service_code)));
+    planItems.forEach((it, k) => { if (!it.provider_id && options[k].length) it.provider_id = options[k][0].id; });
+    $("#plan-items").innerHTML = planItems.length ? planItems.map((it, k) => itemHtml(it, k, options[k])).join("")
+      : `<p class="muted">计划里还没有服务项目，请点“添加一项服务”。</p>`;
+  }
+  function readPlanItems() {
+    return [...document.querySelectorAll("#plan-items fieldset.plan-item")].map(fs => {
+      const v = f => fs.querySelector(`[data-f="${f}"]`).value;
+      const type = v("type"), time = v("time") || "09:00";
+      const frequency = type === "weekly"
+        ? { type, weekdays: [...fs.querySelectorAll("[data-weekday]:checked")].map(x => Number(x.dataset.weekday)), time }
+        : { type, count: parseInt(v("count"), 10) || 1, time };
+      const item = { service_code: v("service_code"), provider_id: v("provider_id") || null, frequency,
+        duration_min: parseInt(v("duration_min"), 10) || 60, voucher_kind: v("voucher_kind") };
+      return item;
+    });
+  }
+  $("#plan-items").addEventListener("change", async e => {
+    const fs = e.target.closest("fieldset.plan-item");
+    if (!fs) return;
+    if (e.target.dataset.f === "type") {
+      fs.querySelector('[data-show="count"]').hidden = e.target.value === "weekly";
+      fs.querySelector('[data-show="weekdays"]').hidden = e.target.value !== "weekly";
+    }
+    if (e.target.dataset.f === "service_code") { // another service: its own providers
+      planItems = readPlanItems();
+      planItems[Number(fs.dataset.k)].provider_id = null;
+      await renderPlanItems();
+      document.getElementById(`pi-${fs.dataset.k}-service`).focus();
+    }
+  });
+  $("#plan-items").addEventListener("click", async e => {
+    const b = e.target.closest("button[data-remove]");
+    if (!b) return;
+    planItems = readPlanItems();
+    planItems.splice(Number(b.dataset.remove), 1);
+    await renderPlanItems();
+    $("#plan-add-item").focus();
+  });
+  $("#plan-add-item").addEventListener("click", async () => {
+    planItems = readPlanItems();
+    const used = new Set(planItems.map(i => i.service_code));
+    const next = catalogue.find(i => i.unit !== "per_month" && !used.has(i.code)) || catalogue[0];
+    planItems.push({ service_code: next.code, provider_id: null, frequency: { type: "per_week", count: 1, time: "09:00" },
+      duration_min: 60, voucher_kind: next.voucher_kinds && next.voucher_kinds.includes("community") ? "community" : "self_pay" });
+    await renderPlanItems();
+    document.getElementById(`pi-${planItems.length - 1}-service`).focus();
+  });
+  const planLine = p => (p.items || []).map(i => `${serviceName(i.service_code)} ${i.frequency_zh || Youfu.frequencyText(i.frequency)}`).join("；");
+  async function loadPlans() {
+    if (!catalogue.length) { try { catalogue = await Youfu.api("GET", `${P}/service-items`); } catch { catalogue = []; } }
+    try { plans = Youfu.rows(await Youfu.api("GET", `${A}/elders/${elderId()}/care-plans`)); }
+    catch (err) { plans = []; notice("#plan-msg", "护理计划暂时无法加载：" + Youfu.explain(err)); }
+    draftPlan = plans.find(p => p.state === "draft") || null;
+    const waiting = plans.find(p => p.state === "awaiting_consent"), live = plans.find(p => p.state === "active" || p.state === "to_review");
+    const finalised = (lastHistory || []).some(a => a.state === "finalised");
+    const lines = [];
+    if (!finalised) lines.push("这位老人还没有定稿的评估：评估定稿后才能起草护理计划。");
+    if (live) lines.push(`正在执行第 ${live.version} 版计划（${Youfu.PLAN_STATES[live.state]}）：${planLine(live)}。`);
+    if (waiting) lines.push(`第 ${waiting.version} 版计划已提交，等老人或家属确认。${Youfu.budgetText(waiting.budget)}。`);
+    $("#plan-state").innerHTML = lines.map(l => `<p>${Youfu.esc(l)}</p>`).join("");
+    $("#plan-draft").hidden = !finalised || !!draftPlan;
+    $("#plan-form").hidden = !draftPlan;
+    if (draftPlan) {
+      $("#plan-form-title").textContent = `第 ${draftPlan.version} 版计划草稿（${draftPlan.grade ?? ""} 级）`;
+      $("#plan-start").value = draftPlan.start_date || "";
+      $("#plan-review").textContent = draftPlan.review_date ? `复评日期：${draftPlan.review_date}（评估有效期届满，到时需重新评估）` : "";
+      planItems = (draftPlan.items || []).map(i => ({ ...i }));
+      await renderPlanItems();
+    }
+    Youfu.table("#plan-history", {
+      caption: `${elder.name} 的护理计划`, name: `护理计划-${elder.name}`, sheet: "护理计划", rows: plans, empty: "还没有护理计划。",
+      columns: [
+        { h: "版本", v: p => `第 ${p.version} 版` },
+        { h: "状态", v: p => p.state_name || Youfu.PLAN_STATES[p.state] || p.state },
+        { h: "开始日期", v: p => p.start_date || "" },
+        { h: "复评日期", v: p => p.review_date || "" },
+        { h: "服务安排", v: planLine, long: true },
+        { h: "每月费用", v: p => p.budget ? Youfu.budgetText(p.budget) : "", long: true },
+      ],
+    });
+  }
+  $("#plan-draft").addEventListener("click", async () => {
+    hide("#plan-msg");
+    planKey = planKey || Youfu.uuid();
+    try {
+      await Youfu.api("POST", `${A}/elders/${elderId()}/care-plans`, {}, { idempotencyKey: planKey });
+      planKey = null;
+      await loadPlans();
+      notice("#plan-msg", "已按等级的政策默认项目起草。请为每项服务确认频次和服务商，保存后提交老人确认。", "ok");
+      $("#plan-form-title").scrollIntoView({ block: "start" });
+    } catch (err) { notice("#plan-msg", "没有起草成功：" + Youfu.explain(err)); }
+  });
+  async function savePlan() {
+    const body = { items: readPlanItems() };
+    if ($("#plan-start").value) body.start_date = $("#plan-start").value;
+    draftPlan = await Youfu.api("PUT", `${A}/care-plans/${draftPlan.plan_id}`, body);
+    return draftPlan;
+  }
+  $("#plan-save").addEventListener("click", async () => {
+    hide("#plan-msg");
+    try { await savePlan(); await loadPlans(); notice("#plan-msg", "计划草稿已保存。", "ok"); }
+    catch (err) { notice("#plan-msg", "没有保存成功：" + Youfu.explain(err)); }
+  });
+  $("#plan-submit").addEventListener("click", async () => {
+    hide("#plan-msg");
+    try {
+      await savePlan();
+      const sent = await Youfu.api("POST", `${A}/care-plans/${draftPlan.plan_id}/submit`);
+      await loadPlans();
+      notice("#plan-msg", `已提交老人确认。${Youfu.budgetText(sent.budget)}${sent.budget && sent.budget.over_budget ? "（超出代金券额度，需老人同意自付）" : ""}。`, "ok");
+    } catch (err) { notice("#plan-msg", "没有提交成功：" + Youfu.explain(err)); }
+  });
 
   async function init() {
     if (!me) { $("#finder").hidden = true; return; }

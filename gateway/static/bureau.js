@@ -1,5 +1,6 @@
 // The civil-affairs dashboard: spend charts, issuance, provider review, expiring documents, lists
-// from other bureaus (city officers: upload, dry run, apply), audit findings, settlements and visit coverage. The token decides the district; each panel loads on
+// from other bureaus (city officers: upload, dry run, apply), audit findings, settlements, visit coverage, care plans
+// (planned against delivered, plans to review) and home beds. The token decides the district; each panel loads on
 // its own, so one service being down leaves the others working.
 (() => {
   const V = "/api/vouchers", P = "/api/providers", O = "/api/orders";
@@ -382,11 +383,75 @@
       ] });
   }
 
+  // ---- care plans: planned against delivered (orders), plans to review and home beds (assessment) ----
+  const names = new Map(); // elder and provider ids → names, looked up once
+  async function nameOf(kind, id) {
+    if (!id) return "";
+    if (!names.has(id)) {
+      try {
+        const r = await Youfu.api("GET", kind === "elder" ? `${A}/elders/${q(id)}` : `${P}/providers/${q(id)}`);
+        names.set(id, r.name);
+      } catch { names.set(id, `${kind === "elder" ? "老人" : "服务商"}（编号 ${short(id)}）`); }
+    }
+    return names.get(id);
+  }
+  async function named(rows, kind, idField, nameField) {
+    await Promise.all(rows.slice(0, 100).map(async r => { if (!r[nameField]) r[nameField] = await nameOf(kind, r[idField]); }));
+    return rows;
+  }
+  const RATIO_COLUMNS = [
+    { h: "计划次数", v: r => r.planned }, { h: "完成次数", v: r => r.completed },
+    { h: "完成率（已完成 / 应完成）", v: r => pct(r.ratio) },
+  ];
+  async function loadPlanDelivery() {
+    const s = await Youfu.api("GET", `${O}/plan-delivery/summary?month=${q(month)}`);
+    $("#plans-summary").innerHTML = [["计划上门", `${s.planned ?? 0} 次`], ["截至今天应完成", `${s.due ?? 0} 次`],
+      ["已完成", `${s.completed ?? 0} 次`], ["完成率", pct(s.ratio)],
+      ["低于 80% 的老人", `${(s.elders_below || []).length} 位`]].map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("");
+    const byDistrict = Youfu.rows(s.by_district).map(r => ({ ...r, name: r.district_name || DISTRICTS[r.district_code] || r.district_code || "未填区县" }));
+    Youfu.table("#plans-district", { caption: `${month} 按区县的计划完成情况`, name: `护理计划执行-按区县-${month}`, sheet: "按区县",
+      rows: byDistrict, empty: "这个月还没有护理计划的上门安排。", columns: [{ h: "区县", v: r => r.name }, ...RATIO_COLUMNS] });
+    const byProvider = await named(Youfu.rows(s.by_provider), "provider", "provider_id", "provider_name");
+    Youfu.table("#plans-provider", { caption: `${month} 按服务商的计划完成情况`, name: `护理计划执行-按服务商-${month}`, sheet: "按服务商",
+      rows: byProvider, empty: "这个月还没有护理计划的上门安排。", columns: [{ h: "服务商", v: r => r.provider_id ? r.provider_name : "未指定服务商", long: true }, ...RATIO_COLUMNS] });
+    const below = await named(Youfu.rows(s.elders_below).map(r => ({ ...r, elder_name: r.name })), "elder", "elder_id", "elder_name");
+    Youfu.table("#plans-below", { caption: `${month} 完成率低于 80% 的老人`, name: `护理计划完成率低于80%-${month}`, sheet: "低于80%",
+      rows: below, empty: "没有完成率低于 80% 的老人。",
+      columns: [{ h: "老人", v: r => r.elder_name }, { h: "区县", v: r => DISTRICTS[r.district_code] || r.district_code || "" }, ...RATIO_COLUMNS] });
+  }
+  async function loadPlansToReview() {
+    const plans = await named(Youfu.rows(await Youfu.api("GET", `${A}/care-plans?state=to_review`)), "elder", "elder_id", "elder_name");
+    Youfu.table("#plans-review", { caption: "待复核的护理计划", name: "待复核的护理计划", sheet: "待复核", rows: plans,
+      empty: "没有待复核的护理计划。",
+      columns: [
+        { h: "老人", v: p => p.elder_name }, { h: "版本", v: p => `第 ${p.version} 版` }, { h: "原等级", v: p => p.grade ?? "" },
+        { h: "开始日期", v: p => p.start_date || "" }, { h: "复评日期", v: p => p.review_date || "" },
+        { h: "待复核起", v: p => Youfu.localDate(p.review_since) },
+      ] });
+  }
+  const BED_STATES = { preparing: "筹备中", open: "已开通", closed: "已撤床" };
+  async function loadHomeBeds() {
+    const beds = await named(await named(Youfu.rows(await Youfu.api("GET", `${A}/home-beds`)), "elder", "elder_id", "elder_name"),
+      "provider", "provider_id", "provider_name");
+    const missing = b => (b.missing || []).map(m => m.reason || m.code || m).join("；");
+    Youfu.table("#home-beds-body", { caption: "家庭养老床位（筹备中的列出开通前还缺什么）", name: "家庭养老床位", sheet: "家庭养老床位",
+      rows: beds.filter(b => b.state !== "closed"), empty: "还没有筹备中或已开通的家庭养老床位。",
+      columns: [
+        { h: "老人", v: b => b.elder_name }, { h: "责任服务机构", v: b => b.provider_name, long: true },
+        { h: "状态", v: b => b.state_name || BED_STATES[b.state] || b.state },
+        { h: "每周上门", v: b => b.package && b.package.visits_per_week != null ? `${b.package.visits_per_week} 次` : "" },
+        { h: "远程监测", v: b => b.package ? (b.package.remote_monitoring ? "有" : "无") : "" },
+        { h: "已装设备", v: b => (b.devices || []).length },
+        { h: "开通前还缺", v: b => b.state === "preparing" ? missing(b) || "已齐备，可以开通" : "", long: true },
+        { h: "开通日期", v: b => b.opened_on || "" },
+      ] });
+  }
+
   function labelMonth() { document.querySelectorAll(".month-label").forEach(x => { x.textContent = month; }); }
   function loadMonth() {
     labelMonth();
     return Promise.all([panel("spend", loadSpend), panel("issuance", loadIssuance), panel("anomalies", loadAnomalies),
-      panel("settlements", loadSettlements), panel("coverage", loadCoverage)]);
+      panel("settlements", loadSettlements), panel("coverage", loadCoverage), panel("plans", loadPlanDelivery)]);
   }
   $("#month-form").addEventListener("submit", e => {
     e.preventDefault();
@@ -399,6 +464,7 @@
   $("#month").value = month; $("#month").max = Youfu.month();
   $("#run-issuance").textContent = `发放本月（${Youfu.month()}）代金券`;
   Promise.all([loadMonth(), panel("review", loadReview), panel("documents", loadDocuments),
+    panel("plans-review", loadPlansToReview), panel("home-beds", loadHomeBeds),
     city ? panel("status-lists", loadStatusLists) : null])
     .then(() => document.body.setAttribute("data-loaded", "true"));
 })();

@@ -356,7 +356,7 @@
       for (const o of list) { if (lastState.has(o.order_id) && lastState.get(o.order_id) !== o.state) moved = true; lastState.set(o.order_id, o.state); }
       render(list);
       quiet("#orders-msg");
-      if (moved) loadWallet();
+      if (moved) { loadWallet(); if ($("#plan-delivery")) loadDelivery(); }
     } catch (err) {
       say("#orders-msg", "订单暂时读不出来：" + explain(err) + "页面会自动再试。");
     } finally {
@@ -436,6 +436,106 @@
       return `<li>${day ? `<span class="when">${esc(String(day).slice(0, 10))}</span> ` : ""}${esc(c.explanation)}</li>`;
     }).join("");
   }
+
+  // ---- the care plan: the one awaiting consent (accept it here), the active one, and this month's
+  // visits planned against done (orders service) ----
+  const serviceName = code => (items.find(i => i.code === code) || {}).name || code;
+  const providerNames = new Map();
+  async function nameProviders(plans) {
+    const ids = new Set(plans.flatMap(p => (p.items || []).filter(i => i.provider_id && !i.provider_name).map(i => i.provider_id)));
+    await Promise.all([...ids].filter(id => !providerNames.has(id)).map(async id => {
+      try { providerNames.set(id, (await Youfu.api("GET", `${P}/providers/${encodeURIComponent(id)}`)).name); } catch { /* the item still shows */ }
+    }));
+  }
+  const itemLine = i => esc(Youfu.planItemText(i, serviceName, id => providerNames.get(id) || ""));
+  const dayText = ds => ds ? dayName(String(ds).slice(0, 10)) : "";
+  const CONSENT_BY = { elder: "老人本人", family: "家属", officer: "社区工作人员" };
+  const CONSENT_HOW = { app: "在手机上确认", in_person: "当面确认", phone: "电话确认" };
+  function offerHtml(p) {
+    const b = p.budget || {};
+    return `<article class="card plan-card" data-plan="${esc(p.plan_id)}" aria-labelledby="plan-offer-title">`
+      + `<h3 id="plan-offer-title">新的护理计划，请您确认</h3>`
+      + `<p>从 ${esc(dayText(p.start_date))} 开始${p.review_date ? `，${esc(dayText(p.review_date))}前复评` : ""}。每次上门的安排：</p>`
+      + `<ul class="plan-items">${(p.items || []).map(i => `<li>${itemLine(i)}</li>`).join("")}</ul>`
+      + `<p class="quote" id="plan-budget">${esc(Youfu.budgetText(b))}</p>`
+      + (b.over_budget ? `<p>这个计划超出了本月代金券的额度，超出的部分要自己付：每月自付约 ${yuan(b.self_fen)} 元。</p>`
+        + `<label class="check"><input type="checkbox" id="plan-self-pay"> 我同意每月自付约 ${yuan(b.self_fen)} 元</label>` : "")
+      + `<p class="actions"><button type="button" class="primary" id="plan-accept">同意这个护理计划</button></p>`
+      + `<div id="plan-accept-msg" hidden></div></article>`;
+  }
+  function activeHtml(p) {
+    const c = p.consent;
+    return `<article class="card plan-card" data-plan="${esc(p.plan_id)}" aria-labelledby="plan-active-title">`
+      + `<h3 id="plan-active-title">正在执行的护理计划 <span class="state-badge s-active">${esc(Youfu.PLAN_STATES[p.state] || p.state)}</span></h3>`
+      + `<p class="big" id="plan-delivery" role="status">本月的上门次数正在统计……</p>`
+      + `<ul class="plan-items">${(p.items || []).map(i => `<li>${itemLine(i)}</li>`).join("")}</ul>`
+      + `<p>从 ${esc(dayText(p.start_date))} 开始${p.review_date ? `，${esc(dayText(p.review_date))}前复评` : ""}。`
+      + (p.budget ? `${esc(Youfu.budgetText(p.budget))}。` : "") + "</p>"
+      + (c ? `<p class="muted">${esc(CONSENT_BY[c.by_role] || "")}已于 ${esc(Youfu.localDate(c.at))}${esc(CONSENT_HOW[c.method] || "确认")}。</p>` : "")
+      + (p.state === "to_review" ? `<p>老人的评估结果有了变化，社区会重新商量护理计划；新计划确认前，现在的计划照常执行。</p>` : "")
+      + `<div id="plan-items-done"></div></article>`;
+  }
+  async function loadDelivery(plan) {
+    const box = $("#plan-delivery");
+    if (!box || !elder) return;
+    const asked = elder.id;
+    try {
+      const d = await Youfu.api("GET", `${O}/plan-delivery?elder_id=${encodeURIComponent(asked)}&month=${Youfu.month()}`);
+      if (asked !== elder.id || !$("#plan-delivery")) return;
+      box.textContent = d.summary_zh || `本月计划 ${d.planned} 次，已完成 ${d.completed} 次`;
+      const byItem = (d.items || []).filter(i => i.planned);
+      $("#plan-items-done").innerHTML = byItem.length > 1 ? `<ul>${byItem.map(i => `<li>${esc(i.service_name || serviceName(i.service_code))}：`
+        + `计划 ${i.planned} 次，已完成 ${i.completed} 次</li>`).join("")}</ul>` : "";
+    } catch { box.textContent = "本月的上门次数暂时统计不出来，稍后会再试。"; }
+  }
+  let shownPlans = "";
+  async function loadPlan() {
+    if (!elder) return;
+    const asked = elder.id;
+    let plans;
+    try { plans = Youfu.rows(await Youfu.api("GET", `${A}/elders/${encodeURIComponent(asked)}/care-plans`)); }
+    catch (err) {
+      if (asked !== elder.id) return;
+      $("#plan").hidden = err.status === 404;
+      if (err.status !== 404) say("#plan-msg", "护理计划暂时读不出来：" + explain(err));
+      return;
+    }
+    if (asked !== elder.id) return;
+    quiet("#plan-msg");
+    const waiting = plans.find(p => p.state === "awaiting_consent");
+    const live = plans.find(p => p.state === "active" || p.state === "to_review");
+    $("#plan").hidden = !waiting && !live;
+    await nameProviders([waiting, live].filter(Boolean));
+    if (asked !== elder.id) return;
+    const key = JSON.stringify([waiting && [waiting.plan_id, waiting.version], live && [live.plan_id, live.state]]);
+    if (key !== shownPlans) { // redrawn only when the plans change: a ticked box stays ticked
+      shownPlans = key;
+      $("#plan-offer").innerHTML = waiting ? offerHtml(waiting) : "";
+      $("#plan-active").innerHTML = live ? activeHtml(live) : "";
+    }
+    if (live) await loadDelivery(live);
+  }
+  $("#plan-offer").addEventListener("click", async e => {
+    const btn = e.target.closest("#plan-accept");
+    if (!btn) return;
+    const card = btn.closest("[data-plan]"), box = $("#plan-self-pay");
+    if (box && !box.checked) {
+      say("#plan-accept-msg", "这个计划每月要自己付一部分钱。同意的话请先勾选“我同意每月自付”，再点“同意这个护理计划”。");
+      box.focus();
+      return;
+    }
+    btn.disabled = true;
+    try {
+      await Youfu.api("POST", `${A}/care-plans/${encodeURIComponent(card.dataset.plan)}/consent`,
+        { method: "app", accepts_self_pay: !!(box && box.checked) });
+      shownPlans = "";
+      await loadPlan();
+      say("#plan-msg", "您已同意护理计划。服务商会按计划上门，订单会提前一天出现在“我的订单”里。", "ok");
+    } catch (err) {
+      btn.disabled = false;
+      say("#plan-accept-msg", "没有确认成功：" + explain(err) + HELP);
+    }
+  });
 
   // ---- vouchers ----
   async function loadWallet() {
@@ -562,12 +662,13 @@
 
   // ---- start, and keep following ----
   async function loadAll() {
-    await Promise.all([loadOrders(), loadWallet(), loadRules(), loadStatusChanges()]);
+    shownPlans = "";
+    await Promise.all([loadOrders(), loadWallet(), loadRules(), loadStatusChanges(), loadPlan()]);
   }
   (async () => {
     if (!(await loadElders())) return;
     await Promise.all([loadCatalogue(), loadWallet(), loadStatusChanges()]);
-    await Promise.all([loadOrders(), loadRules()]);
+    await Promise.all([loadOrders(), loadRules(), loadPlan()]);
     document.body.setAttribute("data-loaded", "true");
     setInterval(() => { if (!document.hidden) loadOrders(); }, REFRESH_MS);
     document.addEventListener("visibilitychange", () => { if (!document.hidden) loadOrders(); });

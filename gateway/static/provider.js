@@ -1,7 +1,7 @@
 // The provider workbench: open offers with a live countdown (accept with a caregiver, or decline),
 // the schedule per caregiver with geo-checked check-in (browser location or typed coordinates,
 // a reason for an exception) and check-out with the service record; for the provider's
-// administrator also the catalogue, the caregivers and the monthly statement.
+// administrator also the catalogue, the caregivers and the monthly statement; the schedule its care plans hold.
 (() => {
   const O = "/api/orders", P = "/api/providers", V = "/api/vouchers";
   const $ = s => document.querySelector(s);
@@ -482,6 +482,29 @@
   }
   $("#statement-form").addEventListener("submit", e => { e.preventDefault(); if ($("#statement-month").value) loadStatement(); });
 
+  // ---- the schedule from care plans (orders service): what the plans hold for this provider ----
+  const OCCURRENCE_STATES = { planned: "待生成订单", placed: "已下单", offered: "派单中", accepted: "已接单", in_service: "服务中",
+    completed: "已完成", settled: "已结算", cancelled: "已取消", unmatched: "未派出" };
+  async function loadPlanSchedule() {
+    const from = today(), to = dayFmt.format(new Date(Date.now() + 13 * 864e5));
+    try {
+      const rows = Youfu.rows(await Youfu.api("GET", `${O}/plan-schedule?provider_id=${q(pid)}&from=${from}&to=${to}`));
+      const day = r => String(r.at || "").slice(0, 10), time = r => String(r.at || "").slice(11, 16);
+      rows.sort((a, b) => (day(a) + time(a)).localeCompare(day(b) + time(b)));
+      Youfu.table("#plan-schedule-body", { caption: `${from} 至 ${to} 护理计划排班`, name: `护理计划排班-${from}`, sheet: "计划排班", rows,
+        empty: "未来 14 天没有护理计划安排的上门服务。",
+        columns: [
+          { h: "日期", v: r => day(r) }, { h: "时间", v: r => time(r) },
+          { h: "服务", v: r => r.service_name || itemName(r.service_code) },
+          { h: "时长（分钟）", v: r => r.duration_min ?? "" },
+          { h: "老人", v: r => r.elder_name || (r.elder_id ? `编号 ${shortId(r.elder_id)}` : "") },
+          { h: "地址", v: r => r.address || "", long: true },
+          { h: "状态", v: r => OCCURRENCE_STATES[r.order_state || "planned"] || r.order_state },
+        ] });
+      quiet("#plan-schedule-msg");
+    } catch (err) { say("#plan-schedule-msg", "护理计划排班暂时读不出来：" + explain(err)); }
+  }
+
   // ---- start ----
   (async () => {
     if (!pid) {
@@ -493,7 +516,7 @@
     if (provider) $("#provider-name").textContent = admin ? provider.name : `${provider.name} · ${me.display_name}`;
     try { items = await Youfu.api("GET", `${P}/service-items`); } catch { items = []; }
     await loadCaregivers();
-    const tasks = [loadOffers(), loadSchedule()];
+    const tasks = [loadOffers(), loadSchedule(), loadPlanSchedule()];
     if (admin) {
       $("#cg-skills").innerHTML = items.map(i => `<label class="check"><input type="checkbox" value="${i.code}"> ${esc(i.name)}</label>`).join("");
       if (provider && provider.lat != null) { $("#cg-lat").value = provider.lat.toFixed(6); $("#cg-lon").value = provider.lon.toFixed(6); }

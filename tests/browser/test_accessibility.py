@@ -77,8 +77,15 @@ def test_page_has_no_serious_axe_violations(browser, platform, path, role, viewp
             page.get_by_role("button", name="评估 王大爷").click()
             expect(page.locator("#history table")).to_be_visible()
             expect(page.locator("fieldset.item")).to_have_count(26)
+            expect(page.locator("#plan-history table")).to_be_visible()
             page.wait_for_load_state("networkidle")
             assert_no_serious_violations(page, f"{where}, an elder chosen")
+            # the care plan's editor: a draft from the grade's policy items (the running plan stays until consent)
+            if page.get_by_role("button", name="按政策默认起草护理计划").is_visible():
+                page.get_by_role("button", name="按政策默认起草护理计划").click()
+            expect(page.locator("fieldset.plan-item").first).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            assert_no_serious_violations(page, f"{where}, a care plan drafted")
         if path == "/bureau" and role == "city_officer":
             # the lists from other bureaus: a dry run on the page (an unknown ID number: nothing to apply)
             section = page.locator("#status-lists")

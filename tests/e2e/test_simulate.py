@@ -2,8 +2,9 @@
 held against what the services themselves hold afterwards: every order it says it placed is in
 the officer's list with the state the report implies, every completed order is settled, this
 run's voucher spend per unit equals the ledger's spend report (before and after), check-in
-exceptions are on record and audited, no answer was a 5xx or an unexpected refusal, and the demo
-world (its elder, provider and caregiver) was not touched."""
+exceptions are on record and audited, no answer was a 5xx or an unexpected refusal, the care plans
+it made had their first visits ordered and served, and the demo world (its elder, provider and
+caregiver) was not touched."""
 from __future__ import annotations
 
 import json
@@ -65,6 +66,10 @@ def test_the_run_prints_progress_and_a_report_without_errors(run):
     a = report["time_to_acceptance_s"]
     assert a["n"] == report["orders"]["matched"] and 0 < a["p50"] <= a["p95"]
     assert report["ledger_ok"] is True
+    # a share of the elders have care plans; the spawner ordered their first visits, which were served
+    plans = report["care_plans"]
+    assert plans["plans"] >= 1 and plans["rules_missing"] == 0 and "护理计划 care plans" in text
+    assert plans["orders_completed"] >= 1 and plans["delivery"]["placed"] >= plans["orders_completed"]
 
 
 def test_orders_it_placed_are_the_officers_orders_in_the_states_it_reports(run, platform):

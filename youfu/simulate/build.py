@@ -51,6 +51,8 @@ class Built:
     provider_admins: list[Session | None] = field(default_factory=list)
     caregiver_ids: list[str | None] = field(default_factory=list)
     caregivers: list[Session | None] = field(default_factory=list)
+    drafters: list[Session | None] = field(default_factory=list)  # the assessor who scored each elder (plans.py)
+    plan_elder_ids: list[str] = field(default_factory=list)
     staff_kept: list[dict] = field(default_factory=list)  # staff to keep for the next run (see Builder.staff)
     accounts: int = 0
     accounts_reused: int = 0
@@ -69,6 +71,7 @@ class Builder:
     def __init__(self, gw: Gateway, world: World, admin: Session, *, concurrency: int = 8, today: date) -> None:
         self.gw, self.world, self.today = gw, world, today
         self.b = Built(admin=admin, elder_ids=[None] * len(world.elders), households=[None] * len(world.elders),
+                       drafters=[None] * len(world.elders),
                        provider_ids=[None] * len(world.providers), provider_admins=[None] * len(world.providers),
                        caregiver_ids=[None] * len(world.caregivers), caregivers=[None] * len(world.caregivers))
         self.gate = asyncio.Semaphore(concurrency)
@@ -76,7 +79,7 @@ class Builder:
         self.protect: frozenset[str] = frozenset()
         self.guide_prices: dict[str, int] = {}
         self.staff_serial = 0
-        self.b.steps_total = 1 + len(world.elders) * 3 + len(world.providers) * 2 + len(world.caregivers) + 2
+        self.b.steps_total = 1 + len(world.elders) * 3 + len(world.providers) * 2 + len(world.caregivers) + 3
 
     async def req(self, session: Session | None, method: str, path: str, *, gate: asyncio.Semaphore | None = None,
                   **kw):
@@ -221,6 +224,7 @@ class Builder:
                                json={"instrument": INSTRUMENT, "items": scores, "note": "上门评估（模拟）"})
         await self.req(first, "POST", f"/api/assessment/assessments/{draft['id']}/sign")
         await self.req(second, "POST", f"/api/assessment/assessments/{draft['id']}/sign")
+        b.drafters[i] = first  # assigned to the elder by scoring: may draft the care plan
         self.step()
         if e.household == "self":
             b.households[i] = await self.signed_in(b.clerk(i), "elder", e.phone, e.name, elder_id=b.elder_ids[i])

@@ -10,7 +10,8 @@ The people:
   an order still without a provider after three simulated hours (or by the end) is given up;
 * each provider's desk looks at its offers every `poll_s` and, after a moment's thought, accepts
   (with the caregiver the platform proposed) or declines; in grab mode another desk may win;
-  desks take the monthly visits (探访关爱) the officers planned too;
+  desks take the monthly visits (探访关爱) the officers planned too, and the visits of the care plans
+  (plans.py) the spawner places;
 * each caregiver works through their jobs in order, riding (15 km/h) from home to home, checking
   in at the door — or, as fated, away from it, first refused with the distance and then recorded
   as an exception with the reason — serving, and checking out with a record of what was done.
@@ -70,6 +71,8 @@ class Job:
     offsite: bool
     short: bool
     track: Track | None
+    plan: bool = False  # an occurrence of a care plan (a recurring order), not a monthly visit
+    voucher_fen: int = 0
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Counters:
     declined: int = 0
     visits_accepted: int = 0
     visits_done: int = 0
+    plan_accepted: int = 0
     exceptions: int = 0
     refused_checkins: int = 0
     fell_back: int = 0
@@ -100,6 +104,7 @@ class Play:
         self.queues = [asyncio.Queue() for _ in world.caregivers]
         self.seen_offers: set[str] = set()
         self.wallet_read: set[int] = set()
+        self.plan_completed: dict[str, int] = {}  # care plans' orders checked out: order id → voucher fen
         self.t0 = time.monotonic()
         self.placing = True
         self.stopping = False
@@ -305,18 +310,22 @@ class Play:
             return
         order = answer.body
         caregiver = next((k for k, cid in enumerate(self.b.caregiver_ids) if cid == order.get("caregiver_id")), None)
+        plan = t is None and order.get("kind") == "recurring"  # a care plan's visit, placed by the spawner
         if t:
             t.accepted_at = time.monotonic()
             self.c.accepted += 1
             t.accepted.set()
+        elif plan:
+            self.c.plan_accepted += 1
         else:
             self.c.visits_accepted += 1
         if caregiver is None:
             return
         fate_offsite = t.plan.fate.offsite if t else self.rng.random() < 0.03
         fate_short = t.plan.fate.short if t else False
+        voucher_fen = int(order.get("voucher_fen") or 0) if order.get("payment") != "self_pay" else 0
         self.queues[caregiver].put_nowait(Job(order_id, order["lat"], order["lon"], order["service_code"],
-                                              fate_offsite, fate_short, t))
+                                              fate_offsite, fate_short, t, plan, voucher_fen))
 
     # ---- caregivers ------------------------------------------------------------------------------
 
@@ -376,6 +385,9 @@ class Play:
             t.outcome = "completed" if answer.ok else "failed"
             self.c.completed += answer.ok
             t.done.set()
+        elif job.plan:
+            if answer.ok:
+                self.plan_completed[job.order_id] = job.voucher_fen
         else:
             self.c.visits_done += answer.ok
         return True

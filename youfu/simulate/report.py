@@ -11,6 +11,7 @@ from shared.city import district_name
 from youfu.simulate.build import Built
 from youfu.simulate.http import Gateway, Session
 from youfu.simulate.places import DISTRICTS
+from youfu.simulate.plans import delivery as plan_delivery
 from youfu.simulate.play import Play
 
 KIND_NAMES = {"community": "社区照护券", "mutual_aid": "邻里互助券", "institutional": "机构托养券"}
@@ -37,7 +38,7 @@ async def spend_matrix(gw: Gateway, officer: Session, month: str) -> dict[tuple[
 async def wait_settled(gw: Gateway, officer: Session, play: Play, timeout_s: float = 60.0) -> int:
     """Until each completed order of the simulation is settled (vouchers captured the hold from
     the completion event and answered with the redemption event). Returns how many are not."""
-    ours = {t.order_id for t in play.tracks if t.outcome == "completed"}
+    ours = {t.order_id for t in play.tracks if t.outcome == "completed"} | set(play.plan_completed)
     deadline = time.monotonic() + timeout_s
     waiting = ours
     while time.monotonic() < deadline:
@@ -64,15 +65,15 @@ async def officers_read(gw: Gateway, b: Built, month: str) -> dict:
     city = b.city_officer
     await asyncio.gather(*(gw.call(staff[0], "GET", "/api/vouchers/reports/spend",
                                    params={"month": month, "group_by": "kind"}) for staff in b.officers.values()))
-    by_kind, findings, coverage, unmatched, ledger = await asyncio.gather(
+    by_kind, findings, coverage, unmatched, ledger, plans = await asyncio.gather(
         gw.call(city, "GET", "/api/vouchers/reports/spend", params={"month": month, "group_by": "kind"}),
         gw.call(city, "GET", "/api/vouchers/anomalies", params={"month": month}),
         gw.call(city, "GET", "/api/orders/visit-coverage", params={"month": month}),
         gw.call(city, "GET", "/api/orders/unmatched"),
-        gw.call(city, "GET", "/api/vouchers/ledger/check"))
+        gw.call(city, "GET", "/api/vouchers/ledger/check"), plan_delivery(gw, city, b.plan_elder_ids, month))
     return {"by_kind": by_kind.body if by_kind.ok else {}, "findings": findings.body if findings.ok else [],
             "coverage": coverage.body if coverage.ok else {}, "unmatched": unmatched.body if unmatched.ok else [],
-            "ledger": ledger.body if ledger.ok else {}}
+            "ledger": ledger.body if ledger.ok else {}, "plan_delivery": plans}
 
 
 def summarise(play: Play, b: Built, gw: Gateway, *, before: dict, after: dict, views: dict, unsettled: int,
@@ -90,6 +91,7 @@ def summarise(play: Play, b: Built, gw: Gateway, *, before: dict, after: dict, v
         if fen:
             delta[district_name(key[0])][KIND_NAMES.get(key[1], key[1])] = fen
     simulated = sum(t.voucher_fen for t in placed if t.outcome == "completed" and t.payment != "self_pay")
+    simulated += sum(play.plan_completed.values())  # care plans' visits, voucher-paid like the rest
     reported = sum(sum(v.values()) for v in delta.values())
     ours = [f for f in views["findings"] if f.get("elder_id") in ours_elders or f.get("provider_id") in ours_providers]
     cov = views["coverage"] or {}
@@ -116,6 +118,10 @@ def summarise(play: Play, b: Built, gw: Gateway, *, before: dict, after: dict, v
         "time_to_acceptance_s": {"n": len(waits), "p50": _r(percentile(waits, 50)), "p95": _r(percentile(waits, 95)),
                                  "max": _r(max(waits) if waits else None)},
         "check_ins": {"exceptions": c.exceptions, "refused_first": c.refused_checkins},
+        "care_plans": {**(meta.get("care_plans_built") or {}), "elder_ids": list(b.plan_elder_ids),
+                       "orders_accepted": c.plan_accepted, "orders_completed": len(play.plan_completed),
+                       "order_ids_completed": sorted(play.plan_completed),
+                       "delivery": views.get("plan_delivery") or {}},
         "visits": {"accepted": c.visits_accepted, "done": c.visits_done,
                    "coverage": {"required": cov.get("required"), "visited": cov.get("visited"), "ratio": cov.get("ratio"),
                                 "by_district": {district_name(d.get("district_code") or ""): [d.get("visited"), d.get("required")]
@@ -152,6 +158,8 @@ def yuan(fen: int | None) -> str:
 def render(r: dict) -> str:
     o, a, h, v, s, w = r["orders"], r["time_to_acceptance_s"], r["http"], r["visits"], r["voucher_spend"], r["world"]
     reused = f" + {w['accounts_reused']} 个沿用 reused" if w.get("accounts_reused") else ""
+    cp = r.get("care_plans") or {}
+    d = cp.get("delivery") or {}
     lines = [
         "",
         f"有福 模拟报告 · simulation report — scale {r['scale']}, seed {r['seed']}, "
@@ -168,6 +176,11 @@ def render(r: dict) -> str:
         f"签到异常 check-in exceptions  {r['check_ins']['exceptions']} (先被拒 refused first {r['check_ins']['refused_first']})",
         f"探访 visits     接单 accepted {v['accepted']} · 完成 done {v['done']} · 本月覆盖 coverage "
         f"{v['coverage']['visited']}/{v['coverage']['required']} ({_pct(v['coverage']['ratio'])})",
+        f"护理计划 care plans  {cp.get('plans', 0)} 份 plans · 接单 accepted {cp.get('orders_accepted', 0)} · "
+        f"完成 done {cp.get('orders_completed', 0)} · 本月 this month: 计划 planned {d.get('planned', 0)} · 应完成 due "
+        f"{d.get('due', 0)} · 已完成 completed {d.get('completed', 0)} · 执行率 delivery ratio {_pct(d.get('ratio'))}"
+        f"{'（尚无到期 nothing due yet）' if d and not d.get('due') else ''}"
+        f" · 低于 80% below 80 % {d.get('elders_below_80', 0)}",
         f"代金券消费 voucher spend this run: {yuan(s['this_run_total_fen'])} 元 (模拟记账 simulated "
         f"{yuan(s['simulated_total_fen'])} 元, {'一致 agrees' if s['agrees'] else '不一致 DIFFERS'})",
     ]

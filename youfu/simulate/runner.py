@@ -23,6 +23,7 @@ from youfu.simulate.build import Builder
 from youfu.simulate.city import SCALES, generate_world
 from youfu.simulate.http import Gateway, Session, SimulationError
 from youfu.simulate.places import KeepClear
+from youfu.simulate.plans import build_plans
 from youfu.simulate.play import Play
 from youfu.simulate.progress import Progress, bar
 from youfu.simulate.report import officers_read, render, spend_matrix, summarise, wait_settled
@@ -118,6 +119,10 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
             progress.say(f"  ! {missing} elders' vouchers had not arrived after 60 s; they order self-paid if refused")
         visits = await builder.plan_visits(month, baseline)
         before = await spend_matrix(gw, b.city_officer, month)
+        # after the spend is read: the plans' first visits are served (and paid) at once
+        plans_started = time.monotonic()
+        care_plans = await build_plans(builder, datetime.now(CITY_TZ))
+        timing["plans"] = time.monotonic() - plans_started
         progress.done()
         timing["setup"] = time.monotonic() - started
 
@@ -152,7 +157,8 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
         meta = {"scale": scale.name, "seed": cfg.seed, "run_tag": run_tag, "mode": "steady" if steady else "day",
                 "speed": speed, "orders_per_s": round(rate, 3) if rate else None, "peak_multiple": cfg.peak_multiple,
                 "city_peak_orders_per_s": round(D.city_peak_orders_per_s(), 3), "month": month,
-                "gateway": cfg.gateway, "visit_orders_planned": visits, "http_during_play": during_play,
+                "gateway": cfg.gateway, "visit_orders_planned": visits, "care_plans_built": care_plans,
+                "http_during_play": during_play,
                 "placed_per_s": round(play.c.placed / max(1e-9, duration_s), 3)}
         report = summarise(play, b, gw, before=before, after=after, views=views, unsettled=unsettled, meta=meta,
                            timing=timing)
