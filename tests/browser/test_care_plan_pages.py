@@ -13,8 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from shared.city import CITY_TZ as SHANGHAI
 from tests.browser.conftest import PHONE, new_id_card, new_phone, sign_in
-from tests.e2e.test_order_flow import SHANGHAI, deliver, eventually
+from tests.e2e.test_order_flow import deliver, eventually
 from tests.e2e.test_status_lists_flow import assessed_elder, ok
 from tests.support.clients import login, login_as
 

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 import httpx
 import pytest
 
-from tests.e2e.test_order_flow import SHANGHAI, eventually
+from shared.city import CITY_TZ as SHANGHAI
+from tests.e2e.test_order_flow import eventually
 from tests.e2e.test_status_lists_flow import assessed_elder, family_of, ok
 from tests.support.clients import login, login_as
 from tests.support.factories import HAILING, new_id_card
