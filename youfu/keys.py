@@ -1,6 +1,7 @@
 """Development keys under var/keys (generated once). Production passes them as secrets."""
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +23,10 @@ def ensure_dev_keys(var_dir: Path) -> Path:
     if not pii.exists():
         pii.write_bytes(Fernet.generate_key())
         pii.chmod(0o600)
+    meal_code = keys / "meal_code.key"  # the orders service's meal-code HMAC key (issue 23)
+    if not meal_code.exists():
+        meal_code.write_text(secrets.token_urlsafe(32))
+        meal_code.chmod(0o600)
     return keys
 
 

@@ -13,7 +13,14 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orders.models import OfferRow, OrderRow, RecurringRuleRow, StayApplicationRow, StayRow
+from services.orders.models import (
+    MealRedemptionRow,
+    OfferRow,
+    OrderRow,
+    RecurringRuleRow,
+    StayApplicationRow,
+    StayRow,
+)
 from services.orders.rules.lifecycle import Actor
 from shared.auth import Principal, require_role
 from shared.errors import Forbidden, NotFound, invalid_field
@@ -252,3 +259,40 @@ async def load_stay(session: AsyncSession, principal: Principal, stay_id: uuid.U
     if row is None:
         raise NotFound("没有找到该入住记录，或您无权查看", stay_id=str(stay_id))
     return row
+
+
+# ---- meals at the counter (issue 23) ----------------------------------------------------------
+
+
+def require_meal_code_holder(principal: Principal, elder_id: uuid.UUID) -> None:
+    """The dynamic code is the elder's and their linked family's alone. An unlinked elder answers
+    404 (a code is a key to the elder's subsidy: nobody learns whether the elder exists); other
+    roles are refused outright."""
+    if principal.role not in ELDER_ROLES:
+        raise Forbidden("只有老人本人或已绑定的家属可以出示助餐码")
+    if elder_id not in own_elders(principal):
+        raise NotFound("没有找到该老人，或您尚未绑定", elder_id=str(elder_id))
+
+
+def require_card_issuer(principal: Principal) -> None:
+    """Printed cards: officers (their district's elders, `require_elder_district`) and the city."""
+    require_role(principal, "officer", "city_officer")
+
+
+def require_meal_counter(principal: Principal, provider_id: uuid.UUID) -> None:
+    """The counter of a meal point: its own staff (administrator or caregiver). Staff of another
+    provider, and everyone else, find no such counter (404), before anything is looked up."""
+    if principal.role not in PROVIDER_ROLES or provider_of(principal) != provider_id:
+        raise NotFound("没有这个助餐点，或您不是该助餐点的工作人员", provider_id=str(provider_id))
+
+
+def meal_scope(principal: Principal, provider_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    """SQL condition: the meals a counter may touch (its own point's)."""
+    require_meal_counter(principal, provider_id)
+    return MealRedemptionRow.provider_id == provider_id
+
+
+def meal_report_district(principal: Principal, requested: str | None) -> str | None:
+    """The bureau's meal report: officers their district (another → 403), the city any or all."""
+    require_role(principal, "officer", "city_officer")
+    return district_scope(principal, requested)

@@ -1,4 +1,5 @@
-"""Events the orders service publishes on `youfu.orders` (key: order id; a stay's events: elder id)."""
+"""Events the orders service publishes on `youfu.orders` (key: order id; a stay's and a meal's events:
+elder id)."""
 from __future__ import annotations
 
 from uuid import UUID
@@ -149,3 +150,30 @@ class StayEnded(StayRef):
 
     reason: str
     status: str  # discharged | ended_by_death
+
+
+class MealRef(BaseModel):
+    """What both meal events carry (issue 23): enough for vouchers' anomaly rules (same elder at
+    two points, a point past its capacity, typed rather than scanned) without asking orders.
+    `meal_date` is the local day (YYYY-MM-DD)."""
+
+    redemption_id: UUID
+    elder_id: UUID
+    provider_id: UUID
+    meal: str  # lunch | dinner
+    meal_date: str
+    price_fen: int
+    subsidy_fen: int
+    method: str  # scanned | typed
+    static: bool  # the printed card rather than the phone's code
+    scanned_at: str | None = None  # ISO instant with offset
+
+
+@event_type("youfu.meal.redeemed.v1", topic=TOPIC, key="elder_id")
+class MealRedeemed(MealRef):
+    """A meal was taken at a meal point's counter; vouchers has already captured the subsidy."""
+
+
+@event_type("youfu.meal.undone.v1", topic=TOPIC, key="elder_id")
+class MealUndone(MealRef):
+    """The counter undid a meal within the undo window; vouchers has already given the subsidy back."""

@@ -317,3 +317,53 @@ class StayMovementRow(Base):
     reason: Mapped[str | None] = mapped_column(sa.String(200))
     recorded_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime]
+
+
+# ---- meals at the counter (issue 23) ----------------------------------------------------------
+
+
+class MealCardRow(Base):
+    """A printed meal card (static code) for an elder without a phone. Issuing a new card revokes
+    the elder's earlier ones; the code carries `serial`, looked up at the counter."""
+
+    __tablename__ = "meal_cards"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(sa.String(12), unique=True)  # the code's nonce, 12 hex digits
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[str] = mapped_column(sa.String(100))
+    revoked_at: Mapped[datetime | None]
+
+
+class MealRedemptionRow(Base):
+    """One meal taken at a counter. `code_id` (a dynamic code's elder + nonce) is unique: a code
+    makes one meal however often it is sent; card meals leave it empty."""
+
+    __tablename__ = "meal_redemptions"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # also vouchers' meal-subsidy key
+    code_id: Mapped[str | None] = mapped_column(sa.String(44), unique=True)
+    card_id: Mapped[uuid.UUID | None]
+    elder_id: Mapped[uuid.UUID]
+    elder_name: Mapped[str | None] = mapped_column(sa.String(100))
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))  # the meal point's
+    provider_id: Mapped[uuid.UUID]
+    provider_name: Mapped[str | None] = mapped_column(sa.String(200))
+    meal: Mapped[str] = mapped_column(sa.String(8))  # lunch | dinner
+    meal_date: Mapped[date] = mapped_column(sa.Date)  # local day of the scan
+    price_fen: Mapped[int] = mapped_column(Fen)
+    subsidy_fen: Mapped[int] = mapped_column(Fen)
+    self_fen: Mapped[int] = mapped_column(Fen)
+    tier: Mapped[str | None] = mapped_column(sa.String(40))  # vouchers' subsidy tier
+    reason_zh: Mapped[str | None] = mapped_column(sa.String(200))  # vouchers' words when the subsidy is 0 or cut
+    method: Mapped[str] = mapped_column(sa.String(8))  # scanned | typed
+    static: Mapped[bool]
+    scanned_at: Mapped[datetime]
+    redeemed_at: Mapped[datetime]
+    redeemed_by: Mapped[str] = mapped_column(sa.String(100))
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[str | None] = mapped_column(sa.String(100))
+    __table_args__ = (
+        sa.Index("ix_meal_redemptions_elder_day", "elder_id", "meal_date"),
+        sa.Index("ix_meal_redemptions_provider_day", "provider_id", "meal_date"),
+        sa.Index("ix_meal_redemptions_day", "meal_date"),
+    )

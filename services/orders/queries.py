@@ -1,6 +1,7 @@
 """The statements of the paths every order takes (place, dispatch, accept, the open-offers poll),
 built once and run through `shared.fast_sql` (why: that module's doc; the figures are in
-bench/ordering.py's output). Everything else in this service uses the ORM.
+bench/ordering.py's output), and those of taking a meal at a counter (bench/meals.py). Everything
+else in this service uses the ORM.
 
 Rows come back as read-only mappings; `snapshot` turns one into an object with the row's column
 names as attributes, so the answer builders (`order_answer`, `offer_answer`) and the pure rules
@@ -13,7 +14,16 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from services.orders.models import ElderRow, OfferRow, OrderRow, PlannedVisitRow, RecurringOccurrenceRow, StayRow
+from services.orders.models import (
+    ElderRow,
+    MealCardRow,
+    MealRedemptionRow,
+    OfferRow,
+    OrderRow,
+    PlannedVisitRow,
+    RecurringOccurrenceRow,
+    StayRow,
+)
 from shared.fast_sql import Query, insert_query
 
 orders, offers = OrderRow.__table__, OfferRow.__table__
@@ -96,3 +106,20 @@ ACCEPT_ORDER = Query(sa.update(orders).where(orders.c.id == _p("order_id"), orde
 INSERT_OCCURRENCE = insert_query(RecurringOccurrenceRow.__table__)
 LINK_VISIT = Query(sa.update(PlannedVisitRow.__table__).where(PlannedVisitRow.id == _p("visit_id"))
                    .values(order_id=_p("order_id"), error=sa.null()))
+
+# ---- meals at the counter (issue 23): the redemption path (bench/meals.py) --------------------
+
+_meals = MealRedemptionRow.__table__
+# one concurrent redemption of a code (or of a card meal of one elder and day) at a time: the
+# loser waits for the winner's commit, then finds its row, before anyone calls vouchers. PostgreSQL
+# only: SQLite runs one writer at a time anyway
+MEAL_LOCK = Query(sa.select(sa.func.pg_advisory_xact_lock(_p("lock_key", type_=sa.BigInteger))),
+                  sqlite=sa.select(sa.literal(1)))
+MEAL_CODE_USED = Query(sa.select(_meals.c.id).where(_meals.c.code_id == _p("code_id")))
+# the elder's card meals that day, not undone (the static daily limit)
+STATIC_MEALS_TODAY = Query(sa.select(sa.func.count().label("n")).select_from(_meals).where(
+    _meals.c.elder_id == _p("elder_id"), _meals.c.meal_date == _p("meal_date"), _meals.c.static.is_(True),
+    _meals.c.undone_at.is_(None)))
+INSERT_MEAL = insert_query(_meals)
+_cards = MealCardRow.__table__
+MEAL_CARD = Query(sa.select(_cards.c.id, _cards.c.elder_id, _cards.c.revoked_at).where(_cards.c.serial == _p("serial")))

@@ -1,5 +1,6 @@
 """The orders service's parts, kept on `ctx.runtime`: its settings, clients of the other services,
-the service-item cache and the dispatcher with its hand-over of new orders."""
+the service-item and meal-point caches, the meal-code key and the dispatcher with its hand-over of
+new orders."""
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ from fastapi import Depends, Request
 from services.orders.settings import OrdersSettings
 from shared.app import ServiceContext
 from shared.db import Database
-from shared.errors import NotFound, invalid_field
+from shared.errors import NotFound, ServiceUnavailable, invalid_field
 from shared.http import ServiceClient
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class OrdersRuntime:
     dispatch_look_needed: bool = False
     dispatcher: Dispatcher | None = None  # set by main's start-up
     background: set[asyncio.Task] = field(default_factory=set)  # fire-and-forget calls, kept until done
+    meal_point_cache: dict[uuid.UUID, tuple[float, dict]] = field(default_factory=dict)  # id -> (expiry, provider)
+    _meal_code_key: bytes | None = None
 
     @property
     def db(self) -> Database:
@@ -109,6 +112,34 @@ class OrdersRuntime:
             raise invalid_field("service_code", "没有这个服务项目", f"服务目录中没有「{code}」，请从目录中选择服务") from None
         self.item_cache[code] = (time.monotonic() + self.settings.item_cache_s, item)
         return item
+
+    async def meal_point(self, provider_id: uuid.UUID) -> dict:
+        """The provider as providers answers `GET /providers/{id}` (kind, status, name, district),
+        kept for `meal_point_cache_s`: every meal taken asks, and a suspension need only reach
+        the counters within that."""
+        cached = self.meal_point_cache.get(provider_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            point = await self.client("providers").get(f"/providers/{provider_id}")
+        except NotFound:
+            raise NotFound("没有这个助餐点", provider_id=str(provider_id)) from None
+        self.meal_point_cache[provider_id] = (time.monotonic() + self.settings.meal_point_cache_s, point)
+        return point
+
+    @property
+    def meal_code_key(self) -> bytes:
+        """The meal codes' HMAC key: YOUFU_ORDERS_MEAL_CODE_KEY, else var/keys/meal_code.key
+        (`youfu up` makes one for development); without one no code is signed or checked."""
+        if self._meal_code_key is None:
+            value = self.settings.meal_code_key
+            if not value:
+                path = self.ctx.settings.var_dir / "keys" / "meal_code.key"
+                value = path.read_text().strip() if path.exists() else ""
+            if not value:
+                raise ServiceUnavailable("助餐码密钥未配置，请联系系统管理员")
+            self._meal_code_key = value.encode()
+        return self._meal_code_key
 
 
 def runtime_of(ctx: ServiceContext) -> OrdersRuntime:

@@ -23,4 +23,9 @@ class OrdersSettings(BaseSettings):
     auto_plan_visits: bool = True  # plan this month's visits city-wide from the spawner
     visit_duration_min: int = 60
     item_cache_s: float = 30  # service items are re-read from providers after this
+    # meals at the counter (issue 23): the HMAC key of the meal codes (a secret: YOUFU_ORDERS_MEAL_CODE_KEY,
+    # else the file var/keys/meal_code.key; never in code), and how long a meal point's kind and
+    # status from providers are trusted (a suspension reaches the counters within this)
+    meal_code_key: str = ""
+    meal_point_cache_s: float = 30
     run_background: bool = True  # dispatcher and spawner tasks (tests may drive them by hand)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from services.orders.models import RecurringRuleRow, ReviewRow, ServiceRecordRow, StayApplicationRow, StayMovementRow, StayRow
 from services.orders.rules.lifecycle import Actor, OrderState, allowed_commands
+from services.orders.rules.meals import MEALS, METHODS, receipt_zh
 from services.orders.rules.recurrence import Coverage
 from services.orders.rules.stays import APPLICATION_NAMES, CARE_LEVELS, STATUS_NAMES, STAY_KINDS, StayStatus
 from shared.city import CITY_TZ
@@ -213,3 +214,16 @@ def stay_answer(row: StayRow, movements: list[StayMovementRow] | None = None) ->
                                 "bed_id": str(m.bed_id), "daily_rate_fen": m.daily_rate_fen, "reason": m.reason}
                                for m in movements]
     return answer
+
+
+def meal_answer(row, *, undo_until: datetime) -> dict:
+    """A meal taken at a counter (a `MealRedemptionRow` or the new row as written), with the
+    receipt the counter reads out. JSON-ready (an idempotent replay returns it)."""
+    return {"redemption_id": str(row.id), "elder_id": str(row.elder_id), "elder_name": row.elder_name,
+            "provider_id": str(row.provider_id), "provider_name": row.provider_name,
+            "meal": row.meal, "meal_name": MEALS.get(row.meal, row.meal), "meal_date": row.meal_date.isoformat(),
+            "price_fen": row.price_fen, "subsidy_fen": row.subsidy_fen, "self_fen": row.self_fen, "tier": row.tier,
+            "reason_zh": row.reason_zh, "receipt_zh": receipt_zh(row.subsidy_fen, row.self_fen),
+            "method": row.method, "method_name": METHODS.get(row.method, row.method), "static": row.static,
+            "scanned_at": local_iso(row.scanned_at), "redeemed_at": local_iso(row.redeemed_at),
+            "undo_until": local_iso(undo_until), "undone_at": local_iso(row.undone_at)}
