@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import home_beds, recovery, stay_claims
+from services.vouchers import home_beds, meal_subsidies, recovery, stay_claims
 from services.vouchers.access import acting_district, district_readable_by
 from services.vouchers.events import VoucherReversed, publish
 from services.vouchers.ledger import spend_summary
@@ -136,14 +136,16 @@ def _finding_row(finding: Finding, month: str, now: datetime) -> dict:
             "district_code": records[0]["district_code"] if records else None,
             "provider_id": uuid.UUID(providers.pop()) if len(providers) == 1 else None,
             "elder_id": uuid.UUID(elders.pop()) if len(elders) == 1 else None,
-            "redemption_ids": [r["id"] for r in records], "amount_fen": sum(r["amount_fen"] for r in records),
+            # a self-paid meal at a counter (meal_subsidies.py) is in a finding without a redemption
+            "redemption_ids": [r["id"] for r in records if r["id"]], "amount_fen": sum(r["amount_fen"] for r in records),
             "status": "open", "created_at": now, "updated_at": now}
 
 
 async def find_anomalies(session: AsyncSession, *, principal: Principal, month: str, now: datetime,
                          thresholds: AnomalyThresholds | None = None) -> list[dict]:
     """Run every rule over the month's redemptions in the whole city (a caregiver or provider
-    crosses district lines) and, for a month that is over, the home beds' rule
+    crosses district lines), the meal rules over the month's meals at the counters
+    (`meal_subsidies.py`) and, for a month that is over, the home beds' rule
     (`home_beds.py`); store new findings under their stable key (a finding already stored keeps
     its status, so a dismissal sticks), and list the caller's district's."""
     acting_district(principal)
@@ -160,6 +162,11 @@ async def find_anomalies(session: AsyncSession, *, principal: Principal, month: 
         # the month of the date): recomputed here too, and listed with this month's
         recovery_keys = await recovery.refresh_for_month(
             session, elder_ids={uuid.UUID(r["elder_id"]) for r in records}, now=now)
+    meal_rules = await meal_subsidies.meal_findings(session, month=month, now=now)
+    if meal_rules:
+        rows = [_finding_row(f, month, now) for f in meal_rules]
+        for start in range(0, len(rows), 200):
+            await insert_ignoring_duplicates(session, AnomalyFindingRow.__table__, rows[start:start + 200])
     if parse_month(month) < parse_month(month_of(now)):  # a bed's month is judged once it is over
         await home_beds.refresh_findings(session, month=month, now=now)
     in_month = AnomalyFindingRow.month == month

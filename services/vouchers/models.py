@@ -52,6 +52,7 @@ class ElderRow(Base):
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     departed_on: Mapped[date | None] = mapped_column(sa.Date)  # death or moving away, for the audit
+    birth_date: Mapped[date | None] = mapped_column(sa.Date)  # the meal subsidy's age tier
     updated_at: Mapped[datetime]
 
 
@@ -396,3 +397,43 @@ class StayClaimRow(Base):
         sa.UniqueConstraint("stay_id", "provider_id", "month", name="uq_stay_claims_stay_provider_month"),
         sa.Index("ix_stay_claims_month_district", "month", "district_code"),
     )
+
+
+class MealSubsidyRow(Base):
+    """One meal at a meal point's counter, as the orders service asked for its subsidy
+    (services/vouchers/meal_subsidies.py), keyed by the orders service's redemption id: the same
+    id again answers from here. A self-paid meal is kept too (the meal anomaly rules count every
+    meal); a subsidised one has its voucher redemption (`voucher_redemption_id`). A reversal that
+    comes before its meal leaves a row `reversed` with nothing paid, so the late meal pays nothing."""
+
+    __tablename__ = "meal_subsidies"
+    redemption_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID | None]
+    provider_id: Mapped[uuid.UUID | None]
+    meal_date: Mapped[date | None] = mapped_column(sa.Date)
+    meal: Mapped[str | None] = mapped_column(sa.String(10))
+    method: Mapped[str | None] = mapped_column(sa.String(10))  # scanned | typed
+    price_fen: Mapped[int] = mapped_column(Fen)
+    subsidy_fen: Mapped[int] = mapped_column(Fen)
+    tier: Mapped[str] = mapped_column(sa.String(20))
+    tier_name: Mapped[str] = mapped_column(sa.String(40))
+    reason_zh: Mapped[str] = mapped_column(sa.String(200))
+    month: Mapped[str | None] = mapped_column(sa.String(7))
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    policy_version: Mapped[int | None]
+    voucher_redemption_id: Mapped[uuid.UUID | None]
+    status: Mapped[str] = mapped_column(sa.String(20))  # granted | reversed
+    served_at: Mapped[datetime]
+    reversed_at: Mapped[datetime | None]
+    __table_args__ = (sa.Index("ix_meal_subsidies_elder_day", "elder_id", "meal_date"),
+                      sa.Index("ix_meal_subsidies_month", "month"))
+
+
+class MealPointCapacityRow(Base):
+    """A meal point's declared meals a day, set by an officer (providers keep no such field)."""
+
+    __tablename__ = "meal_point_capacities"
+    provider_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    meals_per_day: Mapped[int]
+    set_by: Mapped[str] = mapped_column(sa.String(100))
+    updated_at: Mapped[datetime]

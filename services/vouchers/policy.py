@@ -29,6 +29,23 @@ async def version_in_force(session: AsyncSession, *, on: date) -> PolicyVersion:
     return policy_in_force(await all_versions(session), on)
 
 
+# A stored version never changes: parsed once per process and database.
+_PARSED: dict[tuple[str, int], PolicyVersion] = {}
+
+
+async def version_on(session: AsyncSession, *, on: date) -> PolicyVersion:
+    """`version_in_force` in one indexed statement, for the hot paths (a meal at the counter)."""
+    number = (await session.execute(
+        sa.select(PolicyVersionRow.version).where(PolicyVersionRow.effective_from <= on)
+        .order_by(PolicyVersionRow.effective_from.desc(), PolicyVersionRow.version.desc()).limit(1))).scalar()
+    if number is None:
+        return policy_in_force([], on)  # raises the zh-CN "no policy in force"
+    key = (str(session.bind.url), number)
+    if key not in _PARSED:
+        _PARSED[key] = _to_domain(await session.get(PolicyVersionRow, number))
+    return _PARSED[key]
+
+
 async def list_versions(session: AsyncSession) -> list[dict]:
     rows = (await session.execute(sa.select(PolicyVersionRow).order_by(PolicyVersionRow.version))).scalars()
     return [describe_policy(row) for row in rows]

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.vouchers.rules.policy import DEFAULT_POLICY, StayClaimRules, VoucherKind
+from services.vouchers.rules.policy import DEFAULT_POLICY, MealRules, StayClaimRules, VoucherKind
 
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: far above any home service; a bigger number is a typo
 ELDER = "6f1c2a0e-8d4b-4f57-9a51-0c3f7d2e9b10"
@@ -206,6 +206,8 @@ class PolicyIn(BaseModel):
     note: str = Field("", max_length=500)
     stay_claims: dict[str, Any] = Field(default_factory=lambda: StayClaimRules().model_dump(mode="json"),
                                         description="机构托养按床日结算的规则（每月计费请假天数上限等）")
+    meals: dict[str, Any] = Field(default_factory=lambda: MealRules().model_dump(mode="json"),
+                                  description="助餐点用餐补贴的规则（补贴档次、每日补贴餐数上限、稽核阈值）")
 
 
 class ReportRow(BaseModel):
@@ -433,3 +435,46 @@ class StayClaimOut(BaseModel):
     approved_by: str | None
     approved_at: datetime | None
     settled_at: datetime | None
+
+
+MEAL_REDEMPTION = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
+
+
+class MealSubsidyIn(BaseModel):
+    model_config = _example(redemption_id=MEAL_REDEMPTION, elder_id=ELDER, provider_id=PROVIDER,
+                            meal_date="2026-03-10", meal="lunch", price_fen=1500, method="scanned")
+    redemption_id: UUID = Field(description="订单服务的用餐核销编号（幂等键）")
+    elder_id: UUID
+    provider_id: UUID = Field(description="助餐点（服务商）")
+    meal_date: date = Field(description="用餐日（本市日期）")
+    meal: Literal["lunch", "dinner"]
+    price_fen: int = Field(ge=0, le=MAX_PRICE_FEN, description="餐价（分）")
+    method: Literal["scanned", "typed"] = Field("scanned", description="扫码或手输码（稽核规则用）")
+    served_at: datetime | None = Field(None, description="扫码时间；缺省为收到请求的时间")
+
+
+class MealSubsidyOut(BaseModel):
+    model_config = _example(redemption_id=MEAL_REDEMPTION, status="granted", subsidy_fen=500, self_fen=1000,
+                            tier="age_80", tier_name="80 岁及以上", reason_zh="80 岁及以上每餐补贴 5.00 元",
+                            receipt_zh="补贴 5.00 元，自付 10.00 元", month="2026-03")
+    redemption_id: str
+    status: str = Field(description="granted 已补贴（含自费 0 元补贴）/ reversed 已撤销")
+    subsidy_fen: int
+    self_fen: int
+    tier: str
+    tier_name: str
+    reason_zh: str
+    receipt_zh: str
+    month: str | None
+
+
+class MealPointCapacityIn(BaseModel):
+    model_config = _example(meals_per_day=200)
+    meals_per_day: int = Field(ge=1, le=100_000, description="申报的每日供餐能力（份）")
+
+
+class MealPointCapacityOut(BaseModel):
+    provider_id: str
+    meals_per_day: int
+    set_by: str
+    updated_at: datetime

@@ -7,7 +7,18 @@ provider admin sees only their own settlements and bed-day claims.
 """
 from __future__ import annotations
 
-from services.vouchers.api import audit, issuance, month_end, plan_budget, policy, recovery, spending, stay_claims, wallets
+from services.vouchers.api import (
+    audit,
+    issuance,
+    meal_subsidies,
+    month_end,
+    plan_budget,
+    policy,
+    recovery,
+    spending,
+    stay_claims,
+    wallets,
+)
 
 routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router,
-           recovery.router, plan_budget.router, stay_claims.router]
+           recovery.router, plan_budget.router, stay_claims.router, meal_subsidies.router]

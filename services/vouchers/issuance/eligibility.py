@@ -69,6 +69,11 @@ async def record_elder(session: AsyncSession, *, data: dict, now: datetime) -> E
             setattr(elder, name, data[name])
     if data.get("grade") is not None:
         elder.grade = int(data["grade"])
+    if data.get("birth_date"):  # the meal subsidy's age tier (meal_subsidies.py); absent: kept as it is
+        try:
+            elder.birth_date = date.fromisoformat(str(data["birth_date"])[:10])
+        except ValueError:
+            log.warning("elder event with an unreadable birth_date %r; ignored", data["birth_date"])
     real_date = _status_date(data.get("status_date"))
     if elder.status != "active" and real_date is not None:
         elder.departed_on = real_date  # the real date of death or move, for the audit and recovery

@@ -51,6 +51,10 @@ RULE_TITLES = {
     HOME_BED_NO_VISIT: "家庭养老床位本月无上门服务",
 
     HOME_SERVICE_DURING_STAY: "入住机构期间仍有居家服务消费",
+    # meals at a counter: rules/meal_subsidies.py
+    "meal_two_points": "同一老人短时间内在两个助餐点用餐",
+    "meal_point_over_capacity": "助餐点供餐超过申报能力",
+    "meal_point_mostly_typed": "助餐点多数餐为手输码",
 }
 
 

@@ -130,6 +130,49 @@ class StayClaimRules(BaseModel):
     respite_leave_paid: bool = Field(False, description="短期托养请假期间是否计费")
 
 
+class MealTier(BaseModel):
+    """One per-meal subsidy tier: elders of these statuses (empty: any status) aged at least
+    `min_age` on the meal's day. Tiers are tried in order; the first that matches applies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(min_length=1, max_length=20)
+    name_zh: str = Field(min_length=1, max_length=40)
+    economic_statuses: frozenset[EconomicStatus] = frozenset()
+    min_age: int = 0
+    subsidy_fen: int = Field(description="每餐补贴（分）")
+
+    @field_serializer("economic_statuses")
+    def _sorted(self, values: frozenset[Any]) -> list[Any]:
+        return sorted(values)
+
+
+def _default_meal_tiers() -> tuple[MealTier, ...]:
+    # The issue's example tiers; 特困 and 低保 at any age, everyone else by age.
+    return (
+        MealTier(code="tekun", name_zh="特困", economic_statuses=frozenset({EconomicStatus.TEKUN}), subsidy_fen=1000),
+        MealTier(code="dibao", name_zh="低保", economic_statuses=frozenset({EconomicStatus.DIBAO}), subsidy_fen=800),
+        MealTier(code="age_80", name_zh="80 岁及以上", min_age=80, subsidy_fen=500),
+        MealTier(code="age_60", name_zh="60–79 岁", min_age=60, subsidy_fen=300),
+    )
+
+
+class MealRules(BaseModel):
+    """Meals at a meal point's counter (services/vouchers/rules/meal_subsidies.py): the subsidy
+    per meal taken from the 社区照护券, and the meal anomaly rules' thresholds. A version stored
+    before these rules existed reads the defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tiers: tuple[MealTier, ...] = Field(default_factory=_default_meal_tiers)
+    subsidised_meals_per_day: int = Field(2, description="每位老人每日享受补贴的餐数上限")
+    # An elder whose birth date this service does not know is taken to be this old (the lowest age tier).
+    unknown_age_as: int = Field(60, description="出生日期未知时按此年龄计")
+    same_elder_window_min: int = Field(30, description="同一老人在两个助餐点用餐的可疑间隔（分钟）")
+    typed_share_bp: int = Field(5_000, description="手输码占比超过此值（基点）即提示")
+    typed_min_meals: int = Field(20, description="手输码规则至少需要的当月用餐数")
+
+
 class PolicyVersion(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -138,6 +181,7 @@ class PolicyVersion(BaseModel):
     rules: tuple[KindRule, ...]
     note: str = ""
     stay_claims: StayClaimRules = StayClaimRules()
+    meals: MealRules = MealRules()
 
     def rule_for(self, kind: VoucherKind) -> KindRule | None:
         return next((rule for rule in self.rules if rule.kind == kind), None)
@@ -286,6 +330,30 @@ def _rule_errors(index: int, rule: KindRule) -> list[FieldError]:
     return errors
 
 
+def _meal_errors(meals: MealRules) -> list[FieldError]:
+    errors: list[FieldError] = []
+    codes: set[str] = set()
+    for index, tier in enumerate(meals.tiers):
+        if tier.code in codes:
+            errors.append(FieldError(f"meals.tiers.{index}.code", f"补贴档次 {tier.code} 重复"))
+        codes.add(tier.code)
+        if tier.subsidy_fen < 0:
+            errors.append(FieldError(f"meals.tiers.{index}.subsidy_fen", "每餐补贴不能为负数"))
+        if not 0 <= tier.min_age <= 150:
+            errors.append(FieldError(f"meals.tiers.{index}.min_age", "年龄应在 0–150 之间"))
+    if not 0 <= meals.subsidised_meals_per_day <= 10:
+        errors.append(FieldError("meals.subsidised_meals_per_day", "每日补贴餐数应在 0–10 之间"))
+    if not 0 <= meals.unknown_age_as <= 150:
+        errors.append(FieldError("meals.unknown_age_as", "年龄应在 0–150 之间"))
+    if meals.same_elder_window_min < 0:
+        errors.append(FieldError("meals.same_elder_window_min", "间隔不能为负数"))
+    if not 0 <= meals.typed_share_bp <= FULL_SHARE_BP:
+        errors.append(FieldError("meals.typed_share_bp", "占比应在 0–10000 基点之间"))
+    if meals.typed_min_meals < 0:
+        errors.append(FieldError("meals.typed_min_meals", "用餐数不能为负数"))
+    return errors
+
+
 def validate_policy(policy: PolicyVersion) -> PolicyVersion:
     """Check the business rules of a submitted version; raise `Invalid` listing every problem."""
     errors: list[FieldError] = []
@@ -302,6 +370,7 @@ def validate_policy(policy: PolicyVersion) -> PolicyVersion:
         errors.extend(_rule_errors(index, rule))
     if not 0 <= policy.stay_claims.paid_leave_days_per_month <= 31:
         errors.append(FieldError("stay_claims.paid_leave_days_per_month", "每月计费请假天数应在 0–31 之间"))
+    errors.extend(_meal_errors(policy.meals))
     if not errors:  # a cycle is only meaningful once every kind has exactly one rule
         cycle = _exclusion_cycle(policy.rules)
         if cycle:
