@@ -35,7 +35,7 @@
   // ---- the scan being handled -------------------------------------------------------------------
   let scan = { method: "typed", scannedAt: null }; // how and when the code in the box arrived
   let looked = null; // the lookup's answer for the code in the box
-  const recent = []; // redemptions made from this page: {answer, meal, price_fen, undone}
+  const recent = []; // today's meals at this point (the server's answers), newest first
 
   const codeOf = raw => String(raw || "").trim().toUpperCase().replace(/\s+/g, "");
   $("#meal-code").addEventListener("input", () => {
@@ -66,18 +66,21 @@
   }
 
   // ---- lookup --------------------------------------------------------------------------------------
+  // The tier is vouchers' code (its policy data names them); the default policy's codes read as words
+  const TIERS = { tekun: "特困", dibao: "低保", age_80: "80 岁及以上", age_60: "60–79 岁", none: "无补贴" };
   function showElder(r) {
-    const meals = r.meals_today || r.today_meals || [];
-    const tier = r.tier_zh || r.tier_name || r.tier || "";
-    const list = meals.length ? meals.map(m => `${MEALS[m.meal] || m.meal || ""}${m.at || m.redeemed_at ? " " + timeText(m.at || m.redeemed_at) : ""}`
-      + `${m.provider_name ? "（" + esc(m.provider_name) + "）" : ""}`).join("、") : "还没有";
+    const meals = r.today || [];
+    const list = meals.length ? meals.map(m => `${esc(m.meal_name || MEALS[m.meal] || "")}`
+      + `${m.redeemed_at ? " " + timeText(m.redeemed_at) : ""}${m.provider_name ? "（" + esc(m.provider_name) + "）" : ""}`).join("、")
+      : "还没有";
     const box = $("#elder-card");
-    box.innerHTML = `<p class="elder-name">${esc(r.elder_name || r.name || "")}</p>`
-      + (tier ? `<p>补贴档次：${esc(tier)}</p>` : "")
+    box.innerHTML = `<p class="elder-name">${esc(r.elder_name || "")}</p>`
+      + `<p>补贴档次：${r.tier ? esc(TIERS[r.tier] || r.tier) : "取餐时核定"}</p>`
       + `<p>今天已吃：${list}</p>`
-      + (r.static ? `<p class="notice error">这是助餐卡上的固定码：请核对老人本人后再取餐。</p>` : "");
+      + (r.static ? `<p class="notice error">这是助餐卡上的固定码：请核对老人本人后再取餐。`
+        + `${r.static_left_today !== null && r.static_left_today !== undefined ? `今天还可用卡取餐 ${r.static_left_today} 次。` : ""}</p>` : "");
     box.hidden = false;
-    $("#confirm-name-row").hidden = !r.static;
+    $("#confirm-name-row").hidden = !(r.static || r.confirm_name_required);
     $("#confirm-name").checked = false;
   }
 
@@ -225,7 +228,7 @@
     if (!code) { say("#take-msg", "请先扫码或输入老人的吃饭码。"); $("#meal-code").focus(); return; }
     const price = priceFen();
     if (price === null) { say("#take-msg", "价格请填写金额，例如 15.00。"); $("#meal-price").focus(); return; }
-    const isStatic = !!(looked && looked.code === code && looked.answer.static);
+    const isStatic = !!(looked && looked.code === code && (looked.answer.static || looked.answer.confirm_name_required));
     if (isStatic && !$("#confirm-name").checked) { say("#take-msg", "这是助餐卡上的固定码：请先核对老人本人，勾选“已核对”。"); return; }
     localStorage.setItem(priceKey, $("#meal-price").value.trim());
     const body = { code, meal: document.querySelector('input[name="meal"]:checked').value, price_fen: price,
@@ -260,47 +263,55 @@
     return a.receipt_zh || `补贴 ${yuan(a.subsidy_fen)} 元，自付 ${yuan(a.self_fen)} 元`;
   }
   function remember(answer, body, fresh = false) {
-    if (recent.some(r => r.answer.redemption_id === answer.redemption_id)) return;
-    recent.unshift({ answer, meal: body.meal, price_fen: body.price_fen, undone: false });
+    const known = recent.findIndex(r => r.redemption_id === answer.redemption_id);
+    if (known >= 0) recent[known] = answer; else recent.unshift(answer);
     if (fresh) {
       const box = $("#receipt");
-      box.innerHTML = `<p class="receipt-line">${esc(answer.elder_name || "")} · ${esc(MEALS[body.meal])} ${yuan(body.price_fen)} 元</p>`
-        + `<p class="receipt-money" id="receipt-text">${esc(receiptText(answer))}</p>`;
+      box.innerHTML = `<p class="receipt-line">${esc(answer.elder_name || "")} · ${esc(answer.meal_name || MEALS[body.meal])} ${yuan(body.price_fen)} 元</p>`
+        + `<p class="receipt-money" id="receipt-text">${esc(receiptText(answer))}</p>`
+        + (answer.reason_zh ? `<p>${esc(answer.reason_zh)}</p>` : "");
       box.hidden = false;
     }
     showRecent();
   }
+  async function loadRecent() { // today's meals at this point, from the server (also those of other devices)
+    try {
+      const today = await Youfu.api("GET", `${base}/redemptions`);
+      recent.splice(0, recent.length, ...today.sort((a, b) => String(b.redeemed_at).localeCompare(String(a.redeemed_at))));
+      showRecent();
+    } catch { /* offline: what this page made stays listed */ }
+  }
 
   function showRecent() {
     const now = Date.now();
-    $("#recent-list").innerHTML = recent.length ? recent.map(r => {
-      const a = r.answer, open = !r.undone && a.undo_until && Date.parse(a.undo_until) > now;
-      return `<li data-redemption="${esc(a.redemption_id)}"><span>${esc(a.elder_name || "")} · ${esc(MEALS[r.meal])} `
-        + `${yuan(r.price_fen)} 元 · ${esc(receiptText(a))}</span> `
-        + (r.undone ? `<strong>已撤销</strong>`
+    $("#recent-list").innerHTML = recent.length ? recent.map(a => {
+      const open = !a.undone_at && a.undo_until && Date.parse(a.undo_until) > now;
+      return `<li data-redemption="${esc(a.redemption_id)}"><span>${a.redeemed_at ? timeText(a.redeemed_at) + " · " : ""}`
+        + `${esc(a.elder_name || "")} · ${esc(a.meal_name || MEALS[a.meal] || "")} ${yuan(a.price_fen)} 元 · ${esc(receiptText(a))}</span> `
+        + (a.undone_at ? `<strong>已撤销</strong>`
           : open ? `<button type="button" data-undo="${esc(a.redemption_id)}" aria-label="撤销 ${esc(a.elder_name || "")} 的这笔取餐">撤销</button>`
             + ` <span class="muted">${timeText(a.undo_until)} 前可撤销</span>` : "")
         + "</li>";
-    }).join("") : `<li class="muted">还没有取餐记录</li>`;
+    }).join("") : `<li class="muted">今天还没有取餐记录</li>`;
   }
   $("#recent-list").addEventListener("click", async e => {
     const b = e.target.closest("button[data-undo]");
     if (!b) return;
-    const r = recent.find(x => x.answer.redemption_id === b.dataset.undo);
+    const id = b.dataset.undo;
     b.disabled = true;
     try {
-      await Youfu.api("POST", `${base}/redemptions/${q(b.dataset.undo)}/undo`, {}, { idempotencyKey: `undo-${b.dataset.undo}` });
-      r.undone = true;
-      say("#take-msg", `已撤销 ${r.answer.elder_name || ""} 的这笔取餐，补贴已退回老人的代金券。`, "ok");
+      const answer = await Youfu.api("POST", `${base}/redemptions/${q(id)}/undo`);
+      remember({ ...answer, undone_at: answer.undone_at || new Date().toISOString() }, answer);
+      say("#take-msg", `已撤销 ${answer.elder_name || ""} 的这笔取餐，补贴已退回老人的代金券。`, "ok");
     } catch (err) {
       say("#take-msg", "没有撤销成功：" + explain(err));
+      showRecent();
     }
-    showRecent();
   });
   setInterval(showRecent, 30_000); // the undo buttons go when their 10 minutes are over
 
   loadPoint().then(ok => {
-    if (ok) { showRecent(); showQueue(); sync(); }
+    if (ok) { showRecent(); showQueue(); loadRecent().then(sync); }
     document.body.dataset.loaded = "true";
   });
 })();
