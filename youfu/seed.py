@@ -2,8 +2,9 @@
 
 One account per role (passwords generated per installation, written to var/demo-accounts.json),
 a demo elder in 海陵区 assessed by two assessors (so this month's vouchers are issued from the
-assessment event), and a demo provider near the elder with a caregiver, so an order can be placed
-and matched at once. Street-level coordinates are not published: the demo places everything
+assessment event), a demo provider near the elder with a caregiver, so an order can be placed
+and matched at once, and two meal points (助餐点) with a counter account each, where the elder's
+meal code is taken. Street-level coordinates are not published: the demo places everything
 around the district centre (docs/domain.md).
 
 Seeding is idempotent and resumable: the passwords are written before the accounts are created,
@@ -29,8 +30,8 @@ from shared.clock import system_clock
 from shared.db import Database
 from shared.pii import PiiCipher
 from shared.settings import Settings
+from youfu.seed_providers import MEAL_POINTS, create_demo_meal_point, create_demo_provider, stock_demo_provider
 from youfu.seed_providers import checked as _ok
-from youfu.seed_providers import create_demo_provider, stock_demo_provider
 
 DEMO_DISTRICT = "321202"  # 海陵区
 HAILING = (32.49, 119.92)
@@ -47,10 +48,16 @@ PEOPLE = [
     ("elder", "13800000007", "王大爷"),
     ("family", "13800000008", "王大爷的女儿"),
 ]
+# the counters of the two meal points (after PEOPLE: the first provider_admin stays the home-care centre's)
+MEAL_POINT_STAFF = [
+    ("provider_admin", "13800000010", "城中社区老年食堂 收银员"),
+    ("provider_admin", "13800000011", "城东社区助餐点 收银员"),
+]
+PROVIDER_OF = {"13800000010": "meal_point_1", "13800000011": "meal_point_2"}  # phone → the world step of its point
 
 
 ACCOUNTS_FILE, WORLD_FILE, MARKER = "demo-accounts.json", "demo-world.json", ".seeded"
-WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id")
+WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id", "meal_point_1", "meal_point_2")
 
 
 class SeedError(RuntimeError):
@@ -83,7 +90,7 @@ def demo_accounts(settings: Settings) -> list[dict]:
     path = settings.var_dir / ACCOUNTS_FILE
     known = {a["phone"]: a for a in _read_json(path, []) if isinstance(a, dict) and "phone" in a}
     rows = [{"role": role, "phone": phone, "password": known.get(phone, {}).get("password") or _password(),
-             "name": name} for role, phone, name in STAFF + PEOPLE]
+             "name": name} for role, phone, name in STAFF + PEOPLE + MEAL_POINT_STAFF]
     if [known.get(r["phone"]) for r in rows] != rows:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         _write_private(path, rows)
@@ -123,7 +130,8 @@ async def _create_accounts(settings: Settings, rows: list[dict], world: dict) ->
                     s, cipher=cipher, phone=phone, password=row["password"], role=role, display_name=row["name"],
                     password_hash=password_hash, now=system_clock(),
                     district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
-                    provider_id=world.get("provider_id") if role in ("provider_admin", "caregiver") else None,
+                    provider_id=world.get(PROVIDER_OF.get(phone, "provider_id")) if role in ("provider_admin", "caregiver")
+                    else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,
                     elder_id=world.get("elder_id") if role == "elder" else None)
                 if role == "family" and world.get("elder_id"):
@@ -206,7 +214,7 @@ def seeded(settings: Settings, client: httpx.Client | None = None) -> bool:
     var = settings.var_dir
     rows = _read_json(var / ACCOUNTS_FILE, [])
     world = _read_json(var / WORLD_FILE, {})
-    if {r.get("phone") for r in rows if isinstance(r, dict)} != {p for _, p, _ in STAFF + PEOPLE}:
+    if {r.get("phone") for r in rows if isinstance(r, dict)} != {p for _, p, _ in STAFF + PEOPLE + MEAL_POINT_STAFF}:
         return False
     if not all(world.get(k) for k in WORLD_STEPS if k != "assessed"):
         return False
@@ -254,6 +262,9 @@ def seed_demo(settings: Settings) -> list[dict]:
             done(assessed=True)
         if not world.get("provider_id"):
             done(**create_demo_provider(client, officer, (HAILING[0] + 0.004, HAILING[1] + 0.003)))
+        for step, *_ in MEAL_POINTS:
+            if not world.get(step):
+                done(**create_demo_meal_point(client, officer, step, HAILING))
         asyncio.run(_create_accounts(settings, by_role["provider_admin"], world))
         if not world.get("caregiver_id"):
             done(**stock_demo_provider(client, _login(client, by_role["provider_admin"][0]), world))
