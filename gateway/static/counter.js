@@ -165,7 +165,7 @@
     });
   }
   const queued = async () => ((await store("readonly", s => s.getAll())) || [])
-    .filter(x => x.point === pid).sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
+    .filter(x => x.point === pid).sort((a, b) => a.body.scanned_at.localeCompare(b.body.scanned_at));
   const enqueue = entry => store("readwrite", s => s.put(entry));
   const dequeue = key => store("readwrite", s => s.delete(key));
 
