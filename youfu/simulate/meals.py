@@ -37,6 +37,7 @@ class Lunch:
         self.gw, self.world, self.b, self.counters, self.speed = gw, world, built, counters, speed
         self.rng = random.Random(f"youfu-lunch:{seed}")
         self.meals = self.subsidy_fen = self.refused = 0
+        self.by_district: dict[str, int] = {}  # subsidy by the elder's district code (vouchers books it there)
 
     async def run(self, t0: float) -> None:
         """`t0`: the monotonic time the simulated day started (06:00)."""
@@ -61,9 +62,11 @@ class Lunch:
         if meal.ok:
             self.meals += 1
             self.subsidy_fen += meal.body["subsidy_fen"]
+            district = self.world.elders[i].district_code
+            self.by_district[district] = self.by_district.get(district, 0) + meal.body["subsidy_fen"]
         else:
             self.refused += 1
 
     def report(self) -> dict:
         return {"meals": self.meals, "subsidy_fen": self.subsidy_fen, "refused": self.refused,
-                "meal_points": len(self.counters)}
+                "meal_points": len(self.counters), "subsidy_by_district_fen": dict(self.by_district)}
