@@ -45,6 +45,9 @@ def test_a_meal_at_the_counter_from_code_to_undo(platform):
         history = c.get(f"/api/vouchers/wallets/{elder_id}/history", headers=family).json()["entries"]
         taken = [e for e in history if e["order_id"] == rid]
         assert taken and -sum(e["available_change_fen"] for e in taken) == meal["subsidy_fen"], taken
+        for who in (family, login(platform, "city_officer")):  # the wallet reads with a meal in it
+            wallet = c.get(f"/api/vouchers/wallets/{elder_id}", headers=who)
+            assert wallet.status_code == 200, wallet.text
 
         again = c.post(f"/api/orders/meal-points/{point}/redemptions", headers={**desk, "Idempotency-Key": key},
                        json=body)
