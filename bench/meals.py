@@ -12,8 +12,10 @@ policy's 低保 tier each meal, up to the daily cap of 2 subsidised meals; later
 are self-paid, which the answers count).
 
 The load: closed loops of N clients, each on its own keep-alive connection (`RawHttp`), POSTing
-`/api/orders/meal-points/{point}/redemptions` as the demo meal points' counter accounts (half the
-clients at each point), each with a new Idempotency-Key and a new dynamic code for the next elder
+`/api/orders/meal-points/{point}/redemptions` as the counter accounts of `--points` meal points
+(the demo world's two and more made here with an account each; client i at point i mod points:
+the city's 775 points share the lunch peak, and one point's meals queue on its payable account
+in vouchers' book), each with a new Idempotency-Key and a new dynamic code for the next elder
 in turn. The codes are minted here with the platform's meal-code key (var/keys/meal_code.key, the
 pure `sign_code` of services/orders/rules/meal_codes.py), as the elder's phone would have fetched
 them a moment before: the benchmark measures the counter, not the elders' phones. Beside it, at
@@ -66,6 +68,14 @@ TARGET_PER_S = 300
 
 # ---- set-up: many elders with wallets ----------------------------------------------------------
 
+STEMS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+
+
+def name(i: int) -> str:  # a person's name is written in Chinese characters (assessment's rule)
+    n = len(STEMS)
+    return "压测" + STEMS[i % n] + STEMS[i // n % n] + STEMS[i // n // n % n]
+
+
 async def register_elders(gw: str, officer: dict, assessors: list[dict], n: int) -> list[str]:
     from services.assessment.instruments import get_instrument
 
@@ -80,14 +90,15 @@ async def register_elders(gw: str, officer: dict, assessors: list[dict], n: int)
                 born = datetime(1935, 1, 1) + timedelta(days=rng.randrange(365 * 25))
                 first17 = f"321202{born:%Y%m%d}{rng.randrange(1000):03d}"
                 r = await c.post(f"{gw}/api/assessment/elders", headers={**officer, "Idempotency-Key": str(uuid.uuid4())},
-                                 json={"name": f"压测老人{i}", "gender": "male" if i % 2 else "female",
+                                 json={"name": name(i), "gender": "male" if int(first17[16]) % 2 else "female",
                                        "birth_date": f"{born:%Y-%m-%d}", "id_card": _id_card(first17),
                                        "address": f"泰州市海陵区城中街道压测路 {i} 号", "lat": 32.49 + (i % 50) * 1e-4,
                                        "lon": 119.92 + (i % 37) * 1e-4, "district_code": "321202", "street": "城中街道",
                                        "living_situation": "alone", "economic_status": "dibao"})
                 if r.status_code == 409:  # an ID number already used: draw another
                     continue
-                r.raise_for_status()
+                if r.status_code >= 400:
+                    raise RuntimeError(f"registering elder {i}: {r.status_code} {r.text[:300]}")
                 elder_id = r.json()["id"]
                 break
             else:
@@ -112,6 +123,37 @@ async def register_elders(gw: str, officer: dict, assessors: list[dict], n: int)
     if waiting:
         print(f"  ! {len(waiting)} of {n} elders had no community voucher after 120 s (their meals are self-paid)")
     return ids
+
+
+async def more_points(gw: str, officer: dict, admin: dict, n: int) -> list[tuple[str, dict]]:
+    """`n` more approved meal points, each with a counter account (the city has 775: the lunch peak
+    is spread over them, and a point's meals queue on its payable account in vouchers' book)."""
+    from services.providers.rules.credit_code import credit_code_check_char
+
+    today = datetime.now(CITY_TZ).date()
+    out: list[tuple[str, dict]] = []
+    async with httpx.AsyncClient(timeout=60) as c:
+        for j in range(n):
+            first17 = f"52321202MJ{j + 100:07d}"
+            r = await c.post(f"{gw}/api/providers/providers", headers={**officer, "Idempotency-Key": str(uuid.uuid4())},
+                             json={"kind": "meal_point", "legal_name": f"压测助餐点{name(j)}",
+                                   "credit_code": first17 + credit_code_check_char(first17), "district_code": "321202",
+                                   "street": "城中街道", "address": f"泰州市海陵区压测路 {j} 号", "lat": 32.49,
+                                   "lon": 119.92, "contact_name": "负责人", "contact_phone": "0523-86000000"})
+            if r.status_code >= 400:
+                raise RuntimeError(f"meal point {j}: {r.status_code} {r.text[:300]}")
+            pid = r.json()["id"]
+            for kind in ("licence", "food_permit"):
+                (await c.post(f"{gw}/api/providers/providers/{pid}/documents", headers=officer, json={
+                    "kind": kind, "number": f"YC{j:04d}{kind[:2]}", "issued_on": str(today - timedelta(days=30)),
+                    "expires_on": str(today + timedelta(days=365))})).raise_for_status()
+            (await c.post(f"{gw}/api/providers/providers/{pid}/approve", headers=officer,
+                          json={"reason": "压测"})).raise_for_status()
+            account = {"phone": f"1370000{j:04d}", "password": "bench-" + secrets.token_hex(8), "role": "provider_admin"}
+            (await c.post(f"{gw}/api/admin/users", headers=admin, json={
+                **account, "display_name": f"压测收银员{name(j)}", "provider_id": pid})).raise_for_status()
+            out.append((pid, login_headers(gw, account)))
+    return out
 
 
 # ---- load ------------------------------------------------------------------------------------
@@ -187,7 +229,8 @@ async def stored_meals(dbname: str) -> int:
         await conn.close()
 
 
-async def bench(plat: LivePlatform, elders_n: int, levels: list[int], warmup_s: float, measure_s: float) -> dict:
+async def bench(plat: LivePlatform, elders_n: int, points_n: int, levels: list[int], warmup_s: float,
+                measure_s: float) -> dict:
     gw, world = plat.url, plat.world
     accounts = {a["phone"]: a for a in plat.accounts}
     officer = login_headers(gw, plat.account("officer"))
@@ -198,8 +241,12 @@ async def bench(plat: LivePlatform, elders_n: int, levels: list[int], warmup_s: 
 
     t = time.monotonic()
     elders = await register_elders(gw, officer, assessors, elders_n)
+    if points_n > len(counters):
+        admin = login_headers(gw, plat.account("admin"))
+        counters += await more_points(gw, officer, admin, points_n - len(counters))
     setup_s = round(time.monotonic() - t, 1)
-    print(f"  set-up: {len(elders)} elders registered and assessed in {setup_s} s", flush=True)
+    print(f"  set-up: {len(elders)} elders registered and assessed, {len(counters)} meal points, in {setup_s} s",
+          flush=True)
     codes = Codes(key, elders)
 
     def redeem(i: int):
@@ -230,10 +277,14 @@ async def bench(plat: LivePlatform, elders_n: int, levels: list[int], warmup_s: 
             waited, busy = await asyncio.to_thread(wait_quiet)
             r = await closed_loop(gw, make, clients, warmup_s, measure_s, meter)
             r |= {"load": load_note(), "waited_for_quiet_s": round(waited, 1), "machine_busy_before_pct": busy}
+            # the platform's CPU (its five processes, its databases, the broker) per answer
+            platform_pct = sum(v for k, v in r["cpu"].items() if k not in ("total busy", "other", "load generator"))
+            r["platform_cpu_ms_per_op"] = round(platform_pct * 10 / r["per_s"], 2) if r["per_s"] else None
             if name == "redeem":
                 all_201 += r["all_201"]
             row[name] = r
             print(f"  {clients:>3} clients {name:<7} {r['per_s']:7.1f}/s  p50 {ms(r['p50_s'])} p99 {ms(r['p99_s'])} ms"
+                  f"  platform CPU {r['platform_cpu_ms_per_op']} ms each"
                   f"  errors {r['errors']} {r['error_statuses'] or ''}  cpu: {fmt_cpu(r['cpu'])}", flush=True)
         row["ratio_redeem_over_order"] = round(row["redeem"]["per_s"] / max(row["order"]["per_s"], 1e-9), 2)
         runs.append(row)
@@ -245,7 +296,7 @@ async def bench(plat: LivePlatform, elders_n: int, levels: list[int], warmup_s: 
     async with httpx.AsyncClient(timeout=60) as c:
         check = (await c.get(f"{gw}/api/vouchers/ledger/check", headers=login_headers(gw, plat.account("city_officer")))).json()
     return {
-        "elders": len(elders), "setup_s": setup_s, "levels": levels, "warmup_s": warmup_s, "measure_s": measure_s,
+        "elders": len(elders), "meal_points": len(counters), "setup_s": setup_s, "levels": levels, "warmup_s": warmup_s, "measure_s": measure_s,
         "p99_limit_ms": P99_LIMIT_S * 1000, "target_redemptions_per_s": TARGET_PER_S,
         "sustained_redemptions_per_s": best["redeem"]["per_s"] if best else 0.0,
         "sustained_at_clients": best["clients"] if best else None,
@@ -253,6 +304,8 @@ async def bench(plat: LivePlatform, elders_n: int, levels: list[int], warmup_s: 
         "ratio_redeem_over_order": best["ratio_redeem_over_order"] if best else None,
         "max_redemptions_per_s": max(r["redeem"]["per_s"] for r in runs),
         "max_orders_per_s": max(r["order"]["per_s"] for r in runs),
+        "platform_cpu_ms_per_redemption": min((r["redeem"]["platform_cpu_ms_per_op"] or 1e9) for r in runs),
+        "platform_cpu_ms_per_order": min((r["order"]["platform_cpu_ms_per_op"] or 1e9) for r in runs),
         "target_met": bool(best and best["redeem"]["per_s"] >= TARGET_PER_S),
         "meals_answered_201": all_201, "meals_stored": stored,
         "ledger_check_ok": bool(check.get("ok")), "runs": runs,
@@ -264,6 +317,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--elders", type=int)
+    ap.add_argument("--points", type=int, default=20, help="meal points the counters are spread over (≥ 2)")
     args = ap.parse_args()
     levels, warmup_s, measure_s = ([10, 20], 1.0, 4.0) if args.quick else ([5, 10, 20, 40], 2.0, 8.0)
     elders = args.elders or (120 if args.quick else 600)
@@ -271,7 +325,7 @@ def main() -> None:
     started = time.monotonic()
     plat.start()
     try:
-        result = asyncio.run(bench(plat, elders, levels, warmup_s, measure_s))
+        result = asyncio.run(bench(plat, elders, args.points, levels, warmup_s, measure_s))
     finally:
         plat.stop()
     result["duration_s"] = round(time.monotonic() - started, 1)
@@ -281,7 +335,8 @@ def main() -> None:
     print(f"sustained {result['sustained_redemptions_per_s']} redemptions/s through the gateway at p99 ≤ "
           f"{result['p99_limit_ms']:.0f} ms (target ≥ {TARGET_PER_S}: {'met' if result['target_met'] else 'NOT met'}); "
           f"placing orders at that level {result['orders_per_s_at_that_level']}/s, ratio "
-          f"{result['ratio_redeem_over_order']}; meals stored {result['meals_stored']}, answered 201 "
+          f"{result['ratio_redeem_over_order']}; platform CPU a meal {result['platform_cpu_ms_per_redemption']} ms, an order "
+          f"{result['platform_cpu_ms_per_order']} ms; meals stored {result['meals_stored']}, answered 201 "
           f"{result['meals_answered_201']}; ledger check "
           f"{'ok' if result['ledger_check_ok'] else 'FAILED'}")
     if os.environ.get("YOUFU_BENCH_STRICT") and not result["target_met"]:

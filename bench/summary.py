@@ -70,6 +70,9 @@ def meals(d: dict) -> list[str]:
                   f"through the gateway")
         base = f"placing an order: peak {d['max_orders_per_s']}/s"
         ratio = f"{d['max_redemptions_per_s'] / max(d['max_orders_per_s'], 1e-9):.2f}× at the peaks"
+    if d.get("platform_cpu_ms_per_redemption"):
+        figure += (f"; platform CPU {d['platform_cpu_ms_per_redemption']} ms a meal, "
+                   f"{d['platform_cpu_ms_per_order']} ms an order")
     figure += f"; stored {d['meals_stored']} = answered {d['meals_answered_201']}, ledger check {tick(d['ledger_check_ok'])}"
     return ["meals", figure + (" (quick run)" if d.get("quick") else ""), base, ratio,
             f"≥ {d['target_redemptions_per_s']}/s {tick(d['target_met'])}", d.get("measured_at", "")]
