@@ -116,6 +116,15 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/orders/stays/{stay_id}/return": {"provider_admin", "admin"},
     "POST /api/orders/stays/{stay_id}/transfer": {"provider_admin", "admin"},
     "POST /api/orders/stays/{stay_id}/discharge": {"provider_admin", "admin"},
+    # meals at the counter (issue 23): the elder's side shows the code, officers print cards, the
+    # meal point's own staff take and undo meals (another provider's staff: 404), the bureau reports
+    "GET /api/orders/elders/{elder_id}/meal-code": ELDER_SIDE,
+    "POST /api/orders/elders/{elder_id}/meal-cards": OFFICERS,
+    "POST /api/orders/meal-points/{provider_id}/lookups": PROVIDER_STAFF,
+    "POST /api/orders/meal-points/{provider_id}/redemptions": PROVIDER_STAFF,
+    "GET /api/orders/meal-points/{provider_id}/redemptions": PROVIDER_STAFF,
+    "POST /api/orders/meal-points/{provider_id}/redemptions/{redemption_id}/undo": PROVIDER_STAFF,
+    "GET /api/orders/meals/report": OFFICERS,
     # providers
     "GET /api/providers/candidates": OFFICERS,
     "GET /api/providers/caregivers/{caregiver_id}": PROVIDER_STAFF | OFFICERS,

@@ -165,6 +165,16 @@ class FakeProviders(Double):
                 bed.update(status="free", application_id=None, stay_id=None)
             return bed
 
+        # meal points (issue 23): orders reads a provider's kind and status, then caches it briefly
+        self.providers: dict[str, dict] = {}
+
+        @self.app.get("/providers/{provider_id}")
+        async def provider(provider_id: str):
+            self.calls.append(("GET", f"/providers/{provider_id}", {}))
+            if provider_id not in self.providers:
+                return problem(404, "没有这个服务商")
+            return self.providers[provider_id]
+
         @self.app.get("/providers/{provider_id}/bed-rates")
         async def bed_rates(provider_id: str):
             self.calls.append(("GET", f"/providers/{provider_id}/bed-rates", {}))
@@ -175,6 +185,15 @@ class FakeProviders(Double):
         rates = rates or {"self_care": 6000, "nursing": 9000, "dementia": 12000}
         self.bed_rates[provider_id] = [{"care_level": k, "daily_rate_fen": v} for k, v in rates.items()]
         self.provider_names[provider_id] = name
+        return provider_id
+
+    def add_meal_point(self, *, status: str = "approved", kind: str = "meal_point", district: str = "321202",
+                       name: str = "城中社区助餐点") -> str:
+        provider_id = str(uuid.uuid4())
+        self.providers[provider_id] = {"id": provider_id, "name": name, "kind": kind, "kind_name": "助餐点",
+                                       "district_code": district, "district_name": "海陵区", "street": "城中街道",
+                                       "status": status, "status_name": status, "rating": None, "rating_count": 0,
+                                       "star_rating": None}
         return provider_id
 
     def add_bed(self, provider_id: str, *, care_level: str = "nursing", status: str = "free") -> str:
@@ -240,6 +259,56 @@ class FakeVouchers(Double):
                       "status": "held"}
             self.holds[body["order_id"]] = answer
             return JSONResponse(answer, status_code=201)
+
+        # meal subsidies (issue 23), as the contract says vouchers answers them: idempotent per
+        # redemption id, min(subsidy, wallet) taken at once, at most `meal_cap` subsidised meals an
+        # elder a day, past it (or with an empty wallet) a subsidy of 0, never an error. The wallet
+        # changes with no await between its check and its write; `meal_slow_s` lets calls overlap.
+        self.meal_wallets: dict[str, int] = {}  # elder id -> fen left
+        self.meal_subsidy_fen = 500
+        self.meal_cap = 2
+        self.meal_subsidies: dict[str, dict] = {}  # by redemption id
+        self.meal_captures = 0  # subsidies actually taken (not replays)
+        self.meal_slow_s = 0.0
+        self.meal_fail = False  # answer 503 (vouchers down)
+
+        @self.app.post("/meal-subsidies", status_code=201)
+        async def meal_subsidy(request: Request, idempotency_key: str | None = Header(None)):
+            body = await request.json()
+            self.calls.append(("POST", "/meal-subsidies", body | {"idempotency_key": idempotency_key}))
+            assert idempotency_key == body["redemption_id"], "orders must key the subsidy by the redemption id"
+            if self.meal_fail:
+                return problem(503, "养老服务券服务暂不可用")
+            if self.meal_slow_s:
+                await asyncio.sleep(self.meal_slow_s)
+            rid = body["redemption_id"]
+            if rid in self.meal_subsidies:
+                return JSONResponse(self.meal_subsidies[rid], status_code=201)
+            elder, day = body["elder_id"], body["meal_date"]
+            subsidised = sum(1 for a in self.meal_subsidies.values()
+                             if a["elder_id"] == elder and a["meal_date"] == day and a["status"] == "captured"
+                             and a["subsidy_fen"] > 0)
+            left = self.meal_wallets.get(elder, 0)
+            subsidy = 0 if subsidised >= self.meal_cap else min(self.meal_subsidy_fen, left, body["price_fen"])
+            reason = None if subsidy else ("今日补贴次数已满" if subsidised >= self.meal_cap else "社区照护券余额不足")
+            self.meal_wallets[elder] = left - subsidy
+            self.meal_captures += 1
+            answer = {"redemption_id": rid, "elder_id": elder, "meal_date": day, "subsidy_fen": subsidy,
+                      "self_fen": body["price_fen"] - subsidy, "tier": "low_income", "reason_zh": reason,
+                      "status": "captured"}
+            self.meal_subsidies[rid] = answer
+            return JSONResponse(answer, status_code=201)
+
+        @self.app.post("/meal-subsidies/{redemption_id}/reverse")
+        async def meal_reverse(redemption_id: str):
+            self.calls.append(("POST", f"/meal-subsidies/{redemption_id}/reverse", {}))
+            answer = self.meal_subsidies.get(redemption_id)
+            if answer is None:
+                return problem(404, "没有这笔助餐补贴")
+            if answer["status"] == "captured":
+                answer["status"] = "reversed"
+                self.meal_wallets[answer["elder_id"]] = self.meal_wallets.get(answer["elder_id"], 0) + answer["subsidy_fen"]
+            return answer
 
         @self.app.post("/holds/{hold_id}/void")
         async def void(hold_id: str):
@@ -348,7 +417,8 @@ class OrdersEnv(SignedClients):
 def orders_config(**overrides) -> OrdersSettings:
     """Short dispatch ticks and retries for tests; the spawner only runs when asked."""
     values = dict(offer_timeout_s=30, unmatched_retry_s=1, dispatch_tick_s=0.2, dispatch_backoff_s=0.5,
-                  spawn_every_s=3600, auto_plan_visits=False, dispatch_lead_h=24 * 40)
+                  spawn_every_s=3600, auto_plan_visits=False, dispatch_lead_h=24 * 40,
+                  meal_code_key="test-meal-code-key", meal_point_cache_s=0.5)
     return OrdersSettings(**(values | overrides))
 
 
