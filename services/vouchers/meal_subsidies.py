@@ -92,7 +92,8 @@ async def grant_subsidy(session: AsyncSession, *, principal: Principal, redempti
     district = (voucher.district_code if voucher is not None else None) or (elder.district_code if elder else None)
     row = MealSubsidyRow(redemption_id=redemption_id, elder_id=elder_id, provider_id=provider_id, meal_date=meal_date,
                          meal=meal, method=method, price_fen=price_fen, subsidy_fen=decision.subsidy_fen,
-                         tier=decision.tier, tier_name=decision.tier_name_zh[:40], reason_zh=decision.reason_zh[:200], month=month, district_code=district,
+                         tier=decision.tier, tier_name=decision.tier_name_zh[:40], reason_zh=decision.reason_zh[:200],
+                         month=month, district_code=district,
                          policy_version=policy.version, status="granted", served_at=served_at)
     session.add(row)
     if decision.subsidy_fen > 0:

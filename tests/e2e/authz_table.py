@@ -160,6 +160,9 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/vouchers/issuance-runs": OFFICERS,
     "GET /api/vouchers/issuance-runs": OFFICERS,
     "GET /api/vouchers/ledger/check": CITY,
+    "POST /api/vouchers/meal-subsidies": ADMIN,  # and the orders service's own token
+    "POST /api/vouchers/meal-subsidies/{redemption_id}/reverse": ADMIN,  # and the orders service's own token
+    "PUT /api/vouchers/meal-points/{provider_id}/capacity": OFFICERS,
     "POST /api/vouchers/month-end-runs": OFFICERS,
     "GET /api/vouchers/policies": ALL,
     "POST /api/vouchers/policies": ADMIN,
