@@ -28,7 +28,7 @@ test: prerequisites $(STAMP)
 soak: $(STAMP)
 	@$(PY) -m pytest tests/soak -q -s
 
-BENCHMARKS := matching http_clients events_relay vouchers_batch ordering settle_latency idle_platform
+BENCHMARKS := matching http_clients events_relay vouchers_batch ordering meals settle_latency idle_platform
 
 bench: $(STAMP)
 	@for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done

@@ -2,8 +2,9 @@
 
 One account per role (passwords generated per installation, written to var/demo-accounts.json),
 a demo elder in 海陵区 assessed by two assessors (so this month's vouchers are issued from the
-assessment event), and a demo provider near the elder with a caregiver, so an order can be placed
-and matched at once. The elder has a care plan at that provider (grade 2's policy items), drafted by
+assessment event), a demo provider near the elder with a caregiver, so an order can be placed
+and matched at once, and two meal points (助餐点) with a counter account each, where the elder's
+meal code is taken. The elder has a care plan at that provider (grade 2's policy items), drafted by
 the assessor and accepted by the daughter, so the plan's visits are ordered a day ahead.
 Street-level coordinates are not published: the demo places everything around the district centre
 (docs/domain.md).
@@ -43,8 +44,8 @@ from youfu.seed_institutions import (
     furnish_institution,
     register_resident,
 )
+from youfu.seed_providers import MEAL_POINTS, create_demo_meal_point, create_demo_provider, stock_demo_provider
 from youfu.seed_providers import checked as _ok
-from youfu.seed_providers import create_demo_provider, stock_demo_provider
 
 DEMO_DISTRICT = "321202"  # 海陵区
 HAILING = (32.49, 119.92)
@@ -61,10 +62,16 @@ PEOPLE = [
     ("elder", "13800000007", "王大爷"),
     ("family", "13800000008", "王大爷的女儿"),
 ]
+# the counters of the two meal points (after PEOPLE: the first provider_admin stays the home-care centre's)
+MEAL_POINT_STAFF = [
+    ("provider_admin", "13800000012", "城中社区老年食堂 收银员"),
+    ("provider_admin", "13800000013", "城东社区助餐点 收银员"),
+]
+PROVIDER_OF = {"13800000012": "meal_point_1", "13800000013": "meal_point_2"}  # phone → the world step of its point
 
 
 ACCOUNTS_FILE, WORLD_FILE, MARKER = "demo-accounts.json", "demo-world.json", ".seeded"
-WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id", "plan_id")
+WORLD_STEPS = ("elder_id", "assessed", "provider_id", "caregiver_id", "plan_id", "meal_point_1", "meal_point_2")
 # the institutions' steps (youfu/seed_institutions.py), after the ones above
 INSTITUTION_STEPS = tuple(f"{i[0]}_{step}" for i in INSTITUTIONS for step in ("id", "furnished")) + tuple(
     f"{i[10][0]}_{step}" for i in INSTITUTIONS for step in ("id", "stay_id"))
@@ -111,7 +118,7 @@ def demo_accounts(settings: Settings) -> list[dict]:
     path = settings.var_dir / ACCOUNTS_FILE
     known = {a["phone"]: a for a in _read_json(path, []) if isinstance(a, dict) and "phone" in a}
     rows = [{"role": role, "phone": phone, "password": known.get(phone, {}).get("password") or _password(),
-             "name": name} for role, phone, name in STAFF + PEOPLE + DESKS]
+             "name": name} for role, phone, name in STAFF + PEOPLE + DESKS + MEAL_POINT_STAFF]
     if [known.get(r["phone"]) for r in rows] != rows:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         _write_private(path, rows)
@@ -151,7 +158,7 @@ async def _create_accounts(settings: Settings, rows: list[dict], world: dict) ->
                     s, cipher=cipher, phone=phone, password=row["password"], role=role, display_name=row["name"],
                     password_hash=password_hash, now=system_clock(),
                     district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
-                    provider_id=world.get(DESK_PROVIDER_KEY.get(phone, "provider_id"))
+                    provider_id=world.get(DESK_PROVIDER_KEY.get(phone) or PROVIDER_OF.get(phone, "provider_id"))
                     if role in ("provider_admin", "caregiver") else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,
                     elder_id=world.get("elder_id") if role == "elder" else None)
@@ -261,7 +268,7 @@ def seeded(settings: Settings, client: httpx.Client | None = None) -> bool:
     var = settings.var_dir
     rows = _read_json(var / ACCOUNTS_FILE, [])
     world = _read_json(var / WORLD_FILE, {})
-    if {r.get("phone") for r in rows if isinstance(r, dict)} != {p for _, p, _ in STAFF + PEOPLE + DESKS}:
+    if {r.get("phone") for r in rows if isinstance(r, dict)} != {p for _, p, _ in STAFF + PEOPLE + DESKS + MEAL_POINT_STAFF}:
         return False
     if not all(world.get(k) for k in WORLD_STEPS + INSTITUTION_STEPS if k != "assessed"):
         return False
@@ -310,6 +317,9 @@ def seed_demo(settings: Settings) -> list[dict]:
             done(assessed=True)
         if not world.get("provider_id"):
             done(**create_demo_provider(client, officer, (HAILING[0] + 0.004, HAILING[1] + 0.003)))
+        for step, *_ in MEAL_POINTS:
+            if not world.get(step):
+                done(**create_demo_meal_point(client, officer, step, HAILING))
         asyncio.run(_create_accounts(settings, by_role["provider_admin"], world))
         if not world.get("caregiver_id"):
             done(**stock_demo_provider(client, _login(client, by_role["provider_admin"][0]), world))

@@ -53,3 +53,34 @@ def stock_demo_provider(client: httpx.Client, provider_admin: dict, world: dict)
         "name": "刘秀英", "gender": "female", "skills": ["meal", "clean", "bath", "visit"],
         "certificate_level": "level_4", "base_lat": lat, "base_lon": lon, "service_radius_m": 6000, "daily_limit": 8}))
     return {"caregiver_id": caregiver["id"]}
+
+
+# The two demo meal points (助餐点, issue 23): approved near the demo elder, each with its counter's
+# staff account (youfu/seed.py, MEAL_POINT_STAFF). A meal point needs a licence and a food permit.
+MEAL_POINTS = (
+    ("meal_point_1", "泰州市海陵区城中社区老年食堂（演示）", "52321202MJ0000002", "城中街道",
+     "泰州市海陵区城中街道鼓楼南路 30 号", (0.002, 0.001), "0523-86000010"),
+    ("meal_point_2", "泰州市海陵区城东社区助餐点（演示）", "52321202MJ0000003", "城东街道",
+     "泰州市海陵区城东街道东进东路 12 号", (0.006, 0.009), "0523-86000011"),
+)
+
+
+def create_demo_meal_point(client: httpx.Client, officer: dict, step: str, near: tuple[float, float]) -> dict:
+    _, name, first17, street, address, (dlat, dlon), phone = next(p for p in MEAL_POINTS if p[0] == step)
+    lat, lon = near[0] + dlat, near[1] + dlon
+    point = checked(client.post("/api/providers/providers", headers={**officer, "Idempotency-Key": f"seed-{step}"},
+                                json={"kind": "meal_point", "legal_name": name, "credit_code": _credit_code(first17),
+                                      "district_code": "321202", "street": street, "address": address, "lat": lat,
+                                      "lon": lon, "contact_name": "食堂负责人", "contact_phone": phone,
+                                      "star_rating": 3}))
+    pid = point["id"]
+    # a resumed seeding: the keyed create answers as the first time did, so ask how the point is now
+    if checked(client.get(f"/api/providers/providers/{pid}", headers=officer)).get("status") == "approved":
+        return {step: pid}
+    today = date.today()
+    for kind, number in (("licence", f"MZ32120200{step[-1]}0"), ("food_permit", f"JY3321202000{step[-1]}")):
+        checked(client.post(f"/api/providers/providers/{pid}/documents", headers=officer, json={
+            "kind": kind, "number": number, "issued_on": str(today - timedelta(days=30)),
+            "expires_on": str(today + timedelta(days=365))}))
+    checked(client.post(f"/api/providers/providers/{pid}/approve", headers=officer, json={"reason": "食品经营许可核验通过"}))
+    return {step: pid}

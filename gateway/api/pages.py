@@ -32,6 +32,7 @@ PAGES = {
     "/bureau": "bureau.html",
     "/elder": "elder.html",
     "/provider": "provider.html",
+    "/counter": "counter.html",  # a meal point's counter (助餐点): its staff redeem meal codes
 }
 
 

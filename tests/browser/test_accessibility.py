@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, new_id_card, sign_in
+from tests.support.meals import counter_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,6 +27,7 @@ PAGES = [
     ("/assessor", "assessor"),
     ("/bureau", "officer"),
     ("/bureau", "city_officer"),  # the city's view adds the by-district chart and table, and the bureaus' lists
+    ("/counter", "meal_point"),  # a demo meal point's counter account (a provider_admin of a 助餐点)
 ]
 
 
@@ -53,10 +55,10 @@ def open_page(page, platform, path: str, role: str | None) -> None:
     if role is None:
         page.goto(f"{platform.url}{path}")
     else:
-        account = platform.account(role)
+        account = counter_account(platform) if role == "meal_point" else platform.account(role)
         sign_in(page, platform.url, account["phone"], account["password"])
         page.wait_for_url(f"**{path}")
-    if path in ("/elder", "/provider", "/bureau"):
+    if path in ("/elder", "/provider", "/bureau", "/counter"):
         expect(page.locator("body")).to_have_attribute("data-loaded", "true", timeout=30_000)
     page.wait_for_load_state("networkidle")
 

@@ -4,7 +4,8 @@ the officer's list with the state the report implies, every completed order is s
 run's voucher spend per unit equals the ledger's spend report (before and after), check-in
 exceptions are on record and audited, no answer was a 5xx or an unexpected refusal, the care plans
 it made had their first visits ordered and served, and the demo world (its elder, provider and
-caregiver) was not touched."""
+caregiver) was not touched. Around noon some elders eat at the demo meal points (their subsidies
+are voucher spend of the run too)."""
 from __future__ import annotations
 
 import json
@@ -53,6 +54,12 @@ def run(platform, repo_root, tmp_path_factory):
     return {"report": json.loads(out.read_text()), "stdout": done.stdout, "before": before, "month": month}
 
 
+def test_some_elders_ate_at_the_demo_meal_points_at_noon(run):
+    meals = run["report"]["meals"]
+    assert meals["meal_points"] == 2 and meals["meals"] >= 3 and meals["refused"] == 0, meals
+    assert meals["subsidy_fen"] > 0 and "助餐 meals at the counter" in run["stdout"]
+
+
 def test_the_run_prints_progress_and_a_report_without_errors(run):
     report, text = run["report"], run["stdout"]
     for phase in ("setup", "play", "drain", "report", "done"):
@@ -99,6 +106,8 @@ def test_voucher_spend_by_district_is_the_ledgers(run, platform):
     ours = defaultdict(int)
     for o in orders:
         ours[o["district_code"]] += o["voucher_fen"]
+    for district, fen in report["meals"]["subsidy_by_district_fen"].items():  # lunch at the demo meal points
+        ours[district] += fen
     delta = {k: after.get(k, 0) - run["before"].get(k, 0) for k in set(after) | set(run["before"])}
     assert {k: v for k, v in delta.items() if v} == {k: v for k, v in ours.items() if v}
     spend = report["voucher_spend"]

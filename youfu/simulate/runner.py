@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import TextIO
 
 from shared.city import CITY_TZ
+from youfu.seed import MEAL_POINT_STAFF, PROVIDER_OF
 from youfu.simulate import day as D
 from youfu.simulate import staff as kept_staff
 from youfu.simulate.build import Builder
 from youfu.simulate.city import SCALES, generate_world
 from youfu.simulate.http import Gateway, Session, SimulationError
+from youfu.simulate.meals import Counter, Lunch
 from youfu.simulate.places import KeepClear
 from youfu.simulate.plans import build_plans
 from youfu.simulate.play import Play
@@ -47,6 +49,7 @@ class SimConfig:
     run_tag: int | None = None
     drain_s: float = 90.0
     staff_file: Path | None = None  # staff kept between runs (youfu/simulate/staff.py); None: always new
+    counters: tuple[Counter, ...] = ()  # the demo meal points' counters: elders eat there at noon (meals.py)
 
 
 def config_from_var(var_dir: Path, *, gateway: str, phone: str | None = None, password: str | None = None,
@@ -63,13 +66,19 @@ def config_from_var(var_dir: Path, *, gateway: str, phone: str | None = None, pa
         if admin is None:
             raise SimulationError(f"{path} holds no admin account")
         phone, password = admin["phone"], admin["password"]
-    keep = []
+    keep, counters = [], []
     world = var_dir / "demo-world.json"
     if world.exists():
-        lat, lon = json.loads(world.read_text())["provider_location"]
+        demo = json.loads(world.read_text())
+        lat, lon = demo["provider_location"]
         keep.append(KeepClear(lat, lon))
+        listed = var_dir / "demo-accounts.json"
+        accounts = {a["phone"]: a for a in json.loads(listed.read_text())} if listed.exists() else {}
+        counters = [Counter(demo[PROVIDER_OF[p]], p, accounts[p]["password"]) for _, p, _ in MEAL_POINT_STAFF
+                    if demo.get(PROVIDER_OF[p]) and p in accounts]
     kw.setdefault("staff_file", var_dir / "simulation-staff.json")
-    return SimConfig(gateway=gateway, admin_phone=phone, admin_password=password, keep_clear=tuple(keep), **kw)
+    return SimConfig(gateway=gateway, admin_phone=phone, admin_password=password, keep_clear=tuple(keep),
+                     counters=tuple(counters), **kw)
 
 
 async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
@@ -140,7 +149,11 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
             f"探访 {c.visits_done}  错误 errors {gw.tally.error_count}")
         phase_watch = asyncio.create_task(_announce_drain(play, progress))
         stays_day = asyncio.create_task(stays.play(duration_s)) if stays else None
+        lunch = Lunch(gw, world, b, list(cfg.counters), speed=speed, seed=cfg.seed) if cfg.counters and not steady else None
+        eating = asyncio.create_task(lunch.run(time.monotonic())) if lunch else None  # the day starts now
         await play.run(drain_s=cfg.drain_s)
+        if eating:
+            await eating
         phase_watch.cancel()
         if stays_day:
             await stays_day
@@ -164,6 +177,11 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
                            timing=timing)
         if stays:
             report["stays"] = stays.summary()
+        if lunch:  # the subsidies taken at the counters are voucher spend of this run too
+            report["meals"] = lunch.report()
+            spend = report["voucher_spend"]
+            spend["simulated_total_fen"] += lunch.subsidy_fen
+            spend["agrees"] = spend["simulated_total_fen"] == spend["this_run_total_fen"]
     finally:
         ticker.cancel()
         if stays_day is not None and not stays_day.done():
@@ -178,6 +196,10 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
     progress.phase("done", "完成 finished")
     if not cfg.quiet and cfg.print_report:
         print(render(report), file=out, flush=True)
+        if "meals" in report:
+            m = report["meals"]
+            print(f"助餐 meals at the counter  {m['meals']} 餐 at {m['meal_points']} 个助餐点 meal points · 补贴 subsidy "
+                  f"{m['subsidy_fen'] / 100:.2f} 元 · 被拒 refused {m['refused']}", file=out, flush=True)
     if cfg.json_path:
         Path(cfg.json_path).write_text(json.dumps(report, ensure_ascii=False, indent=2))
     return report
