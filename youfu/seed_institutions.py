@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import httpx
 
-from youfu.seed_providers import checked
+from youfu.seed_providers import _credit_code, checked
 
 # (world key, legal name, 17 characters of the credit code, street, address, offset from the
 # district centre, star rating, the desk's phone, rooms: (room, care level, room gender, beds),
@@ -41,10 +41,6 @@ DESK_ACCOUNTS = [("provider_admin", phone, f"{name.removesuffix('（演示）')[
                  for key, name, _, _, _, _, _, phone, _, _, _ in INSTITUTIONS]
 
 
-def _credit_code(first17: str) -> str:
-    from services.providers.rules.credit_code import credit_code_check_char
-
-    return first17 + credit_code_check_char(first17)
 
 
 def _id_card(first17: str) -> str:

@@ -58,9 +58,9 @@ def stock_demo_provider(client: httpx.Client, provider_admin: dict, world: dict)
 # The two demo meal points (助餐点, issue 23): approved near the demo elder, each with its counter's
 # staff account (youfu/seed.py, MEAL_POINT_STAFF). A meal point needs a licence and a food permit.
 MEAL_POINTS = (
-    ("meal_point_1", "泰州市海陵区城中社区老年食堂（演示）", "52321202MJ0000002", "城中街道",
+    ("meal_point_1", "泰州市海陵区城中社区老年食堂（演示）", "52321202MJ0000004", "城中街道",
      "泰州市海陵区城中街道鼓楼南路 30 号", (0.002, 0.001), "0523-86000010"),
-    ("meal_point_2", "泰州市海陵区城东社区助餐点（演示）", "52321202MJ0000003", "城东街道",
+    ("meal_point_2", "泰州市海陵区城东社区助餐点（演示）", "52321202MJ0000005", "城东街道",
      "泰州市海陵区城东街道东进东路 12 号", (0.006, 0.009), "0523-86000011"),
 )
 
