@@ -7,7 +7,7 @@ ledger's invariants hold at the end.
 
 The stay is dated in the PREVIOUS month (admitted on the 3rd, home on leave the 10th–12th, back on
 the 13th, discharged on the 20th) so its month has ended and can be claimed now. The admission day
-counts, the discharge day does not (docs/decisions.md D40): 17 billed days, 3 of them paid leave."""
+counts, the discharge day does not (docs/decisions.md D43): 17 billed days, 3 of them paid leave."""
 from __future__ import annotations
 
 import json

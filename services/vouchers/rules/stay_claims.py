@@ -1,7 +1,7 @@
 """Monthly bed-day claims for institutional stays: what one stay is worth to each institution in
 one month, and how the 机构托养券 shares it with the elder. Pure: no clock, no database.
 
-How days are counted (docs/decisions.md, D40, stay claims):
+How days are counted (docs/decisions.md, D43, stay claims):
 - A stay covers the half-open days [admitted_on, ended_on): the admission day is billed, the day
   of discharge or death is not (the night is what a bed is for, and the day an elder leaves is
   the next stay's or home's). Death on the 1st therefore bills nothing in that month.
