@@ -5,7 +5,7 @@
 #   - PostgreSQL: started when it is installed and does not answer (optional: without one the
 #     suite runs on SQLite, and under CI=true tests/run_suite.py fails instead).
 #   - Chromium and a Chinese font for the browser tests (Debian: chromium fonts-wqy-microhei).
-#   - axe-core (package.json, pinned by package-lock.json) for the accessibility test, via `npm ci`.
+#   - axe-core and the AsyncAPI schemas (package.json, pinned by package-lock.json) for the accessibility and AsyncAPI tests, via `npm ci`.
 #
 # What is missing is installed where it can be (root or password-less sudo, on Debian/apt);
 # otherwise the script says exactly what to install and exits 1 before any test runs. On a ready
@@ -90,7 +90,7 @@ fi
 
 # ---- axe-core for the accessibility test, from the committed package-lock.json ------------------
 # node_modules/.package-lock.json is what npm ci wrote last; a newer package-lock.json means another install.
-if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/@asyncapi/specs/package.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   if command -v npm >/dev/null 2>&1; then
     say "installing the npm packages of package-lock.json (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error || say "npm ci failed"

@@ -38,3 +38,26 @@ def test_cloudevent_envelope_round_trips():
     e = CloudEvent(source="/youfu/test", type="youfu.x.v1", subject="s", data={"a": 1}, requestid="r1")
     back = CloudEvent.from_json(e.to_json())
     assert back == e and back.specversion == "1.0" and back.datacontenttype == "application/json"
+
+
+def test_asyncapi_document_validates_against_the_official_asyncapi_3_schema():
+    """Checked the way an outside client's tooling reads it: against the AsyncAPI Initiative's own
+    JSON Schema for 3.0.0 (npm `@asyncapi/specs`, installed from the lock by `make test`)."""
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft7Validator
+
+    import services.assessment.events  # noqa: F401 - each registers its event types
+    import services.orders.events  # noqa: F401
+    import services.providers.events  # noqa: F401
+    import services.vouchers.events  # noqa: F401
+
+    path = Path(__file__).resolve().parents[2] / "node_modules/@asyncapi/specs/schemas/3.0.0-without-$id.json"
+    assert path.exists(), f"{path} is missing: `make test` installs it (scripts/prerequisites.sh), or `npm ci`"
+    validator = Draft7Validator(json.loads(path.read_text()))
+    doc = json.loads(json.dumps(asyncapi_document(), default=str))
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in validator.iter_errors(doc)]
+    assert errors == []
+    doc["channels"]["youfu.orders"]["address"] = 5  # and the validator does catch a broken document
+    assert list(validator.iter_errors(doc))
