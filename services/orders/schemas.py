@@ -330,6 +330,7 @@ class StayApplicationOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     application_id: str
     elder_id: str
+    elder_name: str | None = Field(None, description="老人姓名（机构办理入住需要核对本人）")
     provider_id: str
     care_level: str
     kind: str
@@ -376,6 +377,7 @@ class StayOut(BaseModel):
     stay_id: str
     application_id: str
     elder_id: str
+    elder_name: str | None = Field(None, description="老人姓名")
     provider_id: str
     bed_id: str
     care_level: str

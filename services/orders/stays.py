@@ -47,7 +47,7 @@ from services.orders.access import (
 )
 from services.orders.elders import ensure_elder
 from services.orders.events import StayAdmitted, StayEnded, StayLeft, StayReturned, StayTransferred, publish
-from services.orders.models import StayApplicationRow, StayMovementRow, StayRow
+from services.orders.models import ElderRow, StayApplicationRow, StayMovementRow, StayRow
 from services.orders.rules.stays import (
     APPLICATION_NAMES,
     CARE_LEVELS,
@@ -202,20 +202,27 @@ async def decline_application(session: AsyncSession, *, beds: Beds, principal: P
     return application_answer(row)
 
 
+async def _elder_name(session: AsyncSession, elder_id: uuid.UUID) -> str | None:
+    # the desk hands over a bed to a person: the name from this service's elder copy
+    return (await session.execute(sa.select(ElderRow.name).where(ElderRow.elder_id == elder_id))).scalar_one_or_none()
+
+
 async def read_application(session: AsyncSession, *, principal: Principal, application_id: uuid.UUID) -> dict:
-    return application_answer(await load_application(session, principal, application_id))
+    row = await load_application(session, principal, application_id)
+    return application_answer(row, elder_name=await _elder_name(session, row.elder_id))
 
 
 async def list_applications(session: AsyncSession, *, principal: Principal, elder_id: uuid.UUID | None,
                             provider_id: uuid.UUID | None, status: str | None, limit: int, offset: int) -> list[dict]:
     require_stay_reader(principal)
-    query = sa.select(StayApplicationRow).where(application_scope(principal))
+    query = (sa.select(StayApplicationRow, ElderRow.name)
+             .outerjoin(ElderRow, ElderRow.elder_id == StayApplicationRow.elder_id).where(application_scope(principal)))
     for column, value in ((StayApplicationRow.elder_id, elder_id), (StayApplicationRow.provider_id, provider_id),
                           (StayApplicationRow.status, status)):
         if value is not None:
             query = query.where(column == value)
     query = query.order_by(StayApplicationRow.created_at.desc(), StayApplicationRow.id).limit(limit).offset(offset)
-    return [application_answer(r) for r in (await session.execute(query)).scalars()]
+    return [application_answer(r, elder_name=name) for r, name in (await session.execute(query)).all()]
 
 
 # ---- stays ------------------------------------------------------------------------------------
@@ -364,18 +371,19 @@ async def read_stay(session: AsyncSession, *, principal: Principal, stay_id: uui
     row = await load_stay(session, principal, stay_id)
     movements = list((await session.execute(sa.select(StayMovementRow).where(StayMovementRow.stay_id == row.id)
                                             .order_by(StayMovementRow.created_at))).scalars())
-    return stay_answer(row, movements)
+    return stay_answer(row, movements, elder_name=await _elder_name(session, row.elder_id))
 
 
 async def list_stays(session: AsyncSession, *, principal: Principal, elder_id: uuid.UUID | None,
                      provider_id: uuid.UUID | None, status: str | None, open_only: bool, limit: int,
                      offset: int) -> list[dict]:
     require_stay_reader(principal)
-    query = sa.select(StayRow).where(stay_scope(principal))
+    query = sa.select(StayRow, ElderRow.name).outerjoin(ElderRow, ElderRow.elder_id == StayRow.elder_id).where(
+        stay_scope(principal))
     for column, value in ((StayRow.elder_id, elder_id), (StayRow.provider_id, provider_id), (StayRow.status, status)):
         if value is not None:
             query = query.where(column == value)
     if open_only:
         query = query.where(StayRow.ended_on.is_(None))
     query = query.order_by(StayRow.admitted_on.desc(), StayRow.id).limit(limit).offset(offset)
-    return [stay_answer(r) for r in (await session.execute(query)).scalars()]
+    return [stay_answer(r, elder_name=name) for r, name in (await session.execute(query)).all()]

@@ -186,8 +186,9 @@ def _day(value) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def application_answer(row: StayApplicationRow) -> dict:
-    return {"application_id": str(row.id), "elder_id": str(row.elder_id), "district_code": row.district_code,
+def application_answer(row: StayApplicationRow, *, elder_name: str | None = None) -> dict:
+    return {"application_id": str(row.id), "elder_id": str(row.elder_id), "elder_name": elder_name,
+            "district_code": row.district_code,
             "provider_id": str(row.provider_id), "care_level": row.care_level,
             "care_level_name": CARE_LEVELS.get(row.care_level, row.care_level), "kind": row.kind,
             "kind_name": STAY_KINDS.get(row.kind, row.kind), "planned_start": _day(row.planned_start),
@@ -197,8 +198,9 @@ def application_answer(row: StayApplicationRow) -> dict:
             "created_at": local_iso(row.created_at), "updated_at": local_iso(row.updated_at)}
 
 
-def stay_answer(row: StayRow, movements: list[StayMovementRow] | None = None) -> dict:
+def stay_answer(row: StayRow, movements: list[StayMovementRow] | None = None, *, elder_name: str | None = None) -> dict:
     answer = {"stay_id": str(row.id), "application_id": str(row.application_id), "elder_id": str(row.elder_id),
+              "elder_name": elder_name,
               "district_code": row.district_code, "provider_id": str(row.provider_id),
               "provider_name": row.provider_name, "bed_id": str(row.bed_id), "care_level": row.care_level,
               "care_level_name": CARE_LEVELS.get(row.care_level, row.care_level), "kind": row.kind,

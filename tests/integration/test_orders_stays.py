@@ -78,6 +78,11 @@ async def test_apply_accept_admit_leave_return_transfer_discharge_with_events(or
     r = await admit(env, first, app["application_id"], day(-20))
     assert r.status_code == 201, r.text
     stay = r.json()
+    async with env.client("provider_admin", provider_id=first) as desk:  # the desk sees whom it admits
+        listed = (await desk.get("/stays", params={"provider_id": first})).json()
+        assert [(s["stay_id"], s["elder_name"]) for s in listed] == [(stay["stay_id"], "张桂兰")]
+        apps = (await desk.get("/stay-applications", params={"provider_id": first})).json()
+        assert [a["elder_name"] for a in apps] == ["张桂兰"]
     sid = stay["stay_id"]
     assert stay["status"] == "admitted" and stay["daily_rate_fen"] == 9000
     assert env.providers.beds[bed] | {} == env.providers.beds[bed] and env.providers.beds[bed]["status"] == "occupied"
