@@ -57,4 +57,7 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         "youfu.order.accepted.v1": load_handler(workload.record_accepted),
         "youfu.order.completed.v1": load_handler(workload.record_completed),
         "youfu.order.cancelled.v1": load_handler(workload.record_cancelled),
+        # given back before check-in: the caregiver's load for it ends (an acceptance by someone
+        # else, later on the same partition, moves the load to them)
+        "youfu.order.returned.v1": load_handler(workload.record_cancelled),
     })]

@@ -1,5 +1,5 @@
 """Each caregiver's load today, kept from the orders service's events (`order.accepted`,
-`.completed` and `.cancelled`, read as plain dicts); ratings from `order.reviewed` are in `ratings`.
+`.completed`, `.cancelled` and `.returned`, read as plain dicts); ratings from `order.reviewed` are in `ratings`.
 
 Each function runs inside the consumer's transaction (the kernel commits it with the inbox row,
 so a redelivered event changes nothing) and is idempotent by itself too: a load is kept per

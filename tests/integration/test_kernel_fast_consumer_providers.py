@@ -57,7 +57,7 @@ async def test_loads_follow_an_order_and_the_index_hears_each_committed_change(d
     index = IndexTold()
     [sub] = make_subscriptions(SimpleNamespace(runtime=SimpleNamespace(search=index), now=lambda: NOW))
     assert set(sub.fast_handlers) == {"youfu.order.accepted.v1", "youfu.order.completed.v1",
-                                      "youfu.order.cancelled.v1"}
+                                      "youfu.order.cancelled.v1", "youfu.order.returned.v1"}
     assert set(sub.handlers) == {"youfu.order.reviewed.v1"}
     provider, a, b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     o1, o2, o3, o4 = (uuid.uuid4() for _ in range(4))
@@ -90,4 +90,7 @@ async def test_loads_follow_an_order_and_the_index_hears_each_committed_change(d
     # accepted again after the cancellation (dispatched anew): counted again
     assert await deliver(order_event("accepted", o1, provider_id=provider, caregiver_id=a)) == {a: 2, b: 1}
     assert (await load_rows(db))[o1] == (a, TODAY, False)
+    # given back before check-in: the load ends, and the next acceptance counts for whoever takes it
+    assert await deliver(order_event("returned", o1, provider_id=provider, caregiver_id=a, reason="临时有事")) == {a: 1}
+    assert await deliver(order_event("accepted", o1, provider_id=provider, caregiver_id=b)) == {a: 1, b: 2}
 
