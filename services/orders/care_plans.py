@@ -34,7 +34,7 @@ from services.orders.access import (
     require_plan_reader,
     schedule_provider,
 )
-from services.orders.delivery import cancel_order
+from services.orders.departure import cancel_orders_ahead
 from services.orders.dispatch.dispatcher import EXPIRED_UNMATCHED_REASON
 from services.orders.models import ElderRow, OrderRow, RecurringOccurrenceRow, RecurringRuleRow
 from services.orders.recurrence import domain_rule
@@ -52,14 +52,10 @@ from services.orders.rules.care_plans import (
     summary_zh,
 )
 from services.orders.rules.departure import (
-    CANCELLABLE_STATES,
     OPEN_RULE_STATUSES,
-    OrderFacts,
     RuleFacts,
-    orders_to_cancel,
     rules_to_end,
 )
-from services.orders.rules.lifecycle import Actor
 from services.orders.rules.recurrence import RecurrenceRule, YearMonth, local_date
 from services.orders.views import local_iso
 from shared.auth import Principal
@@ -128,17 +124,8 @@ async def stop_plan_rules(session: AsyncSession, *, data: dict, reason: str, now
     for rule_end in rules_to_end(ending, open_rules):
         rule = by_id[rule_end.id]
         rule.status, rule.end_date, rule.end_reason, rule.updated_at = "ended", rule_end.end_date, rule_end.reason, now
-    # locked in id order, as every other writer of orders takes one row at a time
-    orders = list((await session.execute(sa.select(OrderRow).where(
-        OrderRow.recurring_rule_id.in_(list(by_id)), OrderRow.window_start >= ending.cutoff,
-        OrderRow.state.in_(CANCELLABLE_STATES)).order_by(OrderRow.id).with_for_update())).scalars())
-    orders_by_id = {o.id: o for o in orders}
-    holds = []
-    for order_id in orders_to_cancel(ending, [OrderFacts(o.id, o.state, o.window_start) for o in orders]):
-        _, hold = await cancel_order(session, order=orders_by_id[order_id], actor=Actor.PLATFORM,
-                                     reason=ending.order_reason, now=now)
-        if hold is not None:
-            holds.append(hold)
+    orders, holds = await cancel_orders_ahead(session, which=OrderRow.recurring_rule_id.in_(list(by_id)),
+                                              ending=ending, now=now)
     log.info("care plan %s stopped (%s, from %s): %d rules ended, %d orders cancelled", plan_id, reason,
              ending.status_date, len(open_rules), len(orders))
     return holds

@@ -43,6 +43,24 @@ from services.orders.stays import end_stay, open_stay_of, stay_dates
 log = logging.getLogger("youfu.orders.departure")
 
 
+async def cancel_orders_ahead(session: AsyncSession, *, which, ending, now: datetime) -> tuple[list, list]:
+    """Cancel the open orders `which` selects from `ending.cutoff` on (a departure or a plan's end),
+    through the cancellation every order takes. Returns (the orders looked at, the holds to void
+    once the transaction has committed)."""
+    # locked in id order, as every other writer of orders takes one row at a time
+    orders = list((await session.execute(sa.select(OrderRow).where(
+        which, OrderRow.window_start >= ending.cutoff,
+        OrderRow.state.in_(CANCELLABLE_STATES)).order_by(OrderRow.id).with_for_update())).scalars())
+    by_id = {o.id: o for o in orders}
+    holds = []
+    for order_id in orders_to_cancel(ending, [OrderFacts(o.id, o.state, o.window_start) for o in orders]):
+        _, hold = await cancel_order(session, order=by_id[order_id], actor=Actor.PLATFORM,
+                                     reason=ending.order_reason, now=now)
+        if hold is not None:
+            holds.append(hold)
+    return orders, holds
+
+
 async def end_services(session: AsyncSession, *, data: dict, now: datetime) -> list[uuid.UUID]:
     """`elder.updated` with status deceased or moved_away, in the consumer's transaction: end the
     elder's rules, cancel the orders from the real date on. Returns the holds to void once the
@@ -58,17 +76,8 @@ async def end_services(session: AsyncSession, *, data: dict, now: datetime) -> l
     for ending in rules_to_end(departure, [RuleFacts(r.id, r.status, r.start_date, r.end_date) for r in rules]):
         rule = by_id[ending.id]
         rule.status, rule.end_date, rule.end_reason, rule.updated_at = "ended", ending.end_date, ending.reason, now
-    # locked in id order, as every other writer of orders takes one row at a time
-    orders = list((await session.execute(sa.select(OrderRow).where(
-        OrderRow.elder_id == elder_id, OrderRow.window_start >= departure.cutoff,
-        OrderRow.state.in_(CANCELLABLE_STATES)).order_by(OrderRow.id).with_for_update())).scalars())
-    by_id = {o.id: o for o in orders}
-    holds = []
-    for order_id in orders_to_cancel(departure, [OrderFacts(o.id, o.state, o.window_start) for o in orders]):
-        _, hold = await cancel_order(session, order=by_id[order_id], actor=Actor.PLATFORM,
-                                     reason=departure.order_reason, now=now)
-        if hold is not None:
-            holds.append(hold)
+    orders, holds = await cancel_orders_ahead(session, which=OrderRow.elder_id == elder_id, ending=departure,
+                                              now=now)
     if rules or orders:
         log.info("elder %s %s on %s: %d recurring rules ended, %d orders cancelled", elder_id,
                  data.get("status"), departure.status_date, len(rules), len(orders))

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from services.orders.rules.meal_codes import ScanLimits
 from shared.city import CITY_TZ
 from shared.errors import Conflict, Forbidden, invalid_field
+from shared.policy_data import in_force as policy_on  # noqa: F401 - the one chooser of a version
 
 MEALS = {"lunch": "午餐", "dinner": "晚餐"}
 METHODS = {"scanned": "扫码", "typed": "手工输入"}
@@ -43,12 +44,6 @@ def policy_from(data: dict) -> list[MealPolicy]:
                            meals={m: (time.fromisoformat(a), time.fromisoformat(b)) for m, (a, b) in v["meals"].items()})
                 for v in data["versions"]]
     return sorted(versions, key=lambda v: v.valid_from)
-
-
-def policy_on(versions: list[MealPolicy], day: date) -> MealPolicy:
-    """The version in force on `day` (the oldest one before the first `valid_from`)."""
-    in_force = [v for v in versions if v.valid_from <= day]
-    return in_force[-1] if in_force else versions[0]
 
 
 def meal_of(instant: datetime, policy: MealPolicy) -> str:

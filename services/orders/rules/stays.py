@@ -16,6 +16,7 @@ from datetime import date
 from enum import StrEnum
 
 from shared.errors import Conflict, FieldError, Invalid, invalid_field
+from shared.policy_data import in_force as policy_on  # noqa: F401 - the one chooser of a version
 
 CARE_LEVELS = {"self_care": "自理", "nursing": "护理型", "dementia": "失智照护"}
 STAY_KINDS = {"long_term": "长期托养", "respite": "短期喘息"}
@@ -91,12 +92,6 @@ def policy_from(data: dict) -> list[StayPolicy]:
                            community_during_leave=bool(v["community_during_leave"]))
                 for v in data["versions"]]
     return sorted(versions, key=lambda v: v.valid_from)
-
-
-def policy_on(versions: list[StayPolicy], day: date) -> StayPolicy:
-    """The version in force on `day` (the oldest one before the first `valid_from`)."""
-    in_force = [v for v in versions if v.valid_from <= day]
-    return in_force[-1] if in_force else versions[0]
 
 
 # ---- applications and dates -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from datetime import date
 
 from shared.city import haversine_m
 from shared.errors import Conflict, FieldError, Invalid
+from shared.policy_data import in_force as policy_on  # noqa: F401 - the one chooser of a version
 
 # Institutions, and home-care centres for their respite (喘息) beds; kind codes of rules/registry.py.
 BED_KINDS = ("care_institution", "home_care_centre")
@@ -59,15 +60,6 @@ def parse_policies(data: dict) -> tuple[BedPolicy, ...]:
     if not policies:
         raise ValueError("bed policy: no version")
     return tuple(sorted(policies, key=lambda p: p.valid_from))
-
-
-def policy_on(policies: tuple[BedPolicy, ...], day: date) -> BedPolicy:
-    """The version in force on `day`: the latest that has begun (the first, before any has)."""
-    current = policies[0]
-    for p in policies:
-        if p.valid_from <= day:
-            current = p
-    return current
 
 
 def rate_problems(rates: list[tuple[str, int]], policy: BedPolicy) -> list[FieldError]:
