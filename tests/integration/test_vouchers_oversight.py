@@ -37,8 +37,8 @@ async def completed_orders(vouchers, provider: uuid.UUID, elders: list[uuid.UUID
         hold = await place_hold(vouchers, elder, 1000)
         data = completion(hold, elder=elder, provider=provider, amount_fen=1000,
                           completed_at=f"2026-03-{day:02d}T0{i % 9}:30:00+08:00", district=HAILING)
-        await complete(vouchers, data)
         done.append(data | {"voucher_fen": hold["voucher_fen"]})
+    await asyncio.gather(*(complete(vouchers, {k: v for k, v in d.items()}) for d in done))
     return done
 
 
