@@ -101,11 +101,15 @@ async def draw_return_sample(session: AsyncSession, *, principal: Principal, mon
                                   policy_version=policy.version, rate_bp=policy.sample_rate_bp,
                                   minimum=policy.sample_minimum, population=len(orders),
                                   drawn_by=principal.user_id, drawn_at=now)
-    session.add(sample)
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(sample)
+            await session.flush()
     except IntegrityError:  # another officer drew it at the same moment: theirs stands
-        raise Conflict("该月回访样本正在抽取，请稍后重试（将返回已抽取的样本）", month=month) from None
+        existing = await _sample_of(session, district, month)
+        if existing is None:
+            raise Conflict("该月回访样本正在抽取，请稍后重试", month=month) from None
+        return 200, await _answer(session, existing)
     rows = {r.order_id: r for r in (await session.execute(sa.select(CompletedOrderRow).where(
         CompletedOrderRow.order_id.in_([uuid.UUID(o.order_id) for o in drawn])))).scalars()} if drawn else {}
     session.add_all(ReturnVisitRow(id=uuid.uuid4(), sample_id=sample.id, position=i, order_id=row.order_id,

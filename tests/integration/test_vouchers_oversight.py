@@ -84,6 +84,10 @@ async def test_return_visits_hold_a_line_out_of_a_confirmed_settlement(vouchers)
         redrawn = draw_sample(population, seed=sample["seed"], rate_bp=500, minimum=3)
         assert [o.order_id for o in redrawn] == [v["order_id"] for v in sample["visits"] if v["provider_id"] == str(busy)]
         assert (await far_officer.get("/return-visit-samples", params={"month": MARCH})).status_code == 404
+        # two first draws of one district at the same moment: one sample, drawn once
+        race = await asyncio.gather(*(far_officer.post("/return-visit-samples", json={"month": MARCH}) for _ in range(2)))
+        assert sorted(r.status_code for r in race) == [200, 201], [r.text for r in race]
+        assert race[0].json()["sample_id"] == race[1].json()["sample_id"]
         elsewhere = await far_officer.post("/return-visit-samples", json={"month": MARCH, "district_code": HAILING})
         assert elsewhere.status_code == 403
         assert (await provider.post("/return-visit-samples", json={"month": MARCH})).status_code == 403
