@@ -195,7 +195,7 @@ async def list_findings(session: AsyncSession, *, principal: Principal, status: 
     admin its own provider's."""
     query = (sa.select(ServiceFindingRow)
              .where(provider_readable_by(principal, ServiceFindingRow.provider_id, ServiceFindingRow.district_code))
-             .order_by(ServiceFindingRow.status.desc(), ServiceFindingRow.opened_at.desc()).limit(500))
+             .order_by(ServiceFindingRow.status, ServiceFindingRow.opened_at.desc()).limit(500))  # open first
     if status:
         query = query.where(ServiceFindingRow.status == status)
     return [finding_answer(f) for f in (await session.execute(query)).scalars()]
