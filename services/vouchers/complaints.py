@@ -58,6 +58,8 @@ async def file_complaint(session: AsyncSession, *, principal: Principal, subject
                          caregiver_id: uuid.UUID | None = None, district_code: str | None = None) -> dict:
     if principal.role not in FILERS:
         raise Forbidden("只有老人、家属或 12349 坐席可以提交投诉")
+    if len(text.strip()) < 2:
+        raise invalid_field("text", "请写下投诉内容（至少 2 个字）")
     if principal.role in ELDER_ROLES:
         mine = own_elders(principal)
         if elder_id is None and len(mine) == 1:

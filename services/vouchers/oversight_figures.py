@@ -14,7 +14,13 @@ from services.vouchers.access import acting_district
 from services.vouchers.models import ComplaintRow, CompletedOrderRow, ReturnVisitRow
 from services.vouchers.rules.calendar import month_end_utc, month_start_utc, parse_month
 from services.vouchers.rules.complaints import ComplaintStatus, is_overdue
-from services.vouchers.rules.return_visits import ProviderVisits, VisitResult, coverage_figures, summarise
+from services.vouchers.rules.return_visits import (
+    ProviderVisits,
+    VisitResult,
+    check_oversight_month,
+    coverage_figures,
+    summarise,
+)
 from services.vouchers.views import district_name
 from shared.auth import Principal
 
@@ -36,7 +42,7 @@ def _complaint_figures(rows: list, now: datetime) -> dict:
 async def oversight_figures(session: AsyncSession, *, principal: Principal, month: str, district_code: str | None,
                             now: datetime) -> dict:
     district = acting_district(principal, district_code)
-    parse_month(month)
+    check_oversight_month(parse_month(month)[0])
     counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     done = sa.select(CompletedOrderRow.district_code, CompletedOrderRow.provider_id, sa.func.count()).where(
         CompletedOrderRow.month == month).group_by(CompletedOrderRow.district_code, CompletedOrderRow.provider_id)

@@ -33,9 +33,16 @@ from services.vouchers.models import (
 )
 from services.vouchers.oversight_policy import oversight_policy
 from services.vouchers.rules.calendar import is_future_month, local_date, month_end_utc, month_of, parse_month
-from services.vouchers.rules.return_visits import CompletedOrder, FindingOutcome, VisitResult, draw_sample
+from services.vouchers.rules.return_visits import (
+    CompletedOrder,
+    FindingOutcome,
+    VisitResult,
+    check_oversight_month,
+    draw_sample,
+)
 from services.vouchers.views import finding_answer, sample_answer, visit_answer
 from shared.auth import Principal
+from shared.city import DISTRICTS
 from shared.errors import Conflict, Forbidden, NotFound, invalid_field
 
 log = logging.getLogger("youfu.vouchers.return_visits")
@@ -61,6 +68,8 @@ def _sample_district(principal: Principal, district_code: str | None) -> str:
     district = acting_district(principal, district_code)
     if district is None:
         raise invalid_field("district_code", "市级账号抽样须指定区县")
+    if district not in DISTRICTS:
+        raise invalid_field("district_code", "没有这个区县")
     return district
 
 
@@ -85,7 +94,7 @@ async def draw_return_sample(session: AsyncSession, *, principal: Principal, mon
     """Draw the district's sample of a month that is over (201), or answer the one already drawn
     (200): one sample per district and month, whoever asks again and with whatever seed."""
     district = _sample_district(principal, district_code)
-    parse_month(month)
+    check_oversight_month(parse_month(month)[0])
     if is_future_month(month, now) or now < month_end_utc(month):
         raise Conflict(f"{month} 尚未结束，回访抽样须在月份结束后进行", month=month)
     existing = await _sample_of(session, district, month)
@@ -204,6 +213,8 @@ async def list_findings(session: AsyncSession, *, principal: Principal, status: 
 async def resolve_finding(session: AsyncSession, *, principal: Principal, finding_id: uuid.UUID,
                           outcome: FindingOutcome, resolution: str, now: datetime) -> dict:
     acting_district(principal)
+    if not resolution.strip():
+        raise invalid_field("resolution", "请填写核实情况说明")
     finding = (await session.execute(sa.select(ServiceFindingRow).where(
         ServiceFindingRow.id == finding_id,
         provider_readable_by(principal, ServiceFindingRow.provider_id, ServiceFindingRow.district_code))

@@ -18,6 +18,7 @@ from services.vouchers.rules.complaints import (
 from services.vouchers.rules.return_visits import (
     CompletedOrder,
     ProviderVisits,
+    check_oversight_month,
     coverage_figures,
     draw_sample,
     sample_size,
@@ -122,6 +123,12 @@ def test_ticket_moves(current, to, answer, error):
     else:
         with pytest.raises(error):
             check_move(ComplaintStatus(current), ComplaintStatus(to), answer=answer)
+
+
+def test_months_before_the_platform_are_typos():
+    check_oversight_month(2026)
+    with pytest.raises(Invalid):
+        check_oversight_month(1)
 
 
 def test_coverage_and_summaries():

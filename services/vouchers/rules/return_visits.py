@@ -81,6 +81,14 @@ class CompletedOrder:
     completed_at: datetime
 
 
+FIRST_YEAR = 2000  # the platform's records start long after; an earlier month is a typo
+
+
+def check_oversight_month(year: int) -> None:
+    if year < FIRST_YEAR:
+        raise invalid_field("month", f"月份应在 {FIRST_YEAR} 年之后")
+
+
 def sample_size(completed: int, *, rate_bp: int, minimum: int) -> int:
     """How many of a provider's `completed` orders are called: the rate rounded up, at least
     `minimum`, never more than there are."""
