@@ -106,6 +106,13 @@ async def test_return_visits_hold_a_line_out_of_a_confirmed_settlement(vouchers)
         unreachable = await officer.post(f"/return-visits/{doubtful['visit_id']}/result", json={"result": "unreachable"})
         assert unreachable.json()["finding"] is None
 
+        # two callers record different results for one visit at once: one stands, the other is told
+        small_visit = next(v for v in sample["visits"] if v["provider_id"] == str(small))
+        race = await asyncio.gather(
+            officer.post(f"/return-visits/{small_visit['visit_id']}/result", json={"result": "satisfied"}),
+            operator.post(f"/return-visits/{small_visit['visit_id']}/result", json={"result": "dissatisfied"}))
+        assert sorted(r.status_code for r in race) == [200, 409], [r.text for r in race]
+
         [draft] = (await officer.get("/settlements", params={"month": MARCH, "provider_id": str(busy)})).json()
         assert (draft["redemption_count"], draft["held_count"]) == (7, 0)
         # 服务未发生: a finding, and the order leaves the draft statement
@@ -160,6 +167,7 @@ async def test_return_visits_hold_a_line_out_of_a_confirmed_settlement(vouchers)
         assert (by_provider[str(busy)]["completed"], by_provider[str(busy)]["sampled"],
                 by_provider[str(busy)]["called"], by_provider[str(busy)]["reached"],
                 by_provider[str(busy)]["not_delivered"]) == (7, 3, 3, 3, 2)  # the unreachable one was called again
+        assert (by_provider[str(small)]["called"], by_provider[str(small)]["reached"]) == (1, 1)
         assert (by_provider[str(busy)]["coverage"], by_provider[str(busy)]["failure_rate"]) == (round(3 / 7, 4), round(2 / 3, 4))
         assert figures["city"] is None and (await provider.get("/oversight-figures", params={"month": MARCH})).status_code == 403
 
@@ -233,18 +241,27 @@ async def test_complaint_lifecycle_deadline_anonymity_and_scope(vouchers):
         listed = (await officer.get("/complaints")).json()
         assert [(c["complaint_id"], c["overdue"]) for c in listed] == [
             (complaint["complaint_id"], True), (later["complaint_id"], False)]
-        answered = await officer.post(f"/complaints/{complaint['complaint_id']}/status",
-                                      json={"status": "resolved", "answer": "已约谈机构，更换护理员并致歉"})
-        assert (answered.json()["status"], answered.json()["overdue"]) == ("resolved", False)
+        # two officers close it at once, differently: one answer stands, the other is refused
+        answered, clash = await asyncio.gather(
+            officer.post(f"/complaints/{complaint['complaint_id']}/status",
+                         json={"status": "resolved", "answer": "已约谈机构，更换护理员并致歉"}),
+            officer.post(f"/complaints/{complaint['complaint_id']}/status",
+                         json={"status": "rejected", "answer": "不属于受理范围"}))
+        if answered.status_code != 200:
+            answered, clash = clash, answered
+        assert (answered.status_code, clash.status_code) == (200, 409), (answered.text, clash.text)
+        closed = answered.json()
+        assert closed["status"] in ("resolved", "rejected") and not closed["overdue"]
         assert (await officer.post(f"/complaints/{complaint['complaint_id']}/status",
                                    json={"status": "in_progress"})).status_code == 409
         # the complainant reads the answer in their own list; the event names them
         [mine, theirs] = (await own.get("/complaints")).json()
-        assert (theirs["answer"], theirs["status_name"]) == ("已约谈机构，更换护理员并致歉", "已解决")
+        assert (theirs["answer"], theirs["status_name"]) == (closed["answer"], {"resolved": "已解决", "rejected": "不予受理"}[
+            closed["status"]])
         assert mine["complaint_id"] == later["complaint_id"]  # still open: listed first
         events = [e for e in await vouchers.outbox("youfu.complaint.answered.v1")
                   if e["complaint_id"] == complaint["complaint_id"]]
-        assert events and (events[0]["status"], events[0]["elder_id"]) == ("resolved", str(elder))
+        assert len(events) == 1 and (events[0]["status"], events[0]["elder_id"]) == (closed["status"], str(elder))
         assert any(e["complaint_id"] == later["complaint_id"] for e in await vouchers.outbox("youfu.complaint.filed.v1"))
 
         figures = (await officer.get("/oversight-figures", params={"month": "2026-06"})).json()
