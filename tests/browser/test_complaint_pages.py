@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, gateway_as, sign_in
+from tests.browser.test_accessibility import assert_no_serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,6 +37,7 @@ def test_officer_answers_a_complaint_and_the_elder_sees_the_answer(browser, plat
     expect(row).to_contain_text("处理中")
     row.get_by_role("button", name="答复").click()
     page.get_by_label("答复内容（投诉人可见）").fill(answer)
+    assert_no_serious_violations(page, "/bureau with a complaint's answer form open")
     page.get_by_role("button", name="办结并答复").click()
     expect(page.locator("#oversight-msg")).to_contain_text("已答复")
     expect(page.locator("#complaints-body tr", has_text=text)).to_contain_text(answer)
@@ -51,6 +53,7 @@ def test_officer_answers_a_complaint_and_the_elder_sees_the_answer(browser, plat
     expect(mine).to_contain_text("已解决")
     expect(mine).to_contain_text(answer)
     expect(page.get_by_label("投诉内容")).to_be_visible()
+    assert_no_serious_violations(page, "/elder with an answered complaint")
     page.close()
 
     admin = platform.account("provider_admin")
