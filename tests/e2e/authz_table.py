@@ -192,6 +192,17 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/vouchers/stay-claims/{claim_id}/approve": OFFICERS,
     "POST /api/vouchers/settlements/{settlement_id}/confirm": OFFICERS,
     "POST /api/vouchers/settlements/{settlement_id}/pay": OFFICERS,
+    # return visits and complaints (issue 24); "operator" is the 12349 hotline's role
+    "POST /api/vouchers/return-visit-samples": OFFICERS,
+    "GET /api/vouchers/return-visit-samples": OFFICERS | {"operator"},
+    "POST /api/vouchers/return-visits/{visit_id}/result": OFFICERS | {"operator"},
+    "GET /api/vouchers/service-findings": OFFICERS | {"provider_admin"},
+    "POST /api/vouchers/service-findings/{finding_id}/resolve": OFFICERS,
+    "POST /api/vouchers/complaints": ELDER_SIDE | {"operator"},
+    "GET /api/vouchers/complaints": ELDER_SIDE | OFFICERS | {"provider_admin", "operator"},
+    "GET /api/vouchers/complaints/{complaint_id}": ELDER_SIDE | OFFICERS | {"provider_admin", "operator"},
+    "POST /api/vouchers/complaints/{complaint_id}/status": OFFICERS,
+    "GET /api/vouchers/oversight-figures": OFFICERS,
     "GET /api/vouchers/wallets/{elder_id}": ELDER_SIDE | OFFICERS,
     "GET /api/vouchers/wallets/{elder_id}/history": ELDER_SIDE | OFFICERS,
 }

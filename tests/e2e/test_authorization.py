@@ -120,6 +120,19 @@ def test_other_peoples_objects_answer_404(platform, tokens):
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["officer"]).status_code == 404
         r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
         assert r.status_code in (403, 404)
+        # a complaint of the demo elder: another family, another district's officer, another provider → 404
+        filed = c.post("/api/vouchers/complaints", headers=login(platform, "elder"),
+                       json={"subject": "provider", "provider_id": world["provider_id"], "text": "授权测试：上门迟到",
+                             "anonymous": True})
+        assert filed.status_code == 201, filed.text
+        complaint = filed.json()["complaint_id"]
+        for name in ("family", "officer", "provider_admin"):
+            assert c.get(f"/api/vouchers/complaints/{complaint}", headers=heads[name]).status_code == 404, name
+            assert complaint not in {x["complaint_id"] for x in c.get("/api/vouchers/complaints", headers=heads[name]).json()}
+        assert c.post(f"/api/vouchers/complaints/{complaint}/status", headers=heads["officer"],
+                      json={"status": "in_progress"}).status_code == 404
+        seen = c.get(f"/api/vouchers/complaints/{complaint}", headers=login(platform, "provider_admin")).json()
+        assert seen["complainant_user_id"] is None and seen["elder_id"] is None  # anonymous to the provider
         report = c.get("/api/vouchers/reports/spend", headers=heads["officer"],
                        params={"month": "2026-11", "group_by": "district"}).json()
         assert all(row["key"] == "321203" for row in report.get("rows", []))
