@@ -33,6 +33,7 @@ PAGES = {
     "/elder": "elder.html",
     "/provider": "provider.html",
     "/counter": "counter.html",  # a meal point's counter (助餐点): its staff redeem meal codes
+    "/desk": "desk.html",  # the 12349 hotline desk (坐席): who is calling, one screen, the call log
 }
 
 
