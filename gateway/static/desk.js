@@ -218,6 +218,5 @@
     } catch (err) { $("#log-body").innerHTML = `<p>来电记录暂时读不出来：${esc(explain(err))}</p>`; }
   }
 
-  loadServices();
-  loadLog();
+  Promise.all([loadServices(), loadLog()]).finally(() => { document.body.dataset.loaded = "true"; });
 })();
