@@ -151,6 +151,7 @@ async def list_calls(s: AsyncSession, *, cipher: PiiCipher, principal: Principal
     """The log, newest first: days are the city's calendar days, both ends included."""
     require_role(principal, *rules.LOG_READERS)
     district = rules.log_district(role=principal.role, own_district=principal.district, requested=district_code)
+    rules.log_days(date_from, date_to)
     where = call_scope(principal, district)
     if date_from:
         where.append(HotlineCall.started_at >= _day_start(date_from))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from shared.city import DISTRICTS
 from shared.errors import FieldError, Forbidden, Invalid
@@ -40,6 +40,8 @@ OUTCOMES: dict[str, str] = {
 MAX_CALL = timedelta(hours=4)
 CLOCK_SKEW = timedelta(minutes=2)  # the desk's browser clock may run a little ahead
 NOTE_MAX = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # newlines and tabs are fine in a note
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 _SEPARATORS = re.compile(r"[\s\-()（）]")
 # mobiles (11 digits from 13–19) and landlines with their area code (0 + 9–11 digits), as callers show up
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -85,7 +87,19 @@ def call_errors(facts: CallFacts, *, now: datetime) -> list[FieldError]:
         errors.append(FieldError("ended_at", "通话结束时间不能晚于现在"))
     if len(facts.note) > NOTE_MAX:
         errors.append(FieldError("note", f"备注不能超过 {NOTE_MAX} 字"))
+    elif _CONTROL.search(facts.note):
+        errors.append(FieldError("note", "备注里有无法保存的控制字符，请删去"))
     return errors
+
+
+def log_days(date_from: date | None, date_to: date | None) -> None:
+    """A log search's days: within the years the platform can have calls, the first not after the last."""
+    errors = [FieldError(name, f"日期应在 {FIRST_DAY.year}–{LAST_DAY.year} 年之间") for name, day in
+              (("date_from", date_from), ("date_to", date_to)) if day is not None and not FIRST_DAY <= day <= LAST_DAY]
+    if not errors and date_from and date_to and date_from > date_to:
+        errors.append(FieldError("date_to", "截止日不能早于起始日"))
+    if errors:
+        raise Invalid("查询日期有误", errors=errors)
 
 
 def check_call(facts: CallFacts, *, now: datetime) -> int:

@@ -2,7 +2,7 @@
 their boundaries: numbers, reasons and outcomes, times, who sees a number, which district."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -14,6 +14,7 @@ from gateway.rules.hotline import (
     call_district,
     call_errors,
     check_call,
+    log_days,
     log_district,
     normal_number,
     number_shown,
@@ -118,6 +119,25 @@ def test_a_call_is_filed_under_the_desks_district_or_the_elders():
 def test_an_operator_account_is_city_wide_or_one_districts(district, provider, fields):
     try:
         check_new_user(role="operator", district_code=district, provider_id=provider, password="long-enough")
+        found = set()
+    except Invalid as e:
+        found = {x.field for x in e.errors}
+    assert found == fields
+
+
+def test_a_note_with_control_characters_is_refused_but_newlines_are_kept():
+    assert call_errors(facts(note="第一行\n第二行\t完"), now=NOW) == []
+    assert [e.field for e in call_errors(facts(note="a\x00b"), now=NOW)] == ["note"]
+
+
+@pytest.mark.parametrize(("first", "last", "fields"), [
+    (date(2026, 12, 1), date(2026, 12, 1), set()), (None, None, set()), (date(2000, 1, 1), date(2099, 12, 31), set()),
+    (date(2026, 12, 2), date(2026, 12, 1), {"date_to"}), (date(1999, 12, 31), None, {"date_from"}),
+    (None, date(9999, 12, 31), {"date_to"}),
+])
+def test_the_log_search_days(first, last, fields):
+    try:
+        log_days(first, last)
         found = set()
     except Invalid as e:
         found = {x.field for x in e.errors}
