@@ -3,8 +3,10 @@
 // the elder (POST /api/orders/orders), a complaint (POST /api/vouchers/complaints) and the call's record
 // (POST /api/hotline/calls). Sections whose service has no such route yet answer 404: shown as "暂无".
 (() => {
-  const me = Youfu.requireRole(["operator", "admin"], "热线坐席台");
+  // operators take calls; the bureau's officers use the page to search the call log only
+  const me = Youfu.requireRole(["operator", "admin", "officer", "city_officer"], "热线坐席台");
   if (!me) return;
+  const takesCalls = ["operator", "admin"].includes(me.role);
   const A = "/api/assessment", O = "/api/orders", V = "/api/vouchers", P = "/api/providers", H = "/api/hotline";
   const $ = s => document.querySelector(s), esc = s => Youfu.esc(s), yuan = f => Youfu.yuan(f);
   const say = (where, text, kind = "error") => Youfu.show(where, text, kind);
@@ -16,6 +18,8 @@
   let lastOrderId = null, timer = null;
 
   $("#desk-scope").textContent = me.district_code ? "（本辖区）" : "（全市）";
+  if (!takesCalls) { $("#lookup").hidden = true; $("#call").hidden = true; }
+  if (me.district_code) $("#log-district-box").hidden = true;  // a district's desk or officer sees its own
 
   // ---- the call's clock ----
   function startCall(phone, kind) {
@@ -198,12 +202,19 @@
     }
   });
 
-  // ---- today's calls ----
+  // ---- the call log: today's by default, searched by days, reason, district and number ----
+  const today = () => new Date().toLocaleDateString("en-CA", { timeZone: Youfu.TZ });
+  $("#log-from").value = $("#log-to").value = today();
   async function loadLog() {
-    const today = new Date().toLocaleDateString("en-CA", { timeZone: Youfu.TZ });
+    const q = new URLSearchParams({ limit: "200" });
+    [["date_from", "#log-from"], ["date_to", "#log-to"], ["reason", "#log-reason"], ["district_code", "#log-district"],
+      ["caller_phone", "#log-phone"]].forEach(([k, sel]) => { const v = $(sel).value.trim(); if (v) q.set(k, v); });
+    quiet("#log-msg");
     try {
-      const log = await Youfu.api("GET", `${H}/calls?date_from=${today}&date_to=${today}&limit=100`);
-      Youfu.table("#log-body", { caption: "今天的来电", name: `来电记录-${today}`, rows: log.items, empty: "今天还没有来电记录",
+      const log = await Youfu.api("GET", `${H}/calls?${q}`);
+      const span = q.get("date_from") === q.get("date_to") ? q.get("date_from") || "" : `${q.get("date_from") || ""}至${q.get("date_to") || ""}`;
+      Youfu.table("#log-body", { caption: `来电记录 ${span}（共 ${log.total} 条）`, name: `来电记录-${span}`, rows: log.items,
+        empty: "没有符合条件的来电记录",
         columns: [
           { h: "时间", v: r => Youfu.localTime(r.started_at) },
           { h: "来电号码", v: r => r.caller_phone },
@@ -215,8 +226,13 @@
           { h: "坐席", v: r => r.operator_name },
           { h: "备注", v: r => r.note, long: true },
         ] });
-    } catch (err) { $("#log-body").innerHTML = `<p>来电记录暂时读不出来：${esc(explain(err))}</p>`; }
+    } catch (err) { say("#log-msg", "来电记录暂时读不出来：" + explain(err)); }
   }
+  $("#log-form").addEventListener("submit", e => { e.preventDefault(); loadLog(); });
 
-  Promise.all([loadServices(), loadLog()]).finally(() => { document.body.dataset.loaded = "true"; });
+  // live notices (when the page has them): an alarm of the elder on screen changes → read the alarms again
+  if (window.youfuNotices) ["alarm.raised", "alarm.acknowledged", "alarm.escalated", "alarm.closed"].forEach(kind =>
+    window.youfuNotices.on(kind, () => { if (elder) loadAlarms(); }));
+
+  Promise.all([takesCalls ? loadServices() : null, loadLog()]).finally(() => { document.body.dataset.loaded = "true"; });
 })();

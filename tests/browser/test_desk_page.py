@@ -1,6 +1,6 @@
 """The 12349 desk in Chromium: the city's operator signs in, types a caller's number, sees the
 elder's one screen (profile, plan, orders, alarms, vouchers) and records the call, which the day's
-log then shows."""
+log then shows and finds by number and reason."""
 from __future__ import annotations
 
 import re
@@ -37,10 +37,17 @@ def test_operator_finds_the_caller_and_records_the_call(browser, platform):
         page.get_by_label("备注（不超过 500 字）").fill("女儿询问本周助洁时间")
         page.get_by_role("button", name="记录来电").click()
         expect(page.locator("#call-msg")).to_contain_text(re.compile(r"已记录本次来电：咨询，已解答"))
-        log = page.get_by_role("table", name="今天的来电")
-        row = log.locator("tr", has_text="女儿询问本周助洁时间")
+        row = page.locator("#log-body tr", has_text="女儿询问本周助洁时间")
         expect(row).to_contain_text("王大爷")
         expect(row).to_contain_text("13800000008")  # the operator who took the call sees the number in full
         expect(page.locator("#profile")).to_be_hidden()
+        # the log searched by the caller's number (its blind index) and by reason
+        page.get_by_label("按来电号码查（可不填）").fill("13800000008")
+        page.get_by_label("事由", exact=True).select_option(label="投诉")
+        page.get_by_role("button", name="查询").click()
+        expect(page.locator("#log-body")).to_contain_text("没有符合条件的来电记录")
+        page.get_by_label("事由", exact=True).select_option(label="咨询")
+        page.get_by_role("button", name="查询").click()
+        expect(page.locator("#log-body tr", has_text="女儿询问本周助洁时间")).to_have_count(1)
     finally:
         ctx.close()
