@@ -127,6 +127,13 @@ async def test_one_call_per_idempotency_key_and_bad_records_are_refused_by_field
                              headers={"Idempotency-Key": key})
         assert first.status_code == 201 and again.status_code == 201 and again.json()["id"] == first.json()["id"]
         assert (await c.get("/api/hotline/calls", params={"caller_phone": phone})).json()["total"] == 1
+        # a double click: the same call sent twice at once under one key is one record
+        raced, key = new_phone(), str(uuid.uuid4())
+        body = a_call(raced)
+        both = await asyncio.gather(*(c.post("/api/hotline/calls", json=body, headers={"Idempotency-Key": key})
+                                      for _ in range(2)))
+        assert [r.status_code for r in both] == [201, 201] and both[0].json()["id"] == both[1].json()["id"]
+        assert (await c.get("/api/hotline/calls", params={"caller_phone": raced})).json()["total"] == 1
         end = datetime.now(timezone.utc)
         r = await c.post("/api/hotline/calls", json=a_call(phone, reason="chat", outcome="done",
                                                            started_at=end.isoformat(),
