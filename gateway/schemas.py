@@ -87,3 +87,74 @@ class CallIn(BaseModel):
     ended_at: AwareDatetime = Field(description="通话结束时间（时长由两者算出）")
     note: str = Field("", max_length=2000, description="备注（不超过 500 字）")
     order_id: uuid.UUID | None = Field(None, description="通话中代为下的订单")
+
+
+class CallOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "0b0c5d1e-8f5e-4a43-9a53-0c2b1c7f4d10", "caller_phone": "138****0008", "caller_kind": "family",
+        "elder_id": "6f1c1b9e-8f5e-4a43-9a53-0c2b1c7f4d10", "elder_name": "王大爷", "district_code": "321202",
+        "district_name": "海陵区", "operator_id": "5e2b7c1a-3f4d-4e5f-8a9b-0c1d2e3f4a5b", "operator_name": "12349 坐席 孙丽",
+        "reason": "order", "reason_name": "下单", "outcome": "order_placed", "outcome_name": "已代为下单",
+        "started_at": "2026-12-05T01:00:00+00:00", "ended_at": "2026-12-05T01:04:30+00:00", "duration_s": 270,
+        "note": "女儿来电为父亲预约助洁", "order_id": None}]})
+    id: str
+    caller_phone: str = Field(description="来电号码：市级民政和接听的坐席看完整号码，其他人看脱敏号码")
+    caller_kind: str = Field(description="elder 老人本人 / family 家属 / unknown 未识别")
+    elder_id: str | None
+    elder_name: str | None
+    district_code: str | None
+    district_name: str | None
+    operator_id: str
+    operator_name: str
+    reason: str
+    reason_name: str
+    outcome: str
+    outcome_name: str
+    started_at: str
+    ended_at: str
+    duration_s: int = Field(description="通话时长（秒）")
+    note: str
+    order_id: str | None
+
+
+class CallPage(BaseModel):
+    items: list[CallOut]
+    total: int = Field(description="符合条件的来电总数")
+
+
+class CallerOut(BaseModel):
+    kind: Literal["elder", "family", "unknown"] = Field(description="来电人：老人本人、家属或未识别")
+    phone: str = Field(description="规范化后的来电号码（坐席刚输入的号码）")
+    phone_masked: str
+    name: str | None = Field(description="家属或老人账号的名称（仅当其老人在坐席辖区内）")
+
+
+class ElderCard(BaseModel):
+    id: str
+    name: str
+    gender_name: str | None = None
+    age: int | None = None
+    district_code: str
+    district_name: str | None = None
+    street: str | None = None
+    address: str | None = None
+    phone: str | None = Field(None, description="脱敏电话")
+    status: str | None = None
+    status_name: str | None = None
+    grade: int | None = None
+    special_hardship: bool | None = None
+    match: Literal["elder_phone", "elder_account", "family"] = Field(
+        description="怎么找到的：档案电话、老人账号、家属账号的绑定")
+    relation: str | None = Field(None, description="来电人与老人的关系（家属绑定时登记）")
+
+
+class LookupOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "caller": {"kind": "family", "phone": "13800000008", "phone_masked": "138****0008", "name": "王大爷的女儿"},
+        "elders": [{"id": "6f1c1b9e-8f5e-4a43-9a53-0c2b1c7f4d10", "name": "王大爷", "gender_name": "男", "age": 80,
+                    "district_code": "321202", "district_name": "海陵区", "street": "城中街道",
+                    "address": "泰州市海陵区城中街道鼓楼南路 18 号", "phone": "138****0007", "status": "active",
+                    "status_name": "在册", "grade": 2, "special_hardship": False, "match": "family",
+                    "relation": "女儿"}]}]})
+    caller: CallerOut
+    elders: list[ElderCard]

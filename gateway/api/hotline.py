@@ -11,7 +11,7 @@ from gateway.api.auth import Caller
 from gateway.api.proxy import check_write
 from gateway.rules.hotline import DESK_ROLES, LOG_READERS
 from gateway.runtime import Runtime
-from gateway.schemas import CallIn, LookupIn
+from gateway.schemas import CallIn, CallOut, CallPage, LookupIn, LookupOut
 from shared.app import Ctx, IdempotencyKey, PageOffset
 from shared.auth import require_role
 from shared.idempotency import run_idempotent
@@ -19,14 +19,14 @@ from shared.idempotency import run_idempotent
 router = APIRouter(prefix="/api/hotline", tags=["hotline"])
 
 
-@router.post("/lookups", summary="按来电号码查找老人或家属（坐席；只列出辖区内的老人，信息脱敏）")
+@router.post("/lookups", response_model=LookupOut, summary="按来电号码查找老人或家属（坐席；只列出辖区内的老人，信息脱敏）")
 async def lookup(body: LookupIn, request: Request, caller: Caller, ctx: Ctx, rt: Runtime) -> dict:
     require_role(caller, *DESK_ROLES)
     return await hotline.lookup_caller(ctx.db, rt=rt, principal=caller, phone=body.phone,
                                        authorization=request.headers["authorization"])
 
 
-@router.post("/calls", status_code=201, summary="记录一次来电（坐席；来电号码加密保存）")
+@router.post("/calls", status_code=201, response_model=CallOut, summary="记录一次来电（坐席；来电号码加密保存）")
 async def record_call(body: CallIn, request: Request, caller: Caller, ctx: Ctx, rt: Runtime,
                       idempotency_key: IdempotencyKey) -> dict:
     require_role(caller, *DESK_ROLES)
@@ -45,7 +45,8 @@ async def record_call(body: CallIn, request: Request, caller: Caller, ctx: Ctx, 
     return answer
 
 
-@router.get("/calls", summary="来电记录（市级民政看全市，区县民政和区县坐席看本辖区；可按日期、区县、事由、来电号码查）")
+@router.get("/calls", response_model=CallPage,
+            summary="来电记录（市级看全市，区县民政和区县坐席看本辖区；可按日期、区县、事由、号码查）")
 async def list_calls(caller: Caller, ctx: Ctx, rt: Runtime,
                      date_from: date | None = Query(None, description="起始日（含）"),
                      date_to: date | None = Query(None, description="截止日（含）"),
