@@ -101,7 +101,7 @@ async def prepare_order(rt: OrdersRuntime, *, principal: Principal, request: Pla
     """Access, the elder copy, the service item and every check: reads only, before the
     transaction."""
     req = request
-    require_elder_access(principal, req.elder_id)
+    require_elder_access(principal, req.elder_id, desk=True)
     elder = await ensure_elder(rt, req.elder_id)
     require_elder_district(principal, elder)
     if elder.status != "active":

@@ -95,6 +95,7 @@ def test_other_peoples_objects_answer_404(platform, tokens):
             "provider_admin": {"role": "provider_admin", "provider_id": str(uuid.uuid4())},
             "family": {"role": "family"},
             "assessor": {"role": "assessor", "district_code": "321204"},
+            "operator": {"role": "operator", "district_code": "321203"},  # a 12349 desk of 高港区
         }
         heads = {}
         for i, (name, fields) in enumerate(outsiders.items()):
@@ -107,8 +108,22 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         for name in ("officer", "family", "assessor"):
             r = c.get(f"/api/assessment/elders/{elder}", headers=heads[name])
             assert r.status_code == 404, (name, r.status_code, r.text)
-        for name in ("officer", "family"):
+        for name in ("officer", "family", "operator"):
             assert c.get(f"/api/vouchers/wallets/{elder}", headers=heads[name]).status_code == 404, name
+        # the 12349 desk: another district's operator finds nobody by the elder's number, reads no
+        # record, plan or wallet of theirs and records no call about them; 海陵区's own desk does
+        assert c.get(f"/api/assessment/elders/{elder}", headers=heads["operator"]).status_code == 404
+        assert c.get(f"/api/assessment/elders/{elder}/care-plans", headers=heads["operator"]).status_code == 404
+        found = c.post("/api/hotline/lookups", headers=heads["operator"], json={"phone": "13800000007"})
+        assert found.status_code == 200 and found.json()["elders"] == [], found.text
+        call = {"caller_phone": "13800000007", "elder_id": elder, "reason": "consult", "outcome": "answered",
+                "started_at": "2026-12-01T01:00:00Z", "ended_at": "2026-12-01T01:02:00Z"}
+        assert c.post("/api/hotline/calls", headers=heads["operator"], json=call).status_code == 404
+        hailing = login_as(platform, "13800000015", next(a["password"] for a in platform.demo_accounts
+                                                          if a["phone"] == "13800000015"))
+        found = c.post("/api/hotline/lookups", headers=hailing, json={"phone": "13800000007"}).json()
+        assert [e["id"] for e in found["elders"]] == [elder] and found["caller"]["kind"] == "elder"
+        assert c.get(f"/api/vouchers/wallets/{elder}", headers=hailing).status_code == 200
         # the real provider's orders (the flow tests placed some) are invisible to another provider
         own = c.get("/api/orders/orders", headers=login(platform, "provider_admin")).json()
         theirs = c.get("/api/orders/orders", headers=heads["provider_admin"]).json()
@@ -118,6 +133,7 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         for oid in list(own_ids)[:3]:
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["provider_admin"]).status_code == 404
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["officer"]).status_code == 404
+            assert c.get(f"/api/orders/orders/{oid}", headers=heads["operator"]).status_code == 404
         r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
         assert r.status_code in (403, 404)
         # a complaint of the demo elder: another family, another district's officer, another provider → 404
