@@ -17,8 +17,10 @@ from services.vouchers.api import (
     recovery,
     spending,
     stay_claims,
+    uptake,
     wallets,
 )
 
 routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router,
-           recovery.router, plan_budget.router, stay_claims.router, meal_subsidies.router]
+           recovery.router, plan_budget.router, stay_claims.router, meal_subsidies.router,
+           uptake.router]
