@@ -11,7 +11,7 @@ router = APIRouter(tags=["civil affairs"])
 MONTH = r"^\d{4}-\d{2}$"
 
 
-@router.get("/reports/issued", response_model=IssuedByMonthOut, 
+@router.get("/reports/issued", response_model=IssuedByMonthOut,
             summary="代金券发放统计：按月 × 区县 × 券种（民政看板的券使用率）")
 async def get_issued(ctx: Ctx, principal: CurrentPrincipal, from_month: str = Query(pattern=MONTH),
                      to_month: str = Query(pattern=MONTH), district_code: str | None = Query(None, max_length=12)) -> dict:
