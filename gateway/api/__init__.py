@@ -2,7 +2,7 @@
 routes under /api/auth and /api/admin come before the catch-all proxy route `/api/{service}/…`."""
 from __future__ import annotations
 
-from gateway.api import auth, docs, pages, proxy
+from gateway.api import auth, dashboard, docs, pages, proxy
 
-routers = [docs.router, auth.router, proxy.router]
+routers = [docs.router, auth.router, dashboard.router, proxy.router]
 page_routers = [pages.router]  # after the static files are mounted
