@@ -121,7 +121,8 @@ def test_the_city_is_the_sum_of_numerators_over_the_sum_of_denominators():
     # 10/10 and 0/30: the city is 10/40 = 25 %, not the mean of 100 % and 0 %
     assert (hailing["visit_rate"]["value"], gaogang["visit_rate"]["value"], city["visit_rate"]["value"]) == (1.0, 0.0, 0.25)
     assert hailing["visit_rate"]["met"] is True and city["visit_rate"]["met"] is False
-    assert city["home_care_coverage"]["numerator"] == 50 and city["home_care_coverage"]["value"] == 0.125  # no-district row left out
+    # the row without a district is left out of the city too
+    assert city["home_care_coverage"]["numerator"] == 50 and city["home_care_coverage"]["value"] == 0.125
     assert city["home_care_coverage"]["met"] is False and hailing["home_care_coverage"]["met"] is True  # 20 % ≥ 13 %
     assert hailing["nursing_share"]["value"] == 0.7 and hailing["nursing_share"]["met"] is True
     assert hailing["street_centre_coverage"]["display"] == "50.0%"
