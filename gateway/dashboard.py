@@ -51,8 +51,10 @@ def require_dashboard(principal: Principal) -> None:
 class Sources:
     """The services' reports, read with the caller's token."""
 
-    def __init__(self, rt: GatewayRuntime, request: Request) -> None:
+    def __init__(self, rt: GatewayRuntime, request: Request, principal: Principal) -> None:
         self.rt = rt
+        # a district officer's own district (the services scope to it; the tables show it alone)
+        self.district = principal.district if principal.role == "officer" else None
         self.headers = {"authorization": request.headers.get("authorization", ""),
                         "x-request-id": current_request_id() or "", "accept": "application/json"}
         self.missing: list[str] = []
@@ -122,7 +124,8 @@ async def indicators(src: Sources, *, month: str, today: date) -> dict:
     state = month_state(month, today)
     return {"month": month, "state": state, "part_month": state == "current", "today": today.isoformat(),
             "targets_version": version.version, "missing": src.missing,
-            "rows": indicator_table(by_month[month], version.targets, kinds=kinds, nursing_target=nursing_target),
+            "rows": indicator_table(by_month[month], version.targets, kinds=kinds, nursing_target=nursing_target,
+                                    district=src.district),
             "trend": trend(months, today, by_month, policy, nursing_target=nursing_target),
             "indicators": [{"key": i.key, "name": i.name, "definition": i.definition} for i in INDICATORS]}
 

@@ -183,13 +183,19 @@ def voucher_kind_indicators(kinds: Mapping[str, str]) -> list[Indicator]:
 
 
 def indicator_table(by_district: Mapping[str, Mapping[str, float]], targets: Mapping[str, float | None], *,
-                    kinds: Mapping[str, str] | None = None, nursing_target: float | None = None) -> list[dict]:
+                    kinds: Mapping[str, str] | None = None, nursing_target: float | None = None,
+                    district: str | None = None) -> list[dict]:
     """Rows of the month's table: the city first, then each district (code order), each with every
-    indicator evaluated. `by_district`: district code → facts (a missing fact is unknown)."""
+    indicator evaluated. `by_district`: district code → facts (a missing fact is unknown).
+    `district`: a district officer's own, whose table is that district's row alone (no city)."""
     indicators = [*INDICATORS, *voucher_kind_indicators(kinds or {})]
     all_targets = {**targets, "nursing_share": nursing_target}
-    areas: list[tuple[str, str, Mapping[str, float]]] = [(CITY, "全市", city_total(by_district))]
-    areas += [(code, DISTRICTS.get(code, code), by_district[code]) for code in sorted(by_district)]
+    if district is not None:
+        areas: list[tuple[str, str, Mapping[str, float]]] = [(district, DISTRICTS.get(district, district),
+                                                               by_district.get(district, {}))]
+    else:
+        areas = [(CITY, "全市", city_total(by_district))]
+        areas += [(code, DISTRICTS.get(code, code), by_district[code]) for code in sorted(by_district)]
     return [{"district_code": None if code == CITY else code, "area": name,
              "indicators": [evaluate(i, facts, all_targets.get(i.key.split(":")[0])) for i in indicators]}
             for code, name, facts in areas]

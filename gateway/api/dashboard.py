@@ -25,7 +25,7 @@ async def _open(request: Request, ctx: Ctx, rt: Runtime, month: str | None) -> t
     principal = await rt.sessions.principal(request)
     dashboard.require_dashboard(principal)
     today = local_day(ctx.now())
-    return dashboard.Sources(rt, request), dashboard.check_month(month or f"{today:%Y-%m}")
+    return dashboard.Sources(rt, request, principal), dashboard.check_month(month or f"{today:%Y-%m}")
 
 
 @router.get("/indicators", summary="规划指标：按区县和全市，对照目标；近 12 个月走势")

@@ -154,6 +154,8 @@
       tooltip: { formatter: p => p.seriesName === "未满足需求" ? `单元 ${p.data.cell.cell}<br>未匹配 ${p.data.cell.unmatched}，`
         + `取消 ${p.data.cell.cancelled}，范围外老人 ${p.data.cell.elders_out_of_reach}` : p.name },
       grid: { left: 10, right: 10, top: 10, bottom: 10 },
+      // the wheel or a pinch zooms in on a neighbourhood (cells are a few hundred metres across)
+      dataZoom: [{ type: "inside", xAxisIndex: 0, filterMode: "none" }, { type: "inside", yAxisIndex: 0, filterMode: "none" }],
       xAxis: { type: "value", min: Math.min(...lons), max: Math.max(...lons), show: false, scale: true },
       yAxis: { type: "value", min: Math.min(...lats), max: Math.max(...lats), show: false, scale: true },
       series: [

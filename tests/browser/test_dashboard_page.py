@@ -66,6 +66,7 @@ def test_officer_sees_the_indicators_charts_and_the_map_and_opens_a_cell(browser
 
         # the order's cell on the map: click it where ECharts draws it
         cell = h3.latlng_to_cell(order["lat"], order["lon"], 8)
+        page.locator("#chart-map").scroll_into_view_if_needed()
         xy = page.evaluate("""([cell]) => {
             const c = echarts.getInstanceByDom(document.getElementById("chart-map"));
             const data = c.getOption().series[1].data.find(d => d.name === cell);

@@ -280,3 +280,11 @@ def test_a_cells_detail_lists_its_orders_and_the_nearest_providers():
     assert 14_000 < detail["providers"][0]["distance_m"] < 15_000 and detail["providers"][0]["reaches"] is False
     with pytest.raises(ValueError):
         demand_map.cell_detail("not-a-cell", orders, [PROVIDER], reach_m=3000)
+
+
+def test_a_district_officers_table_is_the_district_alone():
+    rows = indicator_table(facts("2026-03", date(2026, 3, 15)), {"visit_rate": 1.0}, district=HAILING)
+    assert [r["area"] for r in rows] == ["海陵区"]
+    assert by_key(rows[0])["visit_rate"]["value"] == 1.0
+    empty = indicator_table({}, {"visit_rate": 1.0}, district=HAILING)  # nothing known yet: no data, not an error
+    assert by_key(empty[0])["visit_rate"]["display"] == NO_DATA
