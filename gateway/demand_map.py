@@ -72,7 +72,11 @@ def nearest_providers(lat: float, lon: float, providers: Iterable[Mapping], *, r
 def cell_detail(cell: str, orders: Iterable[Mapping], providers: Iterable[Mapping], *, reach_m: float,
                 k: int = 5) -> dict:
     """One clicked cell: its unmet orders and the nearest providers to its centre."""
-    if not h3.is_valid_cell(cell):
+    try:
+        valid = h3.is_valid_cell(cell)
+    except (ValueError, OverflowError, TypeError):  # h3 overflows on digit strings too long for 64 bits
+        valid = False
+    if not valid:
         raise ValueError(cell)
     resolution = h3.get_resolution(cell)
     lat, lon = h3.cell_to_latlng(cell)

@@ -103,7 +103,7 @@ def parse_month(month: str) -> tuple[int, int]:
     if len(y) != 4 or len(m) != 2:
         raise ValueError(month)
     year, mon = int(y), int(m)
-    if not 1 <= mon <= 12:
+    if not (1 <= mon <= 12 and 1900 <= year <= 2999):
         raise ValueError(month)
     return year, mon
 

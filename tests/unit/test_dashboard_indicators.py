@@ -82,7 +82,7 @@ def test_month_state(month, today, state):
 
 
 def test_a_bad_month_is_refused():
-    for bad in ("2026-13", "2026-3", "26-03", "2026/03"):
+    for bad in ("2026-13", "2026-3", "26-03", "2026/03", "0000-01", "9999-12"):
         with pytest.raises(ValueError):
             months_back(bad, 1)
 
@@ -200,7 +200,8 @@ def test_report_month_ranges(first, last, count):
     assert len(month_range(first, last)) == count and len(roster_months(first, last)) == count
 
 
-@pytest.mark.parametrize(("first", "last"), [("2026-03", "2026-02"), ("2025-01", "2026-01"), ("2026-13", "2026-12")])
+@pytest.mark.parametrize(("first", "last"), [("2026-03", "2026-02"), ("2025-01", "2026-01"), ("2026-13", "2026-12"),
+                                             ("0000-01", "0000-02"), ("9999-11", "9999-12")])
 def test_report_month_ranges_refused(first, last):
     with pytest.raises(Invalid):
         month_range(first, last)
@@ -278,8 +279,9 @@ def test_a_cells_detail_lists_its_orders_and_the_nearest_providers():
     assert [o["order_id"] for o in detail["orders"]] == ["o1"]
     assert [p["provider_id"] for p in detail["providers"]] == ["p2", "p1"]
     assert 14_000 < detail["providers"][0]["distance_m"] < 15_000 and detail["providers"][0]["reaches"] is False
-    with pytest.raises(ValueError):
-        demand_map.cell_detail("not-a-cell", orders, [PROVIDER], reach_m=3000)
+    for bad in ("not-a-cell", "8" * 20, "-1", ""):
+        with pytest.raises(ValueError):
+            demand_map.cell_detail(bad, orders, [PROVIDER], reach_m=3000)
 
 
 def test_a_district_officers_table_is_the_district_alone():

@@ -31,7 +31,7 @@ class RosterElder:
 def _parse(text: str, field: str) -> tuple[int, int]:
     try:
         year, month = (int(x) for x in text.split("-"))
-        if not 1 <= month <= 12:
+        if not (1 <= month <= 12 and 1900 <= year <= 2999):
             raise ValueError
         return year, month
     except ValueError:

@@ -12,6 +12,7 @@ from shared.city import CITY_TZ
 from shared.errors import FieldError, Invalid
 
 MAX_MONTHS = 12
+MIN_YEAR, MAX_YEAR = 1900, 2999  # a month the calendar arithmetic can always handle
 # (upper bound in minutes, zh label); the last band is open-ended
 ACCEPTANCE_BANDS: tuple[tuple[float, str], ...] = (
     (5, "5 分钟内"), (15, "5–15 分钟"), (30, "15–30 分钟"), (60, "30–60 分钟"), (120, "1–2 小时"),
@@ -22,6 +23,8 @@ ACCEPTANCE_BANDS: tuple[tuple[float, str], ...] = (
 def parse_year_month(text: str, field: str) -> YearMonth:
     try:
         year, month = (int(x) for x in text.split("-"))
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise ValueError(text)
         return YearMonth(year, month)
     except ValueError:
         raise Invalid("月份格式不正确，应为 YYYY-MM", errors=[FieldError(field, "应为 YYYY-MM，例如 2026-03")]) from None
