@@ -23,7 +23,7 @@ from gateway.indicators import (
     ratio,
     trend,
 )
-from services.assessment.rules.reports import RosterElder, reference_day, roster_counts
+from services.assessment.rules.reports import day_end_utc, overdue_before, reference_day
 from services.assessment.rules.reports import month_range as roster_months
 from services.orders.rules.reports import acceptance_bands, by_local_hour, month_range, rounded_points
 from shared.errors import Invalid
@@ -219,23 +219,32 @@ def test_a_months_reference_day(month, today, day):
     assert reference_day(month, today) == day
 
 
-def elder(registered: datetime, *, departed: date | None = None, hardship=False, finalised=()) -> RosterElder:
-    return RosterElder(district_code=HAILING, registered_at=registered, departed_on=departed, special_hardship=hardship,
-                       finalised=tuple(finalised))
+@pytest.mark.parametrize(("finalised", "overdue"), [
+    (at(2025, 9, 30, 10), True),  # 09-30 local: due 03-30, before 03-31
+    (at(2025, 9, 30, 15, 59), True),  # 23:59 local, the same day
+    (at(2025, 9, 30, 16), False),  # 10-01 00:00 local: due 04-01, not yet
+    (at(2025, 8, 31, 16), True),  # 09-01 local: due 03-01, a month overdue
+    (at(2026, 3, 1), False),  # reassessed this month
+])
+def test_who_is_overdue_on_a_day(finalised, overdue):
+    """Overdue on 2026-03-31 (6-month period): the latest finalisation made the reassessment due
+    before that day. The boundary is an instant, compared in SQL with the latest finalisation."""
+    cutoff = overdue_before(date(2026, 3, 31), months=6)
+    assert cutoff == at(2025, 9, 30, 16)
+    assert (finalised < cutoff) is overdue
 
 
-def test_who_is_on_the_roster_assessed_and_overdue_on_a_day():
-    day = date(2026, 3, 31)
-    roster = [
-        elder(at(2026, 3, 30, 16)),  # registered 2026-03-31 00:00 local: counts on the 31st
-        elder(at(2026, 3, 31, 16)),  # registered 04-01 local: not yet
-        elder(at(2025, 1, 1), departed=date(2026, 3, 31)),  # departed on the day: gone
-        elder(at(2025, 1, 1), departed=date(2026, 4, 2), hardship=True, finalised=[at(2025, 9, 1)]),  # due 2026-03-01: overdue
-        elder(at(2025, 1, 1), finalised=[at(2025, 9, 1), at(2026, 3, 1)]),  # reassessed in time
-        elder(at(2025, 1, 1), finalised=[at(2025, 9, 30, 16)]),  # finalised 10-01 local: due 04-01, not overdue on 03-31
-        elder(at(2025, 1, 1), finalised=[at(2026, 4, 1)]),  # finalised after the day: not assessed yet
-    ]
-    assert roster_counts(roster, day, months=6) == {HAILING: {"elders": 5, "hardship_elders": 1, "assessed": 3, "overdue": 1}}
+@pytest.mark.parametrize(("finalised", "overdue"), [
+    (at(2025, 8, 30, 16), False),  # 08-31 local: due 02-28 (the month end clamps), due today, not overdue
+    (at(2025, 8, 26, 16), True),  # 08-27 local: due 02-27
+])
+def test_overdue_at_a_short_months_end(finalised, overdue):
+    assert (finalised < overdue_before(date(2026, 2, 28), months=6)) is overdue
+
+
+def test_by_a_day_means_before_its_local_midnight():
+    assert day_end_utc(date(2026, 3, 31)) == at(2026, 3, 31, 16)  # 04-01 00:00 Beijing time
+    assert day_end_utc(date(2028, 2, 28)) == at(2028, 2, 28, 16)  # the leap day follows
 
 
 # ---- the map of unmet demand -----------------------------------------------------------------

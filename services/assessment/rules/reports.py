@@ -4,28 +4,18 @@ month's reference day, who had been assessed, whose reassessment was overdue. No
 The reference day of a month is its last day, or today while the month is running (a part
 month is counted as it stands). An elder is on the platform on day D when registered by D and
 not departed (died, moved away) on or before D. Assessed: a finalised assessment by D. Overdue:
-assessed, and the reassessment fell due before D (`hardship.reassessment_due`)."""
+assessed, and the reassessment the latest of them made due fell before D
+(`hardship.reassessment_due`). The counting is SQL (`reports.py`); these are its boundaries."""
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 
-from services.assessment.rules.hardship import reassessment_due
-from shared.city import local_day
+from services.assessment.rules.hardship import latest_finalisation_day_due
+from shared.city import CITY_TZ
 from shared.errors import FieldError, Invalid
 
 MAX_MONTHS = 12
-
-
-@dataclass(frozen=True, slots=True)
-class RosterElder:
-    district_code: str
-    registered_at: datetime
-    departed_on: date | None  # None while active
-    special_hardship: bool
-    finalised: tuple[datetime, ...]  # when each finalised assessment was finalised
 
 
 def _parse(text: str, field: str) -> tuple[int, int]:
@@ -61,17 +51,13 @@ def reference_day(month: str, today: date) -> date | None:
     return min(last, today)
 
 
-def roster_counts(elders: Iterable[RosterElder], day: date, *, months: int) -> dict[str, dict]:
-    """district → {elders, hardship_elders, assessed, overdue} on `day`."""
-    out: dict[str, dict] = {}
-    for e in elders:
-        if local_day(e.registered_at) > day or (e.departed_on is not None and e.departed_on <= day):
-            continue
-        row = out.setdefault(e.district_code, {"elders": 0, "hardship_elders": 0, "assessed": 0, "overdue": 0})
-        row["elders"] += 1
-        row["hardship_elders"] += e.special_hardship
-        done: Sequence[datetime] = [f for f in e.finalised if local_day(f) <= day]
-        if done:
-            row["assessed"] += 1
-            row["overdue"] += reassessment_due(max(done), months=months) < day
-    return out
+def day_end_utc(day: date) -> datetime:
+    """The instant the city's `day` ends (its next midnight, Beijing time), in UTC: "by `day`"
+    means before it."""
+    return datetime.combine(day + timedelta(days=1), time(), CITY_TZ).astimezone(timezone.utc)
+
+
+def overdue_before(day: date, *, months: int) -> datetime:
+    """An elder whose latest finalised assessment is older than this instant is overdue on `day`:
+    the reassessment fell due before `day` (`reassessment_due(f) < day`, i.e. by the day before)."""
+    return day_end_utc(latest_finalisation_day_due(day - timedelta(days=1), months=months))
