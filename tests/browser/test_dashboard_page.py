@@ -57,7 +57,7 @@ def test_officer_sees_the_indicators_charts_and_the_map_and_opens_a_cell(browser
         cards = page.locator("#indicator-cards .ind-card")
         expect(cards.filter(has_text="特殊困难老年人月探访率")).to_contain_text("目标：≥ 100%")
         expect(cards.filter(has_text="居家养老服务覆盖率")).to_contain_text("至少完成一次居家上门服务")  # the definition
-        expect(page.locator("#indicator-table table")).to_contain_text("全市")
+        expect(page.locator("#indicator-table table")).to_contain_text("海陵区")  # the district alone, no city row
         for chart in ("#chart-trend", "#chart-spend-month", "#chart-hours", "#chart-acceptance", "#chart-map"):
             expect(page.locator(f"{chart} svg")).to_have_count(1)
             assert page.locator(f"{chart} svg path").count() > 0, f"{chart} drew nothing"
