@@ -2,7 +2,7 @@
 routes under /api/auth, /api/admin and /api/hotline come before the catch-all proxy route `/api/{service}/…`."""
 from __future__ import annotations
 
-from gateway.api import auth, docs, hotline, pages, proxy
+from gateway.api import auth, dashboard, docs, hotline, pages, proxy
 
-routers = [docs.router, auth.router, hotline.router, proxy.router]
+routers = [docs.router, auth.router, hotline.router, dashboard.router, proxy.router]
 page_routers = [pages.router]  # after the static files are mounted

@@ -31,6 +31,7 @@ PAGES = {
     "/login": "login.html",
     "/assessor": "assessor.html",
     "/bureau": "bureau.html",
+    "/bureau/dashboard": "dashboard.html",  # the city plan's indicators, charts and the map of unmet demand
     "/elder": "elder.html",
     "/provider": "provider.html",
     "/counter": "counter.html",  # a meal point's counter (助餐点): its staff redeem meal codes

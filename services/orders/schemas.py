@@ -520,3 +520,47 @@ class MealReportOut(BaseModel):
     claims: list[MealClaim]
     total_meals: int
     total_subsidy_fen: int
+
+
+# ---- the bureau's dashboard reports (issue 26) -------------------------------------------------
+
+
+class IndicatorCountsOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "from_month": "2026-10", "to_month": "2026-11", "district_code": "321202", "as_of": "2026-11-20T10:00:00+08:00",
+        "rows": [{"month": "2026-11", "district_code": "321202", "hardship_due": 40, "hardship_visited": 31,
+                  "served_elders": 120, "meal_elders": 85}]}]})
+    from_month: str
+    to_month: str
+    district_code: str | None = Field(description="区县民政只看本区县；为空表示全市")
+    as_of: str | None
+    rows: list[dict] = Field(description="按月份 × 区县：应探访/已探访的特殊困难老人、有已完成居家服务的老人、用过助餐的老人")
+
+
+class ActivityOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "month": "2026-11", "district_code": None, "as_of": None, "orders": 3, "accepted": 2,
+        "by_hour": [{"hour": 9, "orders": 3}], "acceptance": [{"band": "5 分钟内", "upper_min": 5, "orders": 2}],
+        "median_acceptance_min": 3.5}]})
+    month: str
+    district_code: str | None
+    as_of: str | None
+    orders: int = Field(description="本月下单数（不含探访）")
+    accepted: int = Field(description="其中已被接单的")
+    by_hour: list[dict] = Field(description="按下单时刻（北京时间）0–23 点")
+    acceptance: list[dict] = Field(description="从下单到接单的用时分段")
+    median_acceptance_min: float | None = Field(description="接单用时中位数（分钟）")
+
+
+class UnmetDemandOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "month": "2026-11", "district_code": "321202", "as_of": None,
+        "orders": [{"order_id": "9b7c…", "state": "unmatched", "reason": "未匹配到服务商", "service_code": "bathing",
+                    "service_name": "助浴", "window_start": "2026-11-03T09:00:00+08:00", "district_code": "321202",
+                    "district_name": "海陵区", "street": "城东街道", "lat": 32.49, "lon": 119.94}],
+        "elder_points": [{"lat": 32.491, "lon": 119.921, "elders": 3}]}]})
+    month: str
+    district_code: str | None
+    as_of: str | None
+    orders: list[dict] = Field(description="按服务时间属于本月、未匹配到服务商或因此取消的订单")
+    elder_points: list[dict] = Field(description="在册老人位置（约 100 米取整）及人数")

@@ -29,6 +29,7 @@ PAGES = [
     ("/bureau", "city_officer"),  # the city's view adds the by-district chart and table, and the bureaus' lists
     ("/counter", "meal_point"),  # a demo meal point's counter account (a provider_admin of a 助餐点)
     ("/desk", "operator"),  # the 12349 hotline desk (the city's operator)
+    ("/bureau/dashboard", "city_officer"),  # the plan's indicators, the charts and the map (every district)
 ]
 
 
@@ -58,8 +59,11 @@ def open_page(page, platform, path: str, role: str | None) -> None:
     else:
         account = counter_account(platform) if role == "meal_point" else platform.account(role)
         sign_in(page, platform.url, account["phone"], account["password"])
+        if path == "/bureau/dashboard":  # not a role's home page: opened once signed in
+            page.wait_for_url("**/bureau")
+            page.goto(f"{platform.url}{path}")
         page.wait_for_url(f"**{path}")
-    if path in ("/elder", "/provider", "/bureau", "/counter", "/desk"):
+    if path in ("/elder", "/provider", "/bureau", "/counter", "/desk", "/bureau/dashboard"):
         expect(page.locator("body")).to_have_attribute("data-loaded", "true", timeout=30_000)
     page.wait_for_load_state("networkidle")
 

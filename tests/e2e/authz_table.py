@@ -34,6 +34,13 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/family-links": ALL - {"caregiver", "provider_admin", "assessor", "operator"},
     "POST /api/family-links": OFFICERS,
     "DELETE /api/family-links/{link_id}": OFFICERS | {"elder"},
+    # the bureau's dashboard (gateway/api/dashboard.py)
+    "GET /api/dashboard/indicators": OFFICERS,
+    "GET /api/dashboard/spend": OFFICERS,
+    "GET /api/dashboard/activity": OFFICERS,
+    "GET /api/dashboard/unmet": OFFICERS,
+    "GET /api/dashboard/unmet/{cell}": OFFICERS,
+    "GET /api/dashboard/export": OFFICERS,
     "GET /health": PUBLIC,
     "GET /ready": PUBLIC,
     "GET /ops/dead-letters": ADMIN,
@@ -45,6 +52,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/hotline/calls": DESK | OFFICERS,
     # assessment
     "GET /api/assessment/access-log": ADMIN,
+    "GET /api/assessment/reports/indicators": OFFICERS,
     "GET /api/assessment/assessments/{assessment_id}": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
     "PUT /api/assessment/assessments/{assessment_id}": {"assessor", "admin"},
     "POST /api/assessment/assessments/{assessment_id}/sign": {"assessor"},
@@ -133,6 +141,9 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/orders/meal-points/{provider_id}/redemptions": PROVIDER_STAFF,
     "POST /api/orders/meal-points/{provider_id}/redemptions/{redemption_id}/undo": PROVIDER_STAFF,
     "GET /api/orders/meals/report": OFFICERS,
+    "GET /api/orders/reports/indicators": OFFICERS,
+    "GET /api/orders/reports/activity": OFFICERS,
+    "GET /api/orders/reports/unmet": OFFICERS,
     # providers
     "GET /api/providers/candidates": OFFICERS,
     "GET /api/providers/caregivers/{caregiver_id}": PROVIDER_STAFF | OFFICERS,
@@ -171,6 +182,7 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/providers/beds/{bed_id}/release": ADMIN,
     "GET /api/providers/bed-search": ALL,
     "GET /api/providers/bed-capacity": OFFICERS,
+    "GET /api/providers/reports/coverage": OFFICERS,
     # vouchers
     "GET /api/vouchers/anomalies": OFFICERS,
     "POST /api/vouchers/anomalies/{finding_id}/actions": OFFICERS,
@@ -192,6 +204,7 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/vouchers/quotes": ELDER_SIDE | {"admin"},
     "GET /api/vouchers/reports/spend": OFFICERS,
     "GET /api/vouchers/reports/spend/monthly": OFFICERS,
+    "GET /api/vouchers/reports/issued": OFFICERS,
     "GET /api/vouchers/settlements": {"provider_admin"} | OFFICERS,
     "POST /api/vouchers/stay-claims/draft": OFFICERS,
     "GET /api/vouchers/stay-claims": {"provider_admin"} | OFFICERS | ELDER_SIDE,  # the family reads its bill

@@ -20,9 +20,10 @@ from services.vouchers.api import (
     return_visits,
     spending,
     stay_claims,
+    uptake,
     wallets,
 )
 
 routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router,
            recovery.router, plan_budget.router, stay_claims.router, meal_subsidies.router,
-           return_visits.router, complaints.router, oversight_figures.router]
+           return_visits.router, complaints.router, oversight_figures.router, uptake.router]
