@@ -56,7 +56,8 @@ def deliver(c: httpx.Client, platform, order_id: str, world: dict, elder: dict) 
                json={"lat": elder["lat"] + 0.0001, "lon": elder["lon"]})
     assert r.status_code == 200 and r.json()["state"] == "in_service", r.text
     r = c.post(f"/api/orders/orders/{order_id}/check-out", headers=caregiver,
-               json={"record": "送午餐一份，协助用餐，整理餐具", "duration_min": 30})
+               json={"record": "送午餐一份，协助用餐，整理餐具", "duration_min": 30,
+                     "unconfirmed_reason": "老人没有手机"})
     assert r.status_code == 200, r.text
 
 
