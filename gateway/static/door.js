@@ -11,8 +11,10 @@
   if (!me || !Youfu.token()) return;
   const path = location.pathname;
   const hhmm = iso => iso ? Youfu.localTime(iso).slice(-8, -3) : "";
-  const note = (box, text, kind = "error") => {
+  const note = (box, text, kind = "error") => { // Youfu.show replaces the class: keep the box's own
+    if (box.dataset.keep === undefined) box.dataset.keep = box.className;
     Youfu.show(box, text, kind);
+    if (box.dataset.keep) box.classList.add(...box.dataset.keep.split(" ").filter(Boolean));
     if (kind === "ok") box.setAttribute("role", "status");
   };
   const explain = err => err.status === 0 ? "网络连接中断了，请检查网络后再试。" : Youfu.explain(err).replace(/[。.]?$/, "。");
