@@ -41,7 +41,7 @@
           const done = c.family_confirmed ? `<p class="door-confirmed">家属已远程确认，护理员签退时不用再输入确认码。</p>` : "";
           return `<article class="door-order" data-order="${esc(o.order_id)}"><h3>${esc(o.service_name)}　${esc(hhmm(o.window_start))}`
             + `　${o.state === "in_service" ? `${who}已到达` : `${who}将上门`}</h3>`
-            + `<p>上门确认码：<strong class="door-code" aria-label="上门确认码 ${esc(c.code.split("").join(" "))}">${esc(c.code)}</strong></p>`
+            + `<p>上门确认码：<strong class="door-code">${esc(c.code)}</strong></p>`
             + `<p class="muted">服务结束时，请把这 ${c.code.length} 位数字告诉护理员，由护理员输入后签退。`
             + (c.code_locked ? "确认码输错次数过多已锁定，请家属在手机上远程确认。" : "") + `</p>${done}${tap}</article>`;
         });
