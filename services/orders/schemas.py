@@ -77,7 +77,7 @@ class OrderOut(BaseModel):
     service_code: str
     service_name: str
     state: str = Field(description="placed 已下单 / offered 派单中 / accepted 已接单 / in_service 服务中 / completed 已完成 / "
-                                   "settled 已结算 / cancelled 已取消 / unmatched 未匹配 / disputed 有争议")
+                                   "settled 已结算 / cancelled 已取消 / unmatched 未匹配 / disputed 有争议 / no_show 老人不在家")
     state_label: str
     price_fen: int
     voucher_fen: int
