@@ -124,7 +124,7 @@
           note(msg, "已出发，老人和家属会收到通知。", "ok");
         } else {
           if (!confirm("确认老人不在家？订单将结束，不扣代金券。")) { b.disabled = false; return; }
-          await Youfu.api("POST", `${O}/orders/${id}/no-show`);
+          await Youfu.api("POST", `${O}/orders/${id}/no-show`, undefined, { idempotencyKey: Youfu.uuid() });
           note(document.querySelector("#schedule-msg"), `已登记老人不在家（订单号 ${id.slice(0, 8)}），不扣代金券，家属会收到通知。`, "ok");
           refresh();
         }
@@ -138,7 +138,7 @@
       const form = new FormData();
       form.append("stage", input.dataset.stage); form.append("photo", file);
       try {
-        await Youfu.api("POST", `${O}/orders/${el.dataset.order}/photos`, form);
+        await Youfu.api("POST", `${O}/orders/${el.dataset.order}/photos`, form, { idempotencyKey: Youfu.uuid() });
         note(msg, `${input.dataset.stage === "checkin" ? "签到" : "签退"}照片已上传。`, "ok");
       } catch (err) { note(msg, "照片没有上传成功：" + explain(err)); input.value = ""; }
     });

@@ -144,8 +144,11 @@ async def test_no_show_after_the_wait_releases_the_hold_and_repeats_are_flagged(
         r = await cg.post(f"/orders/{oid}/no-show")
         assert r.status_code == 409 and r.json()["minutes_left"] == 1 and "还需等待 1 分钟" in r.json()["detail"], r.text
         await arrived_minutes_ago(env, oid, 15.1)
-        r = await cg.post(f"/orders/{oid}/no-show")
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        r = await cg.post(f"/orders/{oid}/no-show", headers=key)
         assert r.status_code == 200 and r.json()["state"] == "no_show" and r.json()["state_label"] == "老人不在家"
+        again = await cg.post(f"/orders/{oid}/no-show", headers=key)  # the answer was lost: resent
+        assert again.status_code == 200 and again.json() == r.json()
         assert (await cg.post(f"/orders/{oid}/no-show")).status_code == 409  # ended
         assert (await cg.post(f"/orders/{oid}/check-out", json={"record": RECORD, "unconfirmed_reason": "x"})
                 ).status_code == 409
@@ -207,10 +210,14 @@ async def test_photos_are_stripped_limited_by_size_and_type_and_served_within_sc
     png = io.BytesIO()
     Image.new("RGBA", (10, 10), (0, 0, 255, 128)).save(png, format="PNG")
     async with caregiver(env, candidate) as cg:
+        key = {"Idempotency-Key": str(uuid.uuid4())}
         r = await cg.post(f"/orders/{oid}/photos", data={"stage": "checkin"},
-                          files={"photo": ("door.jpg", original, "image/jpeg")})
+                          files={"photo": ("door.jpg", original, "image/jpeg")}, headers=key)
         assert r.status_code == 201, r.text
         photo = r.json()
+        again = await cg.post(f"/orders/{oid}/photos", data={"stage": "checkin"},
+                              files={"photo": ("door.jpg", original, "image/jpeg")}, headers=key)
+        assert again.status_code == 201 and again.json()["photo_id"] == photo["photo_id"]  # one photo, not two
         assert (photo["stage"], photo["content_type"], photo["width"], photo["height"]) == ("checkin", "image/jpeg", 64, 48)
         r = await cg.post(f"/orders/{oid}/photos", data={"stage": "checkout"},
                           files={"photo": ("x.bin", png.getvalue(), "application/octet-stream")})  # sniffed: PNG

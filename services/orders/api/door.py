@@ -2,6 +2,7 @@
 remote confirmation, 老人不在家, photos, and the elders with repeated no-shows."""
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 from uuid import UUID
 
@@ -11,7 +12,8 @@ from fastapi.responses import Response
 from services.orders import door
 from services.orders.runtime import Runtime
 from services.orders.schemas import DoorCodeOut, NoShowEldersOut, OrderOut, PhotoOut
-from shared.app import Ctx, CurrentPrincipal
+from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
+from shared.idempotency import run_idempotent
 
 router = APIRouter(tags=["orders"])
 
@@ -38,23 +40,38 @@ async def family_confirm(order_id: UUID, ctx: Ctx, principal: CurrentPrincipal) 
 
 @router.post("/orders/{order_id}/no-show", response_model=OrderOut,
              summary="登记老人不在家（签到后等待满规定时间；订单结束，不扣代金券）")
-async def no_show(order_id: UUID, ctx: Ctx, rt: Runtime, principal: CurrentPrincipal) -> dict:
-    async with ctx.db.transaction() as s:
-        answer, hold_id = await door.mark_no_show(s, principal=principal, order_id=order_id, now=ctx.now())
-    await rt.void_hold(hold_id)  # best effort: the no_show event releases it anyway
+async def no_show(order_id: UUID, ctx: Ctx, rt: Runtime, principal: CurrentPrincipal,
+                  idempotency_key: IdempotencyKey) -> dict:
+    now = ctx.now()
+
+    async def work(s):
+        answer, _ = await door.mark_no_show(s, principal=principal, order_id=order_id, now=now)
+        return 200, answer
+
+    _, answer, _ = await run_idempotent(ctx.db, key=idempotency_key, scope=f"{principal.user_id}:no-show:{order_id}",
+                                        body={}, work=work)
+    hold = answer.get("hold_id")
+    await rt.void_hold(UUID(hold) if hold else None)  # best effort: the no_show event releases it anyway
     return answer
 
 
 @router.post("/orders/{order_id}/photos", status_code=201, response_model=PhotoOut,
              summary="上传签到或签退照片（JPEG/PNG，不超过 2 MB，自动去除位置等元数据）")
-async def add_photo(order_id: UUID, ctx: Ctx, rt: Runtime, principal: CurrentPrincipal,
+async def add_photo(order_id: UUID, ctx: Ctx, rt: Runtime, principal: CurrentPrincipal, idempotency_key: IdempotencyKey,
                     stage: Literal["checkin", "checkout"] = Form(description="checkin 签到 / checkout 签退"),
                     photo: UploadFile = File(description="照片文件")) -> dict:
     data = await photo.read(rt.settings.photo_max_bytes + 1)  # one byte past the limit is enough to refuse
-    async with ctx.db.transaction() as s:
-        return await door.add_photo(s, principal=principal, storage=rt.storage, order_id=order_id, stage=stage,
-                                    data=data, max_bytes=rt.settings.photo_max_bytes,
-                                    per_stage=rt.settings.photos_per_stage, now=ctx.now())
+    now = ctx.now()
+
+    async def work(s):
+        return 201, await door.add_photo(s, principal=principal, storage=rt.storage, order_id=order_id, stage=stage,
+                                         data=data, max_bytes=rt.settings.photo_max_bytes,
+                                         per_stage=rt.settings.photos_per_stage, now=now)
+
+    # a resent upload (the answer was lost) is the first photo again, not a second one
+    _, answer, _ = await run_idempotent(ctx.db, key=idempotency_key, scope=f"{principal.user_id}:photos:{order_id}",
+                                        body={"stage": stage, "sha256": hashlib.sha256(data).hexdigest()}, work=work)
+    return answer
 
 
 @router.get("/orders/{order_id}/photos/{photo_id}", response_class=Response,
