@@ -12,11 +12,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 from PIL import Image
 
-from services.orders.models import DoorRecordRow, ServiceRecordRow
+from services.orders.models import DoorRecordRow, OrderRow, ServiceRecordRow
 from services.orders.rules.door import confirmation_code
 from shared.clock import system_clock
-from tests.integration.orders_doubles import GAOGANG, HAILING, HOME, north_of, orders_env
-from tests.integration.test_orders_service import accepted_order, caregiver, wait_offered
+from tests.integration.orders_doubles import GAOGANG, HAILING, HOME, north_of, orders_env, wait_for
+from tests.integration.test_orders_service import accepted_order, caregiver, place, wait_offered
 
 __all__ = ["orders_env"]  # the module fixture, imported for pytest
 NEAR = north_of(HOME, 20)
@@ -252,3 +252,26 @@ async def test_photos_are_stripped_limited_by_size_and_type_and_served_within_sc
         assert r.status_code == 404
     blobs = list((env.tmp_path / "blobs").rglob("*.*"))
     assert len([b for b in blobs if oid in str(b)]) == 2  # refused photos stored nothing
+
+
+async def test_an_order_nobody_took_before_its_window_ended_is_announced_unmatched(orders_env):
+    env = orders_env
+    code = env.providers.add_item()  # no provider offers it
+    elder = env.new_elder()
+    order = await place(env, elder, code)
+    oid = uuid.UUID(order["order_id"])
+    await wait_for(lambda: state_is(env, oid, "unmatched"), what="the first round finding nobody")
+    now = system_clock()
+    async with env.db.transaction() as s:
+        await s.execute(sa.update(OrderRow).where(OrderRow.id == oid).values(
+            window_start=now - timedelta(hours=2), window_end=now - timedelta(hours=1), next_dispatch_at=now))
+    env.rt.wake_dispatcher()
+    await wait_for(lambda: state_is(env, oid, "cancelled"), what="the unmatched order cancelled")
+    [unmatched] = [e for e in await env.outbox("youfu.order.unmatched.v1") if e["order_id"] == str(oid)]
+    assert unmatched["elder_id"] == elder and unmatched["service_code"] == code and unmatched["district_code"] == HAILING
+    [cancelled] = [e for e in await env.outbox("youfu.order.cancelled.v1") if e["order_id"] == str(oid)]
+    assert cancelled["hold_id"] == order["hold_id"]  # the hold goes back as before
+
+
+async def state_is(env, order_id: uuid.UUID, state: str) -> bool:
+    return await env.scalar(sa.select(OrderRow.state).where(OrderRow.id == order_id)) == state
