@@ -77,7 +77,7 @@ class OrderOut(BaseModel):
     service_code: str
     service_name: str
     state: str = Field(description="placed 已下单 / offered 派单中 / accepted 已接单 / in_service 服务中 / completed 已完成 / "
-                                   "settled 已结算 / cancelled 已取消 / unmatched 未匹配 / disputed 有争议")
+                                   "settled 已结算 / cancelled 已取消 / unmatched 未匹配 / disputed 有争议 / no_show 老人不在家")
     state_label: str
     price_fen: int
     voucher_fen: int
@@ -141,9 +141,60 @@ class CheckInIn(BaseModel):
 
 
 class CheckOutIn(BaseModel):
-    model_config = _example(record="送餐一份，协助用餐", duration_min=45)
+    model_config = _example(record="送餐一份，协助用餐", duration_min=45, confirmation_code="4821")
     record: str = Field(min_length=1, max_length=4000, description="服务记录：做了什么")
     duration_min: int | None = Field(None, ge=1, le=24 * 60, description="服务时长（分钟），默认按签到到签退计算")
+    confirmation_code: str | None = Field(None, max_length=12, pattern=r"^\s*\d*\s*$",
+                                          description="老人手机订单页上显示的上门确认码（家属已远程确认时可不填）")
+    unconfirmed_reason: str | None = Field(None, max_length=500,
+                                           description="既无确认码、家属也未远程确认时，无法确认的原因（必填）")
+
+
+class DoorCodeOut(BaseModel):
+    model_config = _example(order_id=ORDER, code="4821", state="in_service", caregiver_name="王芳",
+                            family_confirmed=False, code_locked=False)
+    order_id: str
+    code: str = Field(description="上门确认码：护理员签退时输入")
+    state: str
+    caregiver_name: str | None = None
+    family_confirmed: bool = Field(description="家属是否已远程确认")
+    code_locked: bool = Field(description="确认码是否因输错次数过多已锁定")
+
+
+class PhotoOut(BaseModel):
+    model_config = _example(photo_id=ORDER, stage="checkin", stage_label="签到", content_type="image/jpeg",
+                            width=1280, height=960, size_bytes=183_204,
+                            url=f"/orders/{ORDER}/photos/{ORDER}", at="2026-03-11T11:02:00+08:00")
+    photo_id: str
+    stage: str = Field(description="checkin 签到 / checkout 签退")
+    stage_label: str
+    content_type: str = Field(description="image/jpeg 或 image/png（已去除 EXIF、GPS 等元数据）")
+    width: int
+    height: int
+    size_bytes: int
+    url: str = Field(description="照片地址（只有能查看该订单的人可以打开）")
+    at: str
+
+
+class NoShowElderOut(BaseModel):
+    elder_id: str
+    name: str | None = None
+    district_code: str | None = None
+    district_name: str | None = None
+    street: str | None = None
+    no_shows: int = Field(description="窗口期内「老人不在家」的次数")
+    last_no_show_at: str
+    no_show_at: list[str]
+
+
+class NoShowEldersOut(BaseModel):
+    model_config = _example(district_code="321202", window_days=30, threshold=2, elders=[],
+                            as_of="2026-03-11T09:00:00+08:00")
+    district_code: str | None = None
+    window_days: int = Field(description="统计窗口（天）")
+    threshold: int = Field(description="窗口期内达到该次数即提示民政")
+    elders: list[NoShowElderOut]
+    as_of: str
 
 
 class ReviewIn(BaseModel):

@@ -71,6 +71,8 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         Subscription(name="vouchers.orders", topics=["youfu.orders"], handlers={
             "youfu.order.completed.v1": on_order_completed,
             "youfu.order.cancelled.v1": on_order_cancelled,
+            # 老人不在家 (issue 24): nothing was served, so the hold is released exactly as on a cancellation
+            "youfu.order.no_show.v1": on_order_cancelled,
             **{f"youfu.stay.{verb}.v1": on_stay for verb in ("admitted", "left", "returned", "transferred", "ended")},
         }),
         Subscription(name="vouchers.providers", topics=["youfu.providers"], handlers={

@@ -134,6 +134,14 @@ def test_other_peoples_objects_answer_404(platform, tokens):
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["provider_admin"]).status_code == 404
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["officer"]).status_code == 404
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["operator"]).status_code == 404
+            # another household's confirmation code, and another's photos (issue 24)
+            assert c.get(f"/api/orders/orders/{oid}/door-code", headers=heads["family"]).status_code == 404
+            assert c.post(f"/api/orders/orders/{oid}/family-confirm", headers=heads["family"]).status_code == 404
+            photo = f"/api/orders/orders/{oid}/photos/{uuid.uuid4()}"
+            assert c.get(photo, headers=heads["provider_admin"]).status_code == 404
+            assert c.get(photo, headers=heads["officer"]).status_code == 404
+        r = c.get("/api/orders/no-show-elders", headers=heads["officer"], params={"district_code": "321202"})
+        assert r.status_code == 403  # the officer of 高港区 does not read 海陵区's no-shows
         r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
         assert r.status_code in (403, 404)
         # a complaint of the demo elder: another family, another district's officer, another provider → 404

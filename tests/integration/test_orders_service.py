@@ -419,7 +419,8 @@ async def test_after_check_in_no_cancel_check_out_completes_then_review_and_sett
         assert r.status_code == 409, r.text
         assert r.json()["current_state"] == "in_service" and "服务中" in r.json()["detail"]
     async with caregiver(env, candidate) as cg:
-        r = await cg.post(f"/orders/{oid}/check-out", json={"record": "送餐一份，协助用餐", "duration_min": 45})
+        r = await cg.post(f"/orders/{oid}/check-out", json={"record": "送餐一份，协助用餐", "duration_min": 45,
+                                                              "unconfirmed_reason": "老人没有手机"})
         assert r.status_code == 200 and r.json()["state"] == "completed", r.text
         assert r.json()["check_out"]["duration_min"] == 45
     completed = [e for e in await env.outbox("youfu.order.completed.v1") if e["order_id"] == oid]
