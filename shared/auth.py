@@ -23,7 +23,8 @@ ALGORITHM = "EdDSA"
 
 LEEWAY_S = 5
 VERIFIED_CACHE_SIZE = 10_000
-ROLES = ("elder", "family", "caregiver", "provider_admin", "assessor", "officer", "city_officer", "admin", "service")
+ROLES = ("elder", "family", "caregiver", "provider_admin", "assessor", "officer", "city_officer", "admin", "service",
+         "operator")
 
 
 @dataclass(frozen=True)

@@ -28,4 +28,9 @@ class OrdersSettings(BaseSettings):
     # status from providers are trusted (a suspension reaches the counters within this)
     meal_code_key: str = ""
     meal_point_cache_s: float = 30
+    # one-key emergency alarms (issue 25): how often the escalation pass looks for alarms nobody
+    # acknowledged in time (the time itself is policy data, alarm_policy.json), and which SMS
+    # sender tells the emergency contacts ("log", or "package.module:ClassName" of a real gateway)
+    alarm_escalation_tick_s: float = 5.0
+    sms_sender: str = "log"
     run_background: bool = True  # dispatcher and spawner tasks (tests may drive them by hand)
