@@ -45,7 +45,7 @@ async def _raise(ctx, rt: OrdersRuntime, press: raising.Press, *, key: str | Non
     status, answer, _ = await run_idempotent(ctx.db, key=key, scope=scope,
                                              body={"elder_id": str(press.elder.elder_id), "lat": press.lat,
                                                    "lon": press.lon}, work=work)
-    if created and created[0].created:
+    if created and created[-1].created:  # (the last try is the one that committed)
         rt.run_soon(raising.tell_contacts(rt, elder_id=press.elder.elder_id, elder_name=press.elder.name,
                                           address=press.elder.address, raised_at=now))
     http.status_code = status
