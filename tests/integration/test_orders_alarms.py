@@ -263,6 +263,11 @@ async def test_an_order_made_from_an_alarm_and_who_sees_which_alarm(env):
     assert closed.status_code == 200
     ev = [e for e in await env.outbox("youfu.alarm.closed.v1") if e["alarm_id"] == alarm_id]
     assert ev == [ev[0]] and ev[0]["order_id"] == order_id and ev[0]["outcome"] == "called_120"
+    # the desk raises one for a caller in its district (source operator); it closes as a false alarm
+    desk = await post(env.client("operator", district=HAILING, user_id="desk-1"), f"/elders/{elder}/alarms", json={})
+    assert desk.status_code == 201 and desk.json()["source"] == "operator" and desk.json()["source_name"] == "坐席代报"
+    assert (await post(env.client("operator", district=HAILING), f"/alarms/{desk.json()['id']}/close",
+                       json={"outcome": "false_alarm"})).status_code == 200
     # the month's figures: the district's counts, scoped
     report = await get(env.client("officer", district=HAILING), "/alarms/report", params={"month": "2026-12"})
     assert report.status_code == 200, report.text
