@@ -22,7 +22,8 @@ from shared.settings import SERVICES
 log = logging.getLogger("youfu.gateway.proxy")
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
-PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language")
+PASS_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key", "accept-language",
+                        "x-device-token")  # a home alarm device's own token (orders: POST /device/alarms)
 # content-encoding passes through: the body is passed on as the service sent it (no decompression)
 DROP_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection", "x-request-id"}
 

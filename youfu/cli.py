@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 def seed(settings: Settings, *, simulate: bool | None = None) -> int:
     """`youfu seed`: the demo data in the running platform, once; then the demo city day, once."""
     from youfu.launcher import _simulate_demo_day, demo_day_wanted
-    from youfu.seed import SeedError, check_running, gateway_url, mark_seeded, seed_demo, seeded
+    from youfu.seed import WORLD_FILE, SeedError, check_running, gateway_url, mark_seeded, seed_demo, seeded
 
     gateway = gateway_url(settings)
     try:
@@ -99,6 +99,10 @@ def seed(settings: Settings, *, simulate: bool | None = None) -> int:
             print(f"Demo accounts (password for each is in {settings.var_dir / 'demo-accounts.json'}):")
             for a in accounts:
                 print(f"  {a['role']:<15} {a['phone']}  {a['password']}")
+            world = json.loads((settings.var_dir / WORLD_FILE).read_text())
+            if world.get("alarm_device_token"):
+                print(f"Demo alarm device of the demo elder (X-Device-Token for POST /api/orders/device/alarms):\n"
+                      f"  {world['alarm_device_token']}")
     except SeedError as exc:
         print(f"✗ {exc}", file=sys.stderr)
         return 1

@@ -44,7 +44,13 @@ from youfu.seed_institutions import (
     furnish_institution,
     register_resident,
 )
-from youfu.seed_providers import MEAL_POINTS, create_demo_meal_point, create_demo_provider, stock_demo_provider
+from youfu.seed_providers import (
+    MEAL_POINTS,
+    create_demo_meal_point,
+    create_demo_provider,
+    issue_demo_alarm_device,
+    stock_demo_provider,
+)
 from youfu.seed_providers import checked as _ok
 
 DEMO_DISTRICT = "321202"  # 海陵区
@@ -336,6 +342,8 @@ def seed_demo(settings: Settings) -> list[dict]:
         if not world.get("plan_id"):  # priced on this month's vouchers: after they are issued
             done(plan_id=demo_plan(client, _login(client, by_role["assessor"][0]), _login(client, by_role["family"][0]),
                                    world["elder_id"], world["provider_id"]))
+        if not world.get("alarm_device_token"):
+            done(**issue_demo_alarm_device(client, _login(client, by_role["officer"][0]), world["elder_id"]))
     mark_seeded(settings)
     return rows
 

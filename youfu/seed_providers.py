@@ -1,6 +1,6 @@
 """The demo provider: an approved home-care centre near the demo elder, with its documents, a
 catalogue at the guide prices, a service area and one caregiver who can take meals, cleaning,
-bathing and visits."""
+bathing, visits and emergency calls (助急)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -43,14 +43,15 @@ def stock_demo_provider(client: httpx.Client, provider_admin: dict, world: dict)
     """Catalogue, service area and caregiver are the provider's own business: its admin sets them."""
     pid = world["provider_id"]
     items = {i["code"]: i for i in checked(client.get("/api/providers/service-items", headers=provider_admin))}
-    for code in ("meal", "clean", "bath", "visit"):
+    # 助急 (emergency): its caregiver is among those an emergency alarm of the demo elder alerts (issue 25)
+    for code in ("meal", "clean", "bath", "visit", "emergency"):
         checked(client.post(f"/api/providers/providers/{pid}/catalogue", headers=provider_admin, json={
             "service_code": code, "price_fen": items[code]["guide_price_fen"]}))
     checked(client.put(f"/api/providers/providers/{pid}/service-area", headers=provider_admin,
                    json={"radius_m": 8000, "streets": ["城中街道", "城东街道", "城西街道"]}))
     lat, lon = world["provider_location"]
     caregiver = checked(client.post(f"/api/providers/providers/{pid}/caregivers", headers=provider_admin, json={
-        "name": "刘秀英", "gender": "female", "skills": ["meal", "clean", "bath", "visit"],
+        "name": "刘秀英", "gender": "female", "skills": ["meal", "clean", "bath", "visit", "emergency"],
         "certificate_level": "level_4", "base_lat": lat, "base_lon": lon, "service_radius_m": 6000, "daily_limit": 8}))
     return {"caregiver_id": caregiver["id"]}
 
@@ -84,3 +85,18 @@ def create_demo_meal_point(client: httpx.Client, officer: dict, step: str, near:
             "expires_on": str(today + timedelta(days=365))}))
     checked(client.post(f"/api/providers/providers/{pid}/approve", headers=officer, json={"reason": "食品经营许可核验通过"}))
     return {step: pid}
+
+
+def issue_demo_alarm_device(client: httpx.Client, officer: dict, elder_id: str, *, attempts: int = 60) -> dict:
+    """A home alarm device (呼叫终端) for the demo elder, issued by the district officer (issue 25).
+    The token is shown once; the seed keeps it in demo-world.json and prints it. The orders
+    service learns of the elder from assessment's event, so the first tries may find no elder yet."""
+    import time
+
+    for _ in range(attempts):
+        r = client.post(f"/api/orders/elders/{elder_id}/alarm-devices", headers=officer, json={"label": "演示呼叫终端"})
+        if r.status_code != 404:
+            device = checked(r)
+            return {"alarm_device_id": device["id"], "alarm_device_token": device["token"]}
+        time.sleep(0.5)
+    raise RuntimeError(f"seed: the orders service never learnt of the demo elder {elder_id}")

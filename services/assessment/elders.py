@@ -312,3 +312,20 @@ async def list_access_log(session: AsyncSession, *, principal: Principal, elder_
     items = [access_log_view(r) for r in rows.scalars()]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
+
+
+async def emergency_contacts(session: AsyncSession, *, runtime: AssessmentRuntime, principal: Principal,
+                             elder_id: uuid.UUID, route: str, now: datetime) -> dict[str, Any]:
+    """The elder's emergency contacts with their phones in full, for the orders service alone (it
+    texts them when the elder raises an emergency alarm, issue 25); every read is in the access log."""
+    require_role(principal, "service")
+    if (await session.get(ElderRow, elder_id)) is None:
+        raise not_found()
+    contacts = (await _contacts(session, [elder_id]))[elder_id]
+    if contacts:
+        session.add(AccessLogRow(id=uuid.uuid4(), at=now, user_id=principal.user_id, role=principal.role,
+                                 elder_id=elder_id, fields=records.CONTACT_PHONES, route=route,
+                                 request_id=current_request_id()))
+    return {"elder_id": str(elder_id),
+            "contacts": [{"name": c.name, "relation": c.relation, "phone": runtime.cipher.decrypt(c.phone_cipher)}
+                         for c in contacts]}

@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.models import (
+    AlarmAlertRow,
+    AlarmRow,
     MealRedemptionRow,
     OfferRow,
     OrderRow,
@@ -309,3 +311,99 @@ def meal_report_district(principal: Principal, requested: str | None) -> str | N
     """The bureau's meal report: officers their district (another → 403), the city any or all."""
     require_role(principal, "officer", "city_officer")
     return district_scope(principal, requested)
+
+
+# ---- one-key emergency alarms (issue 25) ------------------------------------------------------
+
+
+def _district_or_city(principal: Principal, column) -> sa.ColumnElement[bool]:
+    """Officers their district; operators their district, or the whole city without one."""
+    if principal.role in OPERATORS and not principal.district:
+        return sa.true()
+    return column == principal.district if principal.district else sa.false()
+
+
+def alarm_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    """SQL condition: the alarms `principal` may read. The elder's household their own; a caregiver
+    those they were alerted to; a provider's administrator those its caregivers were alerted to;
+    officers and operators their district's (city-scoped operators and the city: all)."""
+    role = principal.role
+    if role in CITY_ROLES:
+        return sa.true()
+    if role in ELDER_ROLES:
+        return AlarmRow.elder_id.in_(own_elders(principal))
+    if role == "caregiver":
+        caregiver = parse_uuid(principal.caregiver_id)
+        if caregiver is None:
+            return sa.false()
+        return sa.select(AlarmAlertRow.alarm_id).where(AlarmAlertRow.alarm_id == AlarmRow.id,
+                                                       AlarmAlertRow.caregiver_id == caregiver).exists()
+    if role == "provider_admin":
+        provider = provider_of(principal)
+        if provider is None:
+            return sa.false()
+        return sa.select(AlarmAlertRow.alarm_id).where(AlarmAlertRow.alarm_id == AlarmRow.id,
+                                                       AlarmAlertRow.provider_id == provider).exists()
+    if role == "officer" or role in OPERATORS:
+        return _district_or_city(principal, AlarmRow.district_code)
+    return sa.false()
+
+
+def require_alarm_reader(principal: Principal) -> None:
+    if principal.role not in CITY_ROLES | ELDER_ROLES | PROVIDER_ROLES | OPERATORS | {"officer"}:
+        raise Forbidden("当前账号不能查看紧急呼叫")
+
+
+def require_alarm_raiser(principal: Principal, elder_id: uuid.UUID) -> None:
+    """The elder's button (the elder or a linked family member), or the desk raising one for a
+    caller (operators, officers, the city); officers and district operators are then held to the
+    elder's district (`require_alarm_district`)."""
+    if principal.role in ELDER_ROLES:
+        if elder_id not in own_elders(principal):
+            raise Forbidden("您尚未绑定该老人，不能为其发起紧急呼叫", elder_id=str(elder_id))
+        return
+    if principal.role not in OPERATORS | {"officer", "city_officer", "admin"}:
+        raise Forbidden("当前账号不能发起紧急呼叫")
+
+
+def require_alarm_district(principal: Principal, elder: InDistrict) -> None:
+    if principal.role in OPERATORS | {"officer"} and principal.district \
+            and elder.district_code != principal.district:
+        raise Forbidden("只能处理本辖区老人的紧急呼叫", elder_district=elder.district_code)
+    if principal.role == "officer" and not principal.district:
+        raise Forbidden("当前账号未关联辖区")
+
+
+def require_alarm_closer(principal: Principal, alarm: AlarmRow) -> None:
+    """Closing with an outcome: the caregiver who went, the desk (operators), officers, the city.
+    The alarm was loaded within `alarm_scope`, so the district is already the caller's."""
+    if principal.role == "caregiver":
+        if parse_uuid(principal.caregiver_id) != alarm.acknowledged_by:
+            raise Forbidden("只有前往的护理员、坐席或民政人员可以结束呼叫")
+        return
+    if principal.role not in OPERATORS | {"officer", "city_officer", "admin"}:
+        raise Forbidden("只有前往的护理员、坐席或民政人员可以结束呼叫")
+
+
+def require_device_issuer(principal: Principal) -> None:
+    """Home devices are issued and revoked by officers (their district's elders) and the city."""
+    require_role(principal, "officer", "city_officer")
+
+
+def device_scope(principal: Principal, column) -> sa.ColumnElement[bool]:
+    if principal.role in CITY_ROLES:
+        return sa.true()
+    if principal.role == "officer" and principal.district:
+        return column == principal.district
+    return sa.false()
+
+
+async def load_alarm(session: AsyncSession, principal: Principal, alarm_id: uuid.UUID, *,
+                     lock: bool = False) -> AlarmRow:
+    query = sa.select(AlarmRow).where(AlarmRow.id == alarm_id, alarm_scope(principal))
+    if lock:
+        query = query.with_for_update(of=AlarmRow)
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("没有找到该紧急呼叫，或您无权查看", alarm_id=str(alarm_id))
+    return row

@@ -227,3 +227,54 @@ class MealRedeemed(MealRef):
 @event_type("youfu.meal.undone.v1", topic=TOPIC, key="elder_id")
 class MealUndone(MealRef):
     """The counter undid a meal within the undo window; vouchers has already given the subsidy back."""
+
+
+class AlarmRef(BaseModel):
+    """What every alarm event carries (issue 25); key: the elder, so one elder's alarms stay in order."""
+
+    alarm_id: UUID
+    elder_id: UUID
+    district_code: str | None = None
+
+
+@event_type("youfu.alarm.raised.v1", topic=TOPIC, key="elder_id")
+class AlarmRaised(AlarmRef):
+    """An elder's emergency call: the caregivers in `caregiver_ids` are alerted at once (the
+    gateway's live notices deliver it). Sent again, same alarm_id, when the elder presses again
+    after the join window and nobody has acknowledged yet (`renewed`)."""
+
+    provider_ids: list[UUID]
+    caregiver_ids: list[UUID]
+    lat: float | None = None
+    lng: float | None = None
+    raised_at: str  # ISO instant with offset
+    source: str  # button | device | operator
+    renewed: bool = False
+
+
+@event_type("youfu.alarm.acknowledged.v1", topic=TOPIC, key="elder_id")
+class AlarmAcknowledged(AlarmRef):
+    """A caregiver said "我去"; the other alerted caregivers are told who went."""
+
+    caregiver_id: UUID
+    caregiver_name: str | None = None
+    provider_id: UUID | None = None
+    at: str
+
+
+@event_type("youfu.alarm.escalated.v1", topic=TOPIC, key="elder_id")
+class AlarmEscalated(AlarmRef):
+    """Nobody acknowledged in time (or nobody could be alerted): the operator desk and the district
+    officer take it. `reason`: not_acknowledged | no_caregiver."""
+
+    at: str
+    reason: str
+
+
+@event_type("youfu.alarm.closed.v1", topic=TOPIC, key="elder_id")
+class AlarmClosed(AlarmRef):
+    """The alarm ended with an outcome: resolved_on_site | called_120 | false_alarm."""
+
+    outcome: str
+    at: str
+    order_id: UUID | None = None

@@ -1,9 +1,10 @@
 """The orders service process: `uvicorn --factory services.orders.main:create_app`.
 
-Besides the routes and consumers, two periodic tasks run in the process: the dispatcher (offers,
+Besides the routes and consumers, three periodic tasks run in the process: the dispatcher (offers,
 deadlines, retries; its pass says how long until the earliest stored deadline, at most a tick,
 and a new order, a decline or a full pipeline wakes it) and the spawner (recurring orders a day
-ahead, this month's visit plan). Both read only stored state, so a restart or a second replica
+ahead, this month's visit plan) and the alarm escalation (emergency alarms nobody acknowledged in
+time, handed to the operator desk and the district officer). All read only stored state, so a restart or a second replica
 picks up where the last one stopped.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.orders import events  # noqa: F401 - registers the event types
+from services.orders.alarms.raising import escalation_pass
 from services.orders.api import routers
 from services.orders.consumers import make_subscriptions
 from services.orders.dispatch.dispatcher import Dispatcher, dispatch_pass
@@ -49,6 +51,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                      enabled=_background, wake=lambda ctx: runtime_of(ctx).dispatch_wakeup),
         PeriodicTask("orders-spawner", spawn_pass, every_s=lambda ctx: runtime_of(ctx).settings.spawn_every_s,
                      enabled=_background),
+        # emergency alarms nobody acknowledged in time go to the desk and the district officer
+        PeriodicTask("orders-alarm-escalation", escalation_pass,
+                     every_s=lambda ctx: runtime_of(ctx).settings.alarm_escalation_tick_s, enabled=_background),
     ]
     spec = ServiceSpec(name="orders", routers=routers, title="Youfu orders", subscriptions=make_subscriptions,
                        on_startup=[start], on_shutdown=[stop], periodic=periodic)

@@ -410,3 +410,94 @@ class OrderPhotoRow(Base):
     height: Mapped[int]
     taken_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime]
+
+
+# ---- one-key emergency alarms (issue 25) ---------------------------------------------------------
+
+
+class AlarmRow(Base):
+    """An emergency call of one elder, from the elder's button, a home device or an operator. At
+    most one open (not closed) alarm per elder: the partial unique index decides concurrent
+    presses, so they make one alarm. `ack_deadline` (from the policy version in force at the press)
+    is when an unacknowledged alarm escalates; the escalation pass's conditional update on
+    `state` makes it happen once whatever the number of replicas."""
+
+    __tablename__ = "alarms"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID]
+    elder_name: Mapped[str | None] = mapped_column(sa.String(100))
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    street: Mapped[str | None] = mapped_column(sa.String(100))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    location_source: Mapped[str] = mapped_column(sa.String(10))  # device | address | none
+    source: Mapped[str] = mapped_column(sa.String(10))  # button | device | operator
+    device_id: Mapped[uuid.UUID | None]
+    raised_by: Mapped[str] = mapped_column(sa.String(100))
+    raised_at: Mapped[datetime]
+    last_press_at: Mapped[datetime]
+    press_count: Mapped[int] = mapped_column(default=1)
+    policy_version: Mapped[str] = mapped_column(sa.String(20))
+    ack_target_s: Mapped[int]
+    arrive_target_min: Mapped[int]
+    alerted_count: Mapped[int]  # caregivers alerted at the press (0: escalates at once)
+    ack_deadline: Mapped[datetime]
+    state: Mapped[str] = mapped_column(sa.String(14))  # rules.alarms.AlarmState values
+    escalated_at: Mapped[datetime | None]
+    escalation_reason: Mapped[str | None] = mapped_column(sa.String(20))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[uuid.UUID | None]  # the caregiver who went
+    acknowledged_by_name: Mapped[str | None] = mapped_column(sa.String(100))
+    acknowledged_provider_id: Mapped[uuid.UUID | None]
+    arrived_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    closed_by_role: Mapped[str | None] = mapped_column(sa.String(20))
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))  # resolved_on_site | called_120 | false_alarm
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    order_id: Mapped[uuid.UUID | None]  # the order made from the alarm
+    __table_args__ = (
+        sa.Index("uq_alarms_open_elder", "elder_id", unique=True, postgresql_where=sa.text("closed_at IS NULL"),
+                 sqlite_where=sa.text("closed_at IS NULL")),
+        sa.Index("ix_alarms_state_deadline", "state", "ack_deadline"),
+        sa.Index("ix_alarms_district_raised", "district_code", "raised_at"),
+        sa.Index("ix_alarms_elder_raised", "elder_id", "raised_at"),
+    )
+
+
+class AlarmAlertRow(Base):
+    """A caregiver alerted to an alarm (and so allowed to see and acknowledge it), with the provider
+    it works for: caregivers and provider admins read alarms through these rows."""
+
+    __tablename__ = "alarm_alerts"
+    alarm_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("alarms.id"), primary_key=True)
+    caregiver_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    caregiver_name: Mapped[str | None] = mapped_column(sa.String(100))
+    provider_id: Mapped[uuid.UUID]
+    provider_name: Mapped[str | None] = mapped_column(sa.String(200))
+    distance_m: Mapped[float | None]
+    rank: Mapped[int]
+    alerted_at: Mapped[datetime]
+    __table_args__ = (
+        sa.Index("ix_alarm_alerts_caregiver", "caregiver_id"),
+        sa.Index("ix_alarm_alerts_provider", "provider_id"),
+    )
+
+
+class AlarmDeviceRow(Base):
+    """A home terminal or watch bound to one elder. Only the token's SHA-256 is kept; the token is
+    shown once, when an officer issues it."""
+
+    __tablename__ = "alarm_devices"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    label: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hint: Mapped[str] = mapped_column(sa.String(12))  # the first characters, to tell devices apart
+    issued_by: Mapped[str] = mapped_column(sa.String(100))
+    issued_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(100))
+    last_used_at: Mapped[datetime | None]

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from services.orders.models import (
+    AlarmRow,
     ElderRow,
     MealCardRow,
     MealRedemptionRow,
@@ -106,6 +107,9 @@ ACCEPT_ORDER = Query(sa.update(orders).where(orders.c.id == _p("order_id"), orde
 INSERT_OCCURRENCE = insert_query(RecurringOccurrenceRow.__table__)
 LINK_VISIT = Query(sa.update(PlannedVisitRow.__table__).where(PlannedVisitRow.id == _p("visit_id"))
                    .values(order_id=_p("order_id"), error=sa.null()))
+# an order made from an emergency alarm (issue 25): linked in the order's transaction, once
+LINK_ALARM = Query(sa.update(AlarmRow.__table__).where(AlarmRow.id == _p("alarm_key"), AlarmRow.order_id.is_(None))
+                   .values(order_id=_p("order_id")))
 
 # ---- meals at the counter (issue 23): the redemption path (bench/meals.py) --------------------
 

@@ -19,6 +19,7 @@ from shared.app import ServiceContext
 from shared.db import Database
 from shared.errors import NotFound, ServiceUnavailable, invalid_field
 from shared.http import ServiceClient
+from shared.sms import SmsSender, sms_sender_from
 from shared.storage import BlobStorage, storage_from_settings
 
 if TYPE_CHECKING:
@@ -44,6 +45,20 @@ class OrdersRuntime:
     _meal_code_key: bytes | None = None
     _door_code_key: bytes | None = None
     _storage: BlobStorage | None = None
+    _sms: SmsSender | None = None
+
+    @property
+    def sms(self) -> SmsSender:
+        """The SMS sender the settings name (tests set `_sms` to a recording fake)."""
+        if self._sms is None:
+            self._sms = sms_sender_from(self.settings.sms_sender)
+        return self._sms
+
+    def run_soon(self, coroutine) -> None:
+        """Fire-and-forget work after a commit (kept until done, so it is not collected)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     @property
     def db(self) -> Database:

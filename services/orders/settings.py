@@ -33,4 +33,9 @@ class OrdersSettings(BaseSettings):
     door_code_key: str = ""
     photo_max_bytes: int = 2 * 1024 * 1024  # the issue's "at most 2 MB"
     photos_per_stage: int = 3  # at check-in, and again at check-out
+    # one-key emergency alarms (issue 25): how often the escalation pass looks for alarms nobody
+    # acknowledged in time (the time itself is policy data, alarm_policy.json), and which SMS
+    # sender tells the emergency contacts ("log", or "package.module:ClassName" of a real gateway)
+    alarm_escalation_tick_s: float = 5.0
+    sms_sender: str = "log"
     run_background: bool = True  # dispatcher and spawner tasks (tests may drive them by hand)

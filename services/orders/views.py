@@ -11,6 +11,9 @@ from datetime import datetime
 from typing import Protocol
 
 from services.orders.models import (
+    AlarmAlertRow,
+    AlarmDeviceRow,
+    AlarmRow,
     DoorRecordRow,
     OrderPhotoRow,
     RecurringRuleRow,
@@ -20,12 +23,16 @@ from services.orders.models import (
     StayMovementRow,
     StayRow,
 )
+from services.orders.rules.alarms import OUTCOMES as ALARM_OUTCOMES
+from services.orders.rules.alarms import SOURCES as ALARM_SOURCES
+from services.orders.rules.alarms import STATE_NAMES as ALARM_STATE_NAMES
+from services.orders.rules.alarms import response_times
 from services.orders.rules.door import PHOTO_STAGES, Confirmation
 from services.orders.rules.lifecycle import Actor, OrderState, allowed_commands
 from services.orders.rules.meals import MEALS, METHODS, receipt_zh
 from services.orders.rules.recurrence import Coverage
 from services.orders.rules.stays import APPLICATION_NAMES, CARE_LEVELS, STATUS_NAMES, STAY_KINDS, StayStatus
-from shared.city import CITY_TZ
+from shared.city import CITY_TZ, district_name
 
 
 class OrderFacts(Protocol):
@@ -262,3 +269,42 @@ def meal_answer(row, *, undo_until: datetime) -> dict:
             "method": row.method, "method_name": METHODS.get(row.method, row.method), "static": row.static,
             "scanned_at": local_iso(row.scanned_at), "redeemed_at": local_iso(row.redeemed_at),
             "undo_until": local_iso(undo_until), "undone_at": local_iso(row.undone_at)}
+
+
+# ---- one-key emergency alarms (issue 25) ---------------------------------------------------------
+
+
+def alarm_answer(alarm: AlarmRow, alerts: list[AlarmAlertRow], *, now: datetime) -> dict:
+    """An alarm as people read it: Asia/Shanghai times, zh names of state, source and outcome,
+    the caregivers alerted and the response targets (met, missed, or not decided yet)."""
+    return {
+        "id": str(alarm.id), "elder_id": str(alarm.elder_id), "elder_name": alarm.elder_name,
+        "district_code": alarm.district_code, "district_name": district_name(alarm.district_code),
+        "address": alarm.address, "lat": alarm.lat, "lon": alarm.lon, "location_source": alarm.location_source,
+        "source": alarm.source, "source_name": ALARM_SOURCES.get(alarm.source, alarm.source),
+        "state": alarm.state, "state_name": ALARM_STATE_NAMES.get(alarm.state, alarm.state),
+        "raised_at": local_iso(alarm.raised_at), "press_count": alarm.press_count,
+        "escalated_at": local_iso(alarm.escalated_at), "escalation_reason": alarm.escalation_reason,
+        "acknowledged_at": local_iso(alarm.acknowledged_at),
+        "acknowledged_by": str(alarm.acknowledged_by) if alarm.acknowledged_by else None,
+        "acknowledged_by_name": alarm.acknowledged_by_name, "arrived_at": local_iso(alarm.arrived_at),
+        "closed_at": local_iso(alarm.closed_at), "outcome": alarm.outcome,
+        "outcome_name": ALARM_OUTCOMES.get(alarm.outcome) if alarm.outcome else None, "note": alarm.note,
+        "order_id": str(alarm.order_id) if alarm.order_id else None,
+        "alerted": [{"caregiver_id": str(a.caregiver_id), "caregiver_name": a.caregiver_name,
+                     "provider_id": str(a.provider_id), "provider_name": a.provider_name,
+                     "distance_m": round(a.distance_m) if a.distance_m is not None else None}
+                    for a in sorted(alerts, key=lambda a: a.rank)],
+        "targets": response_times(raised_at=alarm.raised_at, acknowledged_at=alarm.acknowledged_at,
+                                  arrived_at=alarm.arrived_at, ack_target_s=alarm.ack_target_s,
+                                  arrive_target_min=alarm.arrive_target_min, now=alarm.closed_at or now),
+        "policy_version": alarm.policy_version,
+    }
+
+
+def device_answer(device: AlarmDeviceRow, *, token: str | None = None) -> dict:
+    """A home device; `token` only in the answer that issues it (never stored, never shown again)."""
+    return {"id": str(device.id), "elder_id": str(device.elder_id), "label": device.label,
+            "token_hint": device.token_hint, "issued_at": local_iso(device.issued_at), "issued_by": device.issued_by,
+            "revoked_at": local_iso(device.revoked_at), "last_used_at": local_iso(device.last_used_at),
+            "active": device.revoked_at is None, "token": token}

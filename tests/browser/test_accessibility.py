@@ -24,6 +24,7 @@ PAGES = [
     ("/login", None),
     ("/elder", "elder"),
     ("/provider", "provider_admin"),
+    ("/provider", "caregiver"),  # the caregiver's view: her emergency alarms (issue 25), offers, schedule
     ("/assessor", "assessor"),
     ("/bureau", "officer"),
     ("/bureau", "city_officer"),  # the city's view adds the by-district chart and table, and the bureaus' lists

@@ -17,6 +17,7 @@ ELDER_SIDE = frozenset({"elder", "family"})
 # the 12349 hotline desk (坐席, issue 25): reads elders, plans, orders and wallets in its scope and
 # places, cancels and disputes orders for them; nothing of the bureau's own work
 DESK = frozenset({"operator"})
+
 PUBLIC = None  # no token needed
 
 TABLE: dict[str, frozenset | None] = {
@@ -74,6 +75,8 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/assessment/status-lists/{list_id}": CITY,
     "POST /api/assessment/status-lists/{list_id}/apply": CITY,
     "GET /api/assessment/elders/{elder_id}/status-changes": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
+    # the contacts' phones in full: the orders service's token (emergency alarms' SMS), and admin
+    "GET /api/assessment/elders/{elder_id}/emergency-contacts": ADMIN,
     # care plans and home beds (issue 21): drafted by the elder's assessor, the district officer or
     # the city; consented by the elder or linked family (app) or the district officer (in person, phone)
     "POST /api/assessment/elders/{elder_id}/care-plans": OFFICERS | {"assessor"},
@@ -93,6 +96,19 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/assessment/home-beds/{bed_id}/open": OFFICERS,
     "POST /api/assessment/home-beds/{bed_id}/close": OFFICERS,
     # orders
+    # one-key emergency alarms (issue 25); "operator" (the 12349 desk) is allowed wherever officers are
+    "POST /api/orders/elders/{elder_id}/alarms": ELDER_SIDE | OFFICERS | DESK,
+    "POST /api/orders/device/alarms": PUBLIC,  # a home device's own token (X-Device-Token), no user token
+    "GET /api/orders/alarms": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,
+    "GET /api/orders/alarms/report": OFFICERS | DESK,
+    "GET /api/orders/alarms/{alarm_id}": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,
+    "POST /api/orders/alarms/{alarm_id}/acknowledge": {"caregiver", "admin"},
+    "POST /api/orders/alarms/{alarm_id}/arrive": {"caregiver", "admin"},
+    "POST /api/orders/alarms/{alarm_id}/close": {"caregiver"} | OFFICERS | DESK,
+    "POST /api/orders/alarms/{alarm_id}/orders": {"caregiver"} | OFFICERS | DESK,
+    "POST /api/orders/elders/{elder_id}/alarm-devices": OFFICERS,
+    "GET /api/orders/elders/{elder_id}/alarm-devices": OFFICERS,
+    "POST /api/orders/alarm-devices/{device_id}/revoke": OFFICERS,
     "GET /api/orders/offers": PROVIDER_STAFF | {"admin"},
     "POST /api/orders/orders": ELDER_SIDE | OFFICERS | DESK,
     "GET /api/orders/orders": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,

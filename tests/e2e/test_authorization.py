@@ -160,3 +160,36 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         report = c.get("/api/vouchers/reports/spend", headers=heads["officer"],
                        params={"month": "2026-11", "group_by": "district"}).json()
         assert all(row["key"] == "321203" for row in report.get("rows", []))
+
+
+def test_other_peoples_alarms_answer_404(platform, tokens):
+    """Emergency alarms (issue 25): the demo elder's alarm, raised by the seed's home device, is seen
+    by the household, the district's officer and the city; another district's officer, another
+    provider's administrator and an unlinked family member get 404 and an empty list; the device
+    token raises for no other elder."""
+    world = json.loads((platform.var_dir / "demo-world.json").read_text())
+    elder, token = world["elder_id"], world["alarm_device_token"]
+    with httpx.Client(base_url=platform.url, timeout=30) as c:
+        r = c.post("/api/orders/device/alarms", headers={"X-Device-Token": token}, json={"elder_id": elder})
+        assert r.status_code in (200, 201), r.text
+        alarm = r.json()["id"]
+        assert c.post("/api/orders/device/alarms", headers={"X-Device-Token": token},
+                      json={"elder_id": str(uuid.uuid4())}).status_code == 403
+        for role in ("family", "officer", "city_officer"):
+            assert c.get(f"/api/orders/alarms/{alarm}", headers=login(platform, role)).status_code == 200, role
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        outsiders = {"officer": {"role": "officer", "district_code": "321203"},
+                     "provider_admin": {"role": "provider_admin", "provider_id": str(uuid.uuid4())},
+                     "family": {"role": "family"}}
+        for i, (name, fields) in enumerate(outsiders.items()):
+            phone = f"1370001{i:04d}"
+            made = c.post("/api/admin/users", headers=admin, json={"phone": phone, "password": "outsider-pass",
+                                                                   "display_name": f"呼叫外人{i}", **fields})
+            assert made.status_code in (201, 409), made.text
+            head = login_as(platform, phone, "outsider-pass")
+            assert c.get(f"/api/orders/alarms/{alarm}", headers=head).status_code == 404, name
+            listed = c.get("/api/orders/alarms", headers=head)
+            assert listed.status_code == 200 and alarm not in [a["id"] for a in listed.json()], name
+        closed = c.post(f"/api/orders/alarms/{alarm}/close", headers=login(platform, "officer"),
+                        json={"outcome": "false_alarm", "note": "权限测试"})
+        assert closed.status_code == 200, closed.text

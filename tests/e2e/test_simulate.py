@@ -5,7 +5,7 @@ run's voucher spend per unit equals the ledger's spend report (before and after)
 exceptions are on record and audited, no answer was a 5xx or an unexpected refusal, the care plans
 it made had their first visits ordered and served, and the demo world (its elder, provider and
 caregiver) was not touched. Around noon some elders eat at the demo meal points (their subsidies
-are voucher spend of the run too)."""
+are voucher spend of the run too); a few press the emergency button, and every alarm is closed."""
 from __future__ import annotations
 
 import json
@@ -58,6 +58,16 @@ def test_some_elders_ate_at_the_demo_meal_points_at_noon(run):
     meals = run["report"]["meals"]
     assert meals["meal_points"] == 2 and meals["meals"] >= 3 and meals["refused"] == 0, meals
     assert meals["subsidy_fen"] > 0 and "助餐 meals at the counter" in run["stdout"]
+
+
+def test_a_few_elders_pressed_the_emergency_button_and_every_alarm_was_closed(run, platform):
+    alarms = run["report"]["alarms"]
+    assert alarms["raised"] >= 2 and alarms["failed"] == 0, alarms
+    assert alarms["closed"] == alarms["raised"] and "紧急呼叫 emergency alarms" in run["stdout"]
+    with httpx.Client(base_url=platform.url, timeout=30) as c:
+        report = c.get("/api/orders/alarms/report", headers=login(platform, "city_officer"),
+                       params={"month": run["month"]}).json()
+    assert report["total"] >= alarms["raised"]
 
 
 def test_the_run_prints_progress_and_a_report_without_errors(run):

@@ -327,6 +327,14 @@ class FakeAssessment(Double):
     def __init__(self, public_key: str) -> None:
         super().__init__(public_key)
         self.elders: dict[str, dict] = {}
+        self.contacts: dict[str, list[dict]] = {}  # emergency contacts with phones in full (alarms' SMS)
+
+        @self.app.get("/elders/{elder_id}/emergency-contacts")
+        async def contacts(elder_id: str):
+            self.calls.append(("GET", f"/elders/{elder_id}/emergency-contacts", {}))
+            if elder_id not in self.elders:
+                return problem(404, "没有该老人的档案")
+            return {"elder_id": elder_id, "contacts": self.contacts.get(elder_id, [])}
 
         @self.app.get("/elders/{elder_id}")
         async def elder(elder_id: str):

@@ -20,6 +20,7 @@ from shared.city import CITY_TZ
 from youfu.seed import MEAL_POINT_STAFF, PROVIDER_OF
 from youfu.simulate import day as D
 from youfu.simulate import staff as kept_staff
+from youfu.simulate.alarms import Alarms
 from youfu.simulate.build import Builder
 from youfu.simulate.city import SCALES, generate_world
 from youfu.simulate.http import Gateway, Session, SimulationError
@@ -151,9 +152,13 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
         stays_day = asyncio.create_task(stays.play(duration_s)) if stays else None
         lunch = Lunch(gw, world, b, list(cfg.counters), speed=speed, seed=cfg.seed) if cfg.counters and not steady else None
         eating = asyncio.create_task(lunch.run(time.monotonic())) if lunch else None  # the day starts now
+        alarms = None if steady else Alarms(gw, world, b, speed=speed, seed=cfg.seed)
+        calling = asyncio.create_task(alarms.run(time.monotonic())) if alarms else None
         await play.run(drain_s=cfg.drain_s)
         if eating:
             await eating
+        if calling:
+            await calling
         phase_watch.cancel()
         if stays_day:
             await stays_day
@@ -177,6 +182,8 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
                            timing=timing)
         if stays:
             report["stays"] = stays.summary()
+        if alarms:
+            report["alarms"] = alarms.report()
         if lunch:  # the subsidies taken at the counters are voucher spend of this run too
             report["meals"] = lunch.report()
             spend = report["voucher_spend"]
@@ -200,6 +207,10 @@ async def simulate(cfg: SimConfig, out: TextIO = sys.stdout) -> dict:
             m = report["meals"]
             print(f"助餐 meals at the counter  {m['meals']} 餐 at {m['meal_points']} 个助餐点 meal points · 补贴 subsidy "
                   f"{m['subsidy_fen'] / 100:.2f} 元 · 被拒 refused {m['refused']}", file=out, flush=True)
+        if "alarms" in report:
+            a = report["alarms"]
+            print(f"紧急呼叫 emergency alarms  {a['raised']} raised · {a['acknowledged']} acknowledged · "
+                  f"{a['escalated']} escalated · {a['closed']} closed", file=out, flush=True)
     if cfg.json_path:
         Path(cfg.json_path).write_text(json.dumps(report, ensure_ascii=False, indent=2))
     return report

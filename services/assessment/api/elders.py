@@ -54,6 +54,16 @@ async def read_elder(elder_id: UUID, ctx: Ctx, rt: Runtime, principal: CurrentPr
                                        route=f"GET /elders/{elder_id}", now=ctx.now())
 
 
+@router.get("/elders/{elder_id}/emergency-contacts",
+            summary="老人的紧急联系人及完整电话（仅供订单服务在紧急呼叫时发短信；每次读取记入访问日志）")
+async def emergency_contacts(elder_id: UUID, ctx: Ctx, rt: Runtime, principal: CurrentPrincipal) -> dict:
+    """Service-to-service (orders texts the contacts of an elder who raised an alarm); every user
+    role but the system administrator is refused."""
+    async with ctx.db.transaction() as session:
+        return await elders.emergency_contacts(session, runtime=rt, principal=principal, elder_id=elder_id,
+                                               route=f"GET /elders/{elder_id}/emergency-contacts", now=ctx.now())
+
+
 @router.patch("/elders/{elder_id}", response_model=ElderOut, summary="修改老人档案（发布 youfu.elder.updated.v1）")
 async def update_elder(elder_id: UUID, body: ElderPatch, ctx: Ctx, rt: Runtime, principal: CurrentPrincipal) -> dict:
     changes = body.model_dump(exclude_unset=True)
