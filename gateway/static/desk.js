@@ -117,7 +117,7 @@
   }, "暂无订单");
 
   const loadAlarms = () => section("#alarms-body", async () => {
-    const alarms = Youfu.rows(await Youfu.api("GET", `${O}/alarms?elder_id=${encodeURIComponent(elder.id)}&state=open`));
+    const alarms = Youfu.rows(await Youfu.api("GET", `${O}/alarms?elder_id=${encodeURIComponent(elder.id)}&open=true`));
     if (!alarms.length) return `<p class="muted">暂无</p>`;
     return `<ul>` + alarms.map(a => `<li><strong>${esc(a.state_label || a.state || "未处理")}</strong>，`
       + `${esc(Youfu.localTime(a.raised_at))}${a.caregiver_name ? "，" + esc(a.caregiver_name) + "正在赶来" : ""}</li>`).join("") + "</ul>";
