@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
 import json
 import uuid
 from datetime import date, datetime, timedelta
@@ -36,20 +35,19 @@ from services.orders.rules.door import (
     policy_from,
     policy_on,
     repeated_no_shows,
-    sniff_image,
 )
 from services.orders.rules.lifecycle import Command, OrderState, transition
 from services.orders.views import local_iso, photo_answer
 from shared.auth import Principal
 from shared.city import district_name, local_day
-from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, PayloadTooLarge, invalid_field
+from shared.errors import Conflict, DomainError, Forbidden, NotFound, invalid_field
+from shared.images import EXTENSIONS, check_photo, clean_image
 from shared.storage import BlobStorage
 
 POLICY_FILE = Path(__file__).with_name("door_policy.json")
 CODE_STATES = (OrderState.ACCEPTED.value, OrderState.IN_SERVICE.value)  # the elder's page shows the code then
 PHOTO_STATES = (OrderState.IN_SERVICE.value, OrderState.COMPLETED.value, OrderState.SETTLED.value,
                 OrderState.NO_SHOW.value)
-MAX_PIXELS = 40_000_000  # a bigger picture in 2 MB is a decompression bomb, not a photo
 
 
 @functools.cache
@@ -209,43 +207,6 @@ async def repeated_no_show_elders(s: AsyncSession, *, principal: Principal, dist
 # ---- photos -----------------------------------------------------------------------------------
 
 
-def clean_image(data: bytes, content_type: str) -> tuple[bytes, int, int]:
-    """Re-encode the picture with Pillow so nothing but pixels is kept (EXIF with GPS, XMP,
-    comments, text chunks): upright as the camera meant (EXIF orientation applied first).
-    CPU-bound: run it in a worker thread."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise invalid_field("photo", "照片像素过大，请用手机相机的普通尺寸拍照")
-            img.load()
-            upright = ImageOps.exif_transpose(img)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
-        raise invalid_field("photo", "照片文件已损坏或不完整，请重新拍照") from None
-    out = io.BytesIO()
-    if content_type == "image/jpeg":
-        pixels = upright if upright.mode in ("RGB", "L") else upright.convert("RGB")
-        pixels.save(out, format="JPEG", quality=85, optimize=True)  # no exif=, icc_profile=: none written
-    else:
-        pixels = upright if upright.mode in ("RGB", "RGBA", "L", "LA", "P") else upright.convert("RGBA")
-        pixels.save(out, format="PNG", optimize=True)  # no pnginfo=, exif=: no text or eXIf chunk
-    return out.getvalue(), upright.width, upright.height
-
-
-def check_photo(data: bytes, *, max_bytes: int) -> str:
-    """413 past the size limit, 422 unless JPEG or PNG by its first bytes; the content type."""
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(f"照片太大（上限 {max_bytes // (1024 * 1024)} MB），请压缩后再上传",
-                              errors=[invalid_field("photo", "照片不能超过 2 MB").errors[0]], limit_bytes=max_bytes)
-    if not data:
-        raise invalid_field("photo", "请选择要上传的照片")
-    kind = sniff_image(data[:16])
-    if kind is None:
-        raise Invalid("只能上传 JPEG 或 PNG 格式的照片", errors=[invalid_field("photo", "照片须为 JPEG 或 PNG 格式").errors[0]])
-    return kind
-
-
 async def add_photo(s: AsyncSession, *, principal: Principal, storage: BlobStorage, order_id: uuid.UUID,
                     stage: str, data: bytes, max_bytes: int, per_stage: int, now: datetime) -> dict:
     """The assigned caregiver adds a photo at check-in or check-out: checked, stripped, stored
@@ -263,7 +224,7 @@ async def add_photo(s: AsyncSession, *, principal: Principal, storage: BlobStora
         raise Conflict(f"{PHOTO_STAGES[stage]}照片最多 {per_stage} 张", reason="too_many_photos")
     clean, width, height = await asyncio.to_thread(clean_image, data, kind)
     photo_id = uuid.uuid4()
-    key = f"orders/photos/{order.id}/{photo_id}.{'jpg' if kind == 'image/jpeg' else 'png'}"
+    key = f"orders/photos/{order.id}/{photo_id}.{EXTENSIONS[kind]}"
     await storage.put(key, clean, kind)
     row = OrderPhotoRow(id=photo_id, order_id=order.id, stage=stage, blob_key=key, content_type=kind,
                         size_bytes=len(clean), width=width, height=height, taken_by=principal.user_id, created_at=now)

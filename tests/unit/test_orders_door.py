@@ -1,6 +1,6 @@
 """Pure rules of supervision at the door (issue 24): the code, tries and the lock, how a check-out
 is confirmed, the no-show wait at its boundary, the repeated no-show window at its boundaries,
-photo sniffing, the policy data's versions."""
+the policy data's versions (photo sniffing: test_shared_images.py)."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,6 @@ from services.orders.rules.door import (
     policy_from,
     policy_on,
     repeated_no_shows,
-    sniff_image,
 )
 from shared.errors import Conflict, Invalid
 
@@ -122,20 +121,6 @@ def test_repeated_no_shows_window(ago_days, flagged):
     assert (A in result) is flagged and B not in result
     if flagged:
         assert result[A] == sorted(result[A], reverse=True) and len(result[A]) == sum(0 <= d <= 30 for d in ago_days)
-
-
-@pytest.mark.parametrize(("head", "kind"), [
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
-    (b"\xff\xd8\xff\xe1\x00\x10Exif", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png"),
-    (b"GIF89a\x01\x00", None),
-    (b"RIFF\x00\x00\x00\x00WEBP", None),
-    (b"<svg xmlns=", None),
-    (b"\x89PNG\r\n", None),  # cut short
-    (b"", None),
-])
-def test_photos_are_sniffed_by_magic_bytes(head, kind):
-    assert sniff_image(head) == kind
 
 
 def test_policy_versions_are_chosen_by_day():

@@ -1,7 +1,7 @@
 """Pure rules of supervision at the door (issue 24): the policy data's versions, the order's
 confirmation code (derived with HMAC, never stored), checking a typed code with a lock after too
 many wrong tries, how a check-out is confirmed, the wait before "老人不在家", repeated no-shows,
-and what an uploaded photo is (by its first bytes, not by what the browser says)."""
+and the photo stages (what an uploaded photo is: shared/images.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -139,13 +139,3 @@ def repeated_no_shows(no_shows: Iterable[tuple[uuid.UUID, datetime]], *, now: da
 # ---- photos -----------------------------------------------------------------------------------
 
 PHOTO_STAGES = {"checkin": "签到", "checkout": "签退"}
-
-
-def sniff_image(head: bytes) -> str | None:
-    """"image/jpeg" or "image/png" by the file's magic bytes, else None (whatever its name or
-    declared type)."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    return None
