@@ -26,9 +26,9 @@ class UnsupportedMediaType(DomainError):
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # (service, path) of the writes that take a file (multipart/form-data) or a body past
 # max_body_bytes, and may run longer than http_timeout_s: settings.max_upload_bytes, upload_timeout_s
-# (photos at the door: a multipart body; orders itself refuses one past its 2 MB with a 413)
+# (photos at the door and with a complaint: a multipart body; the service refuses one past its 2 MB with a 413)
 UPLOAD_ROUTES = (("assessment", re.compile(r"status-lists")), ("assessment", re.compile(r"status-lists/[^/]+/apply")),
-                 ("orders", re.compile(r"orders/[^/]+/photos")))
+                 ("orders", re.compile(r"orders/[^/]+/photos")), ("vouchers", re.compile(r"complaints/[^/]+/photo")))
 
 
 def is_upload(service: str, path: str) -> bool:

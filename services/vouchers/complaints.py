@@ -3,9 +3,15 @@ order, a provider or a caregiver; it becomes a ticket of the district's bureau d
 days (`rules/complaints.py`, the days off in `oversight_policy.json`), worked open → in_progress
 → resolved | rejected, the answer shown to the complainant's side. A provider admin reads the
 complaints about its provider, without the complainant when anonymity was asked
-(`views.complaint_answer`). Overdue tickets lead the list."""
+(`views.complaint_answer`). Overdue tickets lead the list.
+
+The optional photo is added by the complainant right after filing (`add_complaint_photo`: checked
+and re-encoded by shared/images.py, kept through shared/storage.py) and read by whoever may read
+the complaint — the provider too, even when anonymous: it shows the service, and the answer still
+hides who complained (D65)."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -28,7 +34,9 @@ from services.vouchers.rules.complaints import ComplaintStatus, ComplaintSubject
 from services.vouchers.views import complaint_answer as _view
 from shared.auth import Principal
 from shared.city import DISTRICTS
-from shared.errors import Forbidden, NotFound, invalid_field
+from shared.errors import Conflict, Forbidden, NotFound, invalid_field
+from shared.images import EXTENSIONS, check_photo, clean_image
+from shared.storage import BlobStorage
 
 FILERS = ELDER_ROLES | OPERATORS
 LIST_LIMIT = 500
@@ -154,3 +162,45 @@ async def move_complaint(session: AsyncSession, *, principal: Principal, complai
                                            complainant_user_id=row.complainant_user_id, elder_id=row.elder_id))
     await session.flush()
     return complaint_answer(row, principal=principal, now=now)
+
+
+async def add_complaint_photo(session: AsyncSession, *, principal: Principal, storage: BlobStorage,
+                              complaint_id: uuid.UUID, data: bytes, max_bytes: int, now: datetime) -> dict:
+    """The complainant attaches the one photo to a ticket still being worked: 413 past the size,
+    422 unless JPEG/PNG; re-encoded without metadata, stored, then recorded. Someone else who may
+    read the complaint: 403; anyone else: 404."""
+    kind = check_photo(data, max_bytes=max_bytes)
+    row = (await session.execute(_listed(principal).where(ComplaintRow.id == complaint_id)
+                                 .with_for_update())).scalar_one_or_none()
+    if row is None:
+        raise NotFound("没有这条投诉")
+    if row.complainant_user_id != principal.user_id:
+        raise Forbidden("只有投诉人本人可以添加照片")
+    if ComplaintStatus(row.status).closed:
+        raise Conflict("投诉已办结，不能再添加照片", reason="complaint_closed", current_status=row.status)
+    if row.photo_key is not None:
+        raise Conflict("这条投诉已经有照片了（每条投诉 1 张）", reason="photo_exists")
+    clean, width, height = await asyncio.to_thread(clean_image, data, kind)
+    key = f"vouchers/complaints/{row.id}/{uuid.uuid4()}.{EXTENSIONS[kind]}"
+    await storage.put(key, clean, kind)
+    row.photo_key, row.photo_content_type, row.photo_size_bytes = key, kind, len(clean)
+    row.photo_width, row.photo_height, row.photo_added_at, row.updated_at = width, height, now, now
+    try:
+        await session.flush()
+    except Exception:
+        await storage.delete(key)  # the row was not written: leave no blob behind
+        raise
+    return complaint_answer(row, principal=principal, now=now)
+
+
+async def read_complaint_photo(session: AsyncSession, *, principal: Principal, storage: BlobStorage,
+                               complaint_id: uuid.UUID) -> tuple[bytes, str]:
+    """The photo's bytes for whoever may read the complaint (others, and a complaint without a
+    photo: 404)."""
+    row = (await session.execute(_listed(principal).where(ComplaintRow.id == complaint_id))).scalar_one_or_none()
+    if row is None or row.photo_key is None:
+        raise NotFound("没有找到该照片", complaint_id=str(complaint_id))
+    try:
+        return await storage.get(row.photo_key), row.photo_content_type
+    except KeyError:
+        raise NotFound("照片文件已不存在", complaint_id=str(complaint_id)) from None

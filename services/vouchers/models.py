@@ -551,5 +551,13 @@ class ComplaintRow(Base):
     answered_at: Mapped[datetime | None]
     filed_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # the optional photo (issue 24; D65): re-encoded without metadata (shared/images.py), kept in
+    # the blob store (shared/storage.py) under `photo_key`; served only within complaint_readable_by
+    photo_key: Mapped[str | None] = mapped_column(sa.String(255))
+    photo_content_type: Mapped[str | None] = mapped_column(sa.String(20))
+    photo_size_bytes: Mapped[int | None]
+    photo_width: Mapped[int | None]
+    photo_height: Mapped[int | None]
+    photo_added_at: Mapped[datetime | None]
     __table_args__ = (sa.Index("ix_complaints_district_status", "district_code", "status"),
                       sa.Index("ix_complaints_filed_at", "filed_at"))

@@ -589,6 +589,15 @@ class ComplaintMoveIn(BaseModel):
     answer: str | None = Field(None, max_length=2000, description="答复（办结或不予受理时必填，投诉人可见）")
 
 
+class ComplaintPhotoOut(BaseModel):
+    url: str = Field(description="读取照片的地址（相对本服务；能查看该投诉的人才能打开）")
+    content_type: str = Field(description="image/jpeg 或 image/png")
+    size_bytes: int
+    width: int
+    height: int
+    added_at: datetime
+
+
 class ComplaintOut(BaseModel):
     complaint_id: str
     district_code: str
@@ -611,6 +620,7 @@ class ComplaintOut(BaseModel):
     answer: str | None
     answered_at: datetime | None
     filed_at: datetime
+    photo: ComplaintPhotoOut | None = Field(None, description="随投诉提交的照片（已去除位置等元数据；服务机构也可查看）")
 
 
 class VisitFiguresOut(BaseModel):

@@ -23,6 +23,8 @@ class VouchersSettings(BaseSettings):
     orphan_hold_after_s: float = 600.0
     orphan_sweep_s: float = 60.0
     anomaly: AnomalyThresholds = AnomalyThresholds()
+    # a complaint's optional photo (complaints.py): the "at most 2 MB", as for the door's
+    complaint_photo_max_bytes: int = 2 * 1024 * 1024
 
     @property
     def orphan_after(self) -> timedelta:

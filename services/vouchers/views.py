@@ -180,4 +180,13 @@ def complaint_answer(row: ComplaintRow, *, now, hide_complainant: bool) -> dict:
             "complainant_role": None if hide_complainant else row.complainant_role, "anonymous": row.anonymous,
             "text": row.text, "status": row.status, "status_name": status.zh_name, "deadline": row.deadline,
             "overdue": is_overdue(status, row.deadline, now), "handled_by": row.handled_by, "answer": row.answer,
-            "answered_at": row.answered_at, "filed_at": row.filed_at}
+            "answered_at": row.answered_at, "filed_at": row.filed_at, "photo": complaint_photo(row)}
+
+
+def complaint_photo(row: ComplaintRow) -> dict | None:
+    """The photo's facts and where to read it (relative to the service, like the door's photos)."""
+    if row.photo_key is None:
+        return None
+    return {"url": f"/complaints/{row.id}/photo", "content_type": row.photo_content_type,
+            "size_bytes": row.photo_size_bytes, "width": row.photo_width, "height": row.photo_height,
+            "added_at": row.photo_added_at}

@@ -2,15 +2,17 @@
 monthly sample drawn once, stored and reproducible from its seed; results recorded by an
 officer or a hotline operator; a "服务未发生" keeping the order out of a confirmed settlement
 until its finding is resolved (cleared: paid with a later month; upheld: reversed); the
-complaint ticket's lifecycle with its deadline, anonymity towards the provider and scope; the
-bureau's figures."""
+complaint ticket's lifecycle with its deadline, anonymity towards the provider and scope; a
+complaint's photo (stripped, limited, read only within scope); the bureau's figures."""
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from PIL import Image
 
 from services.vouchers.models import CompletedOrderRow, TransferRow
 from services.vouchers.rules.return_visits import CompletedOrder, draw_sample
@@ -271,3 +273,66 @@ async def test_complaint_lifecycle_deadline_anonymity_and_scope(vouchers):
         async with vouchers.client("city_officer") as city:
             whole = (await city.get("/oversight-figures", params={"month": "2026-06"})).json()
         assert whole["city"]["complaints"]["filed"] == 2
+
+
+def _jpeg_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x8825] = {2: (32.0, 29.0, 0.0), 4: (119.0, 55.0, 0.0)}  # GPS: where the elder lives
+    raw = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 80, 40)).save(raw, format="JPEG", exif=exif.tobytes())
+    return raw.getvalue()
+
+
+async def test_a_complaint_photo_is_stripped_limited_and_read_only_within_scope(vouchers):
+    vouchers.clock.now = datetime(2026, 7, 6, 10, 0, tzinfo=CITY_TZ)
+    elder = await register(vouchers, district=HAILING)
+    provider = uuid.uuid4()
+    async with vouchers.client("elder", elder_ids=(str(elder),)) as own, \
+            vouchers.client("family", elder_ids=(str(elder),)) as family, \
+            vouchers.client("family", elder_ids=(str(uuid.uuid4()),)) as other_family, \
+            vouchers.client("officer", district=HAILING) as officer, \
+            vouchers.client("officer", district=JIANGYAN) as far_officer, \
+            vouchers.client("provider_admin", provider_id=str(provider)) as provider_admin, \
+            vouchers.client("provider_admin", provider_id=str(uuid.uuid4())) as other_provider:
+        complaint = (await own.post("/complaints", json={"subject": "provider", "provider_id": str(provider),
+                                                         "text": "送来的饭菜是凉的", "anonymous": True})).json()
+        cid = complaint["complaint_id"]
+        assert complaint["photo"] is None
+        photo_url = f"/complaints/{cid}/photo"
+        assert (await own.get(photo_url)).status_code == 404  # none yet
+        original = _jpeg_with_gps()
+        too_big = b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024)
+        r = await own.post(photo_url, files={"photo": ("big.jpg", too_big, "image/jpeg")})
+        assert r.status_code == 413 and r.json()["errors"][0]["field"] == "photo"
+        r = await own.post(photo_url, files={"photo": ("a.jpg", b"GIF89a" + b"\0" * 64, "image/jpeg")})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "photo"
+        # only the complainant adds it; others who read the complaint: 403; others: 404
+        assert (await family.post(photo_url, files={"photo": ("a.jpg", original, "image/jpeg")})).status_code == 403
+        assert (await other_family.post(photo_url, files={"photo": ("a.jpg", original, "image/jpeg")})).status_code == 404
+        key = {"Idempotency-Key": f"photo-{cid}"}
+        added = await own.post(photo_url, files={"photo": ("a.jpg", original, "image/jpeg")}, headers=key)
+        assert added.status_code == 201, added.text
+        again = await own.post(photo_url, files={"photo": ("a.jpg", original, "image/jpeg")}, headers=key)
+        assert again.status_code == 201 and again.json()["photo"] == added.json()["photo"]  # a resend, not a second
+        assert (await own.post(photo_url, files={"photo": ("b.jpg", original, "image/jpeg")})).status_code == 409
+        facts = added.json()["photo"]
+        assert (facts["url"], facts["content_type"], facts["width"], facts["height"]) == (photo_url, "image/jpeg", 64, 48)
+        # read back: pixels only, no EXIF (so no GPS)
+        for reader in (own, family, officer, provider_admin):
+            r = await reader.get(photo_url)
+            assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+            assert r.headers["cache-control"] == "private, no-store"
+            assert b"Exif" not in r.content and not Image.open(io.BytesIO(r.content)).getexif()
+        # the provider sees the photo of its service, never who complained
+        seen = (await provider_admin.get(f"/complaints/{cid}")).json()
+        assert seen["photo"]["url"] == photo_url and (seen["complainant_user_id"], seen["elder_id"]) == (None, None)
+        for stranger in (other_family, far_officer, other_provider):
+            assert (await stranger.get(photo_url)).status_code == 404
+        # a closed ticket takes no photo
+        answered = await officer.post(f"/complaints/{cid}/status", json={"status": "resolved", "answer": "已督促机构整改"})
+        assert answered.status_code == 200 and answered.json()["photo"]["url"] == photo_url
+        second = (await own.post("/complaints", json={"subject": "provider", "provider_id": str(provider),
+                                                      "text": "又一次送餐迟到"})).json()
+        await officer.post(f"/complaints/{second['complaint_id']}/status", json={"status": "rejected", "answer": "重复投诉"})
+        r = await own.post(f"/complaints/{second['complaint_id']}/photo", files={"photo": ("a.jpg", original, "image/jpeg")})
+        assert r.status_code == 409 and r.json()["reason"] == "complaint_closed"
