@@ -168,6 +168,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/orders/reports/indicators": OFFICERS,
     "GET /api/orders/reports/activity": OFFICERS,
     "GET /api/orders/reports/unmet": OFFICERS,
+    "GET /api/orders/reports/door": OFFICERS,
     # providers
     "GET /api/providers/candidates": OFFICERS,
     "GET /api/providers/caregivers/{caregiver_id}": PROVIDER_STAFF | OFFICERS,
@@ -247,6 +248,8 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/vouchers/complaints": ELDER_SIDE | OFFICERS | {"provider_admin", "operator"},
     "GET /api/vouchers/complaints/{complaint_id}": ELDER_SIDE | OFFICERS | {"provider_admin", "operator"},
     "POST /api/vouchers/complaints/{complaint_id}/status": OFFICERS,
+    "POST /api/vouchers/complaints/{complaint_id}/photo": ELDER_SIDE | {"operator"},  # the complainant only
+    "GET /api/vouchers/complaints/{complaint_id}/photo": ELDER_SIDE | OFFICERS | {"provider_admin", "operator"},
     "GET /api/vouchers/oversight-figures": OFFICERS,
     "GET /api/vouchers/wallets/{elder_id}": ELDER_SIDE | OFFICERS | DESK,
     "GET /api/vouchers/wallets/{elder_id}/history": ELDER_SIDE | OFFICERS | DESK,

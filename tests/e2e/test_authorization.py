@@ -10,12 +10,14 @@
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.e2e.authz_table import ALL, TABLE
 from tests.support.clients import access_tokens, login, login_as
@@ -157,6 +159,18 @@ def test_other_peoples_objects_answer_404(platform, tokens):
                       json={"status": "in_progress"}).status_code == 404
         seen = c.get(f"/api/vouchers/complaints/{complaint}", headers=login(platform, "provider_admin")).json()
         assert seen["complainant_user_id"] is None and seen["elder_id"] is None  # anonymous to the provider
+        # its photo (a multipart upload through the gateway): the same readers, strangers 404
+        jpeg = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(jpeg, format="JPEG")
+        photo = f"/api/vouchers/complaints/{complaint}/photo"
+        added = c.post(photo, headers=login(platform, "elder") | {"Idempotency-Key": str(uuid.uuid4())},
+                       files={"photo": ("p.jpg", jpeg.getvalue(), "image/jpeg")})
+        assert added.status_code == 201, added.text
+        assert c.get(photo, headers=login(platform, "provider_admin")).status_code == 200
+        for name in ("family", "officer", "provider_admin"):
+            assert c.get(photo, headers=heads[name]).status_code == 404, name
+            assert c.post(photo, headers=heads[name], files={"photo": ("p.jpg", jpeg.getvalue(), "image/jpeg")}
+                          ).status_code == 404, name
         report = c.get("/api/vouchers/reports/spend", headers=heads["officer"],
                        params={"month": "2026-11", "group_by": "district"}).json()
         assert all(row["key"] == "321203" for row in report.get("rows", []))
