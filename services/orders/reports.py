@@ -1,19 +1,28 @@
 """The bureau's dashboard reports (orders' part): per month and district the numerators the
 plan's indicators need (special-hardship elders visited, elders served, elders who took a
-subsidised meal), the month's orders by hour and time to acceptance, and the unmet demand
-(orders no provider took, elder neighbourhoods for the map). Scope is in every query: a district
+subsidised meal), the month's orders by hour and time to acceptance, the unmet demand
+(orders no provider took, elder neighbourhoods for the map), and supervision at the door (how
+completed orders were confirmed, no-shows: the bureau page's oversight figures). Scope is in every query: a district
 officer's own district, the city for city officers. The gateway divides (gateway/rules/indicators.py)."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orders.access import district_scope
-from services.orders.models import ElderRow, MealRedemptionRow, OrderRow
+from services.orders.models import DoorRecordRow, ElderRow, MealRedemptionRow, OrderRow
 from services.orders.rules.recurrence import YearMonth
-from services.orders.rules.reports import acceptance_bands, by_local_hour, month_range, parse_year_month, rounded_points
+from services.orders.rules.reports import (
+    acceptance_bands,
+    by_local_hour,
+    door_figures,
+    month_range,
+    parse_year_month,
+    rounded_points,
+)
 from services.orders.views import local_iso
 from services.orders.visits import VISITED_STATES, coverage
 from shared.auth import Principal, require_role
@@ -118,3 +127,40 @@ async def unmet_demand(s: AsyncSession, *, principal: Principal, month: str, dis
     points = rounded_points((await s.execute(eq)).all())
     return {"month": str(ym), "district_code": district, "as_of": local_iso(now), "orders": orders,
             "elder_points": points}
+
+
+async def door_report(s: AsyncSession, *, principal: Principal, month: str, district_code: str | None,
+                      now: datetime) -> dict:
+    """Supervision at the door in a month, per district × provider: orders checked out that month
+    by how they were confirmed (`door_records.confirmation`; none recorded: `unrecorded`), and
+    orders that ended as 老人不在家 that month; with the confirmed share and the no-show rate
+    (`rules/reports.door_figures`). Scope in the query: an officer's district, else the city."""
+    district = _scoped(principal, district_code)
+    ym = parse_year_month(month, "month")
+    start, end = ym.bounds_utc()
+    completed = (sa.select(OrderRow.district_code, OrderRow.provider_id, DoorRecordRow.confirmation, sa.func.count())
+                 .select_from(OrderRow).join(DoorRecordRow, DoorRecordRow.order_id == OrderRow.id, isouter=True)
+                 .where(OrderRow.completed_at >= start, OrderRow.completed_at < end)
+                 .group_by(OrderRow.district_code, OrderRow.provider_id, DoorRecordRow.confirmation))
+    no_shows = (sa.select(OrderRow.district_code, OrderRow.provider_id, sa.func.count())
+                .select_from(DoorRecordRow).join(OrderRow, OrderRow.id == DoorRecordRow.order_id)
+                .where(DoorRecordRow.no_show_at >= start, DoorRecordRow.no_show_at < end)
+                .group_by(OrderRow.district_code, OrderRow.provider_id))
+    if district:
+        completed = completed.where(OrderRow.district_code == district)
+        no_shows = no_shows.where(OrderRow.district_code == district)
+    column = {"code": "by_code", "family": "by_family", "unconfirmed": "unconfirmed"}
+    cells = [(d, str(p) if p else None, {"completed": n, column.get(how or "", "unrecorded"): n})
+             for d, p, how, n in (await s.execute(completed)).all()]
+    cells += [(d, str(p) if p else None, {"no_shows": n}) for d, p, n in (await s.execute(no_shows)).all()]
+    rows, districts, total = door_figures(cells)
+    providers = [uuid.UUID(r["provider_id"]) for r in rows if r["provider_id"]]
+    names = dict((await s.execute(sa.select(OrderRow.provider_id, sa.func.max(OrderRow.provider_name))
+                                  .where(OrderRow.provider_id.in_(providers))
+                                  .group_by(OrderRow.provider_id))).all()) if providers else {}
+    for r in rows:
+        r["provider_name"] = names.get(uuid.UUID(r["provider_id"])) if r["provider_id"] else None
+    for r in [*rows, *districts]:
+        r["district_name"] = district_name(r["district_code"]) if r["district_code"] else None
+    return {"month": str(ym), "district_code": district, "as_of": local_iso(now), "rows": rows,
+            "districts": districts, "total": total}

@@ -603,6 +603,44 @@ class ActivityOut(BaseModel):
     median_acceptance_min: float | None = Field(description="接单用时中位数（分钟）")
 
 
+class DoorCountsOut(BaseModel):
+    completed: int = Field(description="本月签退完成的订单")
+    by_code: int = Field(description="老人确认码确认")
+    by_family: int = Field(description="家属远程确认")
+    unconfirmed: int = Field(description="未确认（护理员填写了原因）")
+    unrecorded: int = Field(description="无确认记录（上门确认上线前签退的）")
+    confirmed: int = Field(description="老人一方确认的（确认码 + 家属）")
+    no_shows: int = Field(description="本月登记「老人不在家」的订单")
+    confirmed_share: float | None = Field(description="老人确认占比：确认的 / 完成的（无完成订单时为空）")
+    no_show_rate: float | None = Field(description="不在家率：不在家 / (完成 + 不在家)")
+
+
+class DoorDistrictOut(DoorCountsOut):
+    district_code: str | None
+    district_name: str | None
+
+
+class DoorProviderOut(DoorDistrictOut):
+    provider_id: str | None
+    provider_name: str | None
+
+
+class DoorReportOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "month": "2026-11", "district_code": "321202", "as_of": "2026-12-01T09:00:00+08:00",
+        "rows": [{"district_code": "321202", "district_name": "海陵区", "provider_id": "6f1c1e0e-4a43-4f7e-9d55-0b7d2e1f3a10",
+                  "provider_name": "海陵区颐养居家服务中心", "completed": 10, "by_code": 7, "by_family": 1, "unconfirmed": 2,
+                  "unrecorded": 0, "confirmed": 8, "no_shows": 1, "confirmed_share": 0.8, "no_show_rate": 0.0909}],
+        "districts": [], "total": {"completed": 10, "by_code": 7, "by_family": 1, "unconfirmed": 2, "unrecorded": 0,
+                                   "confirmed": 8, "no_shows": 1, "confirmed_share": 0.8, "no_show_rate": 0.0909}}]})
+    month: str
+    district_code: str | None = Field(description="统计范围：民政为本辖区；市级为空（全市）或指定区县")
+    as_of: str | None
+    rows: list[DoorProviderOut] = Field(description="按区县 × 服务商")
+    districts: list[DoorDistrictOut] = Field(description="按区县合计")
+    total: DoorCountsOut = Field(description="范围内合计")
+
+
 class UnmetDemandOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "month": "2026-11", "district_code": "321202", "as_of": None,

@@ -1,7 +1,8 @@
 """Supervision at the door (issue 24) on the orders service over real HTTP and PostgreSQL: 出发,
 the confirmation code at check-out (wrong tries counted, the lock, concurrent tries), the family's
-remote confirmation, 老人不在家 after the wait, repeated no-shows for the officer, and photos
-(size limit, type by magic bytes, EXIF/GPS stripped, served only within the order's scope)."""
+remote confirmation, 老人不在家 after the wait, repeated no-shows for the officer, photos
+(size limit, type by magic bytes, EXIF/GPS stripped, served only within the order's scope), and
+the bureau's door report (each confirmation and no-shows per provider, in scope)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,7 @@ from PIL import Image
 
 from services.orders.models import DoorRecordRow, OrderRow, ServiceRecordRow
 from services.orders.rules.door import confirmation_code
+from shared.city import local_day
 from shared.clock import system_clock
 from tests.integration.orders_doubles import GAOGANG, HAILING, HOME, north_of, orders_env, wait_for
 from tests.integration.test_orders_service import accepted_order, caregiver, place, wait_offered
@@ -275,3 +277,55 @@ async def test_an_order_nobody_took_before_its_window_ended_is_announced_unmatch
 
 async def state_is(env, order_id: uuid.UUID, state: str) -> bool:
     return await env.scalar(sa.select(OrderRow.state).where(OrderRow.id == order_id)) == state
+
+
+async def test_the_door_report_counts_each_confirmation_and_no_shows_per_provider_in_scope(orders_env):
+    env = orders_env
+    month = local_day(system_clock()).strftime("%Y-%m")
+    first, candidate, _ = await accepted_order(env)
+    code = first["service_code"]
+
+    async def another() -> str:
+        order = await place(env, env.new_elder(), code)
+        await wait_offered(env, order["order_id"])
+        async with caregiver(env, candidate) as cg:
+            assert (await cg.post(f"/orders/{order['order_id']}/accept", json={})).status_code == 200
+        return order["order_id"]
+    ids = [first["order_id"], *[await another() for _ in range(4)]]
+    by_code, by_family, unconfirmed, absent = ids[:2], ids[2], ids[3], ids[4]
+    async with caregiver(env, candidate) as cg:
+        for oid in ids:
+            assert (await cg.post(f"/orders/{oid}/check-in", json={"lat": NEAR[0], "lon": NEAR[1]})).status_code == 200
+        for oid in by_code:
+            r = await cg.post(f"/orders/{oid}/check-out", json={"record": RECORD, "confirmation_code": code_of(env, oid)})
+            assert r.status_code == 200, r.text
+        async with env.db.sessions() as s:
+            elder3 = str((await s.get(OrderRow, uuid.UUID(by_family))).elder_id)
+        async with env.client("family", elder_ids=(elder3,)) as family:
+            assert (await family.post(f"/orders/{by_family}/family-confirm")).status_code == 200
+        assert (await cg.post(f"/orders/{by_family}/check-out", json={"record": RECORD})).status_code == 200
+        assert (await cg.post(f"/orders/{unconfirmed}/check-out",
+                              json={"record": RECORD, "unconfirmed_reason": "老人手机没电"})).status_code == 200
+        await arrived_minutes_ago(env, absent, 15)
+        assert (await cg.post(f"/orders/{absent}/no-show")).status_code == 200
+        assert (await cg.get("/reports/door", params={"month": month})).status_code == 403
+    async with env.client("officer", district=HAILING) as officer:
+        report = await officer.get("/reports/door", params={"month": month})
+        assert report.status_code == 200, report.text
+        [row] = [r for r in report.json()["rows"] if r["provider_id"] == candidate["provider_id"]]
+        assert {k: row[k] for k in ("district_code", "completed", "by_code", "by_family", "unconfirmed", "unrecorded",
+                                    "confirmed", "no_shows", "confirmed_share", "no_show_rate")} == {
+            "district_code": HAILING, "completed": 4, "by_code": 2, "by_family": 1, "unconfirmed": 1, "unrecorded": 0,
+            "confirmed": 3, "no_shows": 1, "confirmed_share": 0.75, "no_show_rate": 0.2}
+        assert row["provider_name"] == first["provider_name"] and row["district_name"] == "海陵区"
+        assert report.json()["district_code"] == HAILING
+        total = report.json()["total"]
+        assert total["completed"] == sum(r["completed"] for r in report.json()["rows"]) >= 4
+        assert (await officer.get("/reports/door", params={"month": month, "district_code": GAOGANG})).status_code == 403
+        assert (await officer.get("/reports/door", params={"month": "2026-13"})).status_code == 422
+    async with env.client("officer", district=GAOGANG) as other:
+        rows = (await other.get("/reports/door", params={"month": month})).json()["rows"]
+        assert candidate["provider_id"] not in [r["provider_id"] for r in rows]
+    async with env.client("city_officer") as city:
+        whole = (await city.get("/reports/door", params={"month": month})).json()
+        assert candidate["provider_id"] in [r["provider_id"] for r in whole["rows"]] and whole["district_code"] is None

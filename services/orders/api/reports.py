@@ -1,10 +1,11 @@
-"""Routes of the bureau's dashboard reports (orders' part): read-only, officers and the city."""
+"""Routes of the bureau's reports (orders' part: the dashboard, supervision at the door): read-only,
+officers and the city."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
 from services.orders import reports
-from services.orders.schemas import ActivityOut, IndicatorCountsOut, UnmetDemandOut
+from services.orders.schemas import ActivityOut, DoorReportOut, IndicatorCountsOut, UnmetDemandOut
 from shared.app import Ctx, CurrentPrincipal
 
 router = APIRouter(tags=["orders"])
@@ -33,3 +34,11 @@ async def get_unmet(ctx: Ctx, principal: CurrentPrincipal, month: str = Query(pa
                     district_code: str | None = Query(None, max_length=12)) -> dict:
     async with ctx.db.sessions() as s:
         return await reports.unmet_demand(s, principal=principal, month=month, district_code=district_code, now=ctx.now())
+
+
+@router.get("/reports/door", response_model=DoorReportOut,
+            summary="上门监管：本月完成订单的确认方式、老人不在家，按区县和服务商（民政回访与投诉栏）")
+async def get_door_report(ctx: Ctx, principal: CurrentPrincipal, month: str = Query(pattern=MONTH),
+                          district_code: str | None = Query(None, max_length=12)) -> dict:
+    async with ctx.db.sessions() as s:
+        return await reports.door_report(s, principal=principal, month=month, district_code=district_code, now=ctx.now())

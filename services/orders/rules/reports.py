@@ -73,3 +73,48 @@ def rounded_points(points: Iterable[tuple[float | None, float | None]], places: 
     elder's own address never leaves the service, only a neighbourhood count."""
     counts = Counter((round(lat, places), round(lon, places)) for lat, lon in points if lat is not None and lon is not None)
     return [{"lat": lat, "lon": lon, "elders": n} for (lat, lon), n in sorted(counts.items())]
+
+
+# ---- supervision at the door: how completed orders were confirmed, and no-shows (issue 24) ------
+
+DOOR_COUNTS = ("completed", "by_code", "by_family", "unconfirmed", "unrecorded", "no_shows")
+
+
+def share(part: int, whole: int) -> float | None:
+    """part ÷ whole to 4 places; None when there is nothing to divide (shown as —, not 0 %)."""
+    return round(part / whole, 4) if whole else None
+
+
+def with_door_rates(counts: dict) -> dict:
+    """The counts plus the two rates the bureau reads: the share of completed orders the elder's
+    side confirmed (code or family; unrecorded ones — checked out before confirmation existed —
+    count against it) and the no-show rate (no-shows ÷ (completed + no-shows): the visits that
+    ended at the door either way)."""
+    confirmed = counts["by_code"] + counts["by_family"]
+    return {**counts, "confirmed": confirmed, "confirmed_share": share(confirmed, counts["completed"]),
+            "no_show_rate": share(counts["no_shows"], counts["completed"] + counts["no_shows"])}
+
+
+def door_figures(cells: Iterable[tuple[str | None, str | None, dict]]) -> tuple[list[dict], list[dict], dict]:
+    """(district, provider, counts) cells — one district and provider may come in several — into
+    the rows per district × provider, the totals per district and the grand total, each with
+    its rates. Sorted by district, then provider (None last)."""
+    rows: dict[tuple[str, str], dict] = {}
+    districts: dict[str, dict] = {}
+    total = dict.fromkeys(DOOR_COUNTS, 0)
+    for district, provider, counts in cells:
+        row = rows.setdefault((district or "", provider or ""), dict.fromkeys(DOOR_COUNTS, 0))
+        per_district = districts.setdefault(district or "", dict.fromkeys(DOOR_COUNTS, 0))
+        for name in DOOR_COUNTS:
+            n = int(counts.get(name, 0))
+            row[name] += n
+            per_district[name] += n
+            total[name] += n
+
+    def key(item):
+        (district, provider), _ = item
+        return (district, provider == "", provider)
+    return ([{"district_code": d or None, "provider_id": p or None, **with_door_rates(c)}
+             for (d, p), c in sorted(rows.items(), key=key)],
+            [{"district_code": d or None, **with_door_rates(c)} for d, c in sorted(districts.items())],
+            with_door_rates(total))
