@@ -55,6 +55,15 @@ const Youfu = {
     setTimeout(() => URL.revokeObjectURL(url), 10000);
     return name;
   },
+  // An image the API serves only with the caller's token (a complaint's photo): an object URL for
+  // <img src>; the caller revokes it when the picture goes away.
+  async imageUrl(path, retried = false) {
+    const headers = this.token() ? { "Authorization": "Bearer " + this.token() } : {};
+    const r = await this.fetch(path, { headers });
+    if (r.status === 401 && !retried && sessionStorage.getItem("yf.refresh") && await this.refresh()) return this.imageUrl(path, true);
+    if (!r.ok) { let data = null; try { data = await r.json(); } catch {} throw this.problem(r.status, data); }
+    return URL.createObjectURL(await r.blob());
+  },
   // Client-side CSV (UTF-8 with BOM so Excel/WPS read the Chinese); text that looks like a formula is quoted.
   saveCsv(name, headers, rows) {
     const cell = v => {

@@ -1,5 +1,5 @@
-// Complaints (投诉) on the elder page (a small form and the elder's own complaints with the
-// bureau's answers) and on the provider page (the complaints about this provider, without the
+// Complaints (投诉) on the elder page (a small form with an optional photo, and the elder's own
+// complaints with the bureau's answers) and on the provider page (the complaints about this provider, without the
 // complainant when they asked to stay anonymous). The bureau works the tickets in oversight.js.
 (() => {
   const V = "/api/vouchers", O = "/api/orders";
@@ -17,8 +17,22 @@
     return `<li class="complaint" data-complaint="${esc(c.complaint_id)}">
       <p><strong>${esc(c.subject_name || SUBJECT[c.subject] || "")}</strong> · ${esc(STATUS[c.status] || c.status_name)}
         · <span class="muted">${esc(Youfu.localTime(c.filed_at))} 提交${esc(who)}</span></p>
-      <p>${esc(c.text)}</p>${answer}</li>`;
+      <p>${esc(c.text)}</p>${c.photo ? `<p><button type="button" data-photo="${esc(c.complaint_id)}">查看所附照片</button></p>
+      <figure class="complaint-photo" hidden><img alt="投诉所附照片"></figure>` : ""}${answer}</li>`;
   }
+  // A photo is served only with the token: fetched into an object URL when asked for.
+  document.addEventListener("click", async e => {
+    const b = e.target.closest("li.complaint button[data-photo]");
+    if (!b) return;
+    const fig = b.closest("li").querySelector("figure.complaint-photo"), img = fig.querySelector("img");
+    if (!fig.hidden) { fig.hidden = true; b.textContent = "查看所附照片"; return; }
+    b.disabled = true;
+    try {
+      if (!img.src) img.src = await Youfu.imageUrl(`${V}/complaints/${b.dataset.photo}/photo`);
+      fig.hidden = false; b.textContent = "收起照片";
+    } catch (err) { b.textContent = "照片暂时打不开：" + Youfu.explain(err); }
+    finally { b.disabled = false; }
+  });
 
   // ---- the elder page ----
   const elderBox = $("#complaints");
@@ -47,12 +61,22 @@
       const body = { subject: $("#complaint-subject").value, order_id: $("#complaint-order").value || null,
         text: $("#complaint-text").value.trim(), anonymous: $("#complaint-anonymous").checked, elder_id: elderId() };
       if (!body.order_id) { Youfu.show("#complaint-msg", "请选择要投诉的订单。"); $("#complaint-order").focus(); return; }
+      const file = $("#complaint-photo").files[0];
+      if (file && file.size > 2 * 1024 * 1024) { Youfu.show("#complaint-msg", "照片太大（上限 2 MB），请换一张或压缩后再传。"); $("#complaint-photo").focus(); return; }
+      if (file && !["image/jpeg", "image/png"].includes(file.type)) { Youfu.show("#complaint-msg", "照片只能是 JPEG 或 PNG 格式。"); $("#complaint-photo").focus(); return; }
       b.disabled = true;
       try {
         const c = await Youfu.api("POST", `${V}/complaints`, body, { idempotencyKey: key });
         key = Youfu.uuid();
+        let note = "";
+        if (file) {  // the photo follows the filed complaint (the complainant's own ticket)
+          const form = new FormData();
+          form.append("photo", file);
+          try { await Youfu.api("POST", `${V}/complaints/${c.complaint_id}/photo`, form, { idempotencyKey: Youfu.uuid() }); note = "照片已附上。"; }
+          catch (err) { note = `但照片没有上传成功（${Youfu.explain(err)}），投诉内容已收到。`; }
+        }
         $("#complaint-form").reset();
-        Youfu.show("#complaint-msg", `投诉已提交，民政部门将在 ${Youfu.localTime(c.deadline)} 前答复。`, "ok");
+        Youfu.show("#complaint-msg", `投诉已提交，民政部门将在 ${Youfu.localTime(c.deadline)} 前答复。${note}`, "ok");
         $("#complaint-msg").setAttribute("role", "status");
         await loadMine();
       } catch (err) { Youfu.show("#complaint-msg", "没有提交成功：" + Youfu.explain(err)); }

@@ -1,9 +1,10 @@
-// The bureau's return visits (回访) and complaints: the month's figures by provider, the
-// complaint tickets (overdue first) with their answers, the month's return-visit sample with a
+// The bureau's return visits (回访) and complaints: the month's figures by provider (with orders'
+// door report: confirmed share and no-shows), the complaint tickets (overdue first) with their
+// answers and photos, the month's return-visit sample with a
 // button per result, and the findings that hold a line out of settlement. Follows the
 // dashboard's month (#month); apart from bureau.js so the two stay independent.
 (() => {
-  const V = "/api/vouchers";
+  const V = "/api/vouchers", O = "/api/orders";
   const $ = s => document.querySelector(s);
   const esc = s => Youfu.esc(s);
   const q = encodeURIComponent;
@@ -24,14 +25,18 @@
   const district = () => cityWide ? $("#sample-district").value : me.district_code;
 
   async function loadFigures() {
-    let f;
-    try { f = await Youfu.api("GET", `${V}/oversight-figures?month=${q(month())}`); } catch (err) { fail(err, "监管数据暂时读不出来"); return; }
+    let f, door = null;
+    try {
+      [f, door] = await Promise.all([Youfu.api("GET", `${V}/oversight-figures?month=${q(month())}`),
+        Youfu.api("GET", `${O}/reports/door?month=${q(month())}`).catch(err => { fail(err, "上门确认数据暂时读不出来"); return null; })]);
+    } catch (err) { fail(err, "监管数据暂时读不出来"); return; }
     const whole = f.city || (f.districts[0] ? { return_visits: f.districts[0].return_visits, complaints: f.districts[0].complaints } : null);
     const c = whole ? whole.complaints : { filed: 0, open: 0, overdue: 0, median_hours_to_answer: null };
     const v = whole ? whole.return_visits : { coverage: null, failure_rate: null };
     $("#oversight-summary").innerHTML = [["投诉", c.filed], ["未办结", c.open], ["逾期", c.overdue],
       ["办理时长中位数", c.median_hours_to_answer == null ? "—" : `${c.median_hours_to_answer} 小时`],
-      ["回访覆盖率", pct(v.coverage)], ["回访失败率", pct(v.failure_rate)]]
+      ["回访覆盖率", pct(v.coverage)], ["回访失败率", pct(v.failure_rate)],
+      ["老人确认占比", pct(door && door.total.confirmed_share)], ["不在家率", pct(door && door.total.no_show_rate)]]
       .map(([k, x]) => `<div><dt>${esc(k)}</dt><dd>${esc(x)}</dd></div>`).join("");
     const rows = f.districts.flatMap(d => d.providers.map(p => ({ ...p, district_name: d.district_name })));
     Youfu.table("#oversight-providers", { caption: `${month()} 各服务商回访`, name: `回访-${month()}`, sheet: "回访",
@@ -40,6 +45,16 @@
         { h: "完成订单", v: r => r.completed }, { h: "抽中", v: r => r.sampled }, { h: "已回访", v: r => r.called },
         { h: "联系上", v: r => r.reached }, { h: "服务未发生", v: r => r.not_delivered },
         { h: "覆盖率", v: r => pct(r.coverage) }, { h: "失败率", v: r => pct(r.failure_rate) }] });
+    if (door) showDoor(door);
+  }
+  // Orders' side (GET /reports/door): how the month's completed orders were confirmed at the door, and no-shows.
+  function showDoor(d) {
+    Youfu.table("#oversight-door", { caption: `${month()} 各服务商上门确认与老人不在家`, name: `上门确认-${month()}`, sheet: "上门确认",
+      rows: d.rows, empty: "这个月还没有签退或登记不在家的订单。",
+      columns: [{ h: "区县", v: r => r.district_name || "—" }, { h: "服务商", v: r => r.provider_name || short(r.provider_id) || "—" },
+        { h: "完成订单", v: r => r.completed }, { h: "确认码确认", v: r => r.by_code }, { h: "家属确认", v: r => r.by_family },
+        { h: "未确认", v: r => r.unconfirmed }, { h: "无确认记录", v: r => r.unrecorded }, { h: "老人不在家", v: r => r.no_shows },
+        { h: "老人确认占比", v: r => pct(r.confirmed_share) }, { h: "不在家率", v: r => pct(r.no_show_rate) }] });
   }
 
   let complaints = [];
@@ -51,6 +66,7 @@
         { h: "对象", v: c => c.subject_name }, { h: "内容", v: c => c.text, long: true },
         { h: "状态", v: c => c.overdue ? `${c.status_name}（已逾期）` : c.status_name },
         { h: "期限", v: c => Youfu.localTime(c.deadline) }, { h: "答复", v: c => c.answer || "", long: true },
+        { h: "照片", v: c => c.photo ? "有" : "", html: c => c.photo ? `<button type="button" data-photo="${esc(c.complaint_id)}" aria-label="查看 ${esc(Youfu.localTime(c.filed_at))} 投诉的照片">查看照片</button>` : "" },
         { h: "办理", noExport: true, html: c => ["open", "in_progress"].includes(c.status) && me.role !== "admin"
           ? (c.status === "open" ? `<button type="button" data-take="${esc(c.complaint_id)}" aria-label="受理 ${esc(Youfu.localTime(c.filed_at))} 的投诉">受理</button> ` : "")
             + `<button type="button" class="primary" data-answer="${esc(c.complaint_id)}" aria-label="答复 ${esc(Youfu.localTime(c.filed_at))} 的投诉">答复</button>` : "" },
@@ -58,7 +74,17 @@
   }
   $("#complaints-body").addEventListener("click", async e => {
     const take = e.target.closest("button[data-take]"), answer = e.target.closest("button[data-answer]");
-    if (take) {
+    const photo = e.target.closest("button[data-photo]");
+    if (photo) {
+      const c = complaints.find(x => x.complaint_id === photo.dataset.photo), img = $("#complaint-photo-img");
+      try {
+        const url = await Youfu.imageUrl(`${V}/complaints/${c.complaint_id}/photo`);
+        if (img.src) URL.revokeObjectURL(img.src);
+        img.src = url; img.alt = `投诉照片：${c.text.slice(0, 30)}`;
+        $("#complaint-photo-caption").textContent = `${Youfu.localTime(c.filed_at)} ${c.subject_name}投诉所附照片（已去除拍摄地点等信息）`;
+        $("#complaint-photo-box").hidden = false; $("#complaint-photo-close").focus();
+      } catch (err) { fail(err, "照片暂时打不开"); }
+    } else if (take) {
       take.disabled = true;
       try { await Youfu.api("POST", `${V}/complaints/${take.dataset.take}/status`, { status: "in_progress" }); ok("已受理。"); await loadComplaints(); }
       catch (err) { take.disabled = false; fail(err, "没有受理成功"); }
@@ -72,6 +98,7 @@
     }
   });
   $("#complaint-answer-cancel").addEventListener("click", () => { $("#complaint-answer").hidden = true; });
+  $("#complaint-photo-close").addEventListener("click", () => { $("#complaint-photo-box").hidden = true; });
   $("#complaint-answer").addEventListener("click", async e => {
     const b = e.target.closest("button[data-close]");
     if (!b) return;
