@@ -66,7 +66,7 @@
         { h: "对象", v: c => c.subject_name }, { h: "内容", v: c => c.text, long: true },
         { h: "状态", v: c => c.overdue ? `${c.status_name}（已逾期）` : c.status_name },
         { h: "期限", v: c => Youfu.localTime(c.deadline) }, { h: "答复", v: c => c.answer || "", long: true },
-        { h: "照片", v: c => c.photo ? "有" : "", html: c => c.photo ? `<button type="button" data-photo="${esc(c.complaint_id)}" aria-label="查看 ${esc(Youfu.localTime(c.filed_at))} 投诉的照片">查看照片</button>` : "" },
+        { h: "照片", v: c => c.photo ? "有" : "", html: c => c.photo ? `<button type="button" data-photo="${esc(c.complaint_id)}" aria-label="查看照片（${esc(Youfu.localTime(c.filed_at))} 的投诉）">查看照片</button>` : "" },
         { h: "办理", noExport: true, html: c => ["open", "in_progress"].includes(c.status) && me.role !== "admin"
           ? (c.status === "open" ? `<button type="button" data-take="${esc(c.complaint_id)}" aria-label="受理 ${esc(Youfu.localTime(c.filed_at))} 的投诉">受理</button> ` : "")
             + `<button type="button" class="primary" data-answer="${esc(c.complaint_id)}" aria-label="答复 ${esc(Youfu.localTime(c.filed_at))} 的投诉">答复</button>` : "" },
