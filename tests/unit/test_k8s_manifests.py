@@ -28,6 +28,7 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 from services.orders.settings import OrdersSettings
+from services.vouchers.settings import VouchersSettings
 from shared.db import Database
 from shared.settings import DEFAULT_PORTS, PROCESSES, SERVICES, TOPICS, Settings
 from shared.storage import StorageSettings
@@ -446,6 +447,7 @@ def settings_env_names(monkeypatch) -> set[str]:
     # the blob store's settings (shared/storage.py) and the orders service's own (its settings.py)
     names |= {f"YOUFU_STORAGE_{field.upper()}" for field in StorageSettings.model_fields}
     names |= {f"YOUFU_ORDERS_{field.upper()}" for field in OrdersSettings.model_fields}
+    names |= {f"YOUFU_VOUCHERS_{field.upper()}" for field in VouchersSettings.model_fields}
     # Names read by Settings methods: proven by setting each one and reading it back.
     for process in PROCESSES:
         monkeypatch.setenv(f"YOUFU_{process.upper()}_DATABASE_URL", f"postgresql+asyncpg://probe/{process}")
