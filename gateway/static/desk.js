@@ -180,10 +180,10 @@
     try {
       const saved = await Youfu.api("POST", `${V}/return-visits/${encodeURIComponent(id)}/result`, body,
         { idempotencyKey: visitKeys[id].key });
-      say("#visits-msg", `已记录回访结果：${saved.result_name}`
-        + `${saved.finding ? "。已生成核实事项，该订单暂不结算，由民政科室核实" : ""}。`, "ok");
       $("#call-reason").value = "return_visit"; $("#call-outcome").value = "answered";
       await loadVisits();
+      say("#visits-msg", `已记录回访结果：${saved.result_name}`
+        + `${saved.finding ? "。已生成核实事项，该订单暂不结算，由民政科室核实" : ""}。`, "ok");
     } catch (err) {
       say("#visits-msg", "没有记录成功：" + explain(err));
       btn.disabled = false;
@@ -321,14 +321,15 @@
     `<option value="${esc(v)}"${v === chosen ? " selected" : ""}>${esc(t)}</option>`).join("");
   function alarmCard(a) {
     const id = esc(a.id), name = a.elder_name || "老人";
-    const home = a.address ? `${a.district_name || ""} ${a.address}`.trim() : "";
+    const home = a.address || "";
     const gps = a.lat != null && a.lon != null ? `北纬 ${a.lat.toFixed(5)}，东经 ${a.lon.toFixed(5)}` : "";
     const place = a.location_source === "device" ? `设备定位：${gps}${home ? "（住址：" + home + "）" : ""}` : (home || gps || "位置不明");
     const alerted = a.alerted.length ? a.alerted.map(x => `${x.caregiver_name || "护理员"}（${x.provider_name || "服务机构"}`
       + `${x.distance_m != null ? "，约 " + x.distance_m + " 米" : ""}）`).join("、") : "无人（附近没有在班的护理员）";
-    const why = a.state !== "escalated" ? `已通知护理员，等待响应；${Math.round(a.targets.ack_target_s / 60)} 分钟内无人响应将转坐席`
-      : a.escalation_reason === "no_caregiver" ? "附近没有可通知的护理员，已直接转坐席"
-      : `${Math.round(a.targets.ack_target_s / 60)} 分钟内无护理员响应，已转坐席`;
+    const why = a.state === "escalated" ? (a.escalation_reason === "no_caregiver" ? "附近没有可通知的护理员，已直接转坐席"
+      : `${Math.round(a.targets.ack_target_s / 60)} 分钟内无护理员响应，已转坐席`)
+      : !a.alerted.length ? "附近没有可通知的护理员，正在转坐席"
+      : `已通知护理员，等待响应；${Math.round(a.targets.ack_target_s / 60)} 分钟内无人响应将转坐席`;
     const svcs = services.length ? services.map(i => [i.code, i.name]) : [["emergency", "助急"]];
     const facts = [["呼叫时间", `${hhmm(a.raised_at)}（<span class="since">${since(a.raised_at)}</span>），${esc(a.source_name)}`
         + `${a.press_count > 1 ? `，共按了 ${a.press_count} 次` : ""}`],

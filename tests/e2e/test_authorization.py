@@ -164,9 +164,9 @@ def test_other_peoples_objects_answer_404(platform, tokens):
 
 def test_other_peoples_alarms_answer_404(platform, tokens):
     """Emergency alarms (issue 25): the demo elder's alarm, raised by the seed's home device, is seen
-    by the household, the district's officer and the city; another district's officer, another
-    provider's administrator and an unlinked family member get 404 and an empty list; the device
-    token raises for no other elder."""
+    by the household, the district's officer and the city; another district's officer and 12349
+    desk, another provider's administrator and an unlinked family member get 404 and an empty list,
+    and closing it answers them 404; the device token raises for no other elder."""
     world = json.loads((platform.var_dir / "demo-world.json").read_text())
     elder, token = world["elder_id"], world["alarm_device_token"]
     with httpx.Client(base_url=platform.url, timeout=30) as c:
@@ -180,7 +180,7 @@ def test_other_peoples_alarms_answer_404(platform, tokens):
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         outsiders = {"officer": {"role": "officer", "district_code": "321203"},
                      "provider_admin": {"role": "provider_admin", "provider_id": str(uuid.uuid4())},
-                     "family": {"role": "family"}}
+                     "family": {"role": "family"}, "operator": {"role": "operator", "district_code": "321203"}}
         for i, (name, fields) in enumerate(outsiders.items()):
             phone = f"1370001{i:04d}"
             made = c.post("/api/admin/users", headers=admin, json={"phone": phone, "password": "outsider-pass",
@@ -190,6 +190,8 @@ def test_other_peoples_alarms_answer_404(platform, tokens):
             assert c.get(f"/api/orders/alarms/{alarm}", headers=head).status_code == 404, name
             listed = c.get("/api/orders/alarms", headers=head)
             assert listed.status_code == 200 and alarm not in [a["id"] for a in listed.json()], name
+            assert c.post(f"/api/orders/alarms/{alarm}/close", headers=head,
+                          json={"outcome": "false_alarm"}).status_code == 404, name
         closed = c.post(f"/api/orders/alarms/{alarm}/close", headers=login(platform, "officer"),
                         json={"outcome": "false_alarm", "note": "权限测试"})
         assert closed.status_code == 200, closed.text
