@@ -30,6 +30,10 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/family-links": ALL - {"caregiver", "provider_admin", "assessor"},
     "POST /api/family-links": OFFICERS,
     "DELETE /api/family-links/{link_id}": OFFICERS | {"elder"},
+    # each signed-in account's own notices (issue 24): nobody reads another's, by construction
+    "GET /api/notices": ALL,
+    "POST /api/notices/read": ALL,
+    "GET /api/notices/stream": ALL,
     "GET /health": PUBLIC,
     "GET /ready": PUBLIC,
     "GET /ops/dead-letters": ADMIN,

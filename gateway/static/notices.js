@@ -1,0 +1,133 @@
+// Live notices on every signed-in page (issue 24): the inbox (last 50) in the header, a polite live
+// region that reads out each new notice, and the stream GET /api/notices/stream (Server-Sent Events).
+// The stream is read with fetch, not EventSource: the page signs its calls with a bearer token
+// (sessionStorage), which EventSource cannot send. Reconnects resume from the last event id.
+// Other page scripts react live with window.youfuNotices.on(kind, fn) (kind "*" for every notice).
+(function () {
+  const handlers = new Map();
+  const seen = new Set();
+  let items = [], unread = 0, lastId = null, stopped = false, retryMs = 3000, controller = null;
+  let bar, summary, list;
+
+  const api = {
+    on(kind, fn) { if (!handlers.has(kind)) handlers.set(kind, []); handlers.get(kind).push(fn); return api; },
+    get items() { return items.slice(); },
+    stop() { stopped = true; if (controller) controller.abort(); },
+  };
+  window.youfuNotices = api;
+
+  const when = iso => new Date(iso).toLocaleString("zh-CN", { timeZone: Youfu.TZ, month: "numeric", day: "numeric",
+    hour: "2-digit", minute: "2-digit" });
+  const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+  function build() {
+    // the live region is in the page before anything is said into it, so screen readers announce it
+    bar = Object.assign(document.createElement("div"), { id: "notice-bar", className: "notice-bar" });
+    bar.setAttribute("role", "status");
+    bar.setAttribute("aria-live", "polite");
+    const main = document.querySelector("main");
+    main.insertBefore(bar, main.firstChild);
+    const box = Object.assign(document.createElement("details"), { id: "notice-inbox", className: "notice-inbox" });
+    box.innerHTML = '<summary>通知</summary><div class="notice-panel"><ol class="notice-list"></ol>'
+      + '<button type="button" class="notice-read">全部标为已读</button></div>';
+    document.querySelector("header nav").prepend(box);
+    summary = box.querySelector("summary");
+    list = box.querySelector("ol");
+    box.querySelector(".notice-read").addEventListener("click", markAllRead);
+  }
+
+  function render() {
+    summary.textContent = unread ? `通知（${unread} 条未读）` : "通知";
+    list.innerHTML = items.length ? items.map(n => `<li class="${n.read ? "" : "unread"}"><strong>${esc(n.title)}</strong>`
+      + (n.body ? ` <span>${esc(n.body)}</span>` : "") + ` <time datetime="${esc(n.at)}" class="muted">${esc(when(n.at))}</time>`
+      + (n.link && n.link !== location.pathname ? ` <a href="${esc(n.link)}">查看</a>` : "") + "</li>").join("")
+      : '<li class="muted">暂无通知</li>';
+  }
+
+  function arrive(notice) {
+    if (seen.has(notice.id)) return;
+    seen.add(notice.id);
+    items = [notice, ...items].slice(0, 50);
+    if (!notice.read) unread += 1;
+    render();
+    bar.textContent = notice.body ? `${notice.title}：${notice.body}` : notice.title;
+    bar.classList.add("shown");
+    for (const fn of [...(handlers.get(notice.kind) || []), ...(handlers.get("*") || [])]) {
+      try { fn(notice); } catch (err) { console.error(err); }
+    }
+  }
+
+  async function markAllRead() {
+    try { await Youfu.api("POST", "/api/notices/read", {}); unread = 0; items = items.map(n => ({ ...n, read: true })); render(); }
+    catch (err) { bar.textContent = "没有标记成功：" + Youfu.explain(err); }
+  }
+
+  async function loadInbox() {
+    const inbox = await Youfu.api("GET", "/api/notices?limit=50");
+    items = inbox.items; unread = inbox.unread;
+    items.forEach(n => seen.add(n.id));
+    // the stream starts after the newest one in the inbox: nothing is missed between the two calls
+    const top = items.reduce((m, n) => Math.max(m, n.seq), 0);
+    if (top) lastId = String(top);
+    render();
+  }
+
+  function frames(chunk, state) {
+    // Server-Sent Events framing: fields until a blank line; comment lines start with ":"
+    state.buffer += chunk;
+    const out = [];
+    let cut;
+    while ((cut = state.buffer.search(/\r?\n\r?\n/)) >= 0) {
+      const block = state.buffer.slice(0, cut);
+      state.buffer = state.buffer.slice(cut).replace(/^\r?\n\r?\n/, "");
+      const ev = { data: [] };
+      for (const line of block.split(/\r?\n/)) {
+        if (!line || line.startsWith(":")) continue;
+        const i = line.indexOf(":");
+        const field = i < 0 ? line : line.slice(0, i), value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+        if (field === "data") ev.data.push(value); else ev[field] = value;
+      }
+      if (ev.retry && /^\d+$/.test(ev.retry)) retryMs = Number(ev.retry);
+      if (ev.data.length) out.push(ev);
+    }
+    return out;
+  }
+
+  async function stream() {
+    while (!stopped && Youfu.token()) {
+      controller = new AbortController();
+      try {
+        const headers = { Accept: "text/event-stream", Authorization: "Bearer " + Youfu.token() };
+        if (lastId) headers["Last-Event-ID"] = lastId;
+        const r = await fetch("/api/notices/stream", { headers, signal: controller.signal, cache: "no-store" });
+        if (r.status === 401) {
+          if (sessionStorage.getItem("yf.refresh") && await Youfu.refresh()) continue;
+          return;  // signed out: the page's own calls send the person to sign in
+        }
+        if (r.ok && r.body) {
+          const reader = r.body.pipeThrough(new TextDecoderStream()).getReader(), state = { buffer: "" };
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            for (const ev of frames(value, state)) {
+              if (ev.id) lastId = ev.id;
+              try { arrive(JSON.parse(ev.data.join("\n"))); } catch (err) { console.error(err); }
+            }
+          }
+        }
+      } catch (err) {
+        if (stopped) return;
+      }
+      await new Promise(done => setTimeout(done, retryMs));
+    }
+  }
+
+  async function start() {
+    if (!Youfu.token() || !document.querySelector("main") || !document.querySelector("header nav")) return;
+    build();
+    try { await loadInbox(); } catch (err) { render(); }
+    stream();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();
