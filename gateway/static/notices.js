@@ -105,6 +105,7 @@
           return;  // signed out: the page's own calls send the person to sign in
         }
         if (r.ok && r.body) {
+          document.body.dataset.notices = "live";  // the stream is open (tests wait for it)
           const reader = r.body.pipeThrough(new TextDecoderStream()).getReader(), state = { buffer: "" };
           for (;;) {
             const { value, done } = await reader.read();
@@ -118,6 +119,7 @@
       } catch (err) {
         if (stopped) return;
       }
+      document.body.dataset.notices = "reconnecting";
       await new Promise(done => setTimeout(done, retryMs));
     }
   }
