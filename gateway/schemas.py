@@ -90,3 +90,9 @@ class NoticesReadIn(BaseModel):
 
 class NoticesReadOut(BaseModel):
     marked: int = Field(description="这次标为已读的条数")
+
+
+class NoticeTicketOut(BaseModel):
+    ticket: str = Field(description="打开 GET /api/notices/stream?ticket=… 的一次性凭证（只能用于实时通知）")
+    expires_in: int = Field(description="凭证有效秒数（打开之后连接持续到登录凭证过期）", examples=[60])
+    kinds: list[str] = Field(description="可能推送的通知类别（SSE 的 event 名）", examples=[["order.checked_in"]])

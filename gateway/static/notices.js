@@ -1,18 +1,26 @@
 // Live notices on every signed-in page (issue 24): the inbox (last 50) in the header, a polite live
 // region that reads out each new notice, and the stream GET /api/notices/stream (Server-Sent Events).
-// The stream is read with fetch, not EventSource: the page signs its calls with a bearer token
-// (sessionStorage), which EventSource cannot send. Reconnects resume from the last event id.
+// The stream is the browser's EventSource, opened with a one-minute ticket since EventSource cannot
+// send the page's bearer token; reconnects take a new ticket and resume from the last event id.
 // Other page scripts react live with window.youfuNotices.on(kind, fn) (kind "*" for every notice).
 (function () {
   const handlers = new Map();
   const seen = new Set();
-  let items = [], unread = 0, lastId = null, stopped = false, retryMs = 3000, controller = null;
+  let items = [], unread = 0, lastId = null, stopped = false, source = null;
+  const retryMs = 3000;
   let bar, summary, list;
 
   const api = {
-    on(kind, fn) { if (!handlers.has(kind)) handlers.set(kind, []); handlers.get(kind).push(fn); return api; },
+    on(kind, fn) {
+      if (!handlers.has(kind)) {
+        handlers.set(kind, []);
+        if (source && kind !== "*") listen(source, kind);  // a kind the ticket did not list
+      }
+      handlers.get(kind).push(fn);
+      return api;
+    },
     get items() { return items.slice(); },
-    stop() { stopped = true; if (controller) controller.abort(); },
+    stop() { stopped = true; if (source) source.close(); },
   };
   window.youfuNotices = api;
 
@@ -72,56 +80,36 @@
     render();
   }
 
-  function frames(chunk, state) {
-    // Server-Sent Events framing: fields until a blank line; comment lines start with ":"
-    state.buffer += chunk;
-    const out = [];
-    let cut;
-    while ((cut = state.buffer.search(/\r?\n\r?\n/)) >= 0) {
-      const block = state.buffer.slice(0, cut);
-      state.buffer = state.buffer.slice(cut).replace(/^\r?\n\r?\n/, "");
-      const ev = { data: [] };
-      for (const line of block.split(/\r?\n/)) {
-        if (!line || line.startsWith(":")) continue;
-        const i = line.indexOf(":");
-        const field = i < 0 ? line : line.slice(0, i), value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
-        if (field === "data") ev.data.push(value); else ev[field] = value;
-      }
-      if (ev.retry && /^\d+$/.test(ev.retry)) retryMs = Number(ev.retry);
-      if (ev.data.length) out.push(ev);
-    }
-    return out;
+  function listen(source, kind) {
+    source.addEventListener(kind, ev => {
+      if (ev.lastEventId) lastId = ev.lastEventId;
+      try { arrive(JSON.parse(ev.data)); } catch (err) { console.error(err); }
+    });
   }
 
   async function stream() {
-    while (!stopped && Youfu.token()) {
-      controller = new AbortController();
-      try {
-        const headers = { Accept: "text/event-stream", Authorization: "Bearer " + Youfu.token() };
-        if (lastId) headers["Last-Event-ID"] = lastId;
-        const r = await fetch("/api/notices/stream", { headers, signal: controller.signal, cache: "no-store" });
-        if (r.status === 401) {
-          if (sessionStorage.getItem("yf.refresh") && await Youfu.refresh()) continue;
-          return;  // signed out: the page's own calls send the person to sign in
-        }
-        if (r.ok && r.body) {
-          document.body.dataset.notices = "live";  // the stream is open (tests wait for it)
-          const reader = r.body.pipeThrough(new TextDecoderStream()).getReader(), state = { buffer: "" };
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            for (const ev of frames(value, state)) {
-              if (ev.id) lastId = ev.id;
-              try { arrive(JSON.parse(ev.data.join("\n"))); } catch (err) { console.error(err); }
-            }
-          }
-        }
-      } catch (err) {
-        if (stopped) return;
-      }
-      document.body.dataset.notices = "reconnecting";
-      await new Promise(done => setTimeout(done, retryMs));
+    // EventSource sends no Authorization header: a one-minute ticket (POST /api/notices/ticket, signed
+    // with the page's bearer token) opens the stream. On any error the page takes a new ticket and
+    // reconnects itself, resuming after the last event id it saw.
+    if (stopped || !Youfu.token()) return;
+    let ticket;
+    try { ticket = await Youfu.api("POST", "/api/notices/ticket"); }
+    catch (err) {
+      if (err.status === 401 || err.status === 403) return;  // signed out: the page's own calls say so
+      setTimeout(stream, retryMs); return;
     }
+    const url = "/api/notices/stream?ticket=" + encodeURIComponent(ticket.ticket)
+      + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
+    source = new EventSource(url);
+    const kinds = new Set([...ticket.kinds, ...handlers.keys()]);
+    kinds.delete("*");
+    kinds.forEach(kind => listen(source, kind));
+    source.onopen = () => { document.body.dataset.notices = "live"; };  // the stream is open (tests wait for it)
+    source.onerror = () => {
+      source.close(); source = null;
+      document.body.dataset.notices = "reconnecting";
+      if (!stopped) setTimeout(stream, retryMs);
+    };
   }
 
   async function start() {

@@ -34,6 +34,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/notices": ALL,
     "POST /api/notices/read": ALL,
     "GET /api/notices/stream": ALL,
+    "POST /api/notices/ticket": ALL,
     "GET /health": PUBLIC,
     "GET /ready": PUBLIC,
     "GET /ops/dead-letters": ADMIN,

@@ -203,3 +203,18 @@ async def test_inbox_read_and_stream_answer_only_the_callers_own(world, gateway)
         async with c.stream("GET", "/api/notices/stream", headers={**family_a, **stream, "Last-Event-ID": str(last_seq)}) as r:
             (again,) = await asyncio.wait_for(read_frames(r, 1), 10)
         assert again["id"] == fa["id"] and again["event"] == "order.checked_in"
+        # the browser's EventSource sends no header: a ticket opens the stream, and nothing else
+        issued = (await c.post("/api/notices/ticket", headers=family_a)).json()
+        assert issued["expires_in"] == 60 and "order.checked_in" in issued["kinds"]
+        params = {"ticket": issued["ticket"], "last_event_id": str(last_seq)}
+        async with c.stream("GET", "/api/notices/stream", headers=stream, params=params) as r:
+            assert r.status_code == 200
+            (by_ticket,) = await asyncio.wait_for(read_frames(r, 1), 10)
+        assert by_ticket["id"] == fa["id"]
+        assert (await c.get("/api/notices", headers={"Authorization": f"Bearer {issued['ticket']}"})).status_code == 401
+        bad = {"ticket": issued["ticket"][:-4] + "AAAA"}
+        assert (await c.get("/api/notices/stream", headers=stream, params=bad)).status_code == 401
+        # signing out ends the session the ticket came from: the ticket opens nothing any more
+        assert (await c.post("/api/auth/logout", headers=family_a, json={})).status_code == 204
+        ctx.runtime.sessions.forget_all()
+        assert (await c.get("/api/notices/stream", headers=stream, params={"ticket": issued["ticket"]})).status_code == 401
