@@ -120,6 +120,10 @@ def test_other_peoples_objects_answer_404(platform, tokens):
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["officer"]).status_code == 404
         r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
         assert r.status_code in (403, 404)
+        # notices are the caller's own (the two-replica scenario: tests/e2e/test_notices_replicas.py)
+        demo_family = c.get("/api/notices", headers=login(platform, "family")).json()["items"]
+        outsider = c.get("/api/notices", headers=heads["family"]).json()["items"]
+        assert not {n["id"] for n in demo_family} & {n["id"] for n in outsider}
         report = c.get("/api/vouchers/reports/spend", headers=heads["officer"],
                        params={"month": "2026-11", "group_by": "district"}).json()
         assert all(row["key"] == "321203" for row in report.get("rows", []))
