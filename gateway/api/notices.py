@@ -104,10 +104,10 @@ async def stream(request: Request, ctx: Ctx, rt: Runtime,
     resume = last_event_header or last_event_id
     last = int(resume) if resume and resume.isdigit() else None
     hub, heartbeat = rt.hub, ctx.settings.notices_heartbeat_s
-    queue = hub.subscribe(user_id)  # before the inbox is read: nothing falls between the two
 
     async def events():
         nonlocal last
+        queue = hub.subscribe(user_id)  # before the inbox is read: nothing falls between the two
         try:
             yield "retry: 3000\n: 已连接\n\n"
             if last is not None:

@@ -67,9 +67,16 @@ def checked_in(elder_id: str) -> CloudEvent:
                             "at": datetime.now(timezone.utc).isoformat(), "distance_m": 12.0})
 
 
-async def first_notice(response: httpx.Response) -> dict:
+async def opened(lines) -> None:
+    """The stream's first frame (its retry and a comment): from here on the replica pushes to it."""
+    async for line in lines:
+        if line == "":
+            return
+
+
+async def first_notice(lines) -> dict:
     event, data = None, None
-    async for line in response.aiter_lines():
+    async for line in lines:
         if line.startswith("event: "):
             event = line[7:]
         elif line.startswith("data: "):
@@ -88,11 +95,13 @@ async def test_each_family_gets_its_own_notice_on_its_own_replica_and_never_the_
         async with one.stream("GET", "/api/notices/stream", headers={**family_a, **STREAM}) as ra, \
                 two.stream("GET", "/api/notices/stream", headers={**family_b, **STREAM}) as rb:
             assert ra.status_code == 200 and rb.status_code == 200
+            la, lb = ra.aiter_lines(), rb.aiter_lines()
+            await asyncio.wait_for(asyncio.gather(opened(la), opened(lb)), 10)
             event_a, event_b = checked_in(elder_a), checked_in(elder_b)
             # B's first: if B's notice could reach A, A's stream would show it before its own
             await send_event(broker.bootstrap, "youfu.orders", event_b.subject, event_b)
             await send_event(broker.bootstrap, "youfu.orders", event_a.subject, event_a)
-            got_a, got_b = await asyncio.wait_for(asyncio.gather(first_notice(ra), first_notice(rb)), 30)
+            got_a, got_b = await asyncio.wait_for(asyncio.gather(first_notice(la), first_notice(lb)), 30)
         assert got_a["event"] == "order.checked_in" and got_a["title"] == "护理员已到达"
         assert got_a["id"].startswith(event_a.id) and got_b["id"].startswith(event_b.id)
         # each inbox holds its own notice once, whichever replica is asked; never the other family's
