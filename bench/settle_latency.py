@@ -236,7 +236,8 @@ async def drive(plat: LivePlatform, n_orders: int, workers: int, rate: float) ->
             ok(await c.post(f"/api/orders/orders/{oid}/check-in", headers=caregiver,
                             json={"lat": placed["lat"] + 0.0001, "lon": placed["lon"]}))
             r = await c.post(f"/api/orders/orders/{oid}/check-out", headers=caregiver,
-                             json={"record": "送午餐一份，协助用餐", "duration_min": 30})
+                             json={"record": "送午餐一份，协助用餐", "duration_min": 30,
+                                   "unconfirmed_reason": "压测：老人没有手机"})
             t_checkout = time.perf_counter()
             out = ok(r)
             assert out["state"] == "completed", out["state"]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import AdminAction, FamilyLink, RefreshToken, User
 from shared.auth import ROLES, Principal, TokenSigner
+from shared.city import DISTRICTS
 from shared.db import Database
 from shared.errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
 from shared.pii import PiiCipher, mask_phone
@@ -27,6 +28,8 @@ _DUMMY_HASH = _hasher.hash("timing-equaliser")
 USER_ROLES = tuple(r for r in ROLES if r != "service")
 NEEDS_DISTRICT = {"officer", "assessor"}
 NEEDS_PROVIDER = {"provider_admin", "caregiver"}
+# an operator (坐席) is city-wide without a district, one district's with it; never a provider's
+MAY_HAVE_DISTRICT = {"operator"}
 
 
 def hash_password(password: str) -> str:
@@ -45,6 +48,10 @@ def check_new_user(*, role: str, district_code: str | None, provider_id: str | N
         errors.append(FieldError("district_code", "此角色必须指定所属区县"))
     if role in NEEDS_PROVIDER and not provider_id:
         errors.append(FieldError("provider_id", "此角色必须指定所属服务商"))
+    if role in MAY_HAVE_DISTRICT and district_code and district_code not in DISTRICTS:
+        errors.append(FieldError("district_code", "不是本市的区县代码"))
+    if role in MAY_HAVE_DISTRICT and provider_id:
+        errors.append(FieldError("provider_id", "坐席账号不属于服务商"))
     if len(password) < 8:
         errors.append(FieldError("password", "密码至少 8 位"))
     if errors:

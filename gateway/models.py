@@ -88,3 +88,29 @@ class Notice(Base):
     at: Mapped[datetime]
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class HotlineCall(Base):
+    """One call to the 12349 desk (gateway/hotline.py). The caller's number is kept encrypted, as
+    its blind index (search by number) and masked (lists); never in plain."""
+    __tablename__ = "hotline_calls"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    caller_phone_enc: Mapped[str] = mapped_column(sa.Text)
+    caller_phone_index: Mapped[str] = mapped_column(sa.String(64), index=True)
+    caller_phone_masked: Mapped[str] = mapped_column(sa.String(20))
+    caller_kind: Mapped[str] = mapped_column(sa.String(10))  # elder | family | unknown
+    elder_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    elder_name: Mapped[str | None] = mapped_column(sa.String(50))
+    district_code: Mapped[str | None] = mapped_column(sa.String(6))  # indexed with started_at below
+    operator_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    operator_name: Mapped[str] = mapped_column(sa.String(50))
+    reason: Mapped[str] = mapped_column(sa.String(20))
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime]
+    duration_s: Mapped[int]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    order_id: Mapped[str | None] = mapped_column(sa.String(36))  # an order placed during the call
+    created_at: Mapped[datetime]
+
+    __table_args__ = (sa.Index("ix_hotline_calls_district_started", "district_code", "started_at"),)

@@ -23,7 +23,9 @@ ALGORITHM = "EdDSA"
 
 LEEWAY_S = 5
 VERIFIED_CACHE_SIZE = 10_000
-ROLES = ("elder", "family", "caregiver", "provider_admin", "assessor", "officer", "city_officer", "admin", "service")
+# operator (坐席): the 12349 hotline desk, city-wide (no district) or one district's (docs/decisions.md D57)
+ROLES = ("elder", "family", "caregiver", "provider_admin", "assessor", "officer", "city_officer", "admin", "service",
+         "operator")
 
 
 @dataclass(frozen=True)

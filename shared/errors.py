@@ -56,6 +56,10 @@ class Invalid(DomainError):
     status, code, title = 422, "invalid", "数据不符合要求"
 
 
+class PayloadTooLarge(DomainError):
+    status, code, title = 413, "payload_too_large", "内容太大"
+
+
 class TooManyRequests(DomainError):
     status, code, title = 429, "too_many_requests", "请求过于频繁"
 

@@ -55,7 +55,11 @@ STAFF = [
     ("officer", "13800000003", "海陵区民政 张科员"),
     ("assessor", "13800000004", "评估员 陈医生"),
     ("assessor", "13800000009", "评估员 周护士"),
+    # the 12349 hotline desks (坐席): the city's (no district) and 海陵区's
+    ("operator", "13800000014", "12349 坐席 赵敏（全市）"),
+    ("operator", "13800000015", "12349 坐席 孙丽（海陵区）"),
 ]
+DISTRICT_OPERATORS = {"13800000015"}  # the other operator desk is city-wide
 PEOPLE = [
     ("provider_admin", "13800000005", "城中居家养老服务中心 管理员"),
     ("caregiver", "13800000006", "护理员 刘阿姨"),
@@ -157,7 +161,8 @@ async def _create_accounts(settings: Settings, rows: list[dict], world: dict) ->
                 user = await accounts.create_user(
                     s, cipher=cipher, phone=phone, password=row["password"], role=role, display_name=row["name"],
                     password_hash=password_hash, now=system_clock(),
-                    district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family") else None,
+                    district_code=DEMO_DISTRICT if role in ("officer", "assessor", "elder", "family")
+                    or phone in DISTRICT_OPERATORS else None,
                     provider_id=world.get(DESK_PROVIDER_KEY.get(phone) or PROVIDER_OF.get(phone, "provider_id"))
                     if role in ("provider_admin", "caregiver") else None,
                     caregiver_id=world.get("caregiver_id") if role == "caregiver" else None,

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.rules import hotline as hotline_rules
 from gateway.runtime import Runtime
 from shared.city import CITY_TZ, DISTRICTS
 from shared.errors import FieldError, Invalid
@@ -30,16 +31,23 @@ PAGES = {
     "/login": "login.html",
     "/assessor": "assessor.html",
     "/bureau": "bureau.html",
+    "/bureau/dashboard": "dashboard.html",  # the city plan's indicators, charts and the map of unmet demand
     "/elder": "elder.html",
     "/provider": "provider.html",
     "/counter": "counter.html",  # a meal point's counter (助餐点): its staff redeem meal codes
+    "/desk": "desk.html",  # the 12349 hotline desk (坐席): who is calling, one screen, the call log
 }
+
+
+# what a page shows from the gateway's own rules, rendered in so that the page keeps no copy
+PAGE_FACTS = {"desk.html": {"reasons": hotline_rules.REASONS, "outcomes": hotline_rules.OUTCOMES}}
 
 
 def page(template: str):
     async def render(request: Request) -> HTMLResponse:
         # the city facts come from shared/city.py, so the pages never hold copies of their own
-        return templates.TemplateResponse(request, template, {"districts": DISTRICTS, "city_tz": CITY_TZ.key})
+        return templates.TemplateResponse(request, template, {"districts": DISTRICTS, "city_tz": CITY_TZ.key,
+                                                              **PAGE_FACTS.get(template, {})})
 
     return render
 

@@ -13,14 +13,10 @@ from gateway.proxy import forward
 from gateway.runtime import GatewayRuntime, Runtime
 from shared.app import Ctx
 from shared.auth import Principal
-from shared.errors import DomainError, NotFound, TooManyRequests
+from shared.errors import DomainError, NotFound, PayloadTooLarge, TooManyRequests
 from shared.settings import SERVICES, Settings
 
 router = APIRouter(tags=["gateway"])
-
-
-class PayloadTooLarge(DomainError):
-    status, code, title = 413, "payload_too_large", "内容太大"
 
 
 class UnsupportedMediaType(DomainError):
@@ -30,7 +26,9 @@ class UnsupportedMediaType(DomainError):
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # (service, path) of the writes that take a file (multipart/form-data) or a body past
 # max_body_bytes, and may run longer than http_timeout_s: settings.max_upload_bytes, upload_timeout_s
-UPLOAD_ROUTES = (("assessment", re.compile(r"status-lists")), ("assessment", re.compile(r"status-lists/[^/]+/apply")))
+# (photos at the door: a multipart body; orders itself refuses one past its 2 MB with a 413)
+UPLOAD_ROUTES = (("assessment", re.compile(r"status-lists")), ("assessment", re.compile(r"status-lists/[^/]+/apply")),
+                 ("orders", re.compile(r"orders/[^/]+/photos")))
 
 
 def is_upload(service: str, path: str) -> bool:

@@ -183,4 +183,4 @@ const Youfu = {
   rows(answer) { return Array.isArray(answer) ? answer : (answer && (answer.items || answer.rows || answer.occurrences)) || []; },
 };
 const HOME_BY_ROLE = { elder: "/elder", family: "/elder", caregiver: "/provider", provider_admin: "/provider",
-  assessor: "/assessor", officer: "/bureau", city_officer: "/bureau", admin: "/bureau" };
+  assessor: "/assessor", officer: "/bureau", city_officer: "/bureau", admin: "/bureau", operator: "/desk" };

@@ -9,6 +9,8 @@ Privacy rule (docs/architecture.md "Personal data"), decided here once:
 | officer                                  | elders of their district | full  | full                        |
 | assessor                                 | elders of their district | full only if assigned to the elder | same as ID card |
 | elder, family                            | principal.elder_ids   | masked   | full (their own household's numbers) |
+| operator (12349 desk), city-wide         | every elder           | masked   | full (to call the family back) |
+| operator of a district                   | elders of their district | masked | full (to call the family back) |
 | service (another Youfu service)          | every elder           | masked   | masked                      |
 | provider_admin, caregiver                | nothing here (403)    |          |                             |
 
@@ -31,17 +33,26 @@ from shared.errors import FieldError, Forbidden
 STAFF_ALL = frozenset({"admin", "city_officer"})
 DISTRICT_STAFF = frozenset({"officer", "assessor"})
 HOUSEHOLD = frozenset({"elder", "family"})
-READERS = STAFF_ALL | DISTRICT_STAFF | HOUSEHOLD | {"service"}
+# the 12349 hotline desk (坐席): reads like an officer of its scope (the whole city without a
+# district), registers and changes nothing here
+OPERATORS = frozenset({"operator"})
+READERS = STAFF_ALL | DISTRICT_STAFF | HOUSEHOLD | OPERATORS | {"service"}
 REGISTRARS = STAFF_ALL | DISTRICT_STAFF
 # status lists from other bureaus are city-wide: the city's officers, and another system with its
 # service token (docs/decisions.md); a district officer is refused (403)
 LIST_KEEPERS = STAFF_ALL | {"service"}
 
 
+def city_operator(principal: Principal) -> bool:
+    return principal.role in OPERATORS and not principal.district
+
+
 def can_read(principal: Principal, *, elder_id: str, district_code: str) -> bool:
     """Ownership. A caller who cannot read an elder is told the elder does not exist."""
-    if principal.role in STAFF_ALL or principal.role == "service":
+    if principal.role in STAFF_ALL or principal.role == "service" or city_operator(principal):
         return True
+    if principal.role in OPERATORS:
+        return principal.district == district_code
     if principal.role in DISTRICT_STAFF:
         return principal.district is not None and principal.district == district_code
     if principal.role in HOUSEHOLD:
@@ -58,9 +69,9 @@ def _parse_id(value: str) -> uuid.UUID | None:
 
 def readable_by(principal: Principal) -> sa.ColumnElement[bool]:
     """`can_read` as a WHERE clause, for lists."""
-    if principal.role in STAFF_ALL or principal.role == "service":
+    if principal.role in STAFF_ALL or principal.role == "service" or city_operator(principal):
         return sa.true()
-    if principal.role in DISTRICT_STAFF and principal.district:
+    if principal.role in DISTRICT_STAFF | OPERATORS and principal.district:
         return ElderRow.district_code == principal.district
     if principal.role in HOUSEHOLD:
         ids = [i for i in (_parse_id(x) for x in principal.elder_ids) if i is not None]
@@ -83,6 +94,8 @@ def unmasked_fields(principal: Principal, *, district_code: str, assigned: bool)
         return ALL_PII
     if role in HOUSEHOLD:
         return (PHONE, CONTACT_PHONES)
+    if role in OPERATORS and can_read(principal, elder_id="", district_code=district_code):
+        return (PHONE, CONTACT_PHONES)  # the desk calls the elder and the family back
     return ()
 
 

@@ -613,3 +613,16 @@ class HomeBedPage(BaseModel):
     total: int
     page: int
     page_size: int
+
+
+class RosterCountsOut(BaseModel):
+    """The bureau's dashboard: the plan's denominators and assessment coverage (issue 26)."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "from_month": "2026-11", "to_month": "2026-11", "district_code": "321202", "reassessment_months": 6,
+        "rows": [{"month": "2026-11", "district_code": "321202", "reference_day": "2026-11-30", "elders": 300,
+                  "hardship_elders": 40, "assessed": 260, "overdue": 12}]}]})
+    from_month: str
+    to_month: str
+    district_code: str | None = Field(description="区县民政只看本区县；为空表示全市")
+    reassessment_months: int = Field(description="复评周期（月）")
+    rows: list[dict] = Field(description="按月份 × 区县：在册老人、特殊困难老人、已评估、逾期未复评（以月末或今天为准）")

@@ -29,6 +29,16 @@ CITY_ROLES = frozenset({"city_officer", "admin", "service"})
 ELDER_ROLES = frozenset({"elder", "family"})
 PROVIDER_ROLES = frozenset({"provider_admin", "caregiver"})
 PLATFORM_ROLES = frozenset({"officer", "city_officer", "admin", "service"})
+# the 12349 hotline desk (坐席): reads orders, rules and plans like an officer of its scope (the
+# whole city without a district) and places, cancels and disputes orders for elders in it
+OPERATORS = frozenset({"operator"})
+
+
+def district_condition(principal: Principal, column) -> sa.ColumnElement[bool]:
+    """An officer's or operator's scope on a district column: a city-wide operator every row."""
+    if principal.role in OPERATORS and not principal.district:
+        return sa.true()
+    return column == principal.district if principal.district else sa.false()
 
 
 class InDistrict(Protocol):
@@ -64,8 +74,8 @@ def order_scope(principal: Principal) -> sa.ColumnElement[bool]:
         offered = sa.select(OfferRow.id).where(OfferRow.order_id == OrderRow.id, OfferRow.provider_id == provider,
                                                OfferRow.outcome == "pending")
         return sa.or_(OrderRow.provider_id == provider, offered.exists())
-    if role == "officer":
-        return OrderRow.district_code == principal.district if principal.district else sa.false()
+    if role == "officer" or role in OPERATORS:
+        return district_condition(principal, OrderRow.district_code)
     return sa.false()
 
 
@@ -75,8 +85,8 @@ def rule_scope(principal: Principal) -> sa.ColumnElement[bool]:
         return sa.true()
     if principal.role in ELDER_ROLES:
         return RecurringRuleRow.elder_id.in_(own_elders(principal))
-    if principal.role == "officer" and principal.district:
-        return RecurringRuleRow.district_code == principal.district
+    if principal.role == "officer" or principal.role in OPERATORS:
+        return district_condition(principal, RecurringRuleRow.district_code)
     return sa.false()
 
 
@@ -93,14 +103,14 @@ def plan_rule_scope(principal: Principal) -> sa.ColumnElement[bool]:
     if role in PROVIDER_ROLES:
         provider = provider_of(principal)
         return sa.and_(from_plan, RecurringRuleRow.preferred_provider_id == provider) if provider else sa.false()
-    if role == "officer" and principal.district:
-        return sa.and_(from_plan, RecurringRuleRow.district_code == principal.district)
+    if role == "officer" or role in OPERATORS:
+        return sa.and_(from_plan, district_condition(principal, RecurringRuleRow.district_code))
     return sa.false()
 
 
 def require_plan_reader(principal: Principal) -> None:
     """Planned against delivered: everyone `plan_rule_scope` can give something (not assessors)."""
-    if principal.role not in CITY_ROLES | ELDER_ROLES | PROVIDER_ROLES | {"officer"}:
+    if principal.role not in CITY_ROLES | ELDER_ROLES | PROVIDER_ROLES | OPERATORS | {"officer"}:
         raise Forbidden("当前账号不能查看照护计划的执行情况")
 
 
@@ -146,7 +156,7 @@ def actor_of(principal: Principal) -> Actor:
     return Actor.PLATFORM
 
 
-def require_elder_access(principal: Principal, elder_id: uuid.UUID) -> None:
+def require_elder_access(principal: Principal, elder_id: uuid.UUID, *, desk: bool = False) -> None:
     """Before any lookup: elders and families only for their own linked elders (403 tells the
     caller nothing about whether the elder exists); officers are checked against the elder's
     district once it is known (`require_elder_district`)."""
@@ -155,12 +165,15 @@ def require_elder_access(principal: Principal, elder_id: uuid.UUID) -> None:
             raise Forbidden("您尚未绑定该老人，不能为其下单或查看；请先在「家属绑定」中申请绑定",
                             elder_id=str(elder_id))
         return
-    if principal.role not in PLATFORM_ROLES:
+    # `desk`: a one-off order, which the hotline desk places too (stays and standing rules it does not)
+    if principal.role not in (PLATFORM_ROLES | OPERATORS if desk else PLATFORM_ROLES):
         raise Forbidden("当前账号不能为老人下单；请由老人本人、已绑定的家属或民政工作人员操作")
 
 
 def require_elder_district(principal: Principal, elder: InDistrict) -> None:
     if principal.role == "officer" and elder.district_code != principal.district:
+        raise Forbidden("只能为本辖区的老人代为下单", elder_district=elder.district_code)
+    if principal.role in OPERATORS and principal.district and elder.district_code != principal.district:
         raise Forbidden("只能为本辖区的老人代为下单", elder_district=elder.district_code)
 
 

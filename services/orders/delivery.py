@@ -29,15 +29,16 @@ from services.orders.access import (
     provider_of,
     require_assigned,
 )
-from services.orders.events import OrderCancelled, OrderCompleted, OrderReturned, OrderReviewed, publish
-from services.orders.models import OfferRow, OrderRow, ReviewRow, ServiceRecordRow
+from services.orders.door import confirm_check_out
+from services.orders.events import OrderCancelled, OrderCheckedIn, OrderCompleted, OrderReturned, OrderReviewed, publish
+from services.orders.models import DoorRecordRow, OfferRow, OrderRow, ReviewRow, ServiceRecordRow
 from services.orders.placement import order_details
 from services.orders.rules.checkin import check_in_decision
 from services.orders.rules.dispatch import OfferOutcome
 from services.orders.rules.lifecycle import Actor, Command, OrderState, transition
 from shared.auth import Principal, require_role
 from shared.city import haversine_m
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict, DomainError, Forbidden
 
 log = logging.getLogger("youfu.orders.delivery")
 
@@ -62,22 +63,42 @@ async def check_in(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID
                            checkin_distance_m=decision.distance_m, checkin_limit_m=decision.limit_m,
                            checkin_outcome=decision.outcome.value, exception_reason=decision.reason))
     order.state, order.updated_at = new_state.value, now
+    publish(s, OrderCheckedIn(order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id,
+                              district_code=order.district_code, caregiver_id=order.caregiver_id, at=now.isoformat(),
+                              distance_m=decision.distance_m))
     await s.flush()
     return await order_details(s, order=order, principal=principal) | {"message": decision.message}
 
 
+class CheckOut(NamedTuple):
+    """Check-out's answer, or the refusal its caller raises once the transaction has committed
+    (a wrong confirmation code is counted even though the check-out is refused)."""
+
+    answer: dict | None
+    refusal: DomainError | None = None
+
+
 async def check_out(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID, record: str,
-                    duration_min: int | None, now: datetime) -> dict:
+                    duration_min: int | None, now: datetime, confirmation_code: str | None = None,
+                    expected_code: str | None = None, unconfirmed_reason: str | None = None) -> CheckOut:
+    """Check-out, confirmed at the door (issue 24): the elder's code (`expected_code`, derived by
+    the caller only when a code was typed), the family's remote confirmation, or the caregiver's
+    reason why neither was possible."""
     order = await load_order(s, principal, order_id, lock=True)
     require_assigned(principal, order, "签退")
     new_state = transition(order.state, Command.CHECK_OUT)
+    _, _, refusal = await confirm_check_out(s, order=order, expected_code=expected_code,
+                                            typed_code=confirmation_code, reason=unconfirmed_reason, now=now)
+    if refusal is not None:  # only the counted try is written
+        await s.flush()
+        return CheckOut(None, refusal)
     service_record = await s.get(ServiceRecordRow, order.id)
     if duration_min is None:  # the time between check-in and check-out, in whole minutes
         duration_min = max(1, math.ceil((now - service_record.checkin_at).total_seconds() / 60))
     service_record.checkout_at, service_record.checked_out_by = now, principal.user_id
     service_record.record, service_record.duration_min = record, duration_min
     order.state, order.completed_at, order.updated_at = new_state.value, now, now
-    _publish_completed(s, order, service_record)
+    _publish_completed(s, order, service_record, await s.get(DoorRecordRow, order.id))
     if order.hold_id is None:
         # self-paid (or a programme visit): no voucher share to capture, so nothing will come
         # back from vouchers; the order is settled with its completion
@@ -85,17 +106,21 @@ async def check_out(s: AsyncSession, *, principal: Principal, order_id: uuid.UUI
         order.state = transition(order.state, Command.SETTLE).value
         order.settled_at = now
     await s.flush()
-    return await order_details(s, order=order, principal=principal)
+    return CheckOut(await order_details(s, order=order, principal=principal))
 
 
-def _publish_completed(s: AsyncSession, order: OrderRow, record: ServiceRecordRow) -> None:
-    """What vouchers needs to capture the hold and the audit needs to check the visit."""
+def _publish_completed(s: AsyncSession, order: OrderRow, record: ServiceRecordRow,
+                       door: DoorRecordRow | None = None) -> None:
+    """What vouchers needs to capture the hold and the audit needs to check the visit; how the
+    service was confirmed at the door (issue 24) when it was."""
     publish(s, OrderCompleted(
         order_id=order.id, elder_id=order.elder_id, provider_id=order.provider_id, district_code=order.district_code,
         hold_id=order.hold_id, service_code=order.service_code, amount_fen=order.price_fen,
         voucher_fen=order.voucher_fen, duration_min=record.duration_min or 0,
         checkin_distance_m=float(record.checkin_distance_m), caregiver_id=order.caregiver_id,
-        completed_at=(order.completed_at or record.checkout_at).isoformat()))
+        completed_at=(order.completed_at or record.checkout_at).isoformat(),
+        confirmation=door.confirmation if door is not None else None,
+        unconfirmed_reason=door.unconfirmed_reason if door is not None else None))
     order.completed_event_sent = True
 
 
@@ -192,7 +217,7 @@ async def resolve(s: AsyncSession, *, principal: Principal, order_id: uuid.UUID,
             order.completed_at = order.completed_at or now
             if record.duration_min is None:
                 record.duration_min = max(1, math.ceil((now - record.checkin_at).total_seconds() / 60))
-            _publish_completed(s, order, record)
+            _publish_completed(s, order, record, await s.get(DoorRecordRow, order.id))
         if order.captured_fen is not None:  # vouchers captured while the dispute ran
             new_state = transition(new_state, Command.SETTLE)
             order.settled_at = now

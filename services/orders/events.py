@@ -66,6 +66,10 @@ class OrderCompleted(OrderRef):
     checkin_distance_m: float | None = None
     caregiver_id: UUID | None = None
     completed_at: str
+    # how the service was confirmed at the door (issue 24): code | family | unconfirmed (with the
+    # caregiver's reason); absent on orders completed before confirmation existed
+    confirmation: str | None = None
+    unconfirmed_reason: str | None = None
 
 
 @event_type("youfu.order.cancelled.v1", topic=TOPIC, key="order_id")
@@ -93,6 +97,52 @@ class OrderReturned(OrderRef):
 
     caregiver_id: UUID | None = None
     reason: str
+
+
+@event_type("youfu.order.offered.v1", topic=TOPIC, key="order_id")
+class OrderOffered(OrderRef):
+    """Dispatch offered the order to one provider (one event per offer): the provider desk's
+    "new offer" notice."""
+
+    service_code: str
+    window_start: str  # ISO instant with offset
+    offer_deadline: str
+
+
+@event_type("youfu.order.en_route.v1", topic=TOPIC, key="order_id")
+class OrderEnRoute(OrderRef):
+    """The assigned caregiver set off to the elder (tapped 出发)."""
+
+    caregiver_id: UUID | None = None
+    at: str
+
+
+@event_type("youfu.order.checked_in.v1", topic=TOPIC, key="order_id")
+class OrderCheckedIn(OrderRef):
+    """The caregiver arrived and checked in at the door (geo-checked)."""
+
+    caregiver_id: UUID | None = None
+    at: str
+    distance_m: int
+
+
+@event_type("youfu.order.no_show.v1", topic=TOPIC, key="order_id")
+class OrderNoShow(OrderRef):
+    """The caregiver waited at the door and the elder was not at home: the order ended as no-show.
+    Nothing is captured: vouchers releases the hold as on a cancellation."""
+
+    hold_id: UUID | None = None
+    caregiver_id: UUID | None = None
+    at: str
+
+
+@event_type("youfu.order.unmatched.v1", topic=TOPIC, key="order_id")
+class OrderUnmatched(OrderRef):
+    """The service time passed and no provider took the order (it is also cancelled by the
+    platform, `order.cancelled`, which gives the hold back)."""
+
+    service_code: str
+    window_start: str
 
 
 class StayRef(BaseModel):

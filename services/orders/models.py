@@ -367,3 +367,46 @@ class MealRedemptionRow(Base):
         sa.Index("ix_meal_redemptions_provider_day", "provider_id", "meal_date"),
         sa.Index("ix_meal_redemptions_day", "meal_date"),
     )
+
+
+# ---- supervision at the door (issue 24) -------------------------------------------------------
+
+
+class DoorRecordRow(Base):
+    """What happened at the door of one order besides check-in and check-out: the caregiver set
+    off (出发), wrong confirmation codes typed (and the lock), the family's remote confirmation,
+    how the check-out was confirmed, and "老人不在家". The code itself is never stored (derived
+    with HMAC, `rules/door.py`)."""
+
+    __tablename__ = "door_records"
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id"), primary_key=True)
+    elder_id: Mapped[uuid.UUID]
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    en_route_at: Mapped[datetime | None]
+    en_route_by: Mapped[str | None] = mapped_column(sa.String(100))
+    code_attempts: Mapped[int] = mapped_column(default=0)  # wrong codes typed
+    code_locked_at: Mapped[datetime | None]
+    family_confirmed_at: Mapped[datetime | None]
+    family_confirmed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    confirmation: Mapped[str | None] = mapped_column(sa.String(12))  # code | family | unconfirmed (at check-out)
+    unconfirmed_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    no_show_at: Mapped[datetime | None]
+    no_show_by: Mapped[str | None] = mapped_column(sa.String(100))
+    __table_args__ = (sa.Index("ix_door_records_no_show", "district_code", "no_show_at"),)
+
+
+class OrderPhotoRow(Base):
+    """A photo taken at check-in or check-out: re-encoded without metadata, kept in the blob
+    store (`shared/storage.py`) under `blob_key`; served only within the order's scope."""
+
+    __tablename__ = "order_photos"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    stage: Mapped[str] = mapped_column(sa.String(10))  # checkin | checkout
+    blob_key: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(20))  # image/jpeg | image/png
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    taken_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]

@@ -36,14 +36,14 @@ from services.orders.access import PLATFORM_ROLES, actor_of, load_order, order_s
 from services.orders.dispatch.dispatcher import NeedCandidates, candidate_params
 from services.orders.elders import ensure_elder
 from services.orders.events import OrderPlaced, publish_fast
-from services.orders.models import OfferRow, OrderRow, ReviewRow, ServiceRecordRow
+from services.orders.models import DoorRecordRow, OfferRow, OrderPhotoRow, OrderRow, ReviewRow, ServiceRecordRow
 from services.orders.queries import INSERT_ORDER, OPEN_STAY, new_order
 from services.orders.rules.lifecycle import OrderState
 from services.orders.rules.placement import check_payment, check_window, derive_order_id
 from services.orders.rules.stays import OpenStay, community_order_refusal
 from services.orders.runtime import OrdersRuntime
 from services.orders.stays import stay_policy
-from services.orders.views import order_answer
+from services.orders.views import door_answer, order_answer
 from shared.auth import Principal
 from shared.city import local_day
 from shared.errors import Conflict, Forbidden, Invalid, ServiceUnavailable, invalid_field
@@ -101,7 +101,7 @@ async def prepare_order(rt: OrdersRuntime, *, principal: Principal, request: Pla
     """Access, the elder copy, the service item and every check: reads only, before the
     transaction."""
     req = request
-    require_elder_access(principal, req.elder_id)
+    require_elder_access(principal, req.elder_id, desk=True)
     elder = await ensure_elder(rt, req.elder_id)
     require_elder_district(principal, elder)
     if elder.status != "active":
@@ -238,7 +238,12 @@ async def order_details(session: AsyncSession, *, order: OrderRow, principal: Pr
     if principal.role in PLATFORM_ROLES:  # the dispatch history is the platform's business
         offers = list((await session.execute(sa.select(OfferRow).where(OfferRow.order_id == order.id)
                                              .order_by(OfferRow.offered_at, OfferRow.rank))).scalars())
-    return order_answer(order, record=record, review=review, offers=offers, actor=actor_of(principal))
+    answer = order_answer(order, record=record, review=review, offers=offers, actor=actor_of(principal))
+    if record is not None or order.state == "accepted":  # at the door: set off, confirmation, photos
+        photos = list((await session.execute(sa.select(OrderPhotoRow).where(OrderPhotoRow.order_id == order.id)
+                                             .order_by(OrderPhotoRow.created_at, OrderPhotoRow.id))).scalars())
+        answer["door"] = door_answer(await session.get(DoorRecordRow, order.id), photos)
+    return answer
 
 
 async def read_order(session: AsyncSession, *, principal: Principal, order_id: uuid.UUID) -> dict:

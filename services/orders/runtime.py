@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from services.orders.rules.door import derive_key
 from services.orders.settings import OrdersSettings
 from shared.app import ServiceContext
 from shared.db import Database
 from shared.errors import NotFound, ServiceUnavailable, invalid_field
 from shared.http import ServiceClient
+from shared.storage import BlobStorage, storage_from_settings
 
 if TYPE_CHECKING:
     from services.orders.dispatch.dispatcher import Dispatcher
@@ -40,6 +42,8 @@ class OrdersRuntime:
     background: set[asyncio.Task] = field(default_factory=set)  # fire-and-forget calls, kept until done
     meal_point_cache: dict[uuid.UUID, tuple[float, dict]] = field(default_factory=dict)  # id -> (expiry, provider)
     _meal_code_key: bytes | None = None
+    _door_code_key: bytes | None = None
+    _storage: BlobStorage | None = None
 
     @property
     def db(self) -> Database:
@@ -140,6 +144,23 @@ class OrdersRuntime:
                 raise ServiceUnavailable("助餐码密钥未配置，请联系系统管理员")
             self._meal_code_key = value.encode()
         return self._meal_code_key
+
+    @property
+    def door_code_key(self) -> bytes:
+        """The door confirmation codes' HMAC key: YOUFU_ORDERS_DOOR_CODE_KEY, else derived from
+        the meal-code secret (domain-separated, `rules/door.derive_key`), so no second secret
+        has to be provisioned."""
+        if self._door_code_key is None:
+            own = self.settings.door_code_key
+            self._door_code_key = own.encode() if own else derive_key(self.meal_code_key)
+        return self._door_code_key
+
+    @property
+    def storage(self) -> BlobStorage:
+        """Where photos go (`shared/storage.py`: var/blobs by default, S3 when configured)."""
+        if self._storage is None:
+            self._storage = storage_from_settings(self.ctx.settings)
+        return self._storage
 
 
 def runtime_of(ctx: ServiceContext) -> OrdersRuntime:

@@ -77,7 +77,7 @@ class OrderOut(BaseModel):
     service_code: str
     service_name: str
     state: str = Field(description="placed 已下单 / offered 派单中 / accepted 已接单 / in_service 服务中 / completed 已完成 / "
-                                   "settled 已结算 / cancelled 已取消 / unmatched 未匹配 / disputed 有争议")
+                                   "settled 已结算 / cancelled 已取消 / unmatched 未匹配 / disputed 有争议 / no_show 老人不在家")
     state_label: str
     price_fen: int
     voucher_fen: int
@@ -141,9 +141,60 @@ class CheckInIn(BaseModel):
 
 
 class CheckOutIn(BaseModel):
-    model_config = _example(record="送餐一份，协助用餐", duration_min=45)
+    model_config = _example(record="送餐一份，协助用餐", duration_min=45, confirmation_code="4821")
     record: str = Field(min_length=1, max_length=4000, description="服务记录：做了什么")
     duration_min: int | None = Field(None, ge=1, le=24 * 60, description="服务时长（分钟），默认按签到到签退计算")
+    confirmation_code: str | None = Field(None, max_length=12, pattern=r"^\s*\d*\s*$",
+                                          description="老人手机订单页上显示的上门确认码（家属已远程确认时可不填）")
+    unconfirmed_reason: str | None = Field(None, max_length=500,
+                                           description="既无确认码、家属也未远程确认时，无法确认的原因（必填）")
+
+
+class DoorCodeOut(BaseModel):
+    model_config = _example(order_id=ORDER, code="4821", state="in_service", caregiver_name="王芳",
+                            family_confirmed=False, code_locked=False)
+    order_id: str
+    code: str = Field(description="上门确认码：护理员签退时输入")
+    state: str
+    caregiver_name: str | None = None
+    family_confirmed: bool = Field(description="家属是否已远程确认")
+    code_locked: bool = Field(description="确认码是否因输错次数过多已锁定")
+
+
+class PhotoOut(BaseModel):
+    model_config = _example(photo_id=ORDER, stage="checkin", stage_label="签到", content_type="image/jpeg",
+                            width=1280, height=960, size_bytes=183_204,
+                            url=f"/orders/{ORDER}/photos/{ORDER}", at="2026-03-11T11:02:00+08:00")
+    photo_id: str
+    stage: str = Field(description="checkin 签到 / checkout 签退")
+    stage_label: str
+    content_type: str = Field(description="image/jpeg 或 image/png（已去除 EXIF、GPS 等元数据）")
+    width: int
+    height: int
+    size_bytes: int
+    url: str = Field(description="照片地址（只有能查看该订单的人可以打开）")
+    at: str
+
+
+class NoShowElderOut(BaseModel):
+    elder_id: str
+    name: str | None = None
+    district_code: str | None = None
+    district_name: str | None = None
+    street: str | None = None
+    no_shows: int = Field(description="窗口期内「老人不在家」的次数")
+    last_no_show_at: str
+    no_show_at: list[str]
+
+
+class NoShowEldersOut(BaseModel):
+    model_config = _example(district_code="321202", window_days=30, threshold=2, elders=[],
+                            as_of="2026-03-11T09:00:00+08:00")
+    district_code: str | None = None
+    window_days: int = Field(description="统计窗口（天）")
+    threshold: int = Field(description="窗口期内达到该次数即提示民政")
+    elders: list[NoShowElderOut]
+    as_of: str
 
 
 class ReviewIn(BaseModel):
@@ -520,3 +571,47 @@ class MealReportOut(BaseModel):
     claims: list[MealClaim]
     total_meals: int
     total_subsidy_fen: int
+
+
+# ---- the bureau's dashboard reports (issue 26) -------------------------------------------------
+
+
+class IndicatorCountsOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "from_month": "2026-10", "to_month": "2026-11", "district_code": "321202", "as_of": "2026-11-20T10:00:00+08:00",
+        "rows": [{"month": "2026-11", "district_code": "321202", "hardship_due": 40, "hardship_visited": 31,
+                  "served_elders": 120, "meal_elders": 85}]}]})
+    from_month: str
+    to_month: str
+    district_code: str | None = Field(description="区县民政只看本区县；为空表示全市")
+    as_of: str | None
+    rows: list[dict] = Field(description="按月份 × 区县：应探访/已探访的特殊困难老人、有已完成居家服务的老人、用过助餐的老人")
+
+
+class ActivityOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "month": "2026-11", "district_code": None, "as_of": None, "orders": 3, "accepted": 2,
+        "by_hour": [{"hour": 9, "orders": 3}], "acceptance": [{"band": "5 分钟内", "upper_min": 5, "orders": 2}],
+        "median_acceptance_min": 3.5}]})
+    month: str
+    district_code: str | None
+    as_of: str | None
+    orders: int = Field(description="本月下单数（不含探访）")
+    accepted: int = Field(description="其中已被接单的")
+    by_hour: list[dict] = Field(description="按下单时刻（北京时间）0–23 点")
+    acceptance: list[dict] = Field(description="从下单到接单的用时分段")
+    median_acceptance_min: float | None = Field(description="接单用时中位数（分钟）")
+
+
+class UnmetDemandOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "month": "2026-11", "district_code": "321202", "as_of": None,
+        "orders": [{"order_id": "9b7c…", "state": "unmatched", "reason": "未匹配到服务商", "service_code": "bathing",
+                    "service_name": "助浴", "window_start": "2026-11-03T09:00:00+08:00", "district_code": "321202",
+                    "district_name": "海陵区", "street": "城东街道", "lat": 32.49, "lon": 119.94}],
+        "elder_points": [{"lat": 32.491, "lon": 119.921, "elders": 3}]}]})
+    month: str
+    district_code: str | None
+    as_of: str | None
+    orders: list[dict] = Field(description="按服务时间属于本月、未匹配到服务商或因此取消的订单")
+    elder_points: list[dict] = Field(description="在册老人位置（约 100 米取整）及人数")

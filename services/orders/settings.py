@@ -28,4 +28,9 @@ class OrdersSettings(BaseSettings):
     # status from providers are trusted (a suspension reaches the counters within this)
     meal_code_key: str = ""
     meal_point_cache_s: float = 30
+    # supervision at the door (issue 24): the confirmation codes' HMAC key (a secret:
+    # YOUFU_ORDERS_DOOR_CODE_KEY; unset, a key derived from the meal-code secret), and the photos
+    door_code_key: str = ""
+    photo_max_bytes: int = 2 * 1024 * 1024  # the issue's "at most 2 MB"
+    photos_per_stage: int = 3  # at check-in, and again at check-out
     run_background: bool = True  # dispatcher and spawner tasks (tests may drive them by hand)

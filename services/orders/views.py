@@ -10,7 +10,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
-from services.orders.models import RecurringRuleRow, ReviewRow, ServiceRecordRow, StayApplicationRow, StayMovementRow, StayRow
+from services.orders.models import (
+    DoorRecordRow,
+    OrderPhotoRow,
+    RecurringRuleRow,
+    ReviewRow,
+    ServiceRecordRow,
+    StayApplicationRow,
+    StayMovementRow,
+    StayRow,
+)
+from services.orders.rules.door import PHOTO_STAGES, Confirmation
 from services.orders.rules.lifecycle import Actor, OrderState, allowed_commands
 from services.orders.rules.meals import MEALS, METHODS, receipt_zh
 from services.orders.rules.recurrence import Coverage
@@ -132,6 +142,29 @@ def order_answer(order: OrderFacts, *, record: ServiceRecordRow | None = None, r
     if offers is not None:
         answer["offers"] = [offer_answer(o) for o in offers]
     return answer
+
+
+def door_answer(row: DoorRecordRow | None, photos: list[OrderPhotoRow]) -> dict:
+    """What happened at the door (issue 24): set off, confirmation, not at home, photos (their
+    URLs under the orders service; the gateway serves them at /api/orders/...)."""
+    confirmation = Confirmation(row.confirmation) if row is not None and row.confirmation else None
+    return {
+        "en_route_at": local_iso(row.en_route_at) if row else None,
+        "family_confirmed_at": local_iso(row.family_confirmed_at) if row else None,
+        "confirmation": confirmation.value if confirmation else None,
+        "confirmation_label": confirmation.label if confirmation else None,
+        "unconfirmed_reason": row.unconfirmed_reason if row else None,
+        "code_attempts": (row.code_attempts or 0) if row else 0,
+        "code_locked": bool(row is not None and row.code_locked_at is not None),
+        "no_show_at": local_iso(row.no_show_at) if row else None,
+        "photos": [photo_answer(p) for p in photos],
+    }
+
+
+def photo_answer(p: OrderPhotoRow) -> dict:
+    return {"photo_id": str(p.id), "stage": p.stage, "stage_label": PHOTO_STAGES[p.stage],
+            "content_type": p.content_type, "width": p.width, "height": p.height, "size_bytes": p.size_bytes,
+            "url": f"/orders/{p.order_id}/photos/{p.id}", "at": local_iso(p.created_at)}
 
 
 def offer_answer(offer: OfferFacts, now: datetime | None = None) -> dict:

@@ -505,3 +505,17 @@ class CapacityOut(BaseModel):
     total: CapacityFigures
     districts: list[DistrictCapacity]
     institutions: list[InstitutionCapacity]
+
+
+class StreetCoverageOut(BaseModel):
+    """The bureau's dashboard (issue 26): streets and their approved home-care centres; approved providers' positions."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "district_code": "321202",
+        "districts": [{"district_code": "321202", "district_name": "海陵区", "lat": 32.49, "lon": 119.92,
+                       "streets": [{"street": "城东街道", "lat": 32.49, "lon": 119.94, "centres": ["城东居家养老服务中心"]}]}],
+        "providers": [{"provider_id": "4b1c3a52-8f7e-4d4e-9a53-0d6c7e1f2a10", "name": "城东居家养老服务中心",
+                       "kind": "home_care_centre", "kind_name": "居家养老服务中心", "district_code": "321202",
+                       "street": "城东街道", "lat": 32.49, "lon": 119.94, "area_radius_m": 3000.0}]}]})
+    district_code: str | None = Field(description="区县民政只看本区县的街道；为空表示全市")
+    districts: list[dict] = Field(description="各区县中心点（示意）和街道（离线地名库），每个街道已通过的居家养老服务中心")
+    providers: list[dict] = Field(description="全市已通过的服务商位置（地图上的覆盖范围和就近服务商）")

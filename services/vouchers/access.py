@@ -19,6 +19,9 @@ from shared.errors import Forbidden
 
 CITY_ROLES = frozenset({"city_officer", "admin"})
 ELDER_ROLES = frozenset({"elder", "family"})
+# the 12349 hotline desk (坐席): reads an elder's wallet like an officer of its scope (the whole
+# city without a district); no civil-affairs records, no actions
+OPERATORS = frozenset({"operator"})
 
 
 def uuids(values: Iterable[object]) -> list[uuid.UUID]:
@@ -42,6 +45,8 @@ def elder_readable_by(principal: Principal, elder_column, district_column):
         return elder_column.in_(own_elders(principal)) if principal.elder_ids else sa.false()
     if principal.role == "officer" and principal.district:
         return district_column == principal.district
+    if principal.role in OPERATORS:
+        return district_column == principal.district if principal.district else sa.true()
     return sa.false()
 
 
@@ -81,3 +86,25 @@ def acting_district(principal: Principal, requested: str | None = None) -> str |
                             district_code=requested)
         return principal.district
     raise Forbidden("当前账号没有权限进行此操作")
+
+
+
+def complaint_readable_by(principal: Principal, table):
+    """SQL condition for complaints: the civil side and operators in their scope, the elder and
+    linked family about their elders, a provider admin about their provider (the answer hides
+    the complainant when anonymity was asked: views.complaint_answer)."""
+    if principal.role in OPERATORS:
+        return table.district_code == principal.district if principal.district else sa.true()
+    if principal.role in ELDER_ROLES:
+        return table.elder_id.in_(own_elders(principal)) if principal.elder_ids else sa.false()
+    if principal.role == "provider_admin":
+        provider = parse_uuid(principal.provider_id)
+        return table.provider_id == provider if provider else sa.false()
+    return district_readable_by(principal, table.district_code)
+
+
+def visit_readable_by(principal: Principal, district_column):
+    """SQL condition for return-visit samples and visits: the civil side and operators in scope."""
+    if principal.role in OPERATORS:
+        return district_column == principal.district if principal.district else sa.true()
+    return district_readable_by(principal, district_column)

@@ -216,11 +216,17 @@ async def act_on_finding(session: AsyncSession, *, principal: Principal, finding
 
 
 async def _reverse(session: AsyncSession, finding: AnomalyFindingRow, *, reason: str, now: datetime) -> list[str]:
-    """A reversing transfer per redemption not yet reversed: the provider's payable gives the
-    money back to the elder's wallet while its month lasts, to the city budget after."""
     ids = [uuid.UUID(i) for i in finding.redemption_ids]
     redemptions = list((await session.execute(sa.select(RedemptionRow).where(RedemptionRow.id.in_(ids))
                                                .order_by(RedemptionRow.completed_at))).scalars())
+    return await reverse_redemptions(session, redemptions=redemptions, reason=reason, now=now)
+
+
+async def reverse_redemptions(session: AsyncSession, *, redemptions: list[RedemptionRow], reason: str,
+                              now: datetime) -> list[str]:
+    """A reversing transfer per redemption not yet reversed: the provider's payable gives the
+    money back to the elder's wallet while its month lasts, to the city budget after (an
+    auditor's reversal; a return-visit finding upheld, return_visits.py)."""
     already = await reversed_by_capture(session, capture_ids=[r.capture_transfer_id for r in redemptions])
     todo = [r for r in redemptions if r.capture_transfer_id not in already]
     if not todo:

@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.vouchers import home_beds, recovery, spending, stay_claims
+from services.vouchers import home_beds, recovery, return_visits, spending, stay_claims
 from services.vouchers.issuance import eligibility
 from services.vouchers.models import ServiceMinimumRow
 from shared.app import ServiceContext
@@ -34,6 +34,7 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         await spending.capture_for_completed_order(session, data=event.data, now=now)
         await recovery.recover_after_capture(session, data=event.data, now=now)
         await home_beds.record_visit(session, data=event.data, now=now)  # paid by voucher or not
+        await return_visits.record_completed_order(session, data=event.data, now=now)  # the return-visit sample
 
     async def on_home_bed_opened(session: AsyncSession, event: CloudEvent) -> None:
         await home_beds.record_opened(session, data=event.data, now=ctx.now())
@@ -70,6 +71,8 @@ def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:
         Subscription(name="vouchers.orders", topics=["youfu.orders"], handlers={
             "youfu.order.completed.v1": on_order_completed,
             "youfu.order.cancelled.v1": on_order_cancelled,
+            # 老人不在家 (issue 24): nothing was served, so the hold is released exactly as on a cancellation
+            "youfu.order.no_show.v1": on_order_cancelled,
             **{f"youfu.stay.{verb}.v1": on_stay for verb in ("admitted", "left", "returned", "transferred", "ended")},
         }),
         Subscription(name="vouchers.providers", topics=["youfu.providers"], handlers={

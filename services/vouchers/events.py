@@ -147,3 +147,46 @@ class StayClaimSettled(BaseModel):
     amount_fen: int
     voucher_fen: int
     elder_fen: int
+
+
+@event_type("youfu.complaint.filed.v1", topic=TOPIC, key="complaint_id")
+class ComplaintFiled(BaseModel):
+    """A complaint became a ticket of the district's bureau, due by `deadline`."""
+
+    complaint_id: UUID
+    district_code: str
+    provider_id: UUID | None = None
+    order_id: UUID | None = None
+    deadline: datetime
+
+
+@event_type("youfu.complaint.answered.v1", topic=TOPIC, key="complaint_id")
+class ComplaintAnswered(BaseModel):
+    """The bureau closed a complaint with an answer the complainant can read."""
+
+    complaint_id: UUID
+    status: str  # resolved | rejected
+    complainant_user_id: str | None = None
+    elder_id: UUID | None = None
+
+
+@event_type("youfu.finding.opened.v1", topic=TOPIC, key="order_id")
+class FindingOpened(BaseModel):
+    """A return visit heard that the service did not happen: the order is held out of the
+    provider's settlement."""
+
+    finding_id: UUID
+    order_id: UUID
+    provider_id: UUID
+    kind: str
+
+
+@event_type("youfu.finding.resolved.v1", topic=TOPIC, key="order_id")
+class FindingResolved(BaseModel):
+    """The finding was resolved (`outcome`: cleared, the line is paid; upheld, the capture reversed)."""
+
+    finding_id: UUID
+    order_id: UUID
+    provider_id: UUID
+    kind: str
+    outcome: str | None = None

@@ -2,7 +2,9 @@
 use case, what the voucher pays for one meal (`POST /meal-subsidies`), and this service takes it
 from the elder's 社区照护券 of the meal's month there and then.
 
-One transaction per meal: the subsidy by the pure rules (`rules/meal_subsidies.py`, the policy
+One transaction per meal, on `shared/fast_sql.py` (the lunch peak's hot path, bench/meals.py): one
+statement for what the meal needs to know, one locked read of the wallet and the point's payable,
+the day's count, then the writes. The subsidy by the pure rules (`rules/meal_subsidies.py`, the policy
 version's `meals` section), a hold and its capture booked together straight to the meal point's
 payable account (no order waits between them), a redemption with service code `meal` (so the
 meal is in the spend summary, the settlements and the exports like any captured service), and
@@ -34,7 +36,7 @@ from services.vouchers.ledger.rules import (
 from services.vouchers.ledger.store import Posting
 from services.vouchers.models import ElderRow, MealPointCapacityRow, MealSubsidyRow, RedemptionRow, VoucherRow
 from services.vouchers.month_end import reversed_by_capture
-from services.vouchers.policy import version_on
+from services.vouchers.policy import VERSION_NUMBER_ON, version_numbered, version_on
 from services.vouchers.rules.audit import Finding
 from services.vouchers.rules.calendar import month_of, month_of_date, parse_month
 from services.vouchers.rules.meal_subsidies import SERVICE_CODE, meal_subsidy, receipt_zh, run_meal_rules
@@ -42,77 +44,108 @@ from services.vouchers.rules.policy import VoucherKind
 from shared.auth import Principal, require_role
 from shared.city import CITY_TZ, local_day
 from shared.errors import Conflict
+from shared.fast_sql import FastTx, Query, insert_query
 
 COMMUNITY = VoucherKind.COMMUNITY
 
 
-def _answer(row: MealSubsidyRow) -> dict:
-    return {"redemption_id": str(row.redemption_id), "status": row.status, "subsidy_fen": row.subsidy_fen,
-            "self_fen": row.price_fen - row.subsidy_fen, "tier": row.tier, "tier_name": row.tier_name,
-            "reason_zh": row.reason_zh, "receipt_zh": receipt_zh(row.subsidy_fen, row.price_fen - row.subsidy_fen),
-            "month": row.month}
+_MEALS, _ELDERS, _VOUCHERS = MealSubsidyRow.__table__, ElderRow.__table__, VoucherRow.__table__
+_p = sa.bindparam
 
 
-async def grant_subsidy(session: AsyncSession, *, principal: Principal, redemption_id: uuid.UUID, elder_id: uuid.UUID,
+def _voucher_of_month():
+    return (_VOUCHERS.c.elder_id == _p("elder_id")) & (_VOUCHERS.c.kind == str(COMMUNITY)) & (
+        _VOUCHERS.c.month == _p("month"))
+
+
+# What one meal needs before any lock, in one statement: was it asked before (a replay), the
+# elder's copy (a row that may not exist yet), the month's community voucher, the policy version.
+_ONE = sa.select(sa.literal(1).label("one")).subquery("one")
+MEAL_FACTS = Query(sa.select(
+    sa.exists().where(_MEALS.c.redemption_id == _p("redemption_id")).label("replayed"),
+    (_ELDERS.c.elder_id.is_not(None)).label("known"), _ELDERS.c.economic_status, _ELDERS.c.birth_date,
+    _ELDERS.c.status, _ELDERS.c.district_code.label("elder_district"),
+    sa.exists().where(_voucher_of_month()).label("has_voucher"),
+    sa.select(_VOUCHERS.c.district_code).where(_voucher_of_month()).scalar_subquery().label("voucher_district"),
+    VERSION_NUMBER_ON.scalar_subquery().label("policy_version"),
+).select_from(_ONE.outerjoin(_ELDERS, _ELDERS.c.elder_id == _p("elder_id"))))
+MEAL_ROW = Query(sa.select(_MEALS).where(_MEALS.c.redemption_id == _p("redemption_id")))
+SUBSIDISED_TODAY = Query(sa.select(sa.func.count().label("n")).select_from(_MEALS).where(
+    _MEALS.c.elder_id == _p("elder_id"), _MEALS.c.meal_date == _p("meal_date"), _MEALS.c.status == "granted",
+    _MEALS.c.subsidy_fen > 0))
+INSERT_MEAL = insert_query(_MEALS)
+INSERT_REDEMPTION = insert_query(RedemptionRow.__table__)
+
+
+def _answer(row) -> dict:
+    """The answer from a stored meal (a mapping of the table's columns)."""
+    return {"redemption_id": str(row["redemption_id"]), "status": row["status"], "subsidy_fen": row["subsidy_fen"],
+            "self_fen": row["price_fen"] - row["subsidy_fen"], "tier": row["tier"], "tier_name": row["tier_name"],
+            "reason_zh": row["reason_zh"], "receipt_zh": receipt_zh(row["subsidy_fen"], row["price_fen"] - row["subsidy_fen"]),
+            "month": row["month"]}
+
+
+def _columns(row: MealSubsidyRow) -> dict:
+    return {c.key: getattr(row, c.key) for c in _MEALS.columns}
+
+
+async def grant_subsidy(tx: FastTx, *, principal: Principal, redemption_id: uuid.UUID, elder_id: uuid.UUID,
                         provider_id: uuid.UUID, meal_date: date, meal: str, price_fen: int, method: str,
                         served_at: datetime | None, now: datetime) -> dict:
-    """`POST /meal-subsidies` (the orders service). The same redemption id again answers what
-    was decided the first time; the same id with another meal is 409."""
+    """`POST /meal-subsidies` (the orders service), on `shared/fast_sql.py`: the lunch peak's
+    hot path. The same redemption id again answers what was decided the first time; the same id
+    with another meal is 409."""
     require_role(principal, "service")
-    existing = await session.get(MealSubsidyRow, redemption_id)
-    if existing is not None:
-        if existing.status == "granted" and (existing.elder_id, existing.provider_id, existing.meal_date,
-                                             existing.meal, existing.price_fen) != (
+    month = month_of_date(meal_date)
+    facts = await tx.row(MEAL_FACTS, redemption_id=redemption_id, elder_id=elder_id, month=month, policy_on=meal_date)
+    if facts["replayed"]:
+        existing = await tx.row(MEAL_ROW, redemption_id=redemption_id)
+        if existing["status"] == "granted" and (existing["elder_id"], existing["provider_id"], existing["meal_date"],
+                                                existing["meal"], existing["price_fen"]) != (
                 elder_id, provider_id, meal_date, meal, price_fen):
             raise Conflict("该用餐核销编号已用于另一餐", redemption_id=str(redemption_id))
         return _answer(existing)
     if served_at is not None and served_at.tzinfo is None:
         served_at = served_at.replace(tzinfo=CITY_TZ)  # a counter's clock without a zone is the city's
     served_at = min(served_at or now, now)
-    month = month_of_date(meal_date)
-    policy = await version_on(session, on=meal_date)
-    elder = await session.get(ElderRow, elder_id)
-    voucher = (await session.execute(sa.select(VoucherRow.district_code).where(
-        VoucherRow.elder_id == elder_id, VoucherRow.kind == str(COMMUNITY), VoucherRow.month == month))).first()
+    policy = await version_numbered(tx, number=facts["policy_version"], on=meal_date)
+    has_voucher = bool(facts["has_voucher"])
     wallet, payable = wallet_account(elder_id, COMMUNITY, month), payable_account(provider_id)
     before = {}
-    if voucher is not None:
+    if has_voucher:
         # the wallet and the point's payable, in the book's lock order: an elder's meals at two
         # counters queue here, so the count of today's subsidised meals below is exact
-        before = await ledger_store.lock_balances(session, accounts=[wallet, payable])
-    subsidised_today = (await session.execute(sa.select(sa.func.count()).select_from(MealSubsidyRow).where(
-        MealSubsidyRow.elder_id == elder_id, MealSubsidyRow.meal_date == meal_date,
-        MealSubsidyRow.status == "granted", MealSubsidyRow.subsidy_fen > 0))).scalar_one()
+        before = await ledger_store.lock_two_owned(tx, first=wallet, second=payable)
+    subsidised_today = (await tx.row(SUBSIDISED_TODAY, elder_id=elder_id, meal_date=meal_date))["n"]
+    known = bool(facts["known"])
     decision = meal_subsidy(
-        policy.meals, economic_status=elder.economic_status if elder else None,
-        birth_date=elder.birth_date if elder else None, meal_date=meal_date, price_fen=price_fen,
-        subsidised_today=subsidised_today, has_wallet=voucher is not None,
-        available_fen=before[wallet].available_fen if voucher is not None else 0,
-        active=elder is None or elder.status == "active")
-    district = (voucher.district_code if voucher is not None else None) or (elder.district_code if elder else None)
-    row = MealSubsidyRow(redemption_id=redemption_id, elder_id=elder_id, provider_id=provider_id, meal_date=meal_date,
-                         meal=meal, method=method, price_fen=price_fen, subsidy_fen=decision.subsidy_fen,
-                         tier=decision.tier, tier_name=decision.tier_name_zh[:40], reason_zh=decision.reason_zh[:200],
-                         month=month, district_code=district,
-                         policy_version=policy.version, status="granted", served_at=served_at)
-    session.add(row)
+        policy.meals, economic_status=facts["economic_status"], birth_date=facts["birth_date"], meal_date=meal_date,
+        price_fen=price_fen, subsidised_today=subsidised_today, has_wallet=has_voucher,
+        available_fen=before[wallet].available_fen if has_voucher else 0,
+        active=not known or facts["status"] == "active")
+    district = facts["voucher_district"] or facts["elder_district"]
+    row = {"redemption_id": redemption_id, "elder_id": elder_id, "provider_id": provider_id, "meal_date": meal_date,
+           "meal": meal, "method": method, "price_fen": price_fen, "subsidy_fen": decision.subsidy_fen,
+           "tier": decision.tier, "tier_name": decision.tier_name_zh[:40], "reason_zh": decision.reason_zh[:200],
+           "month": month, "district_code": district, "policy_version": policy.version, "voucher_redemption_id": None,
+           "status": "granted", "served_at": served_at, "reversed_at": None}
     if decision.subsidy_fen > 0:
         hold = Posting(hold_transfer(uuid.uuid4(), wallet, decision.subsidy_fen), elder_id=elder_id,
                        order_id=redemption_id, provider_id=provider_id, memo="助餐补贴")
         capture = Posting(capture_transfer(uuid.uuid4(), hold.transfer, decision.subsidy_fen, provider_id),
                           elder_id=elder_id, order_id=redemption_id, provider_id=provider_id,
                           memo=f"助餐补贴 {meal_date.isoformat()} {meal}")
-        await ledger_store.post_hold_and_capture(session, hold=hold, capture=capture, before=before, now=now)
+        await ledger_store.post_hold_and_capture(tx, hold=hold, capture=capture, before=before, now=now)
         redemption = RedemptionRow(
             id=uuid.uuid4(), hold_id=uuid.UUID(hold.transfer.id), order_id=redemption_id, elder_id=elder_id,
             provider_id=provider_id, caregiver_id=None, kind=str(COMMUNITY), month=month, district_code=district,
             service_code=SERVICE_CODE, order_amount_fen=price_fen, amount_fen=decision.subsidy_fen, duration_min=None,
             checkin_distance_m=None, latitude=None, longitude=None, completed_at=served_at,
             capture_transfer_id=capture.transfer.id, created_at=now)
-        session.add(redemption)
-        row.voucher_redemption_id = redemption.id
-        await spend_summary.add(session, deltas=[spend_summary.redeemed(redemption)])
-    await session.flush()
+        await tx.run(INSERT_REDEMPTION, **{c.key: getattr(redemption, c.key) for c in RedemptionRow.__table__.columns})
+        row["voucher_redemption_id"] = redemption.id
+        await spend_summary.add_one(tx, delta=spend_summary.redeemed(redemption))
+    await tx.run(INSERT_MEAL, **row)
     return _answer(row)
 
 
@@ -129,9 +162,9 @@ async def reverse_subsidy(session: AsyncSession, *, principal: Principal, redemp
                              reason_zh="撤销先于用餐到达，本餐不予补贴", status="reversed", served_at=now, reversed_at=now)
         session.add(row)
         await session.flush()
-        return _answer(row)
+        return _answer(_columns(row))
     if row.status == "reversed":
-        return _answer(row)
+        return _answer(_columns(row))
     if row.voucher_redemption_id is not None:
         redemption = await session.get(RedemptionRow, row.voucher_redemption_id)
         already = await reversed_by_capture(session, capture_ids=[redemption.capture_transfer_id])
@@ -146,7 +179,7 @@ async def reverse_subsidy(session: AsyncSession, *, principal: Principal, redemp
             await spend_summary.add(session, deltas=[spend_summary.reversed_(redemption, redemption.amount_fen)])
     row.status, row.reversed_at = "reversed", now
     await session.flush()
-    return _answer(row)
+    return _answer(_columns(row))
 
 
 async def set_capacity(session: AsyncSession, *, principal: Principal, provider_id: uuid.UUID, meals_per_day: int,

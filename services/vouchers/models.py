@@ -239,6 +239,9 @@ class SettlementRow(Base):
     confirmed_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     settle_transfer_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # lines held out by an open return-visit finding (services/vouchers/return_visits.py)
+    held_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     __table_args__ = (
@@ -437,3 +440,116 @@ class MealPointCapacityRow(Base):
     meals_per_day: Mapped[int]
     set_by: Mapped[str] = mapped_column(sa.String(100))
     updated_at: Mapped[datetime]
+
+
+class CompletedOrderRow(Base):
+    """Every completed order as `youfu.order.completed.v1` told it (voucher-paid or not): the
+    population the monthly return-visit sample is drawn from, and what complaints check an
+    order against. `month` is the Shanghai month of completion."""
+
+    __tablename__ = "completed_orders"
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    elder_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    provider_id: Mapped[uuid.UUID]
+    caregiver_id: Mapped[uuid.UUID | None]
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    service_code: Mapped[str] = mapped_column(sa.String(50))
+    completed_at: Mapped[datetime]
+    month: Mapped[str] = mapped_column(sa.String(7))
+    __table_args__ = (sa.Index("ix_completed_orders_district_month", "district_code", "month"),)
+
+
+class ReturnVisitSampleRow(Base):
+    """One district's drawn sample of one month: the seed and the policy figures it was drawn
+    with, so it reproduces; unique per district and month (drawing again answers this one)."""
+
+    __tablename__ = "return_visit_samples"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(12))
+    month: Mapped[str] = mapped_column(sa.String(7))
+    seed: Mapped[int] = mapped_column(sa.BigInteger)
+    policy_version: Mapped[str] = mapped_column(sa.String(20))
+    rate_bp: Mapped[int]
+    minimum: Mapped[int]
+    population: Mapped[int]
+    drawn_by: Mapped[str] = mapped_column(sa.String(100))
+    drawn_at: Mapped[datetime]
+    __table_args__ = (sa.UniqueConstraint("district_code", "month", name="uq_return_visit_samples_district_month"),)
+
+
+class ReturnVisitRow(Base):
+    """One drawn order to call back, and the call's result once recorded."""
+
+    __tablename__ = "return_visits"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("return_visit_samples.id"), index=True)
+    position: Mapped[int]
+    order_id: Mapped[uuid.UUID]
+    elder_id: Mapped[uuid.UUID]
+    provider_id: Mapped[uuid.UUID]
+    district_code: Mapped[str] = mapped_column(sa.String(12))
+    month: Mapped[str] = mapped_column(sa.String(7))
+    service_code: Mapped[str] = mapped_column(sa.String(50))
+    completed_at: Mapped[datetime]
+    result: Mapped[str | None] = mapped_column(sa.String(20))  # satisfied | dissatisfied | not_delivered | unreachable
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    called_by: Mapped[str | None] = mapped_column(sa.String(100))
+    called_role: Mapped[str | None] = mapped_column(sa.String(20))
+    called_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (sa.UniqueConstraint("sample_id", "order_id", name="uq_return_visits_sample_order"),
+                      sa.Index("ix_return_visits_provider_month", "provider_id", "month"))
+
+
+class ServiceFindingRow(Base):
+    """A finding a return visit opened (服务未发生): while `open`, the order's redemption is held
+    out of the provider's settlement. Resolved `cleared` (the line is paid: in its own month's
+    statement while that is a draft, else `carried_to_month`'s) or `upheld` (the capture is
+    reversed and the line stays out)."""
+
+    __tablename__ = "service_findings"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))  # service_not_delivered
+    visit_id: Mapped[uuid.UUID | None]
+    order_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    elder_id: Mapped[uuid.UUID]
+    provider_id: Mapped[uuid.UUID]
+    district_code: Mapped[str] = mapped_column(sa.String(12), index=True)
+    redemption_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # None: no voucher paid for the order
+    status: Mapped[str] = mapped_column(sa.String(20))  # open | resolved
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))  # cleared | upheld
+    carried_to_month: Mapped[str | None] = mapped_column(sa.String(7))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    resolution: Mapped[str | None] = mapped_column(sa.String(500))
+    opened_by: Mapped[str] = mapped_column(sa.String(100))
+    opened_at: Mapped[datetime]
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(100))
+    resolved_at: Mapped[datetime | None]
+
+
+class ComplaintRow(Base):
+    """A complaint about an order, a provider or a caregiver: a ticket of the district's bureau
+    with a deadline in working days. `anonymous`: the provider never sees who complained."""
+
+    __tablename__ = "complaints"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    district_code: Mapped[str] = mapped_column(sa.String(12))
+    subject: Mapped[str] = mapped_column(sa.String(20))  # order | provider | caregiver
+    order_id: Mapped[uuid.UUID | None]
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    caregiver_id: Mapped[uuid.UUID | None]
+    elder_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    complainant_user_id: Mapped[str] = mapped_column(sa.String(100), index=True)
+    complainant_role: Mapped[str] = mapped_column(sa.String(20))
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20))  # open | in_progress | resolved | rejected
+    deadline: Mapped[datetime]
+    policy_version: Mapped[str] = mapped_column(sa.String(20))
+    handled_by: Mapped[str | None] = mapped_column(sa.String(100))
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    answered_at: Mapped[datetime | None]
+    filed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (sa.Index("ix_complaints_district_status", "district_code", "status"),
+                      sa.Index("ix_complaints_filed_at", "filed_at"))

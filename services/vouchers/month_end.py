@@ -29,6 +29,7 @@ from services.vouchers.models import (
     MonthEndRunRow,
     ProviderFreezeRow,
     RedemptionRow,
+    ServiceFindingRow,
     SettlementLineRow,
     SettlementRow,
     TransferRow,
@@ -105,25 +106,66 @@ async def reversed_by_capture(session: AsyncSession, *, capture_ids: list[str]) 
     return found
 
 
-async def settle_month(session: AsyncSession, *, month: str, district: str | None, now: datetime) -> list[SettlementRow]:
-    query = sa.select(RedemptionRow).where(RedemptionRow.month == month)
+async def _findings_holding(session: AsyncSession, *, month: str) -> tuple[dict[uuid.UUID, bool], set[uuid.UUID]]:
+    """The return-visit findings' say over month `month`'s statements (return_visits.py): the
+    redemptions kept out ({id: True while the finding is open (shown as held), False once upheld or
+    carried to another month}) and the redemptions of other months carried into this one."""
+    rows = await session.execute(sa.select(ServiceFindingRow.redemption_id, ServiceFindingRow.status,
+                                           ServiceFindingRow.outcome, ServiceFindingRow.carried_to_month)
+                                 .where(ServiceFindingRow.redemption_id.is_not(None)))
+    out: dict[uuid.UUID, bool] = {}
+    carried_in: set[uuid.UUID] = set()
+    for redemption_id, status, outcome, carried_to in rows.all():
+        if status == "open":
+            out[redemption_id] = True
+        elif outcome == "upheld":
+            out[redemption_id] = False
+        elif carried_to is not None:
+            if carried_to == month:
+                carried_in.add(redemption_id)
+            else:
+                out[redemption_id] = False
+    return out, carried_in
+
+
+async def settle_month(session: AsyncSession, *, month: str, district: str | None, now: datetime,
+                       provider_id: uuid.UUID | None = None) -> list[SettlementRow]:
+    """Draft (or redraft) the month's statements, of one provider when `provider_id` is given.
+    A redemption a return-visit finding holds is left out (counted as held) until the finding is
+    resolved; one cleared after its own month's statement was confirmed is paid in the statement
+    of the month it was carried to."""
+    held, carried_in = await _findings_holding(session, month=month)
+    in_month = RedemptionRow.month == month
+    if carried_in:
+        in_month = sa.or_(in_month, RedemptionRow.id.in_(carried_in))
+    query = sa.select(RedemptionRow).where(in_month)
     if district:
         query = query.where(RedemptionRow.district_code == district)
+    if provider_id:
+        query = query.where(RedemptionRow.provider_id == provider_id)
     redemptions = list((await session.execute(query)).scalars())
     reversed_fen = await reversed_by_capture(session, capture_ids=[r.capture_transfer_id for r in redemptions])
     groups: dict[tuple, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    held_by_group: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for r in redemptions:
-        line = groups[(r.provider_id, r.district_code or "")][(r.service_code, r.kind)]
+        key = (r.provider_id, r.district_code or "")
+        if r.id in held:
+            if held[r.id]:
+                held_by_group[key][0] += 1
+                held_by_group[key][1] += r.amount_fen
+                groups[key]  # a statement even when every line is held: it shows what waits
+            continue
+        line = groups[key][(r.service_code, r.kind)]
         line[0] += 1
         line[1] += r.amount_fen
         line[2] += reversed_fen.get(r.capture_transfer_id, 0)
     statements = []
-    for (provider_id, district_code), lines in sorted(groups.items(), key=lambda g: (str(g[0][0]), g[0][1])):
+    for (provider, district_code), lines in sorted(groups.items(), key=lambda g: (str(g[0][0]), g[0][1])):
         row = (await session.execute(sa.select(SettlementRow).where(
-            SettlementRow.month == month, SettlementRow.provider_id == provider_id,
+            SettlementRow.month == month, SettlementRow.provider_id == provider,
             SettlementRow.district_code == district_code).with_for_update())).scalar_one_or_none()
         if row is None:
-            row = SettlementRow(id=uuid.uuid4(), month=month, provider_id=provider_id, district_code=district_code,
+            row = SettlementRow(id=uuid.uuid4(), month=month, provider_id=provider, district_code=district_code,
                                 status="draft", created_at=now)
             session.add(row)
         elif row.status != "draft":
@@ -135,6 +177,7 @@ async def settle_month(session: AsyncSession, *, month: str, district: str | Non
         row.redeemed_fen = sum(v[1] for v in lines.values())
         row.reversed_fen = sum(v[2] for v in lines.values())
         row.net_fen = row.redeemed_fen - row.reversed_fen
+        row.held_count, row.held_fen = held_by_group[(provider, district_code)]
         row.updated_at = now
         await session.flush()
         session.add_all(SettlementLineRow(id=uuid.uuid4(), settlement_id=row.id, service_code=service, kind=kind,
@@ -144,6 +187,23 @@ async def settle_month(session: AsyncSession, *, month: str, district: str | Non
         statements.append(row)
     await session.flush()
     return statements
+
+
+async def refresh_statement(session: AsyncSession, *, redemption: RedemptionRow, now: datetime) -> str:
+    """Redraft the statement a redemption belongs to after a finding about it opened or was
+    resolved: "drafted" (its month is over and the statement is a draft or not yet made),
+    "pending" (the month is not over: month end will draft it) or the statement's status when
+    it is no longer a draft ("confirmed", "paid")."""
+    if now < month_end_utc(redemption.month):
+        return "pending"
+    status = (await session.execute(sa.select(SettlementRow.status).where(
+        SettlementRow.month == redemption.month, SettlementRow.provider_id == redemption.provider_id,
+        SettlementRow.district_code == (redemption.district_code or "")))).scalar_one_or_none()
+    if status not in (None, "draft"):
+        return status
+    await settle_month(session, month=redemption.month, district=redemption.district_code, now=now,
+                       provider_id=redemption.provider_id)
+    return "drafted"
 
 
 async def list_settlements(session: AsyncSession, *, principal: Principal, month: str | None,

@@ -1,6 +1,7 @@
 """Policy versions in the database: every version kept, the one in force chosen by date."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from services.vouchers.views import describe_policy
 from shared.auth import Principal, require_role
 from shared.db import Database
 from shared.errors import invalid_field
+from shared.fast_sql import FastTx, Query
 
 
 def _to_domain(row: PolicyVersionRow) -> PolicyVersion:
@@ -33,16 +35,32 @@ async def version_in_force(session: AsyncSession, *, on: date) -> PolicyVersion:
 _PARSED: dict[tuple[str, int], PolicyVersion] = {}
 
 
+# the number of the version in force on the bound date `policy_on`, in one indexed statement
+VERSION_NUMBER_ON = (sa.select(PolicyVersionRow.version).where(PolicyVersionRow.effective_from <= sa.bindparam("policy_on"))
+                     .order_by(PolicyVersionRow.effective_from.desc(), PolicyVersionRow.version.desc()).limit(1))
+_DOCUMENT = Query(sa.select(PolicyVersionRow.document).where(PolicyVersionRow.version == sa.bindparam("number")))
+
+
 async def version_on(session: AsyncSession, *, on: date) -> PolicyVersion:
-    """`version_in_force` in one indexed statement, for the hot paths (a meal at the counter)."""
-    number = (await session.execute(
-        sa.select(PolicyVersionRow.version).where(PolicyVersionRow.effective_from <= on)
-        .order_by(PolicyVersionRow.effective_from.desc(), PolicyVersionRow.version.desc()).limit(1))).scalar()
+    """`version_in_force` in one indexed statement (the month's meal rules in the audit)."""
+    number = (await session.execute(VERSION_NUMBER_ON, {"policy_on": on})).scalar()
     if number is None:
         return policy_in_force([], on)  # raises the zh-CN "no policy in force"
     key = (str(session.bind.url), number)
     if key not in _PARSED:
         _PARSED[key] = _to_domain(await session.get(PolicyVersionRow, number))
+    return _PARSED[key]
+
+
+async def version_numbered(tx: FastTx, *, number: int | None, on: date) -> PolicyVersion:
+    """The version `number` (chosen by `VERSION_NUMBER_ON` inside a larger statement) on the hot
+    path: parsed once per process and database."""
+    if number is None:
+        return policy_in_force([], on)
+    key = (str(tx.db.url), number)
+    if key not in _PARSED:
+        document = (await tx.row(_DOCUMENT, number=number))["document"]
+        _PARSED[key] = PolicyVersion.model_validate(json.loads(document) if isinstance(document, str) else document)
     return _PARSED[key]
 
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 from services.vouchers.ledger.rules import Account
 from services.vouchers.models import (
     AnomalyFindingRow,
+    ComplaintRow,
     HoldRow,
     IssuanceRunRow,
     PolicyVersionRow,
+    ReturnVisitRow,
+    ReturnVisitSampleRow,
+    ServiceFindingRow,
     SettlementRow,
     StayClaimRow,
     TransferRow,
 )
+from services.vouchers.rules.complaints import ComplaintStatus, ComplaintSubject, is_overdue
 from services.vouchers.rules.money import format_yuan
 from services.vouchers.rules.plan_budget import PlanBudget
 from services.vouchers.rules.policy import VoucherKind
+from services.vouchers.rules.return_visits import FindingOutcome, VisitResult
 from services.vouchers.rules.stay_claims import DayStatus
 from shared.city import CITY_TZ, DISTRICTS
 
@@ -84,7 +90,8 @@ def statement_summary(row: SettlementRow) -> dict:
     return {"settlement_id": str(row.id), "month": row.month, "provider_id": str(row.provider_id),
             "district_code": row.district_code, "district_name": district_name(row.district_code),
             "status": row.status, "redemption_count": row.redemption_count, "redeemed_fen": row.redeemed_fen,
-            "reversed_fen": row.reversed_fen, "net_fen": row.net_fen}
+            "reversed_fen": row.reversed_fen, "net_fen": row.net_fen, "held_count": row.held_count or 0,
+            "held_fen": row.held_fen or 0}
 
 
 def describe_finding(row: AnomalyFindingRow) -> dict:
@@ -125,3 +132,52 @@ def stay_claim_answer(row: StayClaimRow) -> dict:
             "policy_version": row.policy_version, "revision": row.revision,
             "confirmed_by": row.confirmed_by, "confirmed_at": row.confirmed_at, "approved_by": row.approved_by,
             "approved_at": row.approved_at, "settled_at": row.settled_at}
+
+
+def _iso(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def finding_answer(row: ServiceFindingRow) -> dict:
+    return {"finding_id": str(row.id), "kind": row.kind, "kind_name": "回访：服务未发生", "order_id": str(row.order_id),
+            "elder_id": str(row.elder_id), "provider_id": str(row.provider_id), "district_code": row.district_code,
+            "district_name": district_name(row.district_code), "visit_id": _iso(row.visit_id),
+            "redemption_id": _iso(row.redemption_id), "holds_settlement": row.redemption_id is not None,
+            "status": row.status, "status_name": "待核实（暂扣结算）" if row.status == "open" else "已处理",
+            "outcome": row.outcome, "outcome_name": FindingOutcome(row.outcome).zh_name if row.outcome else None,
+            "carried_to_month": row.carried_to_month, "note": row.note, "resolution": row.resolution,
+            "opened_at": row.opened_at, "resolved_by": row.resolved_by, "resolved_at": row.resolved_at}
+
+
+def visit_answer(row: ReturnVisitRow, finding: ServiceFindingRow | None) -> dict:
+    return {"visit_id": str(row.id), "order_id": str(row.order_id), "elder_id": str(row.elder_id),
+            "provider_id": str(row.provider_id), "service_code": row.service_code, "completed_at": row.completed_at,
+            "result": row.result, "result_name": VisitResult(row.result).zh_name if row.result else "待回访",
+            "note": row.note, "called_by": row.called_by, "called_role": row.called_role, "called_at": row.called_at,
+            "attempts": row.attempts, "finding": finding_answer(finding) if finding else None}
+
+
+def sample_answer(row: ReturnVisitSampleRow, visits: list[dict], completed: dict) -> dict:
+    sampled: dict[str, int] = {}
+    for v in visits:
+        sampled[v["provider_id"]] = sampled.get(v["provider_id"], 0) + 1
+    providers = [{"provider_id": str(p), "completed": n, "sampled": sampled.get(str(p), 0)}
+                 for p, n in sorted(completed.items(), key=lambda item: str(item[0]))]
+    return {"sample_id": str(row.id), "district_code": row.district_code, "district_name": district_name(row.district_code),
+            "month": row.month, "seed": row.seed, "policy_version": row.policy_version, "rate_bp": row.rate_bp,
+            "minimum": row.minimum, "population": row.population, "drawn_by": row.drawn_by, "drawn_at": row.drawn_at,
+            "providers": providers, "visits": visits}
+
+
+def complaint_answer(row: ComplaintRow, *, now, hide_complainant: bool) -> dict:
+    status = ComplaintStatus(row.status)
+    return {"complaint_id": str(row.id), "district_code": row.district_code,
+            "district_name": district_name(row.district_code), "subject": row.subject,
+            "subject_name": ComplaintSubject(row.subject).zh_name,
+            "order_id": None if hide_complainant else _iso(row.order_id), "provider_id": _iso(row.provider_id),
+            "caregiver_id": _iso(row.caregiver_id), "elder_id": None if hide_complainant else _iso(row.elder_id),
+            "complainant_user_id": None if hide_complainant else row.complainant_user_id,
+            "complainant_role": None if hide_complainant else row.complainant_role, "anonymous": row.anonymous,
+            "text": row.text, "status": row.status, "status_name": status.zh_name, "deadline": row.deadline,
+            "overdue": is_overdue(status, row.deadline, now), "handled_by": row.handled_by, "answer": row.answer,
+            "answered_at": row.answered_at, "filed_at": row.filed_at}

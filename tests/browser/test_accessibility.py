@@ -28,6 +28,8 @@ PAGES = [
     ("/bureau", "officer"),
     ("/bureau", "city_officer"),  # the city's view adds the by-district chart and table, and the bureaus' lists
     ("/counter", "meal_point"),  # a demo meal point's counter account (a provider_admin of a 助餐点)
+    ("/desk", "operator"),  # the 12349 hotline desk (the city's operator)
+    ("/bureau/dashboard", "city_officer"),  # the plan's indicators, the charts and the map (every district)
 ]
 
 
@@ -57,8 +59,11 @@ def open_page(page, platform, path: str, role: str | None) -> None:
     else:
         account = counter_account(platform) if role == "meal_point" else platform.account(role)
         sign_in(page, platform.url, account["phone"], account["password"])
+        if path == "/bureau/dashboard":  # not a role's home page: opened once signed in
+            page.wait_for_url("**/bureau")
+            page.goto(f"{platform.url}{path}")
         page.wait_for_url(f"**{path}")
-    if path in ("/elder", "/provider", "/bureau", "/counter"):
+    if path in ("/elder", "/provider", "/bureau", "/counter", "/desk", "/bureau/dashboard"):
         expect(page.locator("body")).to_have_attribute("data-loaded", "true", timeout=30_000)
     page.wait_for_load_state("networkidle")
 
@@ -100,5 +105,12 @@ def test_page_has_no_serious_axe_violations(browser, platform, path, role, viewp
             expect(page.get_by_role("table", name="比对结果（死亡名单）")).to_be_visible()
             page.wait_for_load_state("networkidle")
             assert_no_serious_violations(page, f"{where}, a list's dry run shown")
+        if path == "/desk":
+            # the one screen of an elder, found by the caller's number
+            page.get_by_label("来电人的电话号码（手机号或带区号的固定电话）").fill("13800000007")
+            page.get_by_role("button", name="查找来电人").click()
+            expect(page.locator("#profile")).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            assert_no_serious_violations(page, f"{where}, an elder's profile shown")
     finally:
         ctx.close()

@@ -25,7 +25,11 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     world = json.loads((platform.var_dir / "demo-world.json").read_text())
     family_api = gateway_as(platform, "family")
     elder = family_api.call("GET", f"/api/assessment/elders/{world['elder_id']}")
-    orders_before = len(family_api.call("GET", f"/api/orders/orders?elder_id={world['elder_id']}&limit=500"))
+    # the family's own orders (the spawner may plan the month's 探访 visit for the elder meanwhile)
+    def own_orders() -> int:
+        return sum(o["kind"] != "visit" for o in family_api.call(
+            "GET", f"/api/orders/orders?elder_id={world['elder_id']}&limit=500"))
+    orders_before = own_orders()
 
     # ---- the family orders a meal with the voucher ----
     family_ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
@@ -52,7 +56,7 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     order_id = placed.get_attribute("data-order")
     card = family.locator(f'#order-list [data-order="{order_id}"]')
     expect(card).to_contain_text("助餐")
-    assert len(family_api.call("GET", f"/api/orders/orders?elder_id={world['elder_id']}&limit=500")) == orders_before + 1
+    assert own_orders() == orders_before + 1
 
     # ---- the provider's administrator accepts the offer for the demo caregiver ----
     admin_ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
@@ -87,6 +91,9 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     expect(job).to_be_visible()
     expect(caregiver.get_by_role("region", name="服务项目和价格")).to_be_hidden()  # the administrator's business
     note = job.locator(".job-note")
+    job.get_by_role("button", name="出发").click()  # 出发 (issue 24): the household is told
+    expect(note).to_contain_text("已出发")
+    expect(job.locator(".door-go")).to_contain_text(re.compile(r"已于 \d{2}:\d{2} 出发"))
     job.get_by_text("定位不了？输入坐标签到").click()
     job.get_by_label("纬度").fill(f"{elder['lat'] + 0.01:.6f}")  # about 1.1 km away
     job.get_by_label("经度").fill(f"{elder['lon']:.6f}")
@@ -98,11 +105,21 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     expect(job.locator(".state-badge")).to_have_text("服务中")
     expect(card.locator(".state-badge")).to_have_text("服务中", timeout=EVENTS_S)
     expect(card).to_contain_text("签到")
+    # the family's page shows the door confirmation code; the caregiver is told it and types it
+    door = family.locator("#door-panel")
+    expect(door).to_contain_text("已到达", timeout=EVENTS_S)
+    code = door.locator(".door-code")
+    expect(code).to_have_text(re.compile(r"^\d{4}$"))
     job.get_by_label("服务记录（做了哪些服务）").fill("送午餐一份，协助用餐，整理餐具")
+    job.get_by_label(re.compile("上门确认码")).fill(str((int(code.inner_text()) + 1) % 10000).zfill(4))
+    job.get_by_role("button", name="签退，完成服务").click()
+    expect(note).to_contain_text("确认码不对，还可以再试 4 次")
+    job.get_by_label(re.compile("上门确认码")).fill(code.inner_text())
     caregiver.screenshot(path=str(screenshots / "provider-checkout-phone.png"), full_page=True)
     job.get_by_role("button", name="签退，完成服务").click()
-    expect(caregiver.locator("#schedule-msg")).to_contain_text("已签退，服务完成")
+    expect(caregiver.locator("#schedule-msg")).to_contain_text("已签退，服务完成（老人确认码确认）")
     expect(job).to_have_count(0)
+    expect(door).to_be_hidden(timeout=EVENTS_S)  # nothing left to confirm
     expect(caregiver.locator("#done-list")).to_contain_text(order_id[:8])
 
     # ---- the family sees it settled (capture and settlement by events) and rates it ----

@@ -7,12 +7,16 @@ added without a row here fails the test: decide who may call it, then add the ro
 """
 from __future__ import annotations
 
-ALL = frozenset({"elder", "family", "caregiver", "provider_admin", "assessor", "officer", "city_officer", "admin"})
+ALL = frozenset({"elder", "family", "caregiver", "provider_admin", "assessor", "officer", "city_officer", "admin",
+                 "operator"})
 ADMIN = frozenset({"admin"})
 CITY = frozenset({"city_officer", "admin"})
 OFFICERS = frozenset({"officer", "city_officer", "admin"})
 PROVIDER_STAFF = frozenset({"provider_admin", "caregiver"})
 ELDER_SIDE = frozenset({"elder", "family"})
+# the 12349 hotline desk (坐席, issue 25): reads elders, plans, orders and wallets in its scope and
+# places, cancels and disputes orders for them; nothing of the bureau's own work
+DESK = frozenset({"operator"})
 PUBLIC = None  # no token needed
 
 TABLE: dict[str, frozenset | None] = {
@@ -27,7 +31,7 @@ TABLE: dict[str, frozenset | None] = {
     "PATCH /api/admin/users/{user_id}": ADMIN,
     "DELETE /api/admin/users/{user_id}": ADMIN,
     "POST /api/admin/users/{user_id}/reset-password": ADMIN,
-    "GET /api/family-links": ALL - {"caregiver", "provider_admin", "assessor"},
+    "GET /api/family-links": ALL - {"caregiver", "provider_admin", "assessor", "operator"},
     "POST /api/family-links": OFFICERS,
     "DELETE /api/family-links/{link_id}": OFFICERS | {"elder"},
     # each signed-in account's own notices (issue 24): nobody reads another's, by construction
@@ -35,22 +39,34 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/notices/read": ALL,
     "GET /api/notices/stream": ALL,
     "POST /api/notices/ticket": ALL,
+    # the bureau's dashboard (gateway/api/dashboard.py)
+    "GET /api/dashboard/indicators": OFFICERS,
+    "GET /api/dashboard/spend": OFFICERS,
+    "GET /api/dashboard/activity": OFFICERS,
+    "GET /api/dashboard/unmet": OFFICERS,
+    "GET /api/dashboard/unmet/{cell}": OFFICERS,
+    "GET /api/dashboard/export": OFFICERS,
     "GET /health": PUBLIC,
     "GET /ready": PUBLIC,
     "GET /ops/dead-letters": ADMIN,
     "POST /ops/dead-letters/{letter_id}/replay": ADMIN,
     "GET /ops/outbox": ADMIN,
+    # the 12349 hotline desk (issue 25): operators look callers up and record calls; the bureau reads the log
+    "POST /api/hotline/lookups": DESK | ADMIN,
+    "POST /api/hotline/calls": DESK | ADMIN,
+    "GET /api/hotline/calls": DESK | OFFICERS,
     # assessment
     "GET /api/assessment/access-log": ADMIN,
-    "GET /api/assessment/assessments/{assessment_id}": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/reports/indicators": OFFICERS,
+    "GET /api/assessment/assessments/{assessment_id}": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
     "PUT /api/assessment/assessments/{assessment_id}": {"assessor", "admin"},
     "POST /api/assessment/assessments/{assessment_id}/sign": {"assessor"},
     "POST /api/assessment/elders": OFFICERS | {"assessor"},
-    "GET /api/assessment/elders": ELDER_SIDE | OFFICERS | {"assessor"},
-    "GET /api/assessment/elders/{elder_id}": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/elders": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
+    "GET /api/assessment/elders/{elder_id}": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
     "PATCH /api/assessment/elders/{elder_id}": OFFICERS | {"assessor"},
     "POST /api/assessment/elders/{elder_id}/assessments": {"assessor", "admin"},
-    "GET /api/assessment/elders/{elder_id}/assessments": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/elders/{elder_id}/assessments": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
     "POST /api/assessment/elders/{elder_id}/assessors": OFFICERS,
     "GET /api/assessment/elders/{elder_id}/assessors": OFFICERS | {"assessor"},
     "GET /api/assessment/instruments": ALL,
@@ -62,40 +78,48 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/assessment/status-lists": CITY,
     "GET /api/assessment/status-lists/{list_id}": CITY,
     "POST /api/assessment/status-lists/{list_id}/apply": CITY,
-    "GET /api/assessment/elders/{elder_id}/status-changes": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/elders/{elder_id}/status-changes": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
     # care plans and home beds (issue 21): drafted by the elder's assessor, the district officer or
     # the city; consented by the elder or linked family (app) or the district officer (in person, phone)
     "POST /api/assessment/elders/{elder_id}/care-plans": OFFICERS | {"assessor"},
-    "GET /api/assessment/elders/{elder_id}/care-plans": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/elders/{elder_id}/care-plans": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
     "GET /api/assessment/elders/{elder_id}/care-plans/provider-options": OFFICERS | {"assessor"},
     "GET /api/assessment/care-plans": OFFICERS,
-    "GET /api/assessment/care-plans/{plan_id}": ELDER_SIDE | OFFICERS | {"assessor"},
+    "GET /api/assessment/care-plans/{plan_id}": ELDER_SIDE | OFFICERS | {"assessor"} | DESK,
     "PUT /api/assessment/care-plans/{plan_id}": OFFICERS | {"assessor"},
     "POST /api/assessment/care-plans/{plan_id}/submit": OFFICERS | {"assessor"},
     "POST /api/assessment/care-plans/{plan_id}/consent": ELDER_SIDE | OFFICERS,
     "POST /api/assessment/care-plans/{plan_id}/end": OFFICERS,
     "POST /api/assessment/elders/{elder_id}/home-beds": OFFICERS | {"assessor"},
     "GET /api/assessment/home-beds": OFFICERS,
-    "GET /api/assessment/home-beds/{bed_id}": ELDER_SIDE | OFFICERS | {"assessor", "provider_admin"},
+    "GET /api/assessment/home-beds/{bed_id}": ELDER_SIDE | OFFICERS | {"assessor", "provider_admin"} | DESK,
     "POST /api/assessment/home-beds/{bed_id}/devices": OFFICERS | {"provider_admin"},
     "POST /api/assessment/home-beds/{bed_id}/waiver": OFFICERS,
     "POST /api/assessment/home-beds/{bed_id}/open": OFFICERS,
     "POST /api/assessment/home-beds/{bed_id}/close": OFFICERS,
     # orders
     "GET /api/orders/offers": PROVIDER_STAFF | {"admin"},
-    "POST /api/orders/orders": ELDER_SIDE | OFFICERS,
-    "GET /api/orders/orders": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
-    "GET /api/orders/orders/{order_id}": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "POST /api/orders/orders": ELDER_SIDE | OFFICERS | DESK,
+    "GET /api/orders/orders": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,
+    "GET /api/orders/orders/{order_id}": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,
     "POST /api/orders/orders/{order_id}/accept": PROVIDER_STAFF | {"admin"},
     "POST /api/orders/orders/{order_id}/decline": PROVIDER_STAFF | {"admin"},
-    "POST /api/orders/orders/{order_id}/cancel": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "POST /api/orders/orders/{order_id}/cancel": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,
     "POST /api/orders/orders/{order_id}/check-in": PROVIDER_STAFF | {"admin"},
     "POST /api/orders/orders/{order_id}/check-out": PROVIDER_STAFF | {"admin"},
-    "POST /api/orders/orders/{order_id}/dispute": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "POST /api/orders/orders/{order_id}/dispute": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,
     "POST /api/orders/orders/{order_id}/resolve": OFFICERS,
     "POST /api/orders/orders/{order_id}/review": ELDER_SIDE | {"admin"},
+    # supervision at the door (issue 24): the code is the household's alone; the caregiver is told it
+    "POST /api/orders/orders/{order_id}/en-route": PROVIDER_STAFF | {"admin"},
+    "GET /api/orders/orders/{order_id}/door-code": ELDER_SIDE,
+    "POST /api/orders/orders/{order_id}/family-confirm": {"family"},
+    "POST /api/orders/orders/{order_id}/no-show": PROVIDER_STAFF | {"admin"},
+    "POST /api/orders/orders/{order_id}/photos": PROVIDER_STAFF | {"admin"},
+    "GET /api/orders/orders/{order_id}/photos/{photo_id}": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "GET /api/orders/no-show-elders": OFFICERS,
     "POST /api/orders/recurring-orders": ELDER_SIDE | OFFICERS,
-    "GET /api/orders/recurring-orders": ELDER_SIDE | OFFICERS,
+    "GET /api/orders/recurring-orders": ELDER_SIDE | OFFICERS | DESK,
     "POST /api/orders/recurring-orders/spawn": ADMIN,
     "DELETE /api/orders/recurring-orders/{rule_id}": ELDER_SIDE | OFFICERS,
     "POST /api/orders/recurring-orders/{rule_id}/pause": ELDER_SIDE | OFFICERS,
@@ -104,7 +128,7 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/orders/visit-coverage": OFFICERS,
     "POST /api/orders/visit-plans": OFFICERS,
     # care plans (issue 21): an elder outside the caller's scope reads as one without a plan
-    "GET /api/orders/plan-delivery": ELDER_SIDE | PROVIDER_STAFF | OFFICERS,
+    "GET /api/orders/plan-delivery": ELDER_SIDE | PROVIDER_STAFF | OFFICERS | DESK,
     "GET /api/orders/plan-delivery/summary": OFFICERS,
     "GET /api/orders/plan-schedule": PROVIDER_STAFF | CITY,
 
@@ -130,6 +154,9 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/orders/meal-points/{provider_id}/redemptions": PROVIDER_STAFF,
     "POST /api/orders/meal-points/{provider_id}/redemptions/{redemption_id}/undo": PROVIDER_STAFF,
     "GET /api/orders/meals/report": OFFICERS,
+    "GET /api/orders/reports/indicators": OFFICERS,
+    "GET /api/orders/reports/activity": OFFICERS,
+    "GET /api/orders/reports/unmet": OFFICERS,
     # providers
     "GET /api/providers/candidates": OFFICERS,
     "GET /api/providers/caregivers/{caregiver_id}": PROVIDER_STAFF | OFFICERS,
@@ -168,6 +195,7 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/providers/beds/{bed_id}/release": ADMIN,
     "GET /api/providers/bed-search": ALL,
     "GET /api/providers/bed-capacity": OFFICERS,
+    "GET /api/providers/reports/coverage": OFFICERS,
     # vouchers
     "GET /api/vouchers/anomalies": OFFICERS,
     "POST /api/vouchers/anomalies/{finding_id}/actions": OFFICERS,
@@ -189,6 +217,7 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/vouchers/quotes": ELDER_SIDE | {"admin"},
     "GET /api/vouchers/reports/spend": OFFICERS,
     "GET /api/vouchers/reports/spend/monthly": OFFICERS,
+    "GET /api/vouchers/reports/issued": OFFICERS,
     "GET /api/vouchers/settlements": {"provider_admin"} | OFFICERS,
     "POST /api/vouchers/stay-claims/draft": OFFICERS,
     "GET /api/vouchers/stay-claims": {"provider_admin"} | OFFICERS | ELDER_SIDE,  # the family reads its bill
@@ -197,6 +226,17 @@ TABLE: dict[str, frozenset | None] = {
     "POST /api/vouchers/stay-claims/{claim_id}/approve": OFFICERS,
     "POST /api/vouchers/settlements/{settlement_id}/confirm": OFFICERS,
     "POST /api/vouchers/settlements/{settlement_id}/pay": OFFICERS,
-    "GET /api/vouchers/wallets/{elder_id}": ELDER_SIDE | OFFICERS,
-    "GET /api/vouchers/wallets/{elder_id}/history": ELDER_SIDE | OFFICERS,
+    # return visits and complaints (issue 24); "operator" is the 12349 hotline's role
+    "POST /api/vouchers/return-visit-samples": OFFICERS,
+    "GET /api/vouchers/return-visit-samples": OFFICERS | {"operator"},
+    "POST /api/vouchers/return-visits/{visit_id}/result": OFFICERS | {"operator"},
+    "GET /api/vouchers/service-findings": OFFICERS | {"provider_admin"},
+    "POST /api/vouchers/service-findings/{finding_id}/resolve": OFFICERS,
+    "POST /api/vouchers/complaints": ELDER_SIDE | {"operator"},
+    "GET /api/vouchers/complaints": ELDER_SIDE | OFFICERS | {"provider_admin", "operator"},
+    "GET /api/vouchers/complaints/{complaint_id}": ELDER_SIDE | OFFICERS | {"provider_admin", "operator"},
+    "POST /api/vouchers/complaints/{complaint_id}/status": OFFICERS,
+    "GET /api/vouchers/oversight-figures": OFFICERS,
+    "GET /api/vouchers/wallets/{elder_id}": ELDER_SIDE | OFFICERS | DESK,
+    "GET /api/vouchers/wallets/{elder_id}/history": ELDER_SIDE | OFFICERS | DESK,
 }

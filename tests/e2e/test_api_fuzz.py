@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 # passes every role check, a family member owns elders, a provider admin runs a provider), fewer
 # for the roles most operations refuse at the door. 26 a operation, ~2,500 requests a run.
 EXAMPLES = {"admin": 6, "family": 6, "provider_admin": 4, "city_officer": 2, "officer": 2, "assessor": 2,
-            "caregiver": 2, "elder": 2}
+            "caregiver": 2, "elder": 2, "operator": 2}
 ROLES = tuple(EXAMPLES)
 
 

@@ -95,6 +95,7 @@ def test_other_peoples_objects_answer_404(platform, tokens):
             "provider_admin": {"role": "provider_admin", "provider_id": str(uuid.uuid4())},
             "family": {"role": "family"},
             "assessor": {"role": "assessor", "district_code": "321204"},
+            "operator": {"role": "operator", "district_code": "321203"},  # a 12349 desk of 高港区
         }
         heads = {}
         for i, (name, fields) in enumerate(outsiders.items()):
@@ -107,8 +108,22 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         for name in ("officer", "family", "assessor"):
             r = c.get(f"/api/assessment/elders/{elder}", headers=heads[name])
             assert r.status_code == 404, (name, r.status_code, r.text)
-        for name in ("officer", "family"):
+        for name in ("officer", "family", "operator"):
             assert c.get(f"/api/vouchers/wallets/{elder}", headers=heads[name]).status_code == 404, name
+        # the 12349 desk: another district's operator finds nobody by the elder's number, reads no
+        # record, plan or wallet of theirs and records no call about them; 海陵区's own desk does
+        assert c.get(f"/api/assessment/elders/{elder}", headers=heads["operator"]).status_code == 404
+        assert c.get(f"/api/assessment/elders/{elder}/care-plans", headers=heads["operator"]).status_code == 404
+        found = c.post("/api/hotline/lookups", headers=heads["operator"], json={"phone": "13800000007"})
+        assert found.status_code == 200 and found.json()["elders"] == [], found.text
+        call = {"caller_phone": "13800000007", "elder_id": elder, "reason": "consult", "outcome": "answered",
+                "started_at": "2026-12-01T01:00:00Z", "ended_at": "2026-12-01T01:02:00Z"}
+        assert c.post("/api/hotline/calls", headers=heads["operator"], json=call).status_code == 404
+        hailing = login_as(platform, "13800000015", next(a["password"] for a in platform.demo_accounts
+                                                          if a["phone"] == "13800000015"))
+        found = c.post("/api/hotline/lookups", headers=hailing, json={"phone": "13800000007"}).json()
+        assert [e["id"] for e in found["elders"]] == [elder] and found["caller"]["kind"] == "elder"
+        assert c.get(f"/api/vouchers/wallets/{elder}", headers=hailing).status_code == 200
         # the real provider's orders (the flow tests placed some) are invisible to another provider
         own = c.get("/api/orders/orders", headers=login(platform, "provider_admin")).json()
         theirs = c.get("/api/orders/orders", headers=heads["provider_admin"]).json()
@@ -118,12 +133,34 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         for oid in list(own_ids)[:3]:
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["provider_admin"]).status_code == 404
             assert c.get(f"/api/orders/orders/{oid}", headers=heads["officer"]).status_code == 404
+            assert c.get(f"/api/orders/orders/{oid}", headers=heads["operator"]).status_code == 404
+            # another household's confirmation code, and another's photos (issue 24)
+            assert c.get(f"/api/orders/orders/{oid}/door-code", headers=heads["family"]).status_code == 404
+            assert c.post(f"/api/orders/orders/{oid}/family-confirm", headers=heads["family"]).status_code == 404
+            photo = f"/api/orders/orders/{oid}/photos/{uuid.uuid4()}"
+            assert c.get(photo, headers=heads["provider_admin"]).status_code == 404
+            assert c.get(photo, headers=heads["officer"]).status_code == 404
+        r = c.get("/api/orders/no-show-elders", headers=heads["officer"], params={"district_code": "321202"})
+        assert r.status_code == 403  # the officer of 高港区 does not read 海陵区's no-shows
         r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
         assert r.status_code in (403, 404)
         # notices are the caller's own (the two-replica scenario: tests/e2e/test_notices_replicas.py)
         demo_family = c.get("/api/notices", headers=login(platform, "family")).json()["items"]
         outsider = c.get("/api/notices", headers=heads["family"]).json()["items"]
         assert not {n["id"] for n in demo_family} & {n["id"] for n in outsider}
+        # a complaint of the demo elder: another family, another district's officer, another provider → 404
+        filed = c.post("/api/vouchers/complaints", headers=login(platform, "elder"),
+                       json={"subject": "provider", "provider_id": world["provider_id"], "text": "授权测试：上门迟到",
+                             "anonymous": True})
+        assert filed.status_code == 201, filed.text
+        complaint = filed.json()["complaint_id"]
+        for name in ("family", "officer", "provider_admin"):
+            assert c.get(f"/api/vouchers/complaints/{complaint}", headers=heads[name]).status_code == 404, name
+            assert complaint not in {x["complaint_id"] for x in c.get("/api/vouchers/complaints", headers=heads[name]).json()}
+        assert c.post(f"/api/vouchers/complaints/{complaint}/status", headers=heads["officer"],
+                      json={"status": "in_progress"}).status_code == 404
+        seen = c.get(f"/api/vouchers/complaints/{complaint}", headers=login(platform, "provider_admin")).json()
+        assert seen["complainant_user_id"] is None and seen["elder_id"] is None  # anonymous to the provider
         report = c.get("/api/vouchers/reports/spend", headers=heads["officer"],
                        params={"month": "2026-11", "group_by": "district"}).json()
         assert all(row["key"] == "321203" for row in report.get("rows", []))

@@ -6,6 +6,7 @@ rates, the provider's rating moves, and the officer sees the spend. A self-paid 
 check-out. The ledger's invariants hold at the end."""
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from PIL import Image
 
 from shared.city import CITY_TZ
 from tests.support.clients import login
@@ -55,9 +57,19 @@ def deliver(c: httpx.Client, platform, order_id: str, world: dict, elder: dict) 
     r = c.post(f"/api/orders/orders/{order_id}/check-in", headers=caregiver,
                json={"lat": elder["lat"] + 0.0001, "lon": elder["lon"]})
     assert r.status_code == 200 and r.json()["state"] == "in_service", r.text
+    # at the door (issue 24): a photo through the gateway (multipart), the family confirms remotely
+    photo = io.BytesIO()
+    Image.new("RGB", (32, 24), (90, 140, 60)).save(photo, format="JPEG")
+    r = c.post(f"/api/orders/orders/{order_id}/photos", headers=caregiver, data={"stage": "checkin"},
+               files={"photo": ("door.jpg", photo.getvalue(), "image/jpeg")})
+    assert r.status_code == 201, r.text
+    family = login(platform, "family")
+    shown = c.get(f"/api/orders/orders/{order_id}{r.json()['url'].split(order_id, 1)[1]}", headers=family)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg" and shown.content[:3] == b"\xff\xd8\xff"
+    assert c.post(f"/api/orders/orders/{order_id}/family-confirm", headers=family).status_code == 200
     r = c.post(f"/api/orders/orders/{order_id}/check-out", headers=caregiver,
                json={"record": "送午餐一份，协助用餐，整理餐具", "duration_min": 30})
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200 and r.json()["door"]["confirmation"] == "family", r.text
 
 
 def test_meal_order_from_placing_to_settlement_and_the_officers_report(platform):

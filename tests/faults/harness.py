@@ -338,7 +338,8 @@ class ProviderRobot:
             if r is None or r.status_code != 200:
                 return
             r = await self._call(c, "check-out", "POST", f"/api/orders/orders/{oid}/check-out",
-                                 json={"record": "故障测试：服务完成", "duration_min": 30})
+                                 json={"record": "故障测试：服务完成", "duration_min": 30,
+                                       "unconfirmed_reason": "故障测试：老人没有手机"})
             if r is not None and r.status_code == 200:
                 self.delivered.append(oid)
 

@@ -132,6 +132,9 @@ async def test_masking_per_role_and_every_unmasked_read_is_logged(assessment):
         own = await read(role, user_id=f"{role}-1", elder_ids=(elder["id"],))
         assert own["id_card"] == mask_id_card(full_id) and own["phone"] == full_phone
         assert own["unmasked"] == ["phone", "emergency_contacts.phone"]
+    desk = await read("operator", user_id="desk-1", district=HAILING)  # the 12349 desk calls back, never sees the ID
+    assert desk["id_card"] == mask_id_card(full_id) and desk["emergency_contacts"][0]["phone"] == contact_phone
+    assert desk["unmasked"] == ["phone", "emergency_contacts.phone"]
     service = await read("service", user_id="svc:orders")
     assert service["id_card"] == mask_id_card(full_id) and service["phone"] == mask_phone(full_phone)
     for role in ("provider_admin", "caregiver"):
@@ -151,6 +154,7 @@ async def test_masking_per_role_and_every_unmasked_read_is_logged(assessment):
         ("ass-1", "assessor"): ["id_card", "phone", "emergency_contacts.phone"],
         ("elder-1", "elder"): ["phone", "emergency_contacts.phone"],
         ("family-1", "family"): ["phone", "emergency_contacts.phone"],
+        ("desk-1", "operator"): ["phone", "emergency_contacts.phone"],
     }
     assert all(e["route"] == f"GET {path}" for e in log["items"])
     async with assessment.client("city_officer") as city:
@@ -178,6 +182,16 @@ async def test_district_and_household_scoping_answer_404(assessment):
         assert (await family.get(f"/elders/{gaogang['id']}")).status_code == 404
         assert [e["id"] for e in (await family.get("/elders")).json()["items"]] == [hailing["id"]]
         assert (await family.patch(f"/elders/{hailing['id']}", json={"street": "城西"})).status_code == 403
+    # the 12349 desk: a district's reads only its district, a city-wide one (no district) everyone; neither writes
+    async with assessment.client("operator", district=HAILING) as desk:
+        assert (await desk.get(f"/elders/{gaogang['id']}")).status_code == 404
+        assert (await desk.get(f"/elders/{hailing['id']}/assessments")).status_code == 200
+        assert {e["district_code"] for e in (await desk.get("/elders", params={"page_size": 100})).json()["items"]} == {HAILING}
+        assert (await desk.patch(f"/elders/{hailing['id']}", json={"street": "城西"})).status_code == 403
+        assert (await desk.post("/elders", json=elder_body(HAILING))).status_code == 403
+    async with assessment.client("operator") as city_desk:
+        assert (await city_desk.get(f"/elders/{gaogang['id']}")).status_code == 200
+        assert (await city_desk.get(f"/elders/{hailing['id']}")).status_code == 200
 
 
 async def test_patch_recomputes_hardship_and_publishes_updated(assessment):

@@ -76,7 +76,8 @@ async def test_a_death_dated_last_week_ends_rules_cancels_open_orders_and_releas
         for oid in (started["order_id"], done["order_id"]):
             r = await cg.post(f"/orders/{oid}/check-in", json={"lat": near[0], "lon": near[1]})
             assert r.status_code == 200, r.text
-        r = await cg.post(f"/orders/{done['order_id']}/check-out", json={"record": "送餐一份"})
+        r = await cg.post(f"/orders/{done['order_id']}/check-out", json={"record": "送餐一份",
+                                                                       "unconfirmed_reason": "老人没有手机"})
         assert r.json()["state"] == "completed", r.text
     await wait_for(lambda: pending_offer(env, offered["order_id"]), what="the offer of the order in two days")
 

@@ -183,7 +183,8 @@ async def test_monthly_visits_are_planned_once_per_hardship_elder_and_coverage_c
         assert (await cg.post(f"/orders/{oid}/accept", json={})).status_code == 200
         at = north_of(HOME, 30)
         assert (await cg.post(f"/orders/{oid}/check-in", json={"lat": at[0], "lon": at[1]})).status_code == 200
-        r = await cg.post(f"/orders/{oid}/check-out", json={"record": "探访，老人精神好，血压正常"})
+        r = await cg.post(f"/orders/{oid}/check-out", json={"record": "探访，老人精神好，血压正常",
+                                                             "unconfirmed_reason": "老人没有手机"})
         assert r.status_code == 200 and r.json()["summary"] == "探访关爱服务由民政项目承担，老人无需付费", r.text
     async with env.client("officer", district=HAILING) as officer:
         cov = (await officer.get("/visit-coverage", params={"month": month})).json()

@@ -182,6 +182,23 @@ async def test_who_may_order_and_see_what(orders_env):
         assert (await officer.get(f"/orders/{theirs['order_id']}")).status_code == 200
     async with env.client("officer", district=GAOGANG) as officer:
         assert (await officer.get(f"/orders/{theirs['order_id']}")).status_code == 404
+    # the 12349 desk orders like an officer of its scope: a district's desk its district, a city desk anyone;
+    # standing (recurring) orders are not the desk's
+    async with env.client("operator", district=HAILING) as desk:
+        r = await desk.post("/orders", json=order_body(elder, code, payment="self_pay"))
+        assert r.status_code == 201 and r.json()["elder_id"] == elder, r.text
+        assert (await desk.post("/orders", json=order_body(gaogang_elder, code, payment="self_pay"))).status_code == 403
+        assert (await desk.get(f"/orders/{theirs['order_id']}")).status_code == 200
+        assert {o["district_code"] for o in (await desk.get("/orders")).json()} == {HAILING}
+        standing = {"elder_id": elder, "service_code": code, "weekdays": [1], "time": "11:00", "weeks": 1,
+                    "start_date": (datetime.now(timezone.utc) + timedelta(days=2)).date().isoformat(), "payment": "self_pay"}
+        assert (await desk.post("/recurring-orders", json=standing)).status_code == 403
+    async with env.client("operator", district=GAOGANG) as desk:
+        assert (await desk.get(f"/orders/{theirs['order_id']}")).status_code == 404
+    async with env.client("operator") as city_desk:
+        r = await city_desk.post("/orders", json=order_body(gaogang_elder, code, payment="self_pay"))
+        assert r.status_code == 201, r.text
+        assert (await city_desk.get(f"/orders/{theirs['order_id']}")).status_code == 200
     # a provider that was never offered the order does not see it
     async with env.client("provider_admin", provider_id=str(uuid.uuid4())) as provider:
         assert (await provider.get(f"/orders/{mine['order_id']}")).status_code == 404
@@ -402,7 +419,8 @@ async def test_after_check_in_no_cancel_check_out_completes_then_review_and_sett
         assert r.status_code == 409, r.text
         assert r.json()["current_state"] == "in_service" and "服务中" in r.json()["detail"]
     async with caregiver(env, candidate) as cg:
-        r = await cg.post(f"/orders/{oid}/check-out", json={"record": "送餐一份，协助用餐", "duration_min": 45})
+        r = await cg.post(f"/orders/{oid}/check-out", json={"record": "送餐一份，协助用餐", "duration_min": 45,
+                                                              "unconfirmed_reason": "老人没有手机"})
         assert r.status_code == 200 and r.json()["state"] == "completed", r.text
         assert r.json()["check_out"]["duration_min"] == 45
     completed = [e for e in await env.outbox("youfu.order.completed.v1") if e["order_id"] == oid]

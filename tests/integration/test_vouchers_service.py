@@ -230,3 +230,22 @@ async def test_capture_never_exceeds_the_hold(vouchers):
     async with vouchers.client("city_officer") as city:
         [wallet] = (await city.get(f"/wallets/{elder}")).json()["vouchers"]
         assert (wallet["spent_fen"], wallet["available_fen"]) == (1800, 28200)
+
+
+async def test_no_show_releases_the_hold_like_a_cancellation(vouchers):
+    """老人不在家 (issue 24): `order.no_show` gives the whole hold back; nothing is captured."""
+    vouchers.clock.now = MARCH_10
+    elder = await register(vouchers, district=HAILING)
+    missed = await place_hold(vouchers, elder, 6000)
+    await vouchers.publish(ORDERS_TOPIC, "youfu.order.no_show.v1", missed["order_id"], {
+        "order_id": missed["order_id"], "elder_id": str(elder), "hold_id": missed["hold_id"],
+        "provider_id": str(uuid.uuid4()), "district_code": HAILING, "caregiver_id": None,
+        "at": "2026-03-10T04:00:00+00:00"})
+
+    async def released():
+        return [e for e in await vouchers.outbox("youfu.voucher.released.v1") if e["order_id"] == missed["order_id"]]
+    assert (await wait_for(released, what="voucher.released after no_show"))[0]["amount_fen"] == 5400
+    async with vouchers.client("service", user_id="svc:orders") as orders:
+        assert (await orders.get(f"/holds/{missed['hold_id']}")).json()["status"] == "released"
+        [wallet] = (await orders.get(f"/wallets/{elder}")).json()["vouchers"]
+        assert (wallet["held_fen"], wallet["spent_fen"]) == (0, 0)  # nothing captured

@@ -27,8 +27,10 @@ import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
+from services.orders.settings import OrdersSettings
 from shared.db import Database
 from shared.settings import DEFAULT_PORTS, PROCESSES, SERVICES, TOPICS, Settings
+from shared.storage import StorageSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -441,6 +443,9 @@ def test_the_image_user_is_the_pod_user():
 
 def settings_env_names(monkeypatch) -> set[str]:
     names = {f"YOUFU_{field.upper()}" for field in Settings.model_fields}
+    # the blob store's settings (shared/storage.py) and the orders service's own (its settings.py)
+    names |= {f"YOUFU_STORAGE_{field.upper()}" for field in StorageSettings.model_fields}
+    names |= {f"YOUFU_ORDERS_{field.upper()}" for field in OrdersSettings.model_fields}
     # Names read by Settings methods: proven by setting each one and reading it back.
     for process in PROCESSES:
         monkeypatch.setenv(f"YOUFU_{process.upper()}_DATABASE_URL", f"postgresql+asyncpg://probe/{process}")

@@ -32,6 +32,7 @@ LEGAL: dict[tuple[OrderState, Command, Actor | None, Resolution | None], OrderSt
     (S.ACCEPTED, C.CHECK_IN, None, None): S.IN_SERVICE,
     (S.IN_SERVICE, C.CHECK_OUT, None, None): S.COMPLETED,
     (S.IN_SERVICE, C.DISPUTE, None, None): S.DISPUTED,
+    (S.IN_SERVICE, C.MARK_NO_SHOW, None, None): S.NO_SHOW,  # 老人不在家 (issue 24)
     (S.COMPLETED, C.CONFIRM, None, None): S.COMPLETED,
     (S.COMPLETED, C.DISPUTE, None, None): S.DISPUTED,
     (S.COMPLETED, C.SETTLE, None, None): S.SETTLED,
@@ -144,10 +145,10 @@ def test_happy_path_and_terminal_states():
     for command in (C.OFFER, C.DECLINE, C.OFFER, C.ACCEPT, C.CHECK_IN, C.CHECK_OUT, C.CONFIRM, C.SETTLE):
         state = transition(state, command)
     assert state is S.SETTLED
-    assert is_terminal(state) and is_terminal("cancelled")
-    assert not any(is_terminal(s) for s in OrderState if s not in (S.SETTLED, S.CANCELLED))
+    assert is_terminal(state) and is_terminal("cancelled") and is_terminal("no_show")
+    assert not any(is_terminal(s) for s in OrderState if s not in (S.SETTLED, S.CANCELLED, S.NO_SHOW))
 
 
 def test_every_state_has_a_zh_label():
     assert {s.label for s in OrderState} == {
-        "已下单", "派单中", "已接单", "服务中", "已完成", "已结算", "已取消", "未匹配", "有争议"}
+        "已下单", "派单中", "已接单", "服务中", "已完成", "已结算", "已取消", "未匹配", "有争议", "老人不在家"}

@@ -24,3 +24,25 @@ def test_the_vendored_qr_library_is_the_pinned_version_with_its_licence():
     assert json.loads((INSTALLED / "package.json").read_text())["version"] == pinned["version"]
     assert (VENDORED / "qrcode.js").read_bytes() == (INSTALLED / "dist" / "qrcode.js").read_bytes(), \
         "gateway/static/vendor/qrcode-generator/qrcode.js differs from the pinned package: copy it again"
+
+
+ECHARTS = ROOT / "gateway" / "static" / "vendor" / "echarts"
+
+
+def test_the_vendored_chart_library_is_the_pinned_version_with_its_licences():
+    """ECharts (the bureau's dashboard, docs/decisions.md D59): the minified build, unchanged, with
+    the Apache licence, its NOTICE and the licences of what the build bundles (zrender, tslib)."""
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    pinned = lock["packages"]["node_modules/echarts"]
+    assert pinned["license"] == "Apache-2.0"
+    licence = (ECHARTS / "LICENSE.txt").read_text()
+    assert f"Apache ECharts {pinned['version']}" in licence and "Apache License" in licence
+    for bundled in ("zrender", "tslib"):
+        assert f"==== {bundled} {lock['packages'][f'node_modules/{bundled}']['version']} ====" in licence
+    assert "Apache Software Foundation" in (ECHARTS / "NOTICE").read_text()
+    installed = ROOT / "node_modules" / "echarts"
+    if not installed.exists():
+        pytest.skip("node_modules/echarts is not installed (`npm ci`): the copy is not compared")
+    assert json.loads((installed / "package.json").read_text())["version"] == pinned["version"]
+    assert (ECHARTS / "echarts.min.js").read_bytes() == (installed / "dist" / "echarts.min.js").read_bytes(), \
+        "gateway/static/vendor/echarts/echarts.min.js differs from the pinned package: copy it again"

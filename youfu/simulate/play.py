@@ -380,7 +380,8 @@ class Play:
             minutes = max(1, P.SERVICE_MIN_MINUTES.get(job.service, 30) // 2)
         await self.sim_sleep(minutes)
         answer = await self.gw.call(session, "POST", f"{path}/check-out", json={
-            "record": P.RECORDS.get(job.service, "完成服务"), "duration_min": minutes})
+            "record": P.RECORDS.get(job.service, "完成服务"), "duration_min": minutes,
+            "unconfirmed_reason": "模拟：老人没有手机"})
         if t:
             t.outcome = "completed" if answer.ok else "failed"
             self.c.completed += answer.ok

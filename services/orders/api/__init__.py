@@ -6,7 +6,7 @@ Commands a client may retry take an optional Idempotency-Key.
 """
 from __future__ import annotations
 
-from services.orders.api import care_plans, delivery, dispatch, meals, placement, recurrence, stays, visits
+from services.orders.api import care_plans, delivery, dispatch, door, meals, placement, recurrence, reports, stays, visits
 
 routers = [placement.router, dispatch.router, delivery.router, recurrence.router, visits.router, care_plans.router,
-           stays.router, meals.router]
+           stays.router, meals.router, door.router, reports.router]

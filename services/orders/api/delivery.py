@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from services.orders import delivery
+from services.orders import delivery, door
 from services.orders.runtime import Runtime
 from services.orders.schemas import CheckInIn, CheckOutIn, OrderOut, ReasonIn, ResolveIn, ReviewIn
 from shared.app import Ctx, CurrentPrincipal
@@ -21,11 +21,18 @@ async def check_in(order_id: UUID, body: CheckInIn, ctx: Ctx, rt: Runtime, princ
                                        reason=body.reason, limit_m=rt.settings.checkin_limit_m, now=ctx.now())
 
 
-@router.post("/orders/{order_id}/check-out", response_model=OrderOut, summary="签退，填写服务记录（订单完成）")
-async def check_out(order_id: UUID, body: CheckOutIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
+@router.post("/orders/{order_id}/check-out", response_model=OrderOut,
+             summary="签退，填写服务记录（订单完成）：输入老人的上门确认码，或家属已远程确认，或填写无法确认的原因")
+async def check_out(order_id: UUID, body: CheckOutIn, ctx: Ctx, rt: Runtime, principal: CurrentPrincipal) -> dict:
+    code = (body.confirmation_code or "").strip() or None
+    expected = door.expected_code(rt.door_code_key, order_id, now=ctx.now()) if code else None
     async with ctx.db.transaction() as s:
-        return await delivery.check_out(s, principal=principal, order_id=order_id, record=body.record,
-                                        duration_min=body.duration_min, now=ctx.now())
+        result = await delivery.check_out(s, principal=principal, order_id=order_id, record=body.record,
+                                          duration_min=body.duration_min, now=ctx.now(), confirmation_code=code,
+                                          expected_code=expected, unconfirmed_reason=body.unconfirmed_reason)
+    if result.refusal is not None:  # a wrong code: the try is counted (committed), the check-out refused
+        raise result.refusal
+    return result.answer
 
 
 @router.post("/orders/{order_id}/review", response_model=OrderOut, summary="确认并评价（每单一次）")

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from services.orders.access import parse_uuid
-from services.orders.events import OrderCancelled, publish_fast
+from services.orders.events import OrderCancelled, OrderOffered, OrderUnmatched, publish_fast
 from services.orders.queries import (
     DUE_ORDERS,
     INSERT_OFFER,
@@ -140,6 +140,10 @@ async def dispatch_step(tx: FastTx, *, rt: OrdersRuntime, order_id: uuid.UUID, c
             if row.outcome == OfferOutcome.PENDING.value:
                 await tx.run(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.EXPIRED.value,
                              answered_at=row.answered_at)
+        if order.provider_id is None:  # nobody ever took it (a given-back order has none either)
+            await publish_fast(tx, OrderUnmatched(order_id=order.id, elder_id=order.elder_id,
+                                                  district_code=order.district_code, service_code=order.service_code,
+                                                  window_start=order.window_start.isoformat()))
         await _cancel_by_platform(tx, order, now, EXPIRED_UNMATCHED_REASON)
         return None, order.hold_id
     if candidates is None:
@@ -180,6 +184,11 @@ async def _apply(rt: OrdersRuntime, tx: FastTx, order: SimpleNamespace, rows: li
                          caregiver_name=c.get("caregiver_name"), distance_m=c.get("distance_m"),
                          score=c.get("score"), rank=rank + 1, offered_at=offer.offered_at, deadline=offer.deadline,
                          outcome=OfferOutcome.PENDING.value, answered_at=None, reason=None)
+            await publish_fast(tx, OrderOffered(order_id=order.id, elder_id=order.elder_id,
+                                                provider_id=uuid.UUID(offer.provider_id),
+                                                district_code=order.district_code, service_code=order.service_code,
+                                                window_start=order.window_start.isoformat(),
+                                                offer_deadline=offer.deadline.isoformat()))
         wake_at = decision.wake_at
         log.info("order %s offered to %s", order.id, ", ".join(o.provider_id for o in decision.new_offers))
     elif decision.kind is DecisionKind.WAIT:

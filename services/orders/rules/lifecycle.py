@@ -5,6 +5,7 @@
       │                 └──mark_unmatched──> unmatched ──retry_dispatch──> placed       └──dispute──> disputed
       └──────── cancel (before check-in) ──> cancelled
     disputed ──resolve──> completed | cancelled
+    in_service ──mark_no_show──> no_show   (老人不在家: the caregiver waited at the door; nothing captured)
 
 `offered` (派单中) means "dispatch is running": a decline or a missed deadline keeps the order in
 `offered` while the dispatch policy picks the next candidate, so grab mode (several offers open at
@@ -31,6 +32,7 @@ class OrderState(str, Enum):
     CANCELLED = "cancelled"
     UNMATCHED = "unmatched"
     DISPUTED = "disputed"
+    NO_SHOW = "no_show"
 
     @property
     def label(self) -> str:
@@ -51,6 +53,7 @@ class Command(str, Enum):
     RETRY_DISPATCH = "retry_dispatch"
     DISPUTE = "dispute"
     RESOLVE = "resolve"
+    MARK_NO_SHOW = "mark_no_show"
 
     @property
     def label(self) -> str:
@@ -83,6 +86,7 @@ STATE_LABELS: dict[OrderState, str] = {
     OrderState.CANCELLED: "已取消",
     OrderState.UNMATCHED: "未匹配",
     OrderState.DISPUTED: "有争议",
+    OrderState.NO_SHOW: "老人不在家",
 }
 
 COMMAND_LABELS: dict[Command, str] = {
@@ -99,6 +103,7 @@ COMMAND_LABELS: dict[Command, str] = {
     Command.RETRY_DISPATCH: "重新派单",
     Command.DISPUTE: "发起争议",
     Command.RESOLVE: "处理争议",
+    Command.MARK_NO_SHOW: "登记老人不在家",
 }
 
 S, C = OrderState, Command
@@ -116,6 +121,7 @@ _TRANSITIONS: dict[tuple[OrderState, Command], OrderState] = {
     (S.ACCEPTED, C.CHECK_IN): S.IN_SERVICE,
     (S.IN_SERVICE, C.CHECK_OUT): S.COMPLETED,
     (S.IN_SERVICE, C.DISPUTE): S.DISPUTED,
+    (S.IN_SERVICE, C.MARK_NO_SHOW): S.NO_SHOW,
     (S.COMPLETED, C.CONFIRM): S.COMPLETED,  # confirming and rating records a review, not a new state
     (S.COMPLETED, C.DISPUTE): S.DISPUTED,
     (S.COMPLETED, C.SETTLE): S.SETTLED,
@@ -131,7 +137,7 @@ _CANCELLATIONS: dict[tuple[OrderState, Actor], OrderState] = {
 
 _RESOLUTIONS: dict[Resolution, OrderState] = {Resolution.UPHELD: S.COMPLETED, Resolution.VOIDED: S.CANCELLED}
 
-TERMINAL_STATES: frozenset[OrderState] = frozenset({S.SETTLED, S.CANCELLED})
+TERMINAL_STATES: frozenset[OrderState] = frozenset({S.SETTLED, S.CANCELLED, S.NO_SHOW})
 
 
 def transition(
@@ -203,6 +209,7 @@ _HINTS: dict[Command, str] = {
     C.MARK_UNMATCHED: "只有尚未接单的订单可以标记为未匹配。",
     C.RETRY_DISPATCH: "只有未匹配的订单可以重新派单。",
     C.DISPUTE: "服务开始后、结算前才能发起争议；结算后的问题请联系民政部门处理。",
+    C.MARK_NO_SHOW: "签到后、签退前才能登记老人不在家。",
 }
 
 
@@ -215,6 +222,8 @@ def _cancel_hint(state: OrderState, actor: Actor) -> str:
         return "服务已完成，不能取消；如有问题请发起争议。"
     if state is S.CANCELLED:
         return "订单已经取消。"
+    if state is S.NO_SHOW:
+        return "护理员上门时老人不在家，订单已结束。"
     if actor is Actor.PROVIDER:
         return "服务商只能退回已接的订单；尚未接单时请直接拒单。"
     return ""

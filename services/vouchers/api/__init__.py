@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from services.vouchers.api import (
     audit,
+    complaints,
     issuance,
     meal_subsidies,
     month_end,
+    oversight_figures,
     plan_budget,
     policy,
     recovery,
+    return_visits,
     spending,
     stay_claims,
+    uptake,
     wallets,
 )
 
 routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router,
-           recovery.router, plan_budget.router, stay_claims.router, meal_subsidies.router]
+           recovery.router, plan_budget.router, stay_claims.router, meal_subsidies.router,
+           return_visits.router, complaints.router, oversight_figures.router, uptake.router]

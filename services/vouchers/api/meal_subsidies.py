@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from services.vouchers import meal_subsidies
 from services.vouchers.schemas import MealPointCapacityIn, MealPointCapacityOut, MealSubsidyIn, MealSubsidyOut
 from shared.app import Ctx, CurrentPrincipal
+from shared.fast_sql import fast_transaction
 
 router = APIRouter(tags=["meals"])
 
@@ -19,9 +20,9 @@ router = APIRouter(tags=["meals"])
 async def post_meal_subsidy(body: MealSubsidyIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
     for attempt in (1, 2):
         try:
-            async with ctx.db.transaction() as session:
+            async with fast_transaction(ctx.db) as tx:
                 return await meal_subsidies.grant_subsidy(
-                    session, principal=principal, redemption_id=body.redemption_id, elder_id=body.elder_id,
+                    tx, principal=principal, redemption_id=body.redemption_id, elder_id=body.elder_id,
                     provider_id=body.provider_id, meal_date=body.meal_date, meal=body.meal, price_fen=body.price_fen,
                     method=body.method, served_at=body.served_at, now=ctx.now())
         except IntegrityError:  # the same redemption id at the same moment: the second reads the first's answer
