@@ -3,7 +3,8 @@ checks in, without reloading; the inbox in the header counts it unread and keeps
 scripts hear it through window.youfuNotices.on; axe-core finds nothing serious with the inbox open.
 
 The check-in reaches the gateway as the orders service publishes it, `youfu.order.checked_in.v1`
-on `youfu.orders`, sent straight to the broker here (the page's part is what is under test)."""
+on `youfu.orders`, sent straight to the broker here (the page's part is what is under test); the
+real check-in by the caregiver telling the family's open page is in test_full_flow.py."""
 from __future__ import annotations
 
 import json
