@@ -144,6 +144,10 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         assert r.status_code == 403  # the officer of 高港区 does not read 海陵区's no-shows
         r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
         assert r.status_code in (403, 404)
+        # notices are the caller's own (the two-replica scenario: tests/e2e/test_notices_replicas.py)
+        demo_family = c.get("/api/notices", headers=login(platform, "family")).json()["items"]
+        outsider = c.get("/api/notices", headers=heads["family"]).json()["items"]
+        assert not {n["id"] for n in demo_family} & {n["id"] for n in outsider}
         # a complaint of the demo elder: another family, another district's officer, another provider → 404
         filed = c.post("/api/vouchers/complaints", headers=login(platform, "elder"),
                        json={"subject": "provider", "provider_id": world["provider_id"], "text": "授权测试：上门迟到",
