@@ -1,12 +1,17 @@
 """The gateway process: the only public entry. `uvicorn --factory gateway.main:create_app`."""
 from __future__ import annotations
 
+import asyncio
+import signal
+
 import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gateway.api import page_routers, routers
 from gateway.api.pages import STATIC_DIR
+from gateway.consumers import notices_scope, subscriptions
+from gateway.notices import NoticeHub
 from gateway.openapi_merge import MergedOpenAPI
 from gateway.proxy import services_health
 from gateway.ratelimit import SlidingWindow
@@ -33,11 +38,34 @@ async def _open(ctx: ServiceContext) -> None:
         login_by_address=SlidingWindow(s.login_failures_per_address, s.login_failure_window_s),
         write_limit=SlidingWindow(s.writes_per_minute, 60),
         openapi=MergedOpenAPI(),
+        hub=NoticeHub(),
     )
+    close_streams_on_stop(ctx.runtime.hub)
+
+
+def close_streams_on_stop(hub: NoticeHub) -> None:
+    """End the open notices streams as soon as the server is told to stop: uvicorn waits for open
+    responses before it runs the shutdown hooks, and a stream never ends by itself. The server's
+    own handler is kept and called after (the pages reconnect, to another replica if there is one)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum, frame, previous=previous):
+            loop.call_soon_threadsafe(hub.close)
+            previous(signum, frame)
+
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not the main thread (a test serving the app in its own loop)
+            return
 
 
 async def _close(ctx: ServiceContext) -> None:
     rt = runtime_of(ctx)
+    rt.hub.close()
     await rt.http.aclose()
     for client in rt.upstream.values():
         await client.close()
@@ -48,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     spec = ServiceSpec(
         name="gateway", title="有福 Youfu", routers=routers,
         on_startup=[_open], on_shutdown=[_close], health_details=services_health, own_docs=False,
+        subscriptions=subscriptions, consumer_group=notices_scope,
     )
     app = create_service_app(spec, settings, clock=clock)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

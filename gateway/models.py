@@ -1,4 +1,5 @@
-"""Tables of the gateway database: accounts, family links with consent, refresh tokens, admin log."""
+"""Tables of the gateway database: accounts, family links with consent, refresh tokens, admin log,
+and each account's notices (the inbox of live notices, last 50 kept)."""
 from __future__ import annotations
 
 import uuid
@@ -65,6 +66,28 @@ class AdminAction(Base):
     target: Mapped[str] = mapped_column(sa.String(100))
     detail: Mapped[str] = mapped_column(sa.Text, default="")
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Notice(Base):
+    """One notice for one account: one row per (event, account), written by whichever gateway replica
+    gets there first (INSERT … ON CONFLICT DO NOTHING). `seq` orders arrivals (the SSE event id a
+    reconnecting page resumes from); `at` is the event's time (the inbox's order, and what pruning keeps)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (sa.UniqueConstraint("event_id", "user_id", name="uq_notices_event_user"),
+                      sa.Index("ix_notices_user_at", "user_id", "at"),
+                      sa.Index("ix_notices_user_seq", "user_id", "seq"))
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    event_id: Mapped[str] = mapped_column(sa.String(64))
+    user_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[str] = mapped_column(sa.String(300), default="")
+    link: Mapped[str | None] = mapped_column(sa.String(200))
+    at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
 
 
 class HotlineCall(Base):

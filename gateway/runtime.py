@@ -8,6 +8,7 @@ import aiohttp
 import httpx
 from fastapi import Depends
 
+from gateway.notices import NoticeHub
 from gateway.openapi_merge import MergedOpenAPI
 from gateway.ratelimit import SlidingWindow
 from gateway.sessions import SessionChecker
@@ -28,6 +29,7 @@ class GatewayRuntime:
     login_by_address: SlidingWindow  # failed sign-ins per client address
     write_limit: SlidingWindow  # writes per principal (or address) a minute
     openapi: MergedOpenAPI
+    hub: NoticeHub  # the notices streams open on this replica (gateway/notices.py)
 
 
 def runtime_of(ctx: ServiceContext) -> GatewayRuntime:

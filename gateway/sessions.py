@@ -45,6 +45,10 @@ class SessionChecker:
             raise Unauthorized("登录已失效，请重新登录")
         return principal
 
+    async def alive(self, principal: Principal, claims: dict) -> bool:
+        """Is the session behind these claims still alive (a notices ticket carries its access token's)?"""
+        return await self._alive(principal.user_id, claims.get("sid", ""), int(claims.get("iat_ms", 0)))
+
     async def _alive(self, user_id: str, sid: str, iat_ms: int) -> bool:
         try:
             uid = uuid.UUID(user_id)

@@ -70,6 +70,9 @@ class ServiceSpec:
     health_details: Callable[[ServiceContext], Awaitable[dict]] | None = None
     periodic: list[PeriodicTask] = field(default_factory=list)  # started after start-up
     own_docs: bool = True  # the gateway serves a merged document instead
+    # the consumer group (default: the service's name). A process whose every replica must read every
+    # partition (the gateway's notices) names one per replica.
+    consumer_group: Callable[[ServiceContext], str] | None = None
 
 
 def broker_reachable(bootstrap: str, timeout_s: float = 0.5) -> bool:
@@ -110,8 +113,9 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, c
             for sub in ctx.subscriptions:
                 sub.max_attempts = settings.consumer_max_attempts
             if ctx.subscriptions:
+                group = spec.consumer_group(ctx) if spec.consumer_group else spec.name
                 runner = ConsumerRunner(db, settings.kafka_bootstrap, ctx.subscriptions, client_id=f"youfu-{spec.name}",
-                                        group=spec.name,
+                                        group=group,
                                         on_outcome=lambda t, o: metrics.events_consumed.labels(spec.name, t, o).inc(),
                                         topic_prefix=settings.topic_prefix,
                                         idle_after_s=settings.consumer_idle_after_s)

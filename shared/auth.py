@@ -101,7 +101,12 @@ class TokenVerifier:
         self._verified[token] = (float(claims["exp"]), principal, claims)
         return principal, claims
 
-    def _verify(self, token: str) -> tuple[Principal, dict]:
+    def verify_typed(self, token: str, token_type: str) -> tuple[Principal, dict]:
+        """A token of one other type (the gateway's notices ticket, `typ` = `token_type`): the same
+        checks, that type only. Not cached. Such a token is refused by `verify` everywhere else."""
+        return self._verify(token, types=(token_type,))
+
+    def _verify(self, token: str, types: tuple[str, ...] = ("access", "service")) -> tuple[Principal, dict]:
         try:
             claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
                                 options={"require": ["exp", "sub", "iss", "aud"]}, leeway=LEEWAY_S)
@@ -109,7 +114,7 @@ class TokenVerifier:
             raise Unauthorized("登录已过期，请重新登录") from None
         except jwt.InvalidTokenError:
             raise Unauthorized("登录凭证无效，请重新登录") from None
-        if claims.get("typ", "access") not in ("access", "service"):
+        if claims.get("typ", "access") not in types:
             raise Unauthorized("登录凭证无效，请重新登录")
         role = claims.get("role")
         if role not in ROLES:

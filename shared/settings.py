@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_idle_after_s: float = 5.0  # then fetches are held 250 ms, not 25 (shared/consumer.py)
     http_timeout_s: float = 5.0
+    # this process among replicas of it (the gateway's notices consumer group); empty: host and port
+    instance_id: str = ""
+    notices_heartbeat_s: float = 15.0  # a comment line on every open notices stream this often
     # PostgreSQL connections per process, opened as needed and then kept: five processes at 20 use
     # 100, which is PostgreSQL's default max_connections; raise both together
     db_pool_size: int = 20

@@ -165,8 +165,10 @@ async def serve_app():
 class Platform:
     """The whole platform as `make up` runs it (five processes), on PostgreSQL and the session's broker."""
 
-    def __init__(self, proc: subprocess.Popen, ports: dict[str, int], var_dir: Path, lines: list[str]) -> None:
+    def __init__(self, proc: subprocess.Popen, ports: dict[str, int], var_dir: Path, lines: list[str],
+                 env: dict[str, str] | None = None) -> None:
         self.proc = proc
+        self.env = env or {}  # what its processes were started with (a second gateway replica reuses it)
         self.ports = ports
         self.var_dir = var_dir
         self.lines = lines
@@ -229,7 +231,7 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
     # keep draining stdout so the launcher never blocks on a full pipe
     threading.Thread(target=lambda: [lines.append(x.rstrip()) for x in proc.stdout], daemon=True).start()
     _running_platforms.append(proc)
-    yield Platform(proc, ports, var_dir, lines)
+    yield Platform(proc, ports, var_dir, lines, env)
     _stop_platform(proc)
 
 

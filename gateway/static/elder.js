@@ -671,6 +671,8 @@
     await Promise.all([loadOrders(), loadRules(), loadPlan()]);
     document.body.setAttribute("data-loaded", "true");
     setInterval(() => { if (!document.hidden) loadOrders(); }, REFRESH_MS);
+    // live notices (notices.js): the order list and the plan follow at once
+    if (window.youfuNotices) youfuNotices.on("*", n => n.kind.startsWith("careplan.") ? loadPlan() : n.kind.startsWith("order.") && loadOrders());
     document.addEventListener("visibilitychange", () => { if (!document.hidden) loadOrders(); });
   })();
 })();

@@ -527,6 +527,7 @@
     document.body.setAttribute("data-loaded", "true");
     setInterval(tick, 1000);
     setInterval(() => { if (!document.hidden) loadOffers(); }, 5000);
+    if (window.youfuNotices) youfuNotices.on("order.offered", () => loadOffers());  // a new offer, live (notices.js)
     setInterval(() => { if (!document.hidden) loadSchedule(); }, 10000);
   })();
 })();

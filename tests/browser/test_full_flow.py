@@ -79,6 +79,10 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     expect(admin.locator(f'#schedule-list [data-order="{order_id}"]')).to_contain_text("刘秀英")
     expect(card.locator(".state-badge")).to_have_text("已接单", timeout=EVENTS_S)
     expect(card).to_contain_text("刘秀英")
+    # live notices (issue 24): the family's page, never reloaded, is told who is coming (by the name
+    # of the caregiver's account, which is what the gateway knows)
+    loaded = family.evaluate("() => performance.timeOrigin")
+    expect(family.locator("#notice-bar")).to_contain_text(re.compile("护理员已接单：.+"), timeout=EVENTS_S)
 
     # ---- the caregiver checks in at the door and out with the record ----
     caregiver_ctx = browser.new_context(viewport=PHONE, locale="zh-CN", permissions=["geolocation"],
@@ -105,6 +109,8 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     expect(job.locator(".state-badge")).to_have_text("服务中")
     expect(card.locator(".state-badge")).to_have_text("服务中", timeout=EVENTS_S)
     expect(card).to_contain_text("签到")
+    expect(family.locator("#notice-bar")).to_contain_text("护理员已到达", timeout=EVENTS_S)  # live, no reload
+    assert family.evaluate("() => performance.timeOrigin") == loaded
     # the family's page shows the door confirmation code; the caregiver is told it and types it
     door = family.locator("#door-panel")
     expect(door).to_contain_text("已到达", timeout=EVENTS_S)

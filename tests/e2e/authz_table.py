@@ -35,6 +35,11 @@ TABLE: dict[str, frozenset | None] = {
     "GET /api/family-links": ALL - {"caregiver", "provider_admin", "assessor", "operator"},
     "POST /api/family-links": OFFICERS,
     "DELETE /api/family-links/{link_id}": OFFICERS | {"elder"},
+    # each signed-in account's own notices (issue 24): nobody reads another's, by construction
+    "GET /api/notices": ALL,
+    "POST /api/notices/read": ALL,
+    "GET /api/notices/stream": ALL,
+    "POST /api/notices/ticket": ALL,
     # the bureau's dashboard (gateway/api/dashboard.py)
     "GET /api/dashboard/indicators": OFFICERS,
     "GET /api/dashboard/spend": OFFICERS,

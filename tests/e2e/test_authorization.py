@@ -146,6 +146,10 @@ def test_other_peoples_objects_answer_404(platform, tokens):
         assert r.status_code == 403  # the officer of 高港区 does not read 海陵区's no-shows
         r = c.get("/api/providers/providers", headers=heads["officer"], params={"district_code": "321202"})
         assert r.status_code in (403, 404)
+        # notices are the caller's own (the two-replica scenario: tests/e2e/test_notices_replicas.py)
+        demo_family = c.get("/api/notices", headers=login(platform, "family")).json()["items"]
+        outsider = c.get("/api/notices", headers=heads["family"]).json()["items"]
+        assert not {n["id"] for n in demo_family} & {n["id"] for n in outsider}
         # a complaint of the demo elder: another family, another district's officer, another provider → 404
         filed = c.post("/api/vouchers/complaints", headers=login(platform, "elder"),
                        json={"subject": "provider", "provider_id": world["provider_id"], "text": "授权测试：上门迟到",
@@ -178,9 +182,9 @@ def test_other_peoples_objects_answer_404(platform, tokens):
 
 def test_other_peoples_alarms_answer_404(platform, tokens):
     """Emergency alarms (issue 25): the demo elder's alarm, raised by the seed's home device, is seen
-    by the household, the district's officer and the city; another district's officer, another
-    provider's administrator and an unlinked family member get 404 and an empty list; the device
-    token raises for no other elder."""
+    by the household, the district's officer and the city; another district's officer and 12349
+    desk, another provider's administrator and an unlinked family member get 404 and an empty list,
+    and closing it answers them 404; the device token raises for no other elder."""
     world = json.loads((platform.var_dir / "demo-world.json").read_text())
     elder, token = world["elder_id"], world["alarm_device_token"]
     with httpx.Client(base_url=platform.url, timeout=30) as c:
@@ -194,7 +198,7 @@ def test_other_peoples_alarms_answer_404(platform, tokens):
         admin = {"Authorization": f"Bearer {tokens['admin']}"}
         outsiders = {"officer": {"role": "officer", "district_code": "321203"},
                      "provider_admin": {"role": "provider_admin", "provider_id": str(uuid.uuid4())},
-                     "family": {"role": "family"}}
+                     "family": {"role": "family"}, "operator": {"role": "operator", "district_code": "321203"}}
         for i, (name, fields) in enumerate(outsiders.items()):
             phone = f"1370001{i:04d}"
             made = c.post("/api/admin/users", headers=admin, json={"phone": phone, "password": "outsider-pass",
@@ -204,6 +208,8 @@ def test_other_peoples_alarms_answer_404(platform, tokens):
             assert c.get(f"/api/orders/alarms/{alarm}", headers=head).status_code == 404, name
             listed = c.get("/api/orders/alarms", headers=head)
             assert listed.status_code == 200 and alarm not in [a["id"] for a in listed.json()], name
+            assert c.post(f"/api/orders/alarms/{alarm}/close", headers=head,
+                          json={"outcome": "false_alarm"}).status_code == 404, name
         closed = c.post(f"/api/orders/alarms/{alarm}/close", headers=login(platform, "officer"),
                         json={"outcome": "false_alarm", "note": "权限测试"})
         assert closed.status_code == 200, closed.text

@@ -249,6 +249,10 @@ async def test_an_order_made_from_an_alarm_and_who_sees_which_alarm(env):
     assert unlinked.status_code == 403
     far = await post(env.client("operator", district=GAOGANG), f"/elders/{elder}/alarms", json={})
     assert far.status_code == 403
+    # another district's desk neither closes it nor makes an order from it: 404, as if it did not exist
+    for act, body in (("close", {"outcome": "false_alarm"}), ("orders", {})):
+        far_desk = await post(env.client("operator", district=GAOGANG), f"/alarms/{alarm_id}/{act}", json=body)
+        assert far_desk.status_code == 404, act
     # an order from it: an ordinary order for the elder (voucher hold and all), linked, once
     officer = env.client("officer", district=HAILING)
     made = await post(officer, f"/alarms/{alarm_id}/orders", json={"service_code": "emergency", "payment": "community"})

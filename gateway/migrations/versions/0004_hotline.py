@@ -1,10 +1,10 @@
 """hotline call log (the 12349 desk)
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-05 05:40:00
 
-(down_revision is 0002 in this branch; 0003_notices comes in between when both are merged)
+(after 0003_notices: the two were written side by side and chained when both were merged)
 """
 from alembic import op
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import shared.db
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
