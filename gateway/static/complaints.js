@@ -38,11 +38,15 @@
   const elderBox = $("#complaints");
   if (elderBox && ["elder", "family"].includes(me.role)) {
     const elderId = () => sessionStorage.getItem("yf.elder") || (me.elder_ids || [])[0];
+    // the orders offered in the form: an order not completed yet is unknown to vouchers' records,
+    // so its provider and caregiver travel with the complaint (vouchers prefers what it knows)
+    let orders = new Map();
     async function loadOrders() {
       const sel = $("#complaint-order");
       try {
         const list = Youfu.rows(await Youfu.api("GET", `${O}/orders?elder_id=${encodeURIComponent(elderId())}&limit=20`));
         const done = list.filter(o => ["completed", "settled", "accepted", "in_service", "disputed"].includes(o.state));
+        orders = new Map(done.map(o => [o.order_id, o]));
         sel.innerHTML = `<option value="">请选择订单</option>` + done.map(o =>
           `<option value="${esc(o.order_id)}">${esc(o.service_name || o.service_code)} · ${esc(Youfu.localDate(o.window_start))} · ${esc(o.state_label || "")}</option>`).join("");
       } catch { sel.innerHTML = `<option value="">订单暂时读不出来</option>`; }
@@ -60,6 +64,9 @@
       const b = $("#complaint-submit");
       const body = { subject: $("#complaint-subject").value, order_id: $("#complaint-order").value || null,
         text: $("#complaint-text").value.trim(), anonymous: $("#complaint-anonymous").checked, elder_id: elderId() };
+      const picked = orders.get(body.order_id);
+      if (picked && picked.provider_id) body.provider_id = picked.provider_id;
+      if (picked && picked.caregiver_id && body.subject === "caregiver") body.caregiver_id = picked.caregiver_id;
       if (!body.order_id) { Youfu.show("#complaint-msg", "请选择要投诉的订单。"); $("#complaint-order").focus(); return; }
       const file = $("#complaint-photo").files[0];
       if (file && file.size > 2 * 1024 * 1024) { Youfu.show("#complaint-msg", "照片太大（上限 2 MB），请换一张或压缩后再传。"); $("#complaint-photo").focus(); return; }

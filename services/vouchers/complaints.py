@@ -85,8 +85,10 @@ async def file_complaint(session: AsyncSession, *, principal: Principal, subject
         if not in_scope:
             raise NotFound("没有这笔订单，或不是该老人的订单")
         elder_id = facts["elder_id"]
-        provider_id = provider_id or facts["provider_id"]
-        caregiver_id = caregiver_id or (facts["caregiver_id"] if subject is ComplaintSubject.CAREGIVER else None)
+        # what this service recorded of the order wins; the complainant's page fills in the provider
+        # and caregiver of an order not completed yet (vouchers learns them at completion)
+        provider_id = facts["provider_id"] or provider_id
+        caregiver_id = (facts["caregiver_id"] if subject is ComplaintSubject.CAREGIVER else None) or caregiver_id
         district_code = facts["district_code"] or district_code
     if subject is ComplaintSubject.ORDER and order_id is None:
         raise invalid_field("order_id", "投诉服务订单须指明订单")

@@ -273,6 +273,15 @@ async def test_complaint_lifecycle_deadline_anonymity_and_scope(vouchers):
         async with vouchers.client("city_officer") as city:
             whole = (await city.get("/oversight-figures", params={"month": "2026-06"})).json()
         assert whole["city"]["complaints"]["filed"] == 2
+        # an order not completed yet (only its hold is known here): the page names its provider
+        pending = await place_hold(vouchers, elder, 500)
+        early = await own.post("/complaints", json={"subject": "provider", "order_id": pending["order_id"],
+                                                    "provider_id": str(provider), "text": "约好的时间没人来"})
+        assert early.status_code == 201 and early.json()["provider_id"] == str(provider), early.text
+        # a completed order's recorded provider wins over whatever the page sends
+        named = await own.post("/complaints", json={"subject": "order", "order_id": hold["order_id"],
+                                                    "provider_id": str(uuid.uuid4()), "text": "服务时间太短"})
+        assert named.status_code == 201 and named.json()["provider_id"] == str(provider), named.text
 
 
 def _jpeg_with_gps() -> bytes:
