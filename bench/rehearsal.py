@@ -84,7 +84,8 @@ async def main_async(args) -> int:
         sampler = asyncio.create_task(usage.run())
         t = time.monotonic()
         try:
-            figures = await rehearse(p, load_s=args.load_s, kill_at_s=args.kill_at_s, down_s=args.down_s)
+            figures = await rehearse(p, load_s=args.load_s, kill_at_s=args.kill_at_s, down_s=args.down_s,
+                                     place_every_s=args.place_every_s)
         finally:
             usage.stop = True
             await sampler
@@ -108,6 +109,7 @@ def main() -> int:
     ap.add_argument("--load-s", type=float, default=180)
     ap.add_argument("--kill-at-s", type=float, default=90)
     ap.add_argument("--down-s", type=float, default=60)
+    ap.add_argument("--place-every-s", type=float, default=0.15, help="a new order this often (and its delivery)")
     ap.add_argument("--key", default="replicas_rehearsal", help="the entry of bench/results/faults.json")
     args = ap.parse_args()
     return asyncio.run(main_async(args))

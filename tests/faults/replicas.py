@@ -257,7 +257,7 @@ async def rehearse(p: ReplicaPlatform, *, load_s: float, kill_at_s: float, down_
     world = p.world
     add_service_item(p, CODE, price_fen=100)
     second = new_provider(p, 3, [CODE])
-    add_caregivers(p, 6, [CODE])
+    add_caregivers(p, max(6, int(load_s / place_every_s / 40) + 1), [CODE])  # 50 orders a day each
     add_caregivers(p, 3, [CODE], provider_id=second["provider_id"], headers=second["headers"],
                    location=tuple(p.world["provider_location"]))
     family, officer = login(p, "family"), login(p, "officer")

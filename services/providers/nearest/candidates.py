@@ -83,7 +83,10 @@ class CandidateSearch:
                 today = self.today()
                 async with self.db.sessions() as session:
                     snap = await load_snapshot(session, today=today)
-                fresh = await asyncio.to_thread(CaregiverIndex, snap.records) if self.synced_at is None else None
+                # built whole at start-up, with the lists a first search from each cell would build
+                # (docs/decisions.md D62): the first requests cost what later ones do
+                fresh = (await asyncio.to_thread(lambda: CaregiverIndex(snap.records, warm_discs=True))
+                         if self.synced_at is None else None)
                 async with self._refresh_lock:
                     if fresh is not None:
                         self.index = fresh

@@ -59,6 +59,7 @@ from services.providers.nearest.rules.geodesy import (  # noqa: F401 - the geome
 # (resolution, rings to read there before moving to the next, coarser level); tuned by bench/matching.py
 DEFAULT_LEVELS = ((8, 4), (7, 1_000))
 MAX_SERVICE_RADIUS_M = 200_000.0  # beyond this a radius is a data error; it also bounds every search
+WARM_SHARE_OF_CACHE = 0.8  # `warm_discs` fills each level's disc cache at most this far
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +94,14 @@ class CaregiverIndex:
         *,
         levels: tuple[tuple[int, int], ...] = DEFAULT_LEVELS,
         prewarm: bool = True,
+        warm_discs: bool = False,
     ) -> None:
         """`prewarm` computes cell geometry, rings and the grid locating query points for the
         caregivers' area now (a few seconds for a city) so that first searches there are as fast as
         later ones; without it they are computed on first use (and points located with h3).
-        Answers are the same either way."""
+        `warm_discs` (with `prewarm`) also builds, now, the nearest-first lists a first search from
+        each cell of the caregivers' area would build (`warm_discs`): a service's first searches
+        then cost what later ones do. Answers are the same either way."""
         self._levels = [RingLevel(resolution, max_rings) for resolution, max_rings in levels]
         self._records: list[Caregiver | None] = []  # by slot
         self._ids: list[Hashable] = []  # by slot, the records' caregiver_id and provider_id (answers
@@ -113,6 +117,7 @@ class CaregiverIndex:
         self._provider_code_of: dict[Hashable, int] = {}
         self._skill_masks: dict[str, np.ndarray] = {}
         self._max_radius_chord2: dict[str, float] = {}
+        self._core_cells = 0  # cell numbers 0.. of the finest level covering the caregivers' area
         caregivers = list(caregivers)
         for caregiver in caregivers:
             _check(caregiver)
@@ -125,6 +130,8 @@ class CaregiverIndex:
                 level.table.add(core)  # first, so they get the low numbers prewarm covers
                 level.table.add(footprint_cells(wide_box, level.table.resolution))
                 level.table.prewarm(len(core), level.prewarm_rings)
+                if level is self._levels[0]:
+                    self._core_cells = len(core)
                 if core:
                     level.table.build_grid(*core_box)
         if caregivers:
@@ -139,6 +146,28 @@ class CaregiverIndex:
                 self._write(caregiver)
             for level in self._levels:
                 level.bulk_insert(self._records)
+            if prewarm and warm_discs:
+                self.warm_discs()
+
+    def warm_discs(self, *, share_of_cache: float = WARM_SHARE_OF_CACHE) -> int:
+        """One search per skill from the centre of every finest cell of the caregivers' area, so
+        the nearest-first list (`discs`) each would build on first use is built now; stops before
+        any level's disc cache is `share_of_cache` full (a full one is dropped whole). Returns the
+        searches run. What a first search from a cell cost (gathering its rings' buckets, sorting
+        them: ≈ 50 µs, most of a cold search) moves to start-up (bench/matching.py: first pass)."""
+        from services.providers.nearest.rules.discs import MAX_CACHED_DISC_MEMBERS
+
+        bound = share_of_cache * MAX_CACHED_DISC_MEMBERS
+        cells = self._levels[0].table.cells
+        searches = 0
+        for origin in range(self._core_cells):
+            if any(sum(level.discs._members.values()) > bound for level in self._levels):  # noqa: SLF001
+                break
+            lat, lon = h3i.cell_to_latlng(cells[origin])
+            for skill in self._max_radius_chord2:
+                self.nearest(lat, lon, skill=skill)
+                searches += 1
+        return searches
 
     # ---- keeping the index current ------------------------------------------------------------
 
