@@ -60,6 +60,7 @@ from services.providers.nearest.rules.geodesy import (  # noqa: F401 - the geome
 DEFAULT_LEVELS = ((8, 4), (7, 1_000))
 MAX_SERVICE_RADIUS_M = 200_000.0  # beyond this a radius is a data error; it also bounds every search
 WARM_SHARE_OF_CACHE = 0.8  # `warm_discs` fills each level's disc cache at most this far
+WARM_MAX_SEARCHES = 200_000  # and runs at most this many searches (≈ 7 s on this machine, quiet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,6 @@ class CaregiverIndex:
         self._provider_code_of: dict[Hashable, int] = {}
         self._skill_masks: dict[str, np.ndarray] = {}
         self._max_radius_chord2: dict[str, float] = {}
-        self._core_cells = 0  # cell numbers 0.. of the finest level covering the caregivers' area
         caregivers = list(caregivers)
         for caregiver in caregivers:
             _check(caregiver)
@@ -130,8 +130,6 @@ class CaregiverIndex:
                 level.table.add(core)  # first, so they get the low numbers prewarm covers
                 level.table.add(footprint_cells(wide_box, level.table.resolution))
                 level.table.prewarm(len(core), level.prewarm_rings)
-                if level is self._levels[0]:
-                    self._core_cells = len(core)
                 if core:
                     level.table.build_grid(*core_box)
         if caregivers:
@@ -149,19 +147,28 @@ class CaregiverIndex:
             if prewarm and warm_discs:
                 self.warm_discs()
 
-    def warm_discs(self, *, share_of_cache: float = WARM_SHARE_OF_CACHE) -> int:
-        """One search per skill from the centre of every finest cell of the caregivers' area, so
-        the nearest-first list (`discs`) each would build on first use is built now; stops before
-        any level's disc cache is `share_of_cache` full (a full one is dropped whole). Returns the
-        searches run. What a first search from a cell cost (gathering its rings' buckets, sorting
-        them: ≈ 50 µs, most of a cold search) moves to start-up (bench/matching.py: first pass)."""
+    def warm_discs(self, *, share_of_cache: float = WARM_SHARE_OF_CACHE, max_searches: int = WARM_MAX_SEARCHES) -> int:
+        """One search per skill from the centre of every finest cell holding caregivers, the
+        fullest first, so the nearest-first list (`discs`) each would build on first use is built
+        now; stops after `max_searches`, or before any level's disc cache is `share_of_cache` full
+        (a full one is dropped whole). Returns the searches run. What a first search from a cell
+        costs (gathering its rings' buckets and sorting them: most of a cold search) moves to
+        start-up, where people live (bench/matching.py: first pass). Cells without caregivers
+        (the countryside between villages) are left to their first search: warming every cell of
+        the city's box costs a city's area, not its caregivers, at every start."""
         from services.providers.nearest.rules.discs import MAX_CACHED_DISC_MEMBERS
 
         bound = share_of_cache * MAX_CACHED_DISC_MEMBERS
-        cells = self._levels[0].table.cells
+        finest = self._levels[0]
+        held: dict[int, int] = {}
+        for buckets in finest.buckets.values():
+            for cell, slots in buckets.items():
+                held[cell] = held.get(cell, 0) + len(slots)
+        cells = finest.table.cells
         searches = 0
-        for origin in range(self._core_cells):
-            if any(sum(level.discs._members.values()) > bound for level in self._levels):  # noqa: SLF001
+        for origin in sorted(held, key=lambda cell: (-held[cell], cell)):
+            if searches >= max_searches or any(sum(level.discs._members.values()) > bound  # noqa: SLF001
+                                               for level in self._levels):
                 break
             lat, lon = h3i.cell_to_latlng(cells[origin])
             for skill in self._max_radius_chord2:
