@@ -257,7 +257,7 @@ async def rehearse(p: ReplicaPlatform, *, load_s: float, kill_at_s: float, down_
     world = p.world
     add_service_item(p, CODE, price_fen=100)
     second = new_provider(p, 3, [CODE])
-    add_caregivers(p, max(6, int(load_s / place_every_s / 40) + 1), [CODE])  # 50 orders a day each
+    add_caregivers(p, max(6, int(load_s / place_every_s / 40) + 2), [CODE])  # 50 orders a day each
     add_caregivers(p, 3, [CODE], provider_id=second["provider_id"], headers=second["headers"],
                    location=tuple(p.world["provider_location"]))
     family, officer = login(p, "family"), login(p, "officer")
@@ -294,18 +294,24 @@ async def rehearse(p: ReplicaPlatform, *, load_s: float, kill_at_s: float, down_
         timeline["killed_s"] = time.monotonic() - t0
         await asyncio.sleep(down_s)
         # one after another, each when the last is ready (as a scheduler restarts pods one by one):
-        # five cold starts at once on two cores starve the running replicas for seconds
+        # five cold starts at once on two cores starve the running replicas for seconds. The load
+        # stops at load_s whether or not they are all back.
         restart_took_s: dict[str, float] = {}
-        for name in NAMES:
-            started = time.monotonic()
-            await asyncio.to_thread(p.start_process, f"{name}-1")
-            restart_took_s[name] = round(time.monotonic() - started, 1)
-        timeline["restarted_s"] = time.monotonic() - t0
+
+        async def restart() -> None:
+            for name in NAMES:
+                started = time.monotonic()
+                await asyncio.to_thread(p.start_process, f"{name}-1")
+                restart_took_s[name] = round(time.monotonic() - started, 1)
+            timeline["restarted_s"] = time.monotonic() - t0
+
+        restarting = asyncio.create_task(restart())
         await asyncio.sleep(max(0.0, load_s - (time.monotonic() - t0)))
         load.stop_placing.set()
         await tasks[0]
         load_stopped = time.monotonic()
         timeline["load_stopped_s"] = load_stopped - t0
+        await restarting
         # every outbox empty within OUTBOX_BOUND_S of the load stopping
         outbox_s = None
         while time.monotonic() - load_stopped < OUTBOX_BOUND_S + 5:
@@ -321,7 +327,8 @@ async def rehearse(p: ReplicaPlatform, *, load_s: float, kill_at_s: float, down_
         while time.monotonic() < deadline:
             states = {r["state"]: r["n"] for r in await fetch(p.dsn("orders"), "SELECT state, count(*) AS n FROM orders "
                                                                                  "WHERE notes LIKE '副本演练%' GROUP BY state")}
-            if set(states) <= {"settled"} and sum(states.values()) >= len(placed):
+            # settled, or (no caregiver left today, the deadline passed) unmatched: nothing more happens to them
+            if set(states) <= {"settled", "unmatched"} and sum(states.values()) >= len(placed):
                 break
             await asyncio.sleep(1)
         settled_s = round(time.monotonic() - load_stopped, 1)
