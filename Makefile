@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test prerequisites soak bench install clean
+.PHONY: up test prerequisites soak rehearsal bench install clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: prerequisites $(STAMP)
 
 soak: $(STAMP)
 	@$(PY) -m pytest tests/soak -q -s
+
+# two replicas of everything, one of each SIGKILLed under load (issue 27): bench/results/faults.json
+rehearsal: $(STAMP)
+	@$(PY) bench/rehearsal.py
 
 BENCHMARKS := matching http_clients events_relay vouchers_batch ordering meals settle_latency idle_platform
 

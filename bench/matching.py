@@ -207,6 +207,8 @@ def main() -> None:
         "--levels", type=parse_levels, default=DEFAULT_LEVELS, help="h3 levels as res:max_rings,…, e.g. 8:4,6:1000"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-warm", action="store_true",
+                        help="build the index as before issue 27: no per-cell lists built at start-up (warm_discs)")
     parser.add_argument("--repeat", type=int, default=3, help="passes over the queries; each query's best is kept")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "matching.json")
     args = parser.parse_args()
@@ -220,7 +222,7 @@ def main() -> None:
     warmup = synthetic_queries(np.random.default_rng(args.seed + 1), min(2_000, n_queries))
     generated_s = time.perf_counter() - started
     started = time.perf_counter()
-    index = CaregiverIndex(caregivers, levels=args.levels)
+    index = CaregiverIndex(caregivers, levels=args.levels, warm_discs=not args.no_warm)
     build_s = time.perf_counter() - started
     textbook = TextbookHaversineScan(caregivers)
     print(f"{n:,} caregivers, {n_queries:,} queries, h3 levels {format_levels(args.levels)}; generated in {generated_s:.1f} s, index built in {build_s:.2f} s")
@@ -261,12 +263,17 @@ def main() -> None:
         name: {"p50_us": percentile(passes[key][0], 50), "p99_us": percentile(passes[key][0], 99)}
         for name, key in (("indexed", "indexed"), ("exhaustive", "exhaustive"), ("indexed, run alone", "alone"))
     }
+    first_ratio_p99 = first_pass["exhaustive"]["p99_us"] / first_pass["indexed"]["p99_us"]
+    first_ratio_p50 = first_pass["exhaustive"]["p50_us"] / first_pass["indexed"]["p50_us"]
     summary["geopy geodesic (extrapolated)"] = {"p50_us": geodesic_scan_ms * 1_000, "p99_us": None, "mean_us": None}
     ratio = {
         "exhaustive_over_indexed_p50": summary["exhaustive (numpy, same kernel)"]["p50_us"] / summary["indexed"]["p50_us"],
         "exhaustive_over_indexed_p99": summary["exhaustive (numpy, same kernel)"]["p99_us"] / summary["indexed"]["p99_us"],
         "textbook_over_indexed_p99": summary["textbook numpy haversine"]["p99_us"] / summary["indexed"]["p99_us"],
         "geodesic_over_indexed_p50": geodesic_scan_ms * 1_000 / summary["indexed"]["p50_us"],
+        # the headline since issue 27: the first pass over the queries, as a service meets them
+        "first_pass_exhaustive_over_indexed_p99": first_ratio_p99,
+        "first_pass_exhaustive_over_indexed_p50": first_ratio_p50,
     }
 
     print("\n| method | p50 µs | p99 µs | mean µs |\n|---|---:|---:|---:|")
@@ -274,15 +281,17 @@ def main() -> None:
         p99 = f"{s['p99_us']:,.0f}" if s["p99_us"] is not None else "—"
         mean = f"{s['mean_us']:,.0f}" if s["mean_us"] is not None else "—"
         print(f"| {name} | {s['p50_us']:,.0f} | {p99} | {mean} |")
-    print(f"\nexhaustive / indexed: {ratio['exhaustive_over_indexed_p50']:.1f}× at p50, {ratio['exhaustive_over_indexed_p99']:.1f}× at p99 (target ≥ 8×)")
+    fi, fe = first_pass["indexed"], first_pass["exhaustive"]
+    print(f"\nFIRST PASS (the headline): indexed p50 {fi['p50_us']:,.0f} µs, p99 {fi['p99_us']:,.0f} µs; exhaustive p99 "
+          f"{fe['p99_us']:,.0f} µs: {first_ratio_p50:.1f}× at p50, {first_ratio_p99:.1f}× at p99 (target ≥ 8×)")
+    print(f"best of {max(1, args.repeat)} passes: exhaustive / indexed {ratio['exhaustive_over_indexed_p50']:.1f}× at p50, "
+          f"{ratio['exhaustive_over_indexed_p99']:.1f}× at p99")
     print(f"textbook haversine / indexed at p99: {ratio['textbook_over_indexed_p99']:.1f}×; geopy geodesic scan ≈ {geodesic_scan_ms:,.0f} ms a query ({geodesic_per_point_us:.0f} µs a point)")
     p99 = summary["indexed"]["p99_us"]
     print(f"indexed p99 {p99:,.0f} µs (target ≤ 1,000 µs): {'met' if p99 <= 1_000 else 'NOT met'}")
     print(f"answers identical to the exhaustive scan on {n_queries - mismatches:,}/{n_queries:,} queries; {short:,} queries had fewer than 10 qualified")
     print(f"largest sphere-vs-ellipsoid gap on the answers checked with geodesic: {geodesic_gap:.2%}")
     print(f"machine: {os.cpu_count()} cores, 1-min load average {load_before[0]:.2f} before and {load_after[0]:.2f} after timing")
-    fi, fe = first_pass["indexed"], first_pass["exhaustive"]
-    print(f"first pass only: indexed p50 {fi['p50_us']:,.0f} µs, p99 {fi['p99_us']:,.0f} µs; exhaustive p99 {fe['p99_us']:,.0f} µs ({fe['p99_us'] / fi['p99_us']:.1f}×)")
     print(f"times are each query's best of {max(1, args.repeat)} passes")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -296,7 +305,9 @@ def main() -> None:
         "summary": summary,
         "ratios": ratio,
         "targets": {"indexed_p99_us": 1_000, "exhaustive_over_indexed_p99": 8},
-        "targets_met": {"p99": p99 <= 1_000, "ratio": ratio["exhaustive_over_indexed_p99"] >= 8},
+        "targets_met": {"p99": fi["p99_us"] <= 1_000, "ratio": first_ratio_p99 >= 8,
+                        "ratio_best_of_passes": ratio["exhaustive_over_indexed_p99"] >= 8},
+        "warm_discs": not args.no_warm,
         "mismatches": mismatches,
         "queries_with_fewer_than_k": short,
         "geodesic_per_point_us": geodesic_per_point_us,

@@ -76,7 +76,7 @@ class Target:
 
 
 async def closed_loop(client: httpx.AsyncClient | None, target: Target, body: dict, clients: int, warmup_s: float,
-                      measure_s: float, on_placed=None, meter: CpuMeter | None = None) -> dict:
+                      measure_s: float, on_placed=None, meter: CpuMeter | None = None, body_fn=None) -> dict:
     """`clients` loops POSTing back to back; counts only answers that arrive inside the window.
     `client` None: each loop has its own RawHttp keep-alive connection; else the shared httpx client."""
     samples: list[tuple[float, float, int]] = []
@@ -89,13 +89,14 @@ async def closed_loop(client: httpx.AsyncClient | None, target: Target, body: di
         try:
             while time.perf_counter() < stop_at:
                 headers = {**target.headers, "Idempotency-Key": str(uuid.uuid4()), "Content-Type": "application/json"}
+                payload = body_fn() if body_fn else content
                 t0 = time.perf_counter()
                 answer = b""
                 try:
                     if raw is not None:
-                        status, answer = await raw.request("POST", target.path, headers, content)
+                        status, answer = await raw.request("POST", target.path, headers, payload)
                     else:
-                        r = await client.post(url, content=content, headers=headers)
+                        r = await client.post(url, content=payload, headers=headers)
                         status, answer = r.status_code, r.content
                 except (httpx.HTTPError, OSError, asyncio.IncompleteReadError):
                     status = 599
@@ -221,6 +222,61 @@ def order_body(elder_id: str) -> dict:
             "window_end": (start + timedelta(hours=1)).isoformat(), "notes": "压测", "payment": "self_pay"}
 
 
+async def add_voucher_elders(plat: LivePlatform, n: int) -> list[str]:
+    """`n` elders with community-voucher wallets, for the main path: the orders' and vouchers' copies
+    of the demo elder (same district, street, grade and economic status, so the same entitlement),
+    `n` times over under new ids, a few hundred metres apart, written straight into the two
+    services' databases (what `elder.*` events would have written; 10,000 elders through the
+    assessment API would take the bench longer than the bench), then this month's vouchers issued
+    by the vouchers service's own run (POST /api/vouchers/issuance-runs through the gateway)."""
+    import random
+
+    import asyncpg
+
+    rng = random.Random(27)
+    ids = [uuid.uuid4() for _ in range(n)]
+    jitter = [((rng.random() - 0.5) * 0.01, (rng.random() - 0.5) * 0.01) for _ in range(n)]
+    elder_id = uuid.UUID(plat.world["elder_id"])
+    now = datetime.now(CITY_TZ)
+    for service in ("orders", "vouchers"):
+        conn = await asyncpg.connect(user="postgres", host="127.0.0.1", database=plat.databases[service])
+        try:
+            row = dict(await conn.fetchrow("SELECT * FROM elders WHERE elder_id = $1", elder_id))
+            columns = list(row)
+            records = []
+            for i, (dlat, dlon) in zip(ids, jitter):
+                copy = dict(row, elder_id=i, updated_at=now)
+                if copy.get("lat") is not None:
+                    copy["lat"], copy["lon"] = copy["lat"] + dlat, copy["lon"] + dlon
+                if "assessment_id" in copy and copy["assessment_id"] is not None:
+                    copy["assessment_id"] = uuid.uuid4()
+                records.append(tuple(copy[c] for c in columns))
+            await conn.copy_records_to_table("elders", records=records, columns=columns)
+        finally:
+            await conn.close()
+    city = login_headers(plat.url, plat.account("city_officer"))
+    async with httpx.AsyncClient(timeout=600) as c:
+        r = await c.post(f"{plat.url}/api/vouchers/issuance-runs", headers={**city, "Idempotency-Key": str(uuid.uuid4())},
+                         json={"month": now.strftime("%Y-%m")})
+        if r.status_code >= 400:
+            raise RuntimeError(f"issuance run: {r.status_code} {r.text[:300]}")
+        issued = r.json().get("issued_count")
+    print(f"  {n:,} elders with wallets (issued {issued} vouchers)", flush=True)
+    return [str(i) for i in ids]
+
+
+class VoucherBodies:
+    """The main path's bodies: voucher-paid, the next elder each time (round the 10,000)."""
+
+    def __init__(self, elder_ids: list[str], template: dict) -> None:
+        self.elder_ids, self.template, self.i = elder_ids, template, 0
+
+    def __call__(self) -> bytes:
+        self.i += 1
+        return json.dumps(self.template | {"elder_id": self.elder_ids[self.i % len(self.elder_ids)],
+                                           "payment": "community"}).encode()
+
+
 async def dispatch_split(dbname: str, order_ids: list[str]) -> dict:
     """Server-side split of place→accepted for these orders: created → first offered (dispatch),
     offered → accepted (the provider's poll and accept call)."""
@@ -256,9 +312,10 @@ async def order_states(dbname: str) -> tuple[dict[str, int], list[float]]:
 # ---- the run ---------------------------------------------------------------------------------
 
 async def bench(plat: LivePlatform, hello_url: str, hello_proc, levels: list[int], warmup_s: float,
-                measure_s: float, client_kind: str) -> dict:
+                measure_s: float, client_kind: str, elders: int = 10_000, names=("hello", "direct", "gateway", "voucher")) -> dict:
     world = plat.world
     family = login_headers(plat.url, plat.account("family"))
+    officer = login_headers(plat.url, plat.account("officer"))
     provider = login_headers(plat.url, plat.account("provider_admin"))
     body = order_body(world["elder_id"])
     hello_body = body
@@ -269,7 +326,11 @@ async def bench(plat: LivePlatform, hello_url: str, hello_proc, levels: list[int
         "hello": Target("hello", hello_url, "", {}, "/hello"),
         "direct": Target("direct", plat.service_url("orders"), "", family, "/orders"),
         "gateway": Target("gateway", plat.url, "/api/orders", family, "/api/orders/orders"),
+        # the main path: voucher-paid (a hold in vouchers per order), 10,000 elders, placed by the
+        # district's officer through the gateway
+        "voucher": Target("voucher", plat.url, "/api/orders", officer, "/api/orders/orders"),
     }
+    voucher_bodies = VoucherBodies(await add_voucher_elders(plat, elders), body) if "voucher" in names else None
     runs: list[dict] = []
     capacity = 8  # the demo caregiver
     used = 0
@@ -281,16 +342,17 @@ async def bench(plat: LivePlatform, hello_url: str, hello_proc, levels: list[int
         capacity += CAREGIVER_LIMIT * await add_caregivers(side, plat.url, provider, world, 8)
         await asyncio.sleep(1.0)
         # warm every path once: imports, pools, the service-item cache, the elder copy
-        for name in ("direct", "gateway"):
+        for name in [n for n in ("direct", "gateway", "voucher") if n in names]:
             acc = AutoAccepter(targets[name], provider)
             task = asyncio.create_task(acc.run())
-            await closed_loop(client, targets[name], body, 2, 0.0, 1.0, on_placed=acc.on_placed)
+            await closed_loop(client, targets[name], body, 2, 0.0, 1.0, on_placed=acc.on_placed,
+                              body_fn=voucher_bodies if name == "voucher" else None)
             await acc.drain(20)
             await task
             used += len(acc.accepted)
         await closed_loop(client, targets["hello"], hello_body, 2, 0.0, 1.0)
         for clients in levels:
-            for name in ("hello", "direct", "gateway"):
+            for name in names:
                 target = targets[name]
                 acc = None
                 if name != "hello":
@@ -303,7 +365,8 @@ async def bench(plat: LivePlatform, hello_url: str, hello_proc, levels: list[int
                     acc_task = asyncio.create_task(acc.run())
                 waited, busy_before = await asyncio.to_thread(wait_quiet)
                 r = await closed_loop(client, target, hello_body if name == "hello" else body, clients, warmup_s,
-                                      measure_s, on_placed=acc.on_placed if acc else None, meter=meter)
+                                      measure_s, on_placed=acc.on_placed if acc else None, meter=meter,
+                                      body_fn=voucher_bodies if name == "voucher" else None)
                 r |= {"clients": clients, "target": name, "load": load_note(), "waited_for_quiet_s": round(waited, 1),
                       "machine_busy_before_pct": busy_before}
                 if acc:
@@ -446,15 +509,58 @@ def report(result: dict) -> dict:
     print(f"fraction of the ceiling (sustained gateway orders/s ÷ best hello req/s): "
           f"{summary['gateway_fraction_of_ceiling']:.1%}")
     print(f"target ≥ 100 orders/s through the gateway: {'met' if s['sustained_gateway_orders_per_s'] >= 100 else 'NOT met'}")
+    if any(r["target"] == "voucher" for r in runs):
+        summary |= main_path(runs)
     print(f"orders by state at the end: {result['order_states']}  (server-side placed→accepted "
           f"p50 {ms(result['db_accept_lag_p50_s'])} ms, p99 {ms(result['db_accept_lag_p99_s'])} ms over all orders)")
     return summary
+
+
+def main_path(runs: list[dict]) -> dict:
+    """The voucher-paid main path against the self-paid figure of the same run: sustained rate,
+    CPU per order, and their ratios level by level."""
+    v = sustained(runs, "voucher")
+    best_v = max((r for r in runs if r["target"] == "voucher"), key=lambda r: r["placed_per_s"])
+    at = v or best_v
+    per_order = cpu_ms_per_order(at)
+    levels = []
+    for r in runs:
+        if r["target"] != "voucher":
+            continue
+        g = next((x for x in runs if x["clients"] == r["clients"] and x["target"] == "gateway"), None)
+        cv, cg = cpu_ms_per_order(r), cpu_ms_per_order(g) if g else None
+        levels.append({"clients": r["clients"], "voucher_per_s": round(r["placed_per_s"], 1),
+                       "voucher_p99_ms": round(r["post_p99_s"] * 1000, 1) if r["post_p99_s"] else None,
+                       "voucher_cpu_ms_per_order": round(cv, 2) if cv else None,
+                       "self_paid_cpu_ms_per_order": round(cg, 2) if cg else None,
+                       "voucher_over_self_paid_rate": round(r["placed_per_s"] / g["placed_per_s"], 3) if g else None,
+                       "voucher_over_self_paid_cpu": round(cv / cg, 3) if cv and cg else None})
+    out = {"main_path": {
+        "what": "voucher-paid (community) orders over 10,000 elders with wallets, placed by the district officer "
+                "through the gateway; a hold in vouchers per order",
+        "sustained_orders_per_s": round(v["placed_per_s"], 1) if v else 0.0,
+        "sustained_at_clients": v["clients"] if v else None,
+        "max_orders_per_s": round(best_v["placed_per_s"], 1),
+        "platform_cpu_ms_per_order": round(per_order, 2) if per_order else None,
+        "targets": {"orders_per_s": 150, "post_p99_ms": 150, "platform_cpu_ms_per_order": 10},
+        "per_level": levels}}
+    m = out["main_path"]
+    print(f"\nmain path (voucher-paid, 10,000 elders, through the gateway): sustained {m['sustained_orders_per_s']}/s"
+          + (f" at {m['sustained_at_clients']} clients" if v else "") + f", best {m['max_orders_per_s']}/s; "
+          f"platform CPU {m['platform_cpu_ms_per_order']} ms an order (target ≤ 10)")
+    print("per level: " + "; ".join(f"{x['clients']} clients: ×{x['voucher_over_self_paid_rate']} the self-paid rate, "
+                                    f"CPU {x['voucher_cpu_ms_per_order']} vs {x['self_paid_cpu_ms_per_order']} ms"
+                                    for x in levels))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--levels", type=str, default="", help="comma-separated client counts (overrides the default)")
+    ap.add_argument("--paths", default="hello,direct,gateway,voucher",
+                    help="which of hello, direct, gateway (self-paid), voucher (the main path) to measure")
+    ap.add_argument("--elders", type=int, default=10_000, help="elders with wallets for the voucher path")
     ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
                     help="load generator's HTTP client for the measured POSTs (the accepter always uses httpx)")
     args = ap.parse_args()
@@ -475,7 +581,8 @@ def main() -> None:
     plat.start()
     hello_proc, hello_url = start_hello()
     try:
-        result = asyncio.run(bench(plat, hello_url, hello_proc, levels, warmup_s, measure_s, args.client))
+        result = asyncio.run(bench(plat, hello_url, hello_proc, levels, warmup_s, measure_s, args.client,
+                                   elders=args.elders, names=tuple(args.paths.split(","))))
     finally:
         stop_process(hello_proc)
         plat.stop()
@@ -484,7 +591,8 @@ def main() -> None:
            "load_generator": (f"{'RawHttp (bench/live_platform.py)' if args.client == 'raw' else 'httpx.AsyncClient'} "
                               f"on {loop_name}, closed loop, one keep-alive connection per client, one process "
                               f"(this one, which also runs the auto-accepter on httpx)"),
-           "payment": "self_pay", "accept_poll_ms": ACCEPT_POLL_S * 1000, "warmup_s": warmup_s, "measure_s": measure_s,
+           "payment": "self_pay (direct, gateway); community voucher over 10,000 elders (voucher: the main path)",
+           "accept_poll_ms": ACCEPT_POLL_S * 1000, "warmup_s": warmup_s, "measure_s": measure_s,
            "p99_limit_ms": P99_LIMIT_S * 1000, "target_orders_per_s": 100, "load_at_end": load_note(),
            "duration_s": round(time.time() - started), **summary,
            "order_states": result["order_states"], "caregiver_capacity": result["caregiver_capacity"],

@@ -99,7 +99,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, c
                              clock=clock or system_clock)
         app.state.ctx = ctx
         if settings.kafka_bootstrap:
-            ctx.link = KafkaLink(settings.kafka_bootstrap, client_id=f"youfu-{spec.name}")
+            ctx.link = KafkaLink(settings.kafka_bootstrap, client_id=f"youfu-{settings.instance(spec.name)}")
             ctx.relay = OutboxRelay(db, ctx.link, poll_s=settings.outbox_poll_s,
                                     retention_s=settings.outbox_retention_s,
                                     on_sent=lambda n: metrics.events_published.labels(spec.name).inc(n),
@@ -114,7 +114,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, c
                 sub.max_attempts = settings.consumer_max_attempts
             if ctx.subscriptions:
                 group = spec.consumer_group(ctx) if spec.consumer_group else spec.name
-                runner = ConsumerRunner(db, settings.kafka_bootstrap, ctx.subscriptions, client_id=f"youfu-{spec.name}",
+                runner = ConsumerRunner(db, settings.kafka_bootstrap, ctx.subscriptions,
+                                        client_id=f"youfu-{settings.instance(spec.name)}",
                                         group=group,
                                         on_outcome=lambda t, o: metrics.events_consumed.labels(spec.name, t, o).inc(),
                                         topic_prefix=settings.topic_prefix,
@@ -122,7 +123,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, c
                 runner.start()
                 ctx.consumers.append(runner)
         ctx.periodic.start(spec.periodic, ctx)
-        log.info("%s started", spec.name)
+        log.info("%s started (instance %s)", spec.name, settings.instance(spec.name))
         # what start-up built (the app, its models, the metadata) lives as long as the process: out
         # of the collector's way, a full collection under load scans only what requests left behind
         gc.collect()

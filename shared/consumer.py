@@ -324,8 +324,20 @@ class ConsumerRunner:
 
 
 def _commit(consumer, handled: dict) -> None:
-    """Commit the next offset of every partition handled since the last commit, and forget them."""
+    """Commit the next offset of every partition handled since the last commit, and forget them.
+
+    A commit refused because the group is rebalancing (another replica joined or left) is given
+    up, not retried and not a reason to close the consumer: closing sends LeaveGroup, and a member
+    leaving while a rebalance is pending wedges the bundled broker's group for good
+    (tests/faults/repro_tansu_group_wedge.py). The next poll takes part in the rebalance; the
+    records are redelivered to whichever replica owns their partition, and the inbox drops the
+    repeats."""
+    from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
     from kafka.structs import OffsetAndMetadata
 
-    consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in handled.items()})
+    try:
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in handled.items()})
+    except (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError) as exc:
+        log.info("offsets not committed during a rebalance (%s); redelivered records are dropped by the inbox",
+                 type(exc).__name__)
     handled.clear()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,11 @@ class Settings(BaseSettings):
     topic_prefix: str = ""  # namespaces every topic on a shared broker (a staging copy, or one test module)
     log_json: bool = True
     log_level: str = "INFO"
+    # Which replica this process is (`youfu up --replicas N` sets gateway-2, orders-1 …; in
+    # Kubernetes the pod name). Names the process to the broker (client ids) and in logs; consumer
+    # groups stay per service, except the gateway's notices, one group per replica (gateway/consumers.py:
+    # empty, the host and port, so a restarted replica keeps its group). Empty: the host name and process id.
+    instance_id: str = ""
 
     jwt_public_key: str = ""  # PEM; falls back to var/keys/jwt_public.pem
     jwt_private_key: str = ""  # PEM; gateway only; falls back to var/keys/jwt_private.pem
@@ -44,14 +50,16 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_idle_after_s: float = 5.0  # then fetches are held 250 ms, not 25 (shared/consumer.py)
     http_timeout_s: float = 5.0
-    # this process among replicas of it (the gateway's notices consumer group); empty: host and port
-    instance_id: str = ""
     notices_heartbeat_s: float = 15.0  # a comment line on every open notices stream this often
     # PostgreSQL connections per process, opened as needed and then kept: five processes at 20 use
     # 100, which is PostgreSQL's default max_connections; raise both together
     db_pool_size: int = 20
     service_urls: dict[str, str] = {}  # explicit per-service base URLs (tests); env YOUFU_<NAME>_URL otherwise
     database_urls: dict[str, str] = {}  # explicit per-process URLs (tests); env YOUFU_<NAME>_DATABASE_URL otherwise
+
+    def instance(self, process: str) -> str:
+        """This replica's name: `instance_id`, else `<process>@<host>-<pid>` (unique on a machine and across pods)."""
+        return self.instance_id or f"{process}@{socket.gethostname()}-{os.getpid()}"
 
     def database_url(self, service: str) -> str:
         # One URL per service (YOUFU_ORDERS_DATABASE_URL …); embedded default: a SQLite file each.

@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start broker, services and gateway on this machine")
     up.add_argument("--no-seed", action="store_true", help="don't load demo data")
+    up.add_argument("--replicas", type=int, default=1, metavar="N",
+                    help="N processes of each service and of the gateway behind a local round-robin balancer on "
+                         "the usual ports (needs PostgreSQL: YOUFU_<PROCESS>_DATABASE_URL)")
     sv = sub.add_parser("serve", help="run one process (used by `up` and in containers)")
     sv.add_argument("process", choices=PROCESSES)
     mg = sub.add_parser("migrate", help="apply migrations")
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         from youfu.launcher import up as run_up
 
-        return run_up(settings, seed=not args.no_seed)
+        return run_up(settings, seed=not args.no_seed, replicas=max(1, args.replicas))
     if args.command == "serve":
         from youfu.launcher import serve
 

@@ -55,15 +55,43 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
     raise LaunchError(f"{url} not ready after {timeout_s:.0f}s (see var/logs)")
 
 
-def up(settings: Settings, *, seed: bool = True, ready_timeout_s: float = 60.0) -> int:
+def replica_plan(settings: Settings, replicas: int) -> dict[str, list[int]]:
+    """The port of each replica of each process: one replica listens on the process's own port;
+    several listen on free ports behind the balancer, which takes the process's own port."""
+    from youfu.broker import free_port
+
+    if replicas <= 1:
+        return {p: [settings.port(p)] for p in PROCESSES}
+    return {p: [free_port(settings.host) for _ in range(replicas)] for p in PROCESSES}
+
+
+def check_replicas(settings: Settings, replicas: int) -> None:
+    if replicas <= 1:
+        return
+    embedded = [p for p in PROCESSES if not settings.database_url(p).startswith("postgresql")]
+    if embedded:
+        raise LaunchError(f"--replicas {replicas} needs PostgreSQL (replicas share one database each; SQLite files "
+                          f"cannot be shared): set YOUFU_<PROCESS>_DATABASE_URL for {', '.join(embedded)}")
+
+
+def up(settings: Settings, *, seed: bool = True, ready_timeout_s: float = 60.0, replicas: int = 1) -> int:
+    """`replicas` > 1: that many processes of each service and of the gateway, each with its own
+    instance id (YOUFU_INSTANCE_ID = <process>-<n>), behind one local balancer per process on the
+    process's usual port (youfu/balancer.py); the services reach each other through the balancers.
+    A replica that dies is started again (as Kubernetes would), the others keep answering."""
     var = settings.var_dir.resolve()
     logs = var / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     ensure_dev_keys(var)
     settings = Settings(var_dir=var)
-    check_ports(settings)
-    broker = None
-    procs: dict[str, subprocess.Popen] = {}
+    try:
+        check_replicas(settings, replicas)
+        check_ports(settings)
+    except LaunchError as exc:
+        say(f"✗ {exc}")
+        return 1
+    broker = balancer = None
+    procs: dict[tuple[str, int], subprocess.Popen] = {}
     stopping = {"flag": False}
 
     def on_signal(signum, _frame):
@@ -81,16 +109,37 @@ def up(settings: Settings, *, seed: bool = True, ready_timeout_s: float = 60.0) 
         say("✓ applying migrations")
         migrate_all(settings)
         env = dict(os.environ, YOUFU_VAR_DIR=str(var), YOUFU_KAFKA_BOOTSTRAP=bootstrap)
+        plan = replica_plan(settings, replicas)
+        if replicas > 1:  # every process finds the others at their balancer
+            env |= {f"YOUFU_{p.upper()}_URL": f"http://{settings.host}:{settings.port(p)}" for p in PROCESSES}
         private = settings.private_key_pem
-        for process in PROCESSES:
+
+        def start(process: str, i: int) -> subprocess.Popen:
             child_env = dict(env, YOUFU_SERVICE_TOKEN=mint_service_token(private, process))
-            log = open(logs / f"{process}.log", "ab")
-            procs[process] = subprocess.Popen([sys.executable, "-m", "youfu", "serve", process], env=child_env,
-                                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        for process, proc in procs.items():
-            url = f"http://{settings.host}:{settings.port(process)}"
+            name = process
+            if replicas > 1:
+                name = f"{process}-{i + 1}"
+                child_env |= {f"YOUFU_{process.upper()}_PORT": str(plan[process][i]), "YOUFU_INSTANCE_ID": name}
+            log = open(logs / f"{name}.log", "ab")
+            return subprocess.Popen([sys.executable, "-m", "youfu", "serve", process], env=child_env,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+        for process in PROCESSES:
+            for i in range(len(plan[process])):
+                procs[(process, i)] = start(process, i)
+        for (process, i), proc in procs.items():
+            url = f"http://{settings.host}:{plan[process][i]}"
             wait_ready(url, proc, ready_timeout_s)
-            say(f"✓ {process:<10} ready  {url}")
+            say(f"✓ {process + (f'-{i + 1}' if replicas > 1 else ''):<12} ready  {url}")
+        if replicas > 1:
+            pools = [f"{p}={settings.port(p)}=" + ",".join(f"http://{settings.host}:{port}" for port in plan[p])
+                     for p in PROCESSES]
+            log = open(logs / "balancer.log", "ab")
+            balancer = subprocess.Popen([sys.executable, "-m", "youfu.balancer", "--host", settings.host, *pools],
+                                        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            for p in PROCESSES:
+                wait_ready(f"http://{settings.host}:{settings.port(p)}", balancer, ready_timeout_s)
+            say(f"✓ balancer (round robin per request) in front of {replicas} replicas of each process")
         if seed:
             _seed(settings)
         gw = f"http://{settings.host}:{settings.port('gateway')}"
@@ -104,9 +153,17 @@ def up(settings: Settings, *, seed: bool = True, ready_timeout_s: float = 60.0) 
         say("Logs in var/logs/. Press Ctrl-C to stop.")
         say("READY")
         while not stopping["flag"]:
-            for process, proc in procs.items():
-                if proc.poll() is not None:
-                    raise LaunchError(f"{process} stopped unexpectedly with code {proc.returncode} (see var/logs/{process}.log)")
+            for (process, i), proc in list(procs.items()):
+                if proc.poll() is None:
+                    continue
+                if replicas <= 1:
+                    raise LaunchError(f"{process} stopped unexpectedly with code {proc.returncode} "
+                                      f"(see var/logs/{process}.log)")
+                say(f"! {process}-{i + 1} stopped with code {proc.returncode}; starting it again "
+                    f"(the other replicas answer meanwhile)")
+                procs[(process, i)] = start(process, i)
+            if balancer is not None and balancer.poll() is not None:
+                raise LaunchError(f"the balancer stopped with code {balancer.returncode} (see var/logs/balancer.log)")
             time.sleep(0.3)
         return 0
     except LaunchError as exc:
@@ -114,6 +171,8 @@ def up(settings: Settings, *, seed: bool = True, ready_timeout_s: float = 60.0) 
         return 1
     finally:
         say("stopping …")
+        if balancer is not None:
+            stop_process(balancer)
         for proc in procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

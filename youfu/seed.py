@@ -245,10 +245,18 @@ def demo_plan(client: httpx.Client, assessor: dict, family: dict, elder_id: str,
         return live["plan_id"]
     plan = next((p for p in plans if p["state"] in ("draft", "awaiting_consent")), None)
     if plan is None:
-        plan = _ok(client.post(f"/api/assessment/elders/{elder_id}/care-plans",
-                               headers={**assessor, "Idempotency-Key": "seed-plan-wang"},
-                               json={"start_date": datetime.now(CITY_TZ).date().isoformat(),
-                                     "items": [{**item, "provider_id": provider_id} for item in DEMO_PLAN_ITEMS]}))
+        body = {"start_date": datetime.now(CITY_TZ).date().isoformat(),
+                "items": [{**item, "provider_id": provider_id} for item in DEMO_PLAN_ITEMS]}
+        for _ in range(20):
+            # with several providers replicas (`youfu up --replicas`), the one asked whether the demo
+            # caregiver covers the elder may not have read the caregiver yet (it re-reads every
+            # index_refresh_s): the answer is then a 422 for the provider, and it comes right soon
+            r = client.post(f"/api/assessment/elders/{elder_id}/care-plans",
+                            headers={**assessor, "Idempotency-Key": "seed-plan-wang"}, json=body)
+            if r.status_code != 422 or "provider_id" not in r.text:
+                break
+            time.sleep(0.5)
+        plan = _ok(r)
     if plan["state"] == "draft":
         plan = _ok(client.post(f"/api/assessment/care-plans/{plan['plan_id']}/submit", headers=assessor))
     _ok(client.post(f"/api/assessment/care-plans/{plan['plan_id']}/consent", headers=family,

@@ -25,8 +25,10 @@ class ProvidersSettings(BaseSettings):
     rating_prior_count: int = 5
     # Each replica keeps its own index current with its own writes and the events it consumes,
     # and this often re-reads from the database what other replicas wrote and the events they
-    # consumed (everything, on the first look of a new day). 0: only at start-up.
-    index_refresh_s: float = 30.0
+    # consumed (everything, on the first look of a new day). 0: only at start-up. 2 s: a provider
+    # suspended through one replica is offered by no other more than ~2 s later (issue 27 asks
+    # ≤ 5 s; docs/decisions.md D62).
+    index_refresh_s: float = 2.0
     # The nearest this many qualified caregivers are scored; the best k of them are answered.
     candidate_pool: int = 30
     # Addresses → points: "offline" (the built-in gazetteer of districts and streets, no network)

@@ -133,6 +133,21 @@ def test_prewarm_changes_cost_not_answers():
         assert warm.nearest(lat, lon, skill="助餐") == lazy.nearest(lat, lon, skill="助餐")
 
 
+def test_warming_the_cells_lists_at_build_changes_cost_not_answers():
+    """Issue 27: `warm_discs` builds at start-up the lists first searches would build; the answers stay
+    the exhaustive scan's, and a search from a warmed cell builds nothing more."""
+    caregivers = [carer(i, 37 * i % 5000, east_m=53 * i % 4000 - 2000, skills=("助餐", "助浴")[: 1 + i % 2])
+                  for i in range(300)]
+    warm, lazy = CaregiverIndex(caregivers, warm_discs=True), CaregiverIndex(caregivers)
+    built = [sum(level.discs._members.values()) for level in warm._levels]
+    assert sum(built) > 0 and all(sum(level.discs._members.values()) == 0 for level in lazy._levels)
+    for metres in range(-6000, 6000, 700):
+        lat, lon = north_of(metres, metres / 2)
+        for skill in ("助餐", "助浴"):
+            assert both(warm, lat, lon, skill=skill) == lazy.nearest(lat, lon, skill=skill)
+    assert warm.warm_discs() > 0  # runs again over the same cells: nothing is lost
+
+
 @pytest.mark.parametrize(
     "caregiver",
     [

@@ -10,7 +10,7 @@ as an exhaustive scan would give, and the answer is the best `k` of the pool by 
 Keeping it current. This process applies its own writes right after they commit
 (`refresh_provider` re-reads one provider) and the load and rating events it consumes
 (`apply_load`, `apply_rating`). With several replicas each consumes only part of the events and
-sees the others' writes only in the database, so every `index_refresh_s` (30 s by default) each
+sees the others' writes only in the database, so every `index_refresh_s` (2 s by default) each
 replica re-reads from the database every provider changed since its last look (`sync`), and
 on the first look of a new day (Asia/Shanghai) it re-reads everything: loads start again from
 zero and documents that ran out at midnight drop out. (A full re-read of a city's 100k
@@ -38,8 +38,10 @@ from services.providers.views import rating_view
 from shared.db import Database
 
 # How far back each look reaches before the previous one began: covers replicas' clocks apart
-# and transactions that took their time to commit after reading the clock.
-SYNC_OVERLAP = timedelta(seconds=60)
+# and transactions that took their time to commit after reading the clock. (60 s when the look
+# came every 30 s; at every 2 s a provider changed is re-read for as long as this, so it is kept
+# to what a slow commit can take — docs/decisions.md D62.)
+SYNC_OVERLAP = timedelta(seconds=15)
 
 
 class CandidateSearch:
@@ -81,7 +83,10 @@ class CandidateSearch:
                 today = self.today()
                 async with self.db.sessions() as session:
                     snap = await load_snapshot(session, today=today)
-                fresh = await asyncio.to_thread(CaregiverIndex, snap.records) if self.synced_at is None else None
+                # built whole at start-up, with the lists a first search from each cell would build
+                # (docs/decisions.md D62): the first requests cost what later ones do
+                fresh = (await asyncio.to_thread(lambda: CaregiverIndex(snap.records, warm_discs=True))
+                         if self.synced_at is None else None)
                 async with self._refresh_lock:
                     if fresh is not None:
                         self.index = fresh

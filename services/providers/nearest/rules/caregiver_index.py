@@ -59,6 +59,8 @@ from services.providers.nearest.rules.geodesy import (  # noqa: F401 - the geome
 # (resolution, rings to read there before moving to the next, coarser level); tuned by bench/matching.py
 DEFAULT_LEVELS = ((8, 4), (7, 1_000))
 MAX_SERVICE_RADIUS_M = 200_000.0  # beyond this a radius is a data error; it also bounds every search
+WARM_SHARE_OF_CACHE = 0.8  # `warm_discs` fills each level's disc cache at most this far
+WARM_MAX_SEARCHES = 200_000  # and runs at most this many searches (≈ 7 s on this machine, quiet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +95,14 @@ class CaregiverIndex:
         *,
         levels: tuple[tuple[int, int], ...] = DEFAULT_LEVELS,
         prewarm: bool = True,
+        warm_discs: bool = False,
     ) -> None:
         """`prewarm` computes cell geometry, rings and the grid locating query points for the
         caregivers' area now (a few seconds for a city) so that first searches there are as fast as
         later ones; without it they are computed on first use (and points located with h3).
-        Answers are the same either way."""
+        `warm_discs` (with `prewarm`) also builds, now, the nearest-first lists a first search from
+        each cell of the caregivers' area would build (`warm_discs`): a service's first searches
+        then cost what later ones do. Answers are the same either way."""
         self._levels = [RingLevel(resolution, max_rings) for resolution, max_rings in levels]
         self._records: list[Caregiver | None] = []  # by slot
         self._ids: list[Hashable] = []  # by slot, the records' caregiver_id and provider_id (answers
@@ -139,6 +144,37 @@ class CaregiverIndex:
                 self._write(caregiver)
             for level in self._levels:
                 level.bulk_insert(self._records)
+            if prewarm and warm_discs:
+                self.warm_discs()
+
+    def warm_discs(self, *, share_of_cache: float = WARM_SHARE_OF_CACHE, max_searches: int = WARM_MAX_SEARCHES) -> int:
+        """One search per skill from the centre of every finest cell holding caregivers, the
+        fullest first, so the nearest-first list (`discs`) each would build on first use is built
+        now; stops after `max_searches`, or before any level's disc cache is `share_of_cache` full
+        (a full one is dropped whole). Returns the searches run. What a first search from a cell
+        costs (gathering its rings' buckets and sorting them: most of a cold search) moves to
+        start-up, where people live (bench/matching.py: first pass). Cells without caregivers
+        (the countryside between villages) are left to their first search: warming every cell of
+        the city's box costs a city's area, not its caregivers, at every start."""
+        from services.providers.nearest.rules.discs import MAX_CACHED_DISC_MEMBERS
+
+        bound = share_of_cache * MAX_CACHED_DISC_MEMBERS
+        finest = self._levels[0]
+        held: dict[int, int] = {}
+        for buckets in finest.buckets.values():
+            for cell, slots in buckets.items():
+                held[cell] = held.get(cell, 0) + len(slots)
+        cells = finest.table.cells
+        searches = 0
+        for origin in sorted(held, key=lambda cell: (-held[cell], cell)):
+            if searches >= max_searches or any(sum(level.discs._members.values()) > bound  # noqa: SLF001
+                                               for level in self._levels):
+                break
+            lat, lon = h3i.cell_to_latlng(cells[origin])
+            for skill in self._max_radius_chord2:
+                self.nearest(lat, lon, skill=skill)
+                searches += 1
+        return searches
 
     # ---- keeping the index current ------------------------------------------------------------
 
