@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import event_type, make_event
+from shared.fast_sql import FastTx
 from shared.outbox import add_event
 
 TOPIC = "youfu.vouchers"
@@ -19,6 +20,11 @@ SOURCE = "/youfu/vouchers"
 def publish(session: AsyncSession, data: BaseModel) -> None:
     """Queue an event in the caller's transaction (sent only if it commits)."""
     add_event(session, make_event(data, source=SOURCE))
+
+
+async def publish_fast(tx: FastTx, data: BaseModel) -> None:
+    """`publish` for the paths on `shared.fast_sql` (an order's hold)."""
+    await tx.add_event(make_event(data, source=SOURCE))
 
 
 def parse_uuid(value: object) -> uuid.UUID | None:

@@ -115,7 +115,7 @@ async def grant_subsidy(tx: FastTx, *, principal: Principal, redemption_id: uuid
     if has_voucher:
         # the wallet and the point's payable, in the book's lock order: an elder's meals at two
         # counters queue here, so the count of today's subsidised meals below is exact
-        before = await ledger_store.lock_two_owned(tx, first=wallet, second=payable)
+        before = await ledger_store.lock_owned(tx, accounts=[wallet, payable])
     subsidised_today = (await tx.row(SUBSIDISED_TODAY, elder_id=elder_id, meal_date=meal_date))["n"]
     known = bool(facts["known"])
     decision = meal_subsidy(

@@ -18,7 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.vouchers.access import may_act_for_elder
-from services.vouchers.events import VoucherHeld, VoucherRedeemed, VoucherReleased, parse_instant, parse_uuid, publish
+from services.vouchers.events import (
+    VoucherHeld,
+    VoucherRedeemed,
+    VoucherReleased,
+    parse_instant,
+    parse_uuid,
+    publish,
+    publish_fast,
+)
 from services.vouchers.ledger import spend_summary
 from services.vouchers.ledger import store as ledger_store
 from services.vouchers.ledger.rules import capture_transfer, hold_transfer, void_transfer, wallet_account
@@ -30,6 +38,7 @@ from services.vouchers.rules.policy import VoucherKind
 from services.vouchers.views import hold_answer
 from shared.auth import Principal, require_role
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.fast_sql import FastTx, Query, insert_query
 
 log = logging.getLogger("youfu.vouchers.spending")
 
@@ -56,43 +65,50 @@ async def quote(session: AsyncSession, *, principal: Principal, elder_id: uuid.U
             "elder_fen": split.elder_fen, "share_bp": voucher.share_bp, "available_fen": available}
 
 
-async def place_hold(session: AsyncSession, *, principal: Principal, order_id: uuid.UUID, elder_id: uuid.UUID,
+_HOLDS, _VOUCHERS = HoldRow.__table__, VoucherRow.__table__
+HOLD_OF_ORDER = Query(sa.select(_HOLDS).where(_HOLDS.c.order_id == sa.bindparam("order_id")))
+VOUCHER_OF_MONTH = Query(sa.select(_VOUCHERS.c.id, _VOUCHERS.c.share_bp, _VOUCHERS.c.district_code).where(
+    _VOUCHERS.c.elder_id == sa.bindparam("elder_id"), _VOUCHERS.c.kind == sa.bindparam("kind"),
+    _VOUCHERS.c.month == sa.bindparam("month")))
+INSERT_HOLD = insert_query(_HOLDS)
+
+
+async def place_hold(tx: FastTx, *, principal: Principal, order_id: uuid.UUID, elder_id: uuid.UUID,
                      kind: VoucherKind, price_fen: int, service_code: str, now: datetime) -> dict:
     """Reserve the voucher's share of an order in this month's wallet. One hold per order: the
-    same order again (under any key) gets its hold back, a different body for it is 409."""
+    same order again (under any key) gets its hold back, a different body for it is 409. On
+    `shared/fast_sql.py`: every voucher-paid order placed takes this path (bench/ordering.py)."""
     require_role(principal, "service")
-    existing = (await session.execute(sa.select(HoldRow).where(HoldRow.order_id == order_id))).scalar_one_or_none()
+    existing = await tx.row(HOLD_OF_ORDER, order_id=order_id)
     if existing is not None:
-        if (existing.elder_id, existing.kind, existing.price_fen) != (elder_id, str(kind), price_fen):
-            raise Conflict("该订单已有一笔不同内容的预扣，请先撤销原预扣", hold_id=str(existing.id))
-        return hold_answer(existing)
+        if (existing["elder_id"], existing["kind"], existing["price_fen"]) != (elder_id, str(kind), price_fen):
+            raise Conflict("该订单已有一笔不同内容的预扣，请先撤销原预扣", hold_id=str(existing["id"]))
+        return hold_answer(HoldRow(**existing))
     month = month_of(now)
-    voucher = await _voucher(session, elder_id, kind, month)
+    voucher = await tx.row(VOUCHER_OF_MONTH, elder_id=elder_id, kind=str(kind), month=month)
     if voucher is None:
         raise Conflict(f"该老人本月（{month}）没有{kind.zh_name}，请按自费下单", kind=str(kind), available_fen=0)
     wallet = wallet_account(elder_id, kind, month)
     # lock the wallet before reading it: concurrent holds on one wallet queue here
-    available = (await ledger_store.lock_balances(session, accounts=[wallet]))[wallet].available_fen
-    split = split_payment(price_fen, voucher.share_bp, available)
-    if split.voucher_fen == 0 and price_fen > 0 and voucher.share_bp > 0:
-        raise Conflict(f"本月{kind.zh_name}余额不足：剩余 {format_yuan(available)} 元，请改为自费下单或下月再用",
-                       kind=str(kind), available_fen=available)
-    hold = HoldRow(id=uuid.uuid4(), order_id=order_id, elder_id=elder_id, voucher_id=voucher.id, kind=str(kind),
-                   month=month, district_code=voucher.district_code, service_code=service_code, price_fen=price_fen,
-                   voucher_fen=split.voucher_fen, elder_fen=split.elder_fen, share_bp=voucher.share_bp,
-                   status="held", created_at=now)
-    session.add(hold)
+    before = (await ledger_store.lock_owned(tx, accounts=[wallet]))[wallet]
+    split = split_payment(price_fen, voucher["share_bp"], before.available_fen)
+    if split.voucher_fen == 0 and price_fen > 0 and voucher["share_bp"] > 0:
+        raise Conflict(f"本月{kind.zh_name}余额不足：剩余 {format_yuan(before.available_fen)} 元，请改为自费下单或下月再用",
+                       kind=str(kind), available_fen=before.available_fen)
+    hold = HoldRow(id=uuid.uuid4(), order_id=order_id, elder_id=elder_id, voucher_id=voucher["id"], kind=str(kind),
+                   month=month, district_code=voucher["district_code"], service_code=service_code, price_fen=price_fen,
+                   voucher_fen=split.voucher_fen, elder_fen=split.elder_fen, share_bp=voucher["share_bp"],
+                   status="held", captured_fen=None, provider_id=None, created_at=now)
     try:
-        await session.flush()
+        await tx.run(INSERT_HOLD, **{c.key: getattr(hold, c.key) for c in _HOLDS.columns})
     except IntegrityError:  # the same order under another key, at the same moment
         raise Conflict("该订单正在预扣，请稍后用同一幂等键重试", order_id=str(order_id)) from None
     if split.voucher_fen > 0:
         posting = Posting(hold_transfer(hold.id, wallet, split.voucher_fen), elder_id=elder_id, order_id=order_id,
                           memo=f"订单预扣 {service_code}")
-        await ledger_store.post(session, postings=[posting], now=now)
-    publish(session, VoucherHeld(elder_id=elder_id, order_id=order_id, hold_id=hold.id, kind=str(kind), month=month,
-                                 amount_fen=split.voucher_fen))
-    await session.flush()
+        await ledger_store.post_hold(tx, hold=posting, wallet_before=before, now=now)
+    await publish_fast(tx, VoucherHeld(elder_id=elder_id, order_id=order_id, hold_id=hold.id, kind=str(kind),
+                                       month=month, amount_fen=split.voucher_fen))
     return hold_answer(hold)
 
 

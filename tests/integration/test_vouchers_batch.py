@@ -33,6 +33,7 @@ from shared.auth import Principal
 from shared.city import CITY_TZ
 from shared.db import Database
 from shared.events import CloudEvent
+from shared.fast_sql import fast_transaction
 from shared.kernel_models import OutboxRow
 from shared.migrations import upgrade
 from shared.observability import request_id_var
@@ -190,8 +191,8 @@ async def test_district_run_and_chunk_edges(databases):
 
 async def _capture(db: Database, elder: uuid.UUID, provider: uuid.UUID, price: int, service: str, *,
                    now: datetime) -> RedemptionRow:
-    async with db.transaction() as s:
-        hold = await spending.place_hold(s, principal=SERVICE, order_id=uuid.uuid4(), elder_id=elder, kind="community",
+    async with fast_transaction(db) as tx:
+        hold = await spending.place_hold(tx, principal=SERVICE, order_id=uuid.uuid4(), elder_id=elder, kind="community",
                                          price_fen=price, service_code=service, now=now)
     async with db.transaction() as s:
         await spending.capture_for_completed_order(s, now=now, data={

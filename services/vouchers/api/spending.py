@@ -10,7 +10,7 @@ from services.vouchers.schemas import HoldDetail, HoldIn, HoldOut, QuoteIn, Quot
 from shared import failpoints
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
 from shared.auth import require_role
-from shared.idempotency import run_idempotent
+from shared.idempotency import run_idempotent_fast
 
 router = APIRouter(tags=["vouchers"])
 
@@ -27,13 +27,13 @@ async def post_hold(body: HoldIn, ctx: Ctx, principal: CurrentPrincipal, idempot
     require_role(principal, "service")
     now = ctx.now()
 
-    async def work(session):
-        return 201, await spending.place_hold(session, principal=principal, order_id=body.order_id,
+    async def work(tx):
+        return 201, await spending.place_hold(tx, principal=principal, order_id=body.order_id,
                                               elder_id=body.elder_id, kind=body.kind, price_fen=body.price_fen,
                                               service_code=body.service_code, now=now)
 
     # Without a key the order id is the key: one order, one hold, whatever the caller retries.
-    _, answer, replayed = await run_idempotent(ctx.db, key=idempotency_key or str(body.order_id),
+    _, answer, replayed = await run_idempotent_fast(ctx.db, key=idempotency_key or str(body.order_id),
                                                scope=f"{principal.user_id}:POST:/holds",
                                                body=body.model_dump(mode="json"), work=work)
     if replayed:  # the stored answer says "held"; the hold may have been released since (orphans.py)

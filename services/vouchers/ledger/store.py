@@ -132,7 +132,7 @@ async def post(session: AsyncSession, *, postings: Sequence[Posting], now: datet
     return after
 
 
-# ---- the meal counter's hot path (shared/fast_sql.py): a hold and its capture booked at once ----
+# ---- the hot paths (shared/fast_sql.py): an order's hold; a meal's hold and capture booked at once ----
 
 _ACCOUNTS = LedgerAccountRow.__table__
 _BALANCE_COLUMNS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
@@ -145,40 +145,69 @@ ENSURE_ACCOUNT = Query(postgresql.insert(_ACCOUNTS).values(_ACCOUNT_PARAMS).on_c
                        sqlite=sqlite.insert(_ACCOUNTS).values(_ACCOUNT_PARAMS).on_conflict_do_nothing())
 SET_BALANCE = Query(sa.update(_ACCOUNTS).where(_ACCOUNTS.c.code == sa.bindparam("account_code"))
                     .values({name: sa.bindparam(name) for name in _BALANCE_COLUMNS}))
+ADD_TO_BALANCE = Query(sa.update(_ACCOUNTS).where(_ACCOUNTS.c.code == sa.bindparam("account_code"))
+                       .values({name: _ACCOUNTS.c[name] + sa.bindparam(f"add_{name}") for name in _BALANCE_COLUMNS}))
 INSERT_TRANSFER = insert_query(TransferRow.__table__)
 
 
-async def lock_two_owned(tx: FastTx, *, first: Account, second: Account) -> dict[Account, AccountBalance]:
-    """`lock_balances` for two owned accounts (an elder's wallet, a provider's payable) on the hot
-    path: one locked read in the book's order (by code), the rows created only when missing."""
-    wanted = {first.code: first, second.code: second}
-    rows = await tx.rows(LOCK_TWO_OWNED, first_code=first.code, second_code=second.code)
+async def lock_owned(tx: FastTx, *, accounts: Sequence[Account]) -> dict[Account, AccountBalance]:
+    """`lock_balances` for one or two owned accounts (an elder's wallet, a provider's payable) on
+    the hot paths: one locked read in the book's order (by code), the rows created only when missing."""
+    wanted = {a.code: a for a in accounts}
+    assert 1 <= len(wanted) <= 2 and all(a.type in _OWNED for a in wanted.values())
+    first, second = (list(wanted) * 2)[:2]
+    rows = await tx.rows(LOCK_TWO_OWNED, first_code=first, second_code=second)
     if len(rows) < len(wanted):
         for account in sorted(wanted.values(), key=_lock_order):
             await tx.run(ENSURE_ACCOUNT, **_account_values(account))
-        rows = await tx.rows(LOCK_TWO_OWNED, first_code=first.code, second_code=second.code)
+        rows = await tx.rows(LOCK_TWO_OWNED, first_code=first, second_code=second)
     return {wanted[row["code"]]: AccountBalance(*(row[name] for name in _BALANCE_COLUMNS)) for row in rows}
+
+
+async def _insert_transfer(tx: FastTx, p: Posting, now: datetime) -> None:
+    await tx.run(INSERT_TRANSFER, id=p.transfer.id, kind=str(p.transfer.kind),
+                 debit_account=p.transfer.debit_account.code, credit_account=p.transfer.credit_account.code,
+                 amount_fen=p.transfer.amount_fen, pending_id=p.transfer.pending_id, reverses_id=p.reverses_id,
+                 elder_id=p.elder_id, order_id=p.order_id, provider_id=p.provider_id, memo=p.memo[:200],
+                 created_at=now)
+
+
+async def _set_balance(tx: FastTx, account: Account, balance: AccountBalance) -> None:
+    await tx.run(SET_BALANCE, account_code=account.code, debits_pending=balance.debits_pending,
+                 debits_posted=balance.debits_posted, credits_pending=balance.credits_pending,
+                 credits_posted=balance.credits_posted)
+
+
+async def post_hold(tx: FastTx, *, hold: Posting, wallet_before: AccountBalance, now: datetime) -> None:
+    """Book an order's hold on the hot path (placing a voucher-paid order). The wallet is locked
+    by the caller (`lock_owned`) and set from the rules' replay; the kind's holds clearing account,
+    which every hold in the city shares, is not read: its pending credit grows by the rules' own
+    delta in one atomic UPDATE, so concurrent holds queue on it only for that statement's row
+    lock until commit, not for a read-then-write (its CHECK constraint still guards it)."""
+    wallet, clearing = hold.transfer.debit_account, hold.transfer.credit_account
+    after = replay([hold.transfer], LedgerState({wallet: wallet_before, clearing: AccountBalance()}))
+    await _insert_transfer(tx, hold, now)
+    await _set_balance(tx, wallet, after.balances[wallet])
+    delta = after.balances[clearing]
+    if not await tx.run(ADD_TO_BALANCE, account_code=clearing.code, **{f"add_{n}": getattr(delta, n)
+                                                                       for n in _BALANCE_COLUMNS}):
+        await tx.run(ENSURE_ACCOUNT, **_account_values(clearing))
+        await tx.run(ADD_TO_BALANCE, account_code=clearing.code,
+                     **{f"add_{n}": getattr(delta, n) for n in _BALANCE_COLUMNS})
 
 
 async def post_hold_and_capture(tx: FastTx, *, hold: Posting, capture: Posting,
                                 before: dict[Account, AccountBalance], now: datetime) -> None:
     """Book a hold and its whole capture at once (a meal at the counter: no order waits between
     them). `before` holds the wallet's and the payable's balances, locked by the caller
-    (`lock_two_owned`). The pair leaves the kind's holds clearing account as it was (pending up,
+    (`lock_owned`). The pair leaves the kind's holds clearing account as it was (pending up,
     then down), so that row, which every hold in the city shares, is neither locked nor written
     on the lunch peak."""
     after = replay([hold.transfer, capture.transfer], LedgerState(before))
     for p in (hold, capture):
-        await tx.run(INSERT_TRANSFER, id=p.transfer.id, kind=str(p.transfer.kind),
-                     debit_account=p.transfer.debit_account.code, credit_account=p.transfer.credit_account.code,
-                     amount_fen=p.transfer.amount_fen, pending_id=p.transfer.pending_id, reverses_id=p.reverses_id,
-                     elder_id=p.elder_id, order_id=p.order_id, provider_id=p.provider_id, memo=p.memo[:200],
-                     created_at=now)
+        await _insert_transfer(tx, p, now)
     for account in sorted(before, key=_lock_order):
-        balance = after.balances[account]
-        await tx.run(SET_BALANCE, account_code=account.code, debits_pending=balance.debits_pending,
-                     debits_posted=balance.debits_posted, credits_pending=balance.credits_pending,
-                     credits_posted=balance.credits_posted)
+        await _set_balance(tx, account, after.balances[account])
 
 
 async def wallet_balances(session: AsyncSession, *, codes: Iterable[str]) -> dict[str, AccountBalance]:
