@@ -78,10 +78,9 @@ class FaultPlatform:
         self.logs.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         self.start_broker()
-        self.db_urls = {n: self.databases.new_url(f"f{self.label}_{n}") for n in NAMES}
+        # copies of databases migrated once per session (tests/conftest.py Databases.migrated_url)
+        self.db_urls = {n: self.databases.migrated_url(n, f"f{self.label}_{n}") for n in NAMES}
         ensure_dev_keys(self.var_dir)
-        subprocess.run([sys.executable, "-m", "youfu", "migrate"], cwd=ROOT, env=self.base_env(), check=True,
-                       stdout=subprocess.DEVNULL)
         for name in NAMES:
             self.start_process(name, wait=False)
         for name in NAMES:
@@ -465,11 +464,16 @@ async def inbox_count(p: FaultPlatform, name: str) -> int:
 
 def record_figures(key: str, figures: dict) -> None:
     """Merge this test's figures into bench/results/faults.json and print them."""
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    data[key] = figures | {"measured_at": datetime.now(CITY_TZ).isoformat(timespec="seconds"),
-                           "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"}
+    import fcntl
+
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    # fault modules may run at once on several pytest-xdist workers: one read-merge-write at a time
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        data[key] = figures | {"measured_at": datetime.now(CITY_TZ).isoformat(timespec="seconds"),
+                               "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"}
+        RESULTS.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     print(f"\n[faults] {key}: {json.dumps(figures, ensure_ascii=False, sort_keys=True)}")
 
 
