@@ -317,7 +317,6 @@ def pytest_runtest_setup(item):
             _stop_platform(_running_platforms.pop())
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """Unit tests first (fast feedback), then integration, e2e and browser tests (the browser is
     opened per module: Playwright's sync API keeps an event loop running in the main thread while
@@ -332,10 +331,6 @@ def pytest_collection_modifyitems(config, items):
         return 1
 
     items.sort(key=rank)
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") == "loadgroup":
-        from tests.support.xdist_plan import mark_units
-
-        mark_units(items)
 
 
 try:  # pytest-xdist is optional: `make test` uses it (tests/run_suite.py), a plain `pytest` need not
@@ -345,7 +340,7 @@ except ImportError:
 else:
     def pytest_xdist_make_scheduler(config, log):
         """Units of work that keep module fixtures and the session platform on one worker (tests/support/xdist_plan.py)."""
-        if config.getoption("dist") == "loadgroup":
+        if config.getoption("dist") == "loadscope":
             from tests.support.xdist_plan import make_scheduler
 
             return make_scheduler(config, log)

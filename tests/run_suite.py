@@ -57,7 +57,7 @@ def workers(args: list[str]) -> list[str]:
         print("make test: pytest-xdist is not installed; running in one process", flush=True)
         return []
     print(f"make test: {n} worker processes (YOUFU_TEST_WORKERS)", flush=True)
-    return ["-n", str(n), "--dist", "loadgroup"]
+    return ["-n", str(n), "--dist", "loadscope"]
 
 
 def main() -> int:
