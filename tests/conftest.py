@@ -267,7 +267,11 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
             "YOUFU_WRITES_PER_MINUTE": "100000",
             # no simulated demo day at start: it would cost the session a minute, and the tests that
             # want one (tests/e2e/test_simulate.py) run it themselves
-            "YOUFU_DEMO_SIMULATE": "0"}
+            "YOUFU_DEMO_SIMULATE": "0",
+            # at most 10 connections a service (production's pool is 20): this platform serves one
+            # test at a time, and with pytest-xdist it runs beside a fault platform and an
+            # integration module, all within a fresh PostgreSQL's 100 connections (D63)
+            "YOUFU_DB_POOL_SIZE": "10"}
     proc = subprocess.Popen([sys.executable, "-m", "youfu", "up"], cwd=repo_root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -309,10 +313,14 @@ def _stop_platform(proc: subprocess.Popen) -> None:
 
 
 def pytest_runtest_setup(item):
-    """The fault tests come last and start platforms of their own: the session's platform is no
-    longer needed then, and idle it still takes a fifth of a core (0.7 before idle consumers
-    slowed their polling), taken from the fault tests' own platforms."""
-    if "/tests/faults/" in str(item.fspath):
+    """The session's platform serves tests/e2e and tests/browser. Once a process moves on to any
+    other test it is stopped: in one process that is the fault tests, which come last and start
+    platforms of their own (idle, the session's platform still takes a fifth of a core from them);
+    under pytest-xdist a worker that has run the platform's tests goes on with other modules, and
+    an integration harness on the session broker would otherwise share consumer groups with the
+    platform's services (they took its events: tests/support/xdist_plan.py). A test that uses the
+    session `platform` belongs in tests/e2e or tests/browser."""
+    if _running_platforms and not any(f"/tests/{d}/" in str(item.fspath) for d in ("e2e", "browser")):
         while _running_platforms:
             _stop_platform(_running_platforms.pop())
 

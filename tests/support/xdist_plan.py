@@ -7,31 +7,37 @@ module-scoped fixtures on one worker:
 
 - tests/e2e and tests/browser are ONE unit, "platform": one session platform for all of them, the
   tests in their usual order (e2e before browser), as in a run without workers;
+- tests/faults is ONE unit, "faults": its modules one after another, as without workers. Each
+  starts a platform of its own; two at once would hold more PostgreSQL connections than a fresh
+  server's 100 allow (with the session platform, measured), and would take each other's CPU in
+  the very tests that measure recovery times;
 - every other module is a unit of its own (its module fixtures start once).
 
 (The unit is chosen by path: pytest-xdist's own grouping by `xdist_group` marks does nothing under
 pytest 9, which no longer takes the node id xdist rewrites. A test elsewhere that asks for the
 session `platform` still works: its worker starts a platform of its own.)
 
-Units go out longest first (the platform unit, then the fault modules, then integration, then unit
-tests), so that the short ones fill the gaps at the end instead of a long one starting last."""
+Units go out longest first (the platform and fault units, then integration, then unit tests), so
+that the short ones fill the gaps at the end instead of a long one starting last."""
 from __future__ import annotations
 
-PLATFORM_UNIT = "platform"
+PLATFORM_UNIT, FAULTS_UNIT = "platform", "faults"
 PLATFORM_DIRS = ("tests/e2e/", "tests/browser/")
 
 
 def unit_of(nodeid: str) -> str:
     path = nodeid.split("::", 1)[0]
-    return PLATFORM_UNIT if path.startswith(PLATFORM_DIRS) else path
+    if path.startswith(PLATFORM_DIRS):
+        return PLATFORM_UNIT
+    return FAULTS_UNIT if path.startswith("tests/faults/") else path
 
 
 def unit_rank(unit: str, first_nodeid: str) -> int:
-    """Lower goes out first: the platform unit, fault modules, integration, anything else, unit tests."""
-    if unit == PLATFORM_UNIT:
+    """Lower goes out first: the platform and fault units, integration, anything else, unit tests."""
+    if unit in (PLATFORM_UNIT, FAULTS_UNIT):
         return 0
     path = "/" + first_nodeid
-    for rank, part in ((1, "/tests/faults/"), (2, "/tests/integration/"), (5, "/tests/unit/")):
+    for rank, part in ((2, "/tests/integration/"), (5, "/tests/unit/")):
         if part in path:
             return rank
     return 4
