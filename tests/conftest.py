@@ -268,10 +268,11 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
             # no simulated demo day at start: it would cost the session a minute, and the tests that
             # want one (tests/e2e/test_simulate.py) run it themselves
             "YOUFU_DEMO_SIMULATE": "0",
-            # at most 10 connections a service (production's pool is 20): this platform serves one
-            # test at a time, and with pytest-xdist it runs beside a fault platform and an
-            # integration module, all within a fresh PostgreSQL's 100 connections (D63)
-            "YOUFU_DB_POOL_SIZE": "10"}
+            # at most 6 connections a service (production's pool is 20; a pool keeps what it
+            # opened): this platform serves one test at a time, and with pytest-xdist it runs
+            # beside a fault platform and an integration module, all within a fresh PostgreSQL's
+            # 100 connections (D63)
+            "YOUFU_DB_POOL_SIZE": "6"}
     proc = subprocess.Popen([sys.executable, "-m", "youfu", "up"], cwd=repo_root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []

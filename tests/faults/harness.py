@@ -71,7 +71,12 @@ class FaultPlatform:
                 "YOUFU_ORDERS_AUTO_PLAN_VISITS": "false",
                 # a hold whose order was never written is released after this long (10 min in
                 # production); well above any placing's hold → commit gap, even under load here
-                "YOUFU_VOUCHERS_ORPHAN_HOLD_AFTER_S": "10", "YOUFU_VOUCHERS_ORPHAN_SWEEP_S": "1"}
+                "YOUFU_VOUCHERS_ORPHAN_HOLD_AFTER_S": "10", "YOUFU_VOUCHERS_ORPHAN_SWEEP_S": "1",
+                # 10 connections a service, not production's 20: under `make test` (pytest-xdist) a
+                # fault platform runs beside the session platform and an integration module, and
+                # the bursts here filled every pool (70 connections for this platform alone); the
+                # races still meet 10 transactions at once in the database (D63)
+                "YOUFU_DB_POOL_SIZE": "10"}
         return env | self.extra_env
 
     def start(self) -> FaultPlatform:
