@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -70,44 +71,103 @@ def make_token(signer):
 
 def _run(coro):
     """Run a coroutine to completion from sync or async context (own thread, own loop)."""
+    return _in_thread(asyncio.run, coro)
+
+
+def _in_thread(fn, *args):
+    """`fn(*args)` in a thread of its own (Alembic's env.py runs its own event loop, which cannot
+    start inside a running one), waited for."""
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(fn, *args).result()
+
+
+def _fast_commits(name: str) -> tuple[str, ...]:
+    """A test database does not wait for each commit's WAL to reach the disk (synchronous_commit
+    off: what one transaction commits is still seen at once by every other; only a crash of the
+    PostgreSQL server itself could lose the last few tenths of a second, and no test crashes it).
+    On a busy disk a commit took 3-5 ms instead of about 1 ms."""
+    return (f'ALTER DATABASE "{name}" SET synchronous_commit = off',)
 
 
 class Databases:
     """Fresh databases on demand: one PostgreSQL database each (dropped at session end), or a
-    SQLite file when the suite runs without PostgreSQL."""
+    SQLite file when the suite runs without PostgreSQL.
+
+    `migrated_url(process)` gives a database already at the head of that process's migrations: a
+    copy (`CREATE DATABASE … TEMPLATE`, a few tenths of a second) of a template migrated once per
+    session, instead of running Alembic again (one to four seconds a database). Each pytest-xdist
+    worker is a session of its own: its own templates, its own databases."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.created: list[str] = []
+        self.templates: dict[str, str] = {}
+        self._template_lock = threading.Lock()
 
-    def new_url(self, label: str) -> str:
-        name = f"yf_{label}_{uuid.uuid4().hex[:10]}"
-        if BACKEND == "sqlite":
-            return f"sqlite+aiosqlite:///{self.tmp / (name + '.db')}"
-        _run(self._admin(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
+    def _name(self, label: str) -> str:
+        return f"yf_{label}_{uuid.uuid4().hex[:10]}"
+
+    def _url(self, name: str) -> str:
         u = urlparse(PG_URL)
         return f"postgresql+asyncpg://{u.username or 'postgres'}@{u.hostname}:{u.port or 5432}/{name}"
 
-    async def _admin(self, sql: str) -> None:
+    def new_url(self, label: str) -> str:
+        name = self._name(label)
+        if BACKEND == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / (name + '.db')}"
+        _run(self._admin(f'CREATE DATABASE "{name}"', *_fast_commits(name)))
+        self.created.append(name)
+        return self._url(name)
+
+    def migrated_url(self, process: str, label: str | None = None) -> str:
+        """A fresh database at the head of `process`'s migrations (gateway, assessment, providers,
+        orders, vouchers). Safe to call from async code (the work runs in threads of its own)."""
+        from shared.migrations import upgrade
+
+        if BACKEND == "sqlite":
+            url = self.new_url(label or process)
+            _in_thread(upgrade, process, url)
+            return url
+        with self._template_lock:
+            template = self.templates.get(process)
+            if template is None:
+                template = self._name(f"tpl_{process}")
+                _run(self._admin(f'CREATE DATABASE "{template}"', *_fast_commits(template)))
+                self.created.append(template)
+                _in_thread(upgrade, process, self._url(template))
+                self.templates[process] = template
+        name = self._name(label or process)
+        _run(self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"', *_fast_commits(name)))
+        self.created.append(name)
+        return self._url(name)
+
+    async def _admin(self, *statements: str) -> None:
         import asyncpg
 
         u = urlparse(PG_URL)
         conn = await asyncpg.connect(user=u.username or "postgres", host=u.hostname, port=u.port or 5432,
                                      database=(u.path or "/postgres").lstrip("/") or "postgres")
         try:
-            await conn.execute(sql)
+            for sql in statements:
+                await conn.execute(sql)
         finally:
             await conn.close()
 
     def drop_all(self) -> None:
-        for name in self.created:
-            try:
-                _run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            except Exception:
-                pass
+        async def drop(name: str, gate: asyncio.Semaphore) -> None:
+            async with gate:
+                try:
+                    await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                except Exception:
+                    pass
+
+        async def drop_in_order() -> None:
+            gate = asyncio.Semaphore(4)  # a few at a time: one by one, 80 drops took half a minute
+            copies = [n for n in self.created if n not in self.templates.values()]
+            await asyncio.gather(*(drop(n, gate) for n in copies))
+            await asyncio.gather(*(drop(n, gate) for n in self.templates.values()))
+
+        _run(drop_in_order())
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +257,7 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
     ports = {name: free_port() for name in names}
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOUFU_") or k.startswith("YOUFU_TEST")}
     env |= {f"YOUFU_{n.upper()}_PORT": str(p) for n, p in ports.items()}
-    env |= {f"YOUFU_{n.upper()}_DATABASE_URL": databases.new_url(n) for n in names}
+    env |= {f"YOUFU_{n.upper()}_DATABASE_URL": databases.migrated_url(n) for n in names}
     env |= {"YOUFU_VAR_DIR": str(var_dir), "YOUFU_KAFKA_BOOTSTRAP": broker.bootstrap, "YOUFU_OUTBOX_POLL_S": "0.2",
             # every test client signs in from 127.0.0.1, and the fuzz test fails many sign-ins on
             # purpose: the per-address limit would lock out the tests that follow. So would the
@@ -209,7 +269,12 @@ def platform(broker, databases, tmp_path_factory, repo_root) -> Platform:
             "YOUFU_WRITES_PER_MINUTE": "100000",
             # no simulated demo day at start: it would cost the session a minute, and the tests that
             # want one (tests/e2e/test_simulate.py) run it themselves
-            "YOUFU_DEMO_SIMULATE": "0"}
+            "YOUFU_DEMO_SIMULATE": "0",
+            # at most 6 connections a service (production's pool is 20; a pool keeps what it
+            # opened): this platform serves one test at a time, and with pytest-xdist it runs
+            # beside a fault platform and an integration module, all within a fresh PostgreSQL's
+            # 100 connections (D63)
+            "YOUFU_DB_POOL_SIZE": "6"}
     proc = subprocess.Popen([sys.executable, "-m", "youfu", "up"], cwd=repo_root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -251,10 +316,14 @@ def _stop_platform(proc: subprocess.Popen) -> None:
 
 
 def pytest_runtest_setup(item):
-    """The fault tests come last and start platforms of their own: the session's platform is no
-    longer needed then, and idle it still takes a fifth of a core (0.7 before idle consumers
-    slowed their polling), taken from the fault tests' own platforms."""
-    if "/tests/faults/" in str(item.fspath):
+    """The session's platform serves tests/e2e and tests/browser. Once a process moves on to any
+    other test it is stopped: in one process that is the fault tests, which come last and start
+    platforms of their own (idle, the session's platform still takes a fifth of a core from them);
+    under pytest-xdist a worker that has run the platform's tests goes on with other modules, and
+    an integration harness on the session broker would otherwise share consumer groups with the
+    platform's services (they took its events: tests/support/xdist_plan.py). A test that uses the
+    session `platform` belongs in tests/e2e or tests/browser."""
+    if _running_platforms and not any(f"/tests/{d}/" in str(item.fspath) for d in ("e2e", "browser")):
         while _running_platforms:
             _stop_platform(_running_platforms.pop())
 
@@ -273,3 +342,17 @@ def pytest_collection_modifyitems(config, items):
         return 1
 
     items.sort(key=rank)
+
+
+try:  # pytest-xdist is optional: `make test` uses it (tests/run_suite.py), a plain `pytest` need not
+    import xdist  # noqa: F401
+except ImportError:
+    pass
+else:
+    def pytest_xdist_make_scheduler(config, log):
+        """Units of work that keep module fixtures and the session platform on one worker (tests/support/xdist_plan.py)."""
+        if config.getoption("dist") == "loadscope":
+            from tests.support.xdist_plan import make_scheduler
+
+            return make_scheduler(config, log)
+        return None

@@ -43,6 +43,23 @@ def house_rules() -> int:
     return 0
 
 
+def workers(args: list[str]) -> list[str]:
+    """pytest-xdist's options: YOUFU_TEST_WORKERS processes (3 by default; 0 or 1: none), each a
+    session of its own, handed whole modules, and every module on the session platform as one unit
+    (tests/support/xdist_plan.py). The tests mostly wait on sockets and subprocesses, so three
+    workers pay off even on two cores (docs/benchmarks.md, Suite time)."""
+    n = int(os.environ.get("YOUFU_TEST_WORKERS", "3"))
+    if n <= 1 or any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in args):
+        return []
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        print("make test: pytest-xdist is not installed; running in one process", flush=True)
+        return []
+    print(f"make test: {n} worker processes (YOUFU_TEST_WORKERS)", flush=True)
+    return ["-n", str(n), "--dist", "loadscope"]
+
+
 def main() -> int:
     if code := house_rules():
         return code
@@ -58,7 +75,7 @@ def main() -> int:
     else:
         env["YOUFU_TEST_BACKEND"] = "sqlite"
         print("make test: no PostgreSQL answered; running on SQLite (set YOUFU_TEST_PG to use one)", flush=True)
-    code = subprocess.call([sys.executable, "-m", "pytest", "-q", *sys.argv[1:]], env=env)
+    code = subprocess.call([sys.executable, "-m", "pytest", "-q", *workers(sys.argv[1:]), *sys.argv[1:]], env=env)
     if code == 5:
         print("make test: pytest collected no tests; that is a failure", flush=True)
         return 1

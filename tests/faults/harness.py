@@ -71,17 +71,21 @@ class FaultPlatform:
                 "YOUFU_ORDERS_AUTO_PLAN_VISITS": "false",
                 # a hold whose order was never written is released after this long (10 min in
                 # production); well above any placing's hold → commit gap, even under load here
-                "YOUFU_VOUCHERS_ORPHAN_HOLD_AFTER_S": "10", "YOUFU_VOUCHERS_ORPHAN_SWEEP_S": "1"}
+                "YOUFU_VOUCHERS_ORPHAN_HOLD_AFTER_S": "10", "YOUFU_VOUCHERS_ORPHAN_SWEEP_S": "1",
+                # 10 connections a service, not production's 20: under `make test` (pytest-xdist) a
+                # fault platform runs beside the session platform and an integration module, and
+                # the bursts here filled every pool (70 connections for this platform alone); the
+                # races still meet 10 transactions at once in the database (D63)
+                "YOUFU_DB_POOL_SIZE": "10"}
         return env | self.extra_env
 
     def start(self) -> FaultPlatform:
         self.logs.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         self.start_broker()
-        self.db_urls = {n: self.databases.new_url(f"f{self.label}_{n}") for n in NAMES}
+        # copies of databases migrated once per session (tests/conftest.py Databases.migrated_url)
+        self.db_urls = {n: self.databases.migrated_url(n, f"f{self.label}_{n}") for n in NAMES}
         ensure_dev_keys(self.var_dir)
-        subprocess.run([sys.executable, "-m", "youfu", "migrate"], cwd=ROOT, env=self.base_env(), check=True,
-                       stdout=subprocess.DEVNULL)
         for name in NAMES:
             self.start_process(name, wait=False)
         for name in NAMES:
@@ -466,11 +470,16 @@ async def inbox_count(p: FaultPlatform, name: str) -> int:
 
 def record_figures(key: str, figures: dict) -> None:
     """Merge this test's figures into bench/results/faults.json and print them."""
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    data[key] = figures | {"measured_at": datetime.now(CITY_TZ).isoformat(timespec="seconds"),
-                           "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"}
+    import fcntl
+
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    # fault modules may run at once on several pytest-xdist workers: one read-merge-write at a time
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        data[key] = figures | {"measured_at": datetime.now(CITY_TZ).isoformat(timespec="seconds"),
+                               "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"}
+        RESULTS.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     print(f"\n[faults] {key}: {json.dumps(figures, ensure_ascii=False, sort_keys=True)}")
 
 

@@ -15,7 +15,6 @@ from cryptography.fernet import Fernet
 from services.assessment.instruments import get_instrument
 from services.assessment.main import create_app
 from shared.db import Database
-from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import RunningApp
 from tests.support.clients import SignedClients
@@ -92,8 +91,7 @@ class AssessmentService(SignedClients):
 @pytest.fixture(scope="module")
 async def assessment(databases, keypair, make_token, broker, tmp_path_factory):
     """One service per test module on its own database; each test creates its own elders."""
-    db_url = databases.new_url("assessment")
-    await asyncio.to_thread(upgrade, "assessment", db_url)
+    db_url = await asyncio.to_thread(databases.migrated_url, "assessment")
     pii_key = Fernet.generate_key().decode()
     settings = Settings(var_dir=tmp_path_factory.mktemp("assessment"), jwt_public_key=keypair[1], pii_key=pii_key,
                         kafka_bootstrap=broker.bootstrap, database_urls={"assessment": db_url}, log_json=False,

@@ -29,7 +29,6 @@ from shared.auth import TokenVerifier
 from shared.city import CITY_TZ, EARTH_MEAN_RADIUS_M
 from shared.db import Database
 from shared.events import CloudEvent
-from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import Broker, RunningApp
 from tests.support.clients import SignedClients
@@ -442,8 +441,7 @@ async def orders_env(databases, keypair, make_token, tmp_path_factory, broker):
         doubles[double.name] = await RunningApp(double.app, free_port()).start()
     env = OrdersEnv(make_token, keypair, tmp_path_factory.mktemp("orders"), broker, providers, vouchers, assessment,
                     doubles)
-    env.db_url = databases.new_url("orders")
-    await asyncio.to_thread(upgrade, "orders", env.db_url)
+    env.db_url = await asyncio.to_thread(databases.migrated_url, "orders")
     env.app, env.running = await env.start_orders(env.db_url, orders_config())
     yield env
     await env.running.stop()

@@ -17,7 +17,6 @@ from services.providers.main import create_app
 from services.providers.rules.registry import REQUIRED_DOCUMENTS
 from services.providers.settings import ProvidersSettings
 from shared.events import CloudEvent
-from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import RunningApp
 from tests.support.clients import SignedClients
@@ -85,8 +84,7 @@ async def providers(databases, keypair, make_token, tmp_path_factory, broker):
     """One service per test module on its own database and its own topic namespace on the session
     broker. Tests set up their own providers, each around its own spot on the map, so they do not
     see one another's."""
-    db_url = databases.new_url("providers")
-    await asyncio.to_thread(upgrade, "providers", db_url)
+    db_url = await asyncio.to_thread(databases.migrated_url, "providers")
     running, service = await start_providers(db_url=db_url, keypair=keypair, make_token=make_token,
                                              tmp_path=tmp_path_factory.mktemp("providers"), clock=Clock(START),
                                              bootstrap=broker.bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")

@@ -19,7 +19,6 @@ from services.assessment.main import create_app
 from services.assessment.models import HomeAdaptationRow
 from shared.city import local_day
 from shared.events import CloudEvent
-from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import RunningApp
 from tests.integration.assessment_harness import GAOGANG, HAILING, assessment, elder_body, items_totalling, wait_for
@@ -69,8 +68,7 @@ class Env(SignedClients):
 async def env(databases, keypair, make_token, tmp_path_factory):
     fake = FakeProvidersAndVouchers()
     doubles = await RunningApp(fake.app, free_port()).start()
-    db_url = databases.new_url("assessment_plans")
-    await asyncio.to_thread(upgrade, "assessment", db_url)
+    db_url = await asyncio.to_thread(databases.migrated_url, "assessment", "assessment_plans")
     settings = Settings(var_dir=tmp_path_factory.mktemp("assessment_plans"), jwt_public_key=keypair[1],
                         pii_key=Fernet.generate_key().decode(), kafka_bootstrap="", database_urls={"assessment": db_url},
                         service_urls={"vouchers": doubles.url, "providers": doubles.url}, http_timeout_s=2,

@@ -19,7 +19,6 @@ from openpyxl import Workbook
 from services.assessment import status_lists as use_cases
 from services.assessment.main import create_app
 from shared.city import local_day
-from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import RunningApp
 from tests.integration.assessment_harness import GAOGANG, HAILING, elder_body
@@ -87,8 +86,7 @@ class Env(SignedClients):
 async def env(databases, keypair, make_token, tmp_path_factory):
     vouchers = FakeVouchers()
     fake = await RunningApp(vouchers.app, free_port()).start()
-    db_url = databases.new_url("assessment_lists")
-    await asyncio.to_thread(upgrade, "assessment", db_url)
+    db_url = await asyncio.to_thread(databases.migrated_url, "assessment", "assessment_lists")
     settings = Settings(var_dir=tmp_path_factory.mktemp("assessment_lists"), jwt_public_key=keypair[1],
                         pii_key=Fernet.generate_key().decode(), kafka_bootstrap="", database_urls={"assessment": db_url},
                         service_urls={"vouchers": fake.url},

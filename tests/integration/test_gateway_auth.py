@@ -15,7 +15,6 @@ from gateway.models import User
 from services.orders.main import create_app as create_orders
 from shared.clock import system_clock
 from shared.db import Database
-from shared.migrations import upgrade
 from shared.pii import PiiCipher
 from shared.settings import Settings
 from youfu.broker import free_port
@@ -24,8 +23,8 @@ from youfu.broker import free_port
 @pytest.fixture
 async def gw(databases, keypair, serve_app, tmp_path):
     pii = Fernet.generate_key().decode()
-    gw_url, orders_url = databases.new_url("gw"), databases.new_url("orders")
-    await asyncio.gather(asyncio.to_thread(upgrade, "gateway", gw_url), asyncio.to_thread(upgrade, "orders", orders_url))
+    gw_url, orders_url = await asyncio.gather(asyncio.to_thread(databases.migrated_url, "gateway"),
+                                              asyncio.to_thread(databases.migrated_url, "orders"))
     base = dict(var_dir=tmp_path, jwt_public_key=keypair[1], kafka_bootstrap="", log_json=False)
     orders = await serve_app(create_orders(Settings(**base, database_urls={"orders": orders_url})))
     settings = Settings(**base, jwt_private_key=keypair[0], pii_key=pii, database_urls={"gateway": gw_url},
@@ -163,9 +162,8 @@ async def test_merged_openapi_covers_gateway_and_services(gw):
 
 async def test_writes_are_rate_limited_per_principal(databases, keypair, serve_app, tmp_path):
     pii = Fernet.generate_key().decode()
-    gw_url, orders_url = databases.new_url("gw"), databases.new_url("orders")
-    await asyncio.to_thread(upgrade, "gateway", gw_url)
-    await asyncio.to_thread(upgrade, "orders", orders_url)
+    gw_url = await asyncio.to_thread(databases.migrated_url, "gateway")
+    orders_url = await asyncio.to_thread(databases.migrated_url, "orders")
     base = dict(var_dir=tmp_path, jwt_public_key=keypair[1], kafka_bootstrap="", log_json=False)
     orders = await serve_app(create_orders(Settings(**base, database_urls={"orders": orders_url})))
     settings = Settings(**base, jwt_private_key=keypair[0], pii_key=pii, database_urls={"gateway": gw_url},

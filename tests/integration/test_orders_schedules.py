@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from services.orders.models import ElderRow, OfferRow, OrderRow, PlannedVisitRow, RecurringOccurrenceRow
 from services.orders.visits import VISIT_CODE
 from shared.city import CITY_TZ
-from shared.migrations import upgrade
 from tests.integration.orders_doubles import GAOGANG, HAILING, HOME, north_of, orders_config, orders_env, wait_for
 
 __all__ = ["orders_env"]  # the module fixture, imported for pytest
@@ -20,9 +19,7 @@ SHANGHAI = CITY_TZ
 
 
 async def fresh_db(databases) -> str:
-    url = databases.new_url("orders")
-    await asyncio.to_thread(upgrade, "orders", url)
-    return url
+    return await asyncio.to_thread(databases.migrated_url, "orders")
 
 
 async def test_a_restart_keeps_the_pending_offer_and_its_deadline(orders_env, databases):

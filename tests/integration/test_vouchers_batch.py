@@ -64,8 +64,7 @@ def synthetic_elders() -> list[ElderRow]:
 
 
 async def fresh_db(databases, label: str) -> Database:
-    url = databases.new_url(label)
-    await asyncio.to_thread(upgrade, "vouchers", url)
+    url = await asyncio.to_thread(databases.migrated_url, "vouchers", label)
     db = Database(url)
     await ensure_default_policy(db, now=MAY_1)
     return db

@@ -17,7 +17,6 @@ from services.vouchers.main import create_app
 from shared.city import CITY_TZ
 from shared.db import Database
 from shared.events import CloudEvent
-from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.conftest import Broker, RunningApp
 from tests.support.clients import SignedClients
@@ -60,8 +59,7 @@ class Vouchers(SignedClients):
 
 
 async def start_vouchers(*, databases, keypair, make_token, tmp_path, clock: Clock, broker: Broker):
-    db_url = databases.new_url("vouchers")
-    await asyncio.to_thread(upgrade, "vouchers", db_url)
+    db_url = await asyncio.to_thread(databases.migrated_url, "vouchers")
     prefix = f"t{uuid.uuid4().hex[:8]}."  # this module's own topics on the session broker
     settings = Settings(var_dir=tmp_path, jwt_public_key=keypair[1], kafka_bootstrap=broker.bootstrap,
                         database_urls={"vouchers": db_url}, log_json=False, outbox_poll_s=0.2, topic_prefix=prefix)
