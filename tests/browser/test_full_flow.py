@@ -112,7 +112,7 @@ def test_meal_ordered_delivered_rated_and_audited_in_the_browser(browser, platfo
     expect(family.locator("#notice-bar")).to_contain_text("护理员已到达", timeout=EVENTS_S)  # live, no reload
     assert family.evaluate("() => performance.timeOrigin") == loaded
     # the family's page shows the door confirmation code; the caregiver is told it and types it
-    door = family.locator("#door-panel")
+    door = family.locator(f'#door-panel [data-order="{order_id}"]')  # other tests may leave an order in service
     expect(door).to_contain_text("已到达", timeout=EVENTS_S)
     code = door.locator(".door-code")
     expect(code).to_have_text(re.compile(r"^\d{4}$"))

@@ -225,7 +225,7 @@ class Load:
         steps = (("accept", "accepted", f"/api/orders/orders/{oid}/accept", {}),
                  ("check-in", "in_service", f"/api/orders/orders/{oid}/check-in", {"lat": lat + 0.0001, "lon": lon}),
                  ("check-out", "completed", f"/api/orders/orders/{oid}/check-out",
-                  {"record": "副本演练：服务完成", "duration_min": 30}))
+                  {"record": "副本演练：服务完成", "duration_min": 30, "unconfirmed_reason": "副本演练：老人没有手机"}))
         for what, reached, path, body in steps:
             r = await self._send(c, what, "POST", path, headers, json=body)
             if r is not None and r.status_code == 200:
