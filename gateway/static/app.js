@@ -157,6 +157,15 @@ const Youfu = {
     const box = typeof el === "string" ? document.querySelector(el) : el;
     box.className = "notice " + kind; box.textContent = message; box.hidden = false; box.setAttribute("role", "alert");
   },
+  // a page section that loads on its own: its failure is said in #<name>-msg and the rest of the page goes on
+  failPanel(sel, err) {
+    const why = err.status === 404 || err.status === 405 ? "这项功能还没有开通" : Youfu.explain(err);
+    Youfu.show(sel, `暂时无法加载：${why}。请稍后刷新页面再看；其他栏目不受影响。`);
+  },
+  async panel(name, load) {
+    document.querySelector(`#${name}-msg`).hidden = true;
+    try { await load(); } catch (err) { Youfu.failPanel(`#${name}-msg`, err); }
+  },
   yuan(fen) { return (fen / 100).toFixed(2); },
   esc(s) { return String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); },
   localTime(iso) { return iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: Youfu.TZ, hour12: false }) : ""; },

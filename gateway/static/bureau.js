@@ -20,14 +20,7 @@
   const short = id => id ? String(id).slice(0, 8) : "—";
   const q = encodeURIComponent;
 
-  function fail(sel, err) {
-    const why = err.status === 404 || err.status === 405 ? "这项功能还没有开通" : Youfu.explain(err);
-    Youfu.show(sel, `暂时无法加载：${why}。请稍后刷新页面再看；其他栏目不受影响。`);
-  }
-  async function panel(name, load) {
-    $(`#${name}-msg`).hidden = true;
-    try { await load(); } catch (err) { fail(`#${name}-msg`, err); }
-  }
+  const fail = Youfu.failPanel, panel = Youfu.panel;
   function done(sel, text) { Youfu.show(sel, text, "ok"); $(sel).setAttribute("role", "status"); }
 
   // Horizontal bars, one row per item, label and amount above each bar: readable on a phone too.

@@ -28,14 +28,7 @@
     return c;
   }
   window.addEventListener("resize", () => charts.forEach(c => c.resize()));
-  function fail(sel, err) {
-    const why = err.status === 404 || err.status === 405 ? "这项功能还没有开通" : Youfu.explain(err);
-    Youfu.show(sel, `暂时无法加载：${why}。请稍后刷新页面再看；其他栏目不受影响。`);
-  }
-  async function panel(name, load) {
-    $(`#${name}-msg`).hidden = true;
-    try { await load(); } catch (err) { fail(`#${name}-msg`, err); }
-  }
+  const fail = Youfu.failPanel, panel = Youfu.panel;
   const missing = new Set();
   function noteMissing(list) {
     (list || []).forEach(m => missing.add(m));

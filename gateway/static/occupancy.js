@@ -14,7 +14,7 @@
   const pick = (o, ...keys) => { for (const k of keys) if (o && o[k] !== undefined && o[k] !== null) return o[k]; return undefined; };
   const list = data => Array.isArray(data) ? data : (data && (data.items || data.claims)) || [];
   const month = () => /^\d{4}-\d{2}$/.test($("#month").value) ? $("#month").value : Youfu.month();
-  const fail = (sel, err) => Youfu.show(sel, `暂时无法加载：${err.status === 404 || err.status === 405 ? "这项功能还没有开通" : Youfu.explain(err)}。请稍后刷新页面再看；其他栏目不受影响。`);
+  const fail = Youfu.failPanel;
   const done = (sel, text) => { Youfu.show(sel, text, "ok"); $(sel).setAttribute("role", "status"); };
   const pct = (part, whole) => whole ? `${(100 * part / whole).toFixed(1)}%` : "—";
   const share = v => v == null ? null : v * 100; // a fraction, shown as a percentage
