@@ -26,11 +26,11 @@ from services.vouchers.models import (
 )
 from services.vouchers.month_end import reversed_by_capture
 from services.vouchers.rules.audit import AnomalyThresholds, AuditContext, Finding, run_rules
-from services.vouchers.rules.calendar import month_of, months_between, parse_month, previous_month
+from services.vouchers.rules.calendar import check_month_range, month_of, months_between, parse_month, previous_month
 from services.vouchers.rules.policy import VoucherKind
 from services.vouchers.views import describe_finding, district_name, group_name
 from shared.auth import Principal, require_role
-from shared.errors import Conflict, FieldError, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 
 # The spend reports' groupings, as columns of the spend summary.
 GROUPS = {"district": "district_code", "kind": "kind", "service": "service_code", "provider": "provider_id"}
@@ -74,13 +74,7 @@ async def spend_by_month(session: AsyncSession, *, principal: Principal, from_mo
     """The audit view over a period: spend per month × district × kind (each month the vouchers'
     month), from the spend summary. At most `MAX_REPORT_MONTHS` months at once."""
     district = acting_district(principal, district_code)
-    parse_month(from_month)
-    parse_month(to_month)
-    if from_month > to_month:
-        raise Invalid("起始月份不能晚于结束月份", errors=[FieldError("from_month", "应不晚于结束月份")])
-    if len(months_between(from_month, to_month)) > MAX_REPORT_MONTHS:
-        raise Invalid(f"一次最多统计 {MAX_REPORT_MONTHS} 个月，请缩小月份范围",
-                      errors=[FieldError("from_month", f"最多 {MAX_REPORT_MONTHS} 个月")])
+    check_month_range(from_month, to_month, max_months=MAX_REPORT_MONTHS)
     s = _SUMMARY.c
     query = (sa.select(s.month, s.district_code, s.kind, *_sums())
              .where(s.month >= from_month, s.month <= to_month)

@@ -8,11 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.vouchers.access import acting_district
 from services.vouchers.models import VoucherRow
-from services.vouchers.rules.calendar import months_between, parse_month
+from services.vouchers.rules.calendar import check_month_range
 from services.vouchers.rules.policy import VoucherKind
 from services.vouchers.views import district_name
 from shared.auth import Principal, require_role
-from shared.errors import FieldError, Invalid
 
 MAX_MONTHS = 36
 
@@ -21,13 +20,7 @@ async def issued_by_month(session: AsyncSession, *, principal: Principal, from_m
                           district_code: str | None) -> dict:
     require_role(principal, "officer", "city_officer")
     district = acting_district(principal, district_code)
-    parse_month(from_month)
-    parse_month(to_month)
-    if from_month > to_month:
-        raise Invalid("起始月份不能晚于结束月份", errors=[FieldError("from_month", "应不晚于结束月份")])
-    if len(months_between(from_month, to_month)) > MAX_MONTHS:
-        raise Invalid(f"一次最多统计 {MAX_MONTHS} 个月，请缩小月份范围",
-                      errors=[FieldError("from_month", f"最多 {MAX_MONTHS} 个月")])
+    check_month_range(from_month, to_month, max_months=MAX_MONTHS)
     v = VoucherRow
     q = (sa.select(v.month, v.district_code, v.kind, sa.func.count(), sa.func.coalesce(sa.func.sum(v.face_value_fen), 0))
          .where(v.month >= from_month, v.month <= to_month)

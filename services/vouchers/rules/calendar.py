@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from shared.city import CITY_TZ
 from shared.city import local_day as local_date  # noqa: F401 - the one definition, under the name callers here use
-from shared.errors import invalid_field
+from shared.errors import FieldError, Invalid, invalid_field
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -120,3 +120,17 @@ def months_between(first: str, last: str) -> list[str]:
 def is_future_month(month: str, now: datetime) -> bool:
     """True when `month` has not begun in Shanghai at `now` (a run for it must be refused)."""
     return parse_month(month) > parse_month(month_of(now))
+
+
+def check_month_range(from_month: str, to_month: str, *, max_months: int) -> list[str]:
+    """The months of a report's period, first to last; 422 for a bad month, a reversed period or
+    more than `max_months` months (every monthly report of this service asks the same)."""
+    parse_month(from_month)
+    parse_month(to_month)
+    if from_month > to_month:
+        raise Invalid("起始月份不能晚于结束月份", errors=[FieldError("from_month", "应不晚于结束月份")])
+    months = months_between(from_month, to_month)
+    if len(months) > max_months:
+        raise Invalid(f"一次最多统计 {max_months} 个月，请缩小月份范围",
+                      errors=[FieldError("from_month", f"最多 {max_months} 个月")])
+    return months
