@@ -171,8 +171,24 @@ class Codes:
                          issued_at=datetime.now(CITY_TZ))
 
 
+def profile_window(meter: CpuMeter | None, seconds: float, label: str) -> list:
+    """With BENCH_PYSPY=<folder> (and py-spy on PATH or in BENCH_PYSPY_BIN): sample each platform
+    process, GIL holder only, through the measured window, into <folder>/<label>-<process>.txt."""
+    folder = os.environ.get("BENCH_PYSPY")
+    if not folder or meter is None:
+        return []
+    import subprocess
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = os.environ.get("BENCH_PYSPY_BIN", "py-spy")
+    return [subprocess.Popen([spy, "record", "-p", str(proc.pid), "-d", str(int(seconds)), "-r", "200", "--gil",
+                              "-f", "raw", "-o", f"{folder}/{label}-{name}.txt"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, proc in meter.named.items() if name not in ("broker", "load generator")]
+
+
 async def closed_loop(base: str, make, clients: int, warmup_s: float, measure_s: float,
-                      meter: CpuMeter | None) -> dict:
+                      meter: CpuMeter | None, label: str = "") -> dict:
     """`make(i)` → (path, headers, body bytes) for client `i`'s next request."""
     samples: list[tuple[float, float, int, bytes]] = []
     stop_at = time.perf_counter() + warmup_s + measure_s
@@ -196,7 +212,10 @@ async def closed_loop(base: str, make, clients: int, warmup_s: float, measure_s:
         w0 = time.perf_counter()
         if meter:
             await asyncio.to_thread(meter.start)
+        spies = profile_window(meter, measure_s, f"{label}-{clients}")
         await asyncio.sleep(measure_s)
+        for spy in spies:
+            await asyncio.to_thread(spy.wait)
         cpu = await asyncio.to_thread(meter.stop) if meter else {}
         return {"w0": w0, "w1": time.perf_counter(), "cpu": cpu}
 
@@ -282,7 +301,7 @@ async def bench(plat: LivePlatform, elders_n: int, points_n: int, levels: list[i
         row = {"clients": clients}
         for name, make in (("redeem", redeem), ("order", place)):
             waited, busy = await asyncio.to_thread(wait_quiet)
-            r = await closed_loop(gw, make, clients, warmup_s, measure_s, meter)
+            r = await closed_loop(gw, make, clients, warmup_s, measure_s, meter, name)
             r |= {"load": load_note(), "waited_for_quiet_s": round(waited, 1), "machine_busy_before_pct": busy}
             r["platform_cpu_ms_per_op"] = platform_cpu_ms(r["cpu"], r["per_s"])
             if name == "redeem":
@@ -331,8 +350,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--elders", type=int)
     ap.add_argument("--points", type=int, default=20, help="meal points the counters are spread over (≥ 2)")
+    ap.add_argument("--levels", type=str, default="", help="comma-separated client counts (overrides the default)")
     args = ap.parse_args()
     levels, warmup_s, measure_s = ([10, 20], 1.0, 4.0) if args.quick else ([5, 10, 20, 40], 2.0, 8.0)
+    if args.levels:
+        levels = [int(n) for n in args.levels.split(",")]
     elders = args.elders or (120 if args.quick else 600)
     plat = LivePlatform("meals", extra_env={"YOUFU_WRITES_PER_MINUTE": "100000000", "YOUFU_ACCESS_TOKEN_TTL_S": "7200"})
     started = time.monotonic()

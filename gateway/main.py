@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway.api import page_routers, routers
+from gateway.api import lanes, page_routers, routers
 from gateway.api.pages import STATIC_DIR
 from gateway.consumers import notices_scope, subscriptions
 from gateway.notices import NoticeHub
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     spec = ServiceSpec(
         name="gateway", title="有福 Youfu", routers=routers,
         on_startup=[_open], on_shutdown=[_close], health_details=services_health, own_docs=False,
-        subscriptions=subscriptions, consumer_group=notices_scope,
+        subscriptions=subscriptions, consumer_group=notices_scope, lanes=lanes,
     )
     app = create_service_app(spec, settings, clock=clock)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -73,6 +73,10 @@ class ServiceSpec:
     # the consumer group (default: the service's name). A process whose every replica must read every
     # partition (the gateway's notices) names one per replica.
     consumer_group: Callable[[ServiceContext], str] | None = None
+    # pure ASGI lanes, each `lane(app, handlers=…)`, inside the request-id and metrics middleware and
+    # around FastAPI's routing: a hot route served without the framework's per-request machinery
+    # (the gateway's proxy, D67). `handlers`: the app's exception handlers, so errors look the same.
+    lanes: list[Callable[..., Any]] = field(default_factory=list)
 
 
 def broker_reachable(bootstrap: str, timeout_s: float = 0.5) -> bool:
@@ -142,6 +146,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, c
 
     docs = {} if spec.own_docs else {"openapi_url": None, "docs_url": None, "redoc_url": None}
     app = FastAPI(title=spec.title or f"Youfu {spec.name}", lifespan=lifespan, version="1.0.0", **docs)
+    for lane in spec.lanes:  # added first: inside RequestContextMiddleware
+        app.add_middleware(lane, handlers=app.exception_handlers)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     install_problem_handlers(app)
     app.include_router(probe_router(spec.name, spec.health_details))

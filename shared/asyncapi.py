@@ -9,7 +9,7 @@ import importlib
 from typing import Any
 
 from shared.events import PARTITION_KEY, REGISTRY, STRUCTURED_CONTENT_TYPE, CloudEvent
-from shared.settings import SERVICES, TOPICS
+from shared.settings import SERVICES, TOPIC_PRODUCER, TOPICS
 
 
 def load_all_event_modules() -> None:
@@ -75,13 +75,13 @@ def asyncapi_document() -> dict[str, Any]:
         operations[f"publish_{topic.replace('.', '_')}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{topic}"},
-            "summary": f"Published through the transactional outbox of the {topic.split('.')[-1]} service",
+            "summary": f"Published through the transactional outbox of the {TOPIC_PRODUCER[topic]} service",
         }
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Youfu events", "version": "1.0.0",
                  "description": "CloudEvents 1.0 JSON on Kafka (the CloudEvents Kafka protocol binding, "
-                                "structured mode); one topic per producing service."},
+                                "structured mode); one topic per producing service, and youfu.meals for the counters' meals."},
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
         "operations": operations,

@@ -11,7 +11,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICES = ("assessment", "providers", "orders", "vouchers")
 PROCESSES = ("gateway", *SERVICES)
 DEFAULT_PORTS = {"gateway": 8000, "assessment": 8001, "providers": 8002, "orders": 8003, "vouchers": 8004}
-TOPICS = {name: f"youfu.{name}" for name in SERVICES}
+# One topic per producing service, plus the counters' meals: the orders service's busiest stream
+# (tens of thousands at the lunch peak) that no other service reads, on a topic of its own so the
+# consumers of youfu.orders do not fetch and skip it (D67).
+TOPICS = {name: f"youfu.{name}" for name in SERVICES} | {"meals": "youfu.meals"}
+TOPIC_PRODUCER = {topic: "orders" if name == "meals" else name for name, topic in TOPICS.items()}
 
 
 class Settings(BaseSettings):

@@ -1,22 +1,31 @@
 """The catch-all route to the services (`/api/{service}/…`): the session check, the write checks
 (body size, JSON, the per-caller write limit), then `proxy.forward`. The upload routes (a list
-from another bureau: a file or a large JSON body) take a larger body and a longer time."""
+from another bureau: a file or a large JSON body) take a larger body and a longer time.
+
+Every call of a page or an app crosses this route, so it is a pure ASGI lane (`ProxyLane`), not a
+FastAPI route: FastAPI's routing over the gateway's ~40 routes, its dependency solving and two
+middleware layers cost as much CPU as the proxying itself (py-spy, bench/meals.py; D67). The lane
+sits inside the request-id and metrics middleware, and renders errors with the app's own exception
+handlers, so a proxied call is answered, logged and counted as any other."""
 from __future__ import annotations
 
 import re
 import time
+from types import SimpleNamespace
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from gateway.proxy import forward
-from gateway.runtime import GatewayRuntime, Runtime
-from shared.app import Ctx
+from gateway.runtime import GatewayRuntime, runtime_of
+from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.errors import DomainError, NotFound, PayloadTooLarge, TooManyRequests
+from shared.errors import DomainError, PayloadTooLarge, TooManyRequests
 from shared.settings import SERVICES, Settings
 
-router = APIRouter(tags=["gateway"])
+PROXY_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+# what the metrics label a proxied call with (RequestContextMiddleware reads scope["route"].path)
+PROXY_ROUTE = SimpleNamespace(path="/api/{service}/{path:path}")
 
 
 class UnsupportedMediaType(DomainError):
@@ -35,11 +44,40 @@ def is_upload(service: str, path: str) -> bool:
     return any(service == owner and pattern.fullmatch(path) for owner, pattern in UPLOAD_ROUTES)
 
 
-@router.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                  include_in_schema=False)
-async def proxy(service: str, path: str, request: Request, ctx: Ctx, rt: Runtime) -> Response:
-    if service not in SERVICES:
-        raise NotFound(f"没有名为 {service} 的服务")
+class ProxyLane:
+    """`/api/{service}/…` of the four services, straight to `proxy`; everything else on to the app
+    (the gateway's own routes, pages, and a path naming no service, which the app answers 404)."""
+
+    def __init__(self, app, *, handlers: dict) -> None:
+        self.app = app
+        self.handlers = handlers  # the app's exception handlers (shared/problem.py), filled at start-up
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in PROXY_METHODS or not scope["path"].startswith("/api/"):
+            return await self.app(scope, receive, send)
+        service, slash, path = scope["path"][5:].partition("/")
+        if not slash or service not in SERVICES:
+            return await self.app(scope, receive, send)
+        scope["route"] = PROXY_ROUTE
+        request = Request(scope, receive)
+        try:
+            response = await proxy(service, path, request, scope["app"].state.ctx)
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise  # the outermost error middleware answers with the app's 500 problem
+            response = await handler(request, exc)
+        await response(scope, receive, send)
+
+    def _handler(self, exc: Exception):
+        for cls in type(exc).__mro__:
+            if cls is not Exception and cls in self.handlers:
+                return self.handlers[cls]
+        return None
+
+
+async def proxy(service: str, path: str, request: Request, ctx: ServiceContext) -> Response:
+    rt = runtime_of(ctx)
     principal = None
     if request.headers.get("authorization"):
         principal = await rt.sessions.principal(request)  # deleted users and signed-out sessions stop here

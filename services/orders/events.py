@@ -1,5 +1,6 @@
-"""Events the orders service publishes on `youfu.orders` (key: order id; a stay's and a meal's events:
-elder id)."""
+"""Events the orders service publishes on `youfu.orders` (key: order id; a stay's and an alarm's
+events: elder id), and the counters' meals on `youfu.meals` (key: elder id; D67: the busiest stream,
+read by no other service, kept off the topic the others consume)."""
 from __future__ import annotations
 
 from uuid import UUID
@@ -12,6 +13,7 @@ from shared.fast_sql import FastTx
 from shared.outbox import add_event
 
 TOPIC = "youfu.orders"
+MEALS_TOPIC = "youfu.meals"  # D67
 SOURCE = "/youfu/orders"
 
 
@@ -219,12 +221,12 @@ class MealRef(BaseModel):
     scanned_at: str | None = None  # ISO instant with offset
 
 
-@event_type("youfu.meal.redeemed.v1", topic=TOPIC, key="elder_id")
+@event_type("youfu.meal.redeemed.v1", topic=MEALS_TOPIC, key="elder_id")
 class MealRedeemed(MealRef):
     """A meal was taken at a meal point's counter; vouchers has already captured the subsidy."""
 
 
-@event_type("youfu.meal.undone.v1", topic=TOPIC, key="elder_id")
+@event_type("youfu.meal.undone.v1", topic=MEALS_TOPIC, key="elder_id")
 class MealUndone(MealRef):
     """The counter undid a meal within the undo window; vouchers has already given the subsidy back."""
 

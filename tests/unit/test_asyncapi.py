@@ -6,7 +6,10 @@ from shared.settings import TOPICS
 def test_asyncapi_documents_every_topic_and_event():
     doc = asyncapi_document()
     assert doc["asyncapi"].startswith("3.")
-    assert set(doc["channels"]) == {"youfu.assessment", "youfu.providers", "youfu.orders", "youfu.vouchers"}
+    assert set(doc["channels"]) == {"youfu.assessment", "youfu.providers", "youfu.orders", "youfu.vouchers", "youfu.meals"}
+    # the counters' meals on their own topic (D67), published by orders
+    assert set(doc["channels"]["youfu.meals"]["messages"]) == {"youfu_meal_redeemed_v1", "youfu_meal_undone_v1"}
+    assert "orders service" in doc["operations"]["publish_youfu_meals"]["summary"]
     names = {m["name"] for m in doc["components"]["messages"].values()}
     assert names == {t for t, spec in REGISTRY.items() if spec.topic in TOPICS.values()}
     for needed in ("youfu.order.completed.v1", "youfu.voucher.redeemed.v1", "youfu.assessment.completed.v1",
