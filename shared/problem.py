@@ -78,7 +78,8 @@ def _database_unavailable(request: Request) -> JSONResponse:
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     out = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        # a JSON that does not parse is the body's fault as a whole (FastAPI puts the character offset in loc)
+        loc = [] if err.get("type") == "json_invalid" else [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         reason = _REASONS_ZH.get(err.get("type", ""), "取值不正确")
         ctx = err.get("ctx") or {}
         if err.get("type") in ("greater_than_equal", "greater_than") and "ge" in ctx | {"gt": 0}:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.orders import events  # noqa: F401 - registers the event types
 from services.orders.alarms.raising import escalation_pass
-from services.orders.api import routers
+from services.orders.api import lanes, routers
 from services.orders.consumers import make_subscriptions
 from services.orders.dispatch.dispatcher import Dispatcher, dispatch_pass
 from services.orders.recurrence import spawn_pass
@@ -56,5 +56,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
                      every_s=lambda ctx: runtime_of(ctx).settings.alarm_escalation_tick_s, enabled=_background),
     ]
     spec = ServiceSpec(name="orders", routers=routers, title="Youfu orders", subscriptions=make_subscriptions,
-                       on_startup=[start], on_shutdown=[stop], periodic=periodic)
+                       on_startup=[start], on_shutdown=[stop], periodic=periodic, lanes=lanes)
     return create_service_app(spec, settings, clock=clock)

@@ -7,7 +7,7 @@ from services.vouchers import (
     events,  # noqa: F401 - registers the event types
     orphans,
 )
-from services.vouchers.api import routers
+from services.vouchers.api import lanes, routers
 from services.vouchers.consumers import make_subscriptions
 from services.vouchers.issuance.runs import ensure_scheduled_run
 from services.vouchers.policy import ensure_default_policy
@@ -57,5 +57,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                      enabled=scheduled),
     ]
     spec = ServiceSpec(name="vouchers", routers=routers, title="Youfu vouchers", subscriptions=make_subscriptions,
-                       on_startup=[start], on_shutdown=[stop], periodic=periodic)
+                       on_startup=[start], on_shutdown=[stop], periodic=periodic, lanes=lanes)
     return create_service_app(spec, settings, clock=clock)

@@ -23,7 +23,12 @@ from services.vouchers.api import (
     uptake,
     wallets,
 )
+from shared.lanes import lane_route, route_lane
 
 routers = [spending.router, wallets.router, policy.router, issuance.router, month_end.router, audit.router,
            recovery.router, plan_budget.router, stay_claims.router, meal_subsidies.router,
            return_visits.router, complaints.router, oversight_figures.router, uptake.router]
+# the calls behind the hot writes (a meal's subsidy, an order's hold), served around FastAPI's
+# per-request machinery by the same endpoints (shared/lanes.py, D68)
+lanes = [route_lane(lane_route(meal_subsidies.router, meal_subsidies.post_meal_subsidy),
+                    lane_route(spending.router, spending.post_hold))]
