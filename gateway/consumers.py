@@ -3,8 +3,11 @@
 Every replica reads every partition: its consumer group and its inbox scope carry the replica's
 instance id (`notices_scope`), so each replica sees each event once and can push it to the pages
 connected to it. The notices themselves are written once across replicas (unique (event, account)).
-The live push happens after the handler's transaction commits (a rolled-back try pushes nothing;
-the retry does).
+
+Every replica handles every mapped event, so this is the gateway's busiest write: the handler is a
+fast one (a `FastTx`, shared/consumer.py), its statements compiled once (gateway/queries.py). The
+live push happens after the handler's transaction commits (`tx.after_commit`: a rolled-back try
+pushes nothing; the retry does).
 """
 from __future__ import annotations
 
@@ -12,14 +15,12 @@ import os
 import re
 import socket
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from gateway import notices
 from gateway.rules.notices import RULES, TOPICS
 from shared.app import ServiceContext
 from shared.consumer import Subscription
 from shared.events import CloudEvent
+from shared.fast_sql import FastTx
 
 
 def instance_id(ctx: ServiceContext) -> str:
@@ -37,9 +38,10 @@ def notices_scope(ctx: ServiceContext) -> str:
 def subscriptions(ctx: ServiceContext) -> list[Subscription]:
     hub: notices.NoticeHub = ctx.runtime.hub
 
-    async def on_event(s: AsyncSession, event: CloudEvent) -> None:
-        ready = await notices.deliver_event(s, event=event, connected=hub.connected(), now=ctx.now())
+    async def on_event(tx: FastTx, event: CloudEvent) -> None:
+        ready = await notices.deliver_event(tx, event=event, connected=hub.connected(), now=ctx.now())
         if ready:
-            sa.event.listen(s.sync_session, "after_commit", lambda _session: hub.push(ready), once=True)
+            tx.after_commit.append(lambda: hub.push(ready))
 
-    return [Subscription(notices_scope(ctx), list(TOPICS), {event_type: on_event for event_type in RULES})]
+    return [Subscription(notices_scope(ctx), list(TOPICS), handlers={},
+                         fast_handlers={event_type: on_event for event_type in RULES})]

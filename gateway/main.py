@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway.api import lanes, page_routers, routers
 from gateway.api.pages import STATIC_DIR
 from gateway.consumers import notices_scope, subscriptions
-from gateway.notices import NoticeHub
+from gateway.notices import InboxPrune, NoticeHub
 from gateway.openapi_merge import MergedOpenAPI
 from gateway.proxy import services_health
 from gateway.ratelimit import SlidingWindow
@@ -21,6 +21,7 @@ from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.auth import TokenSigner
 from shared.clock import Clock
 from shared.http import make_session
+from shared.periodic import PeriodicTask
 from shared.pii import PiiCipher
 from shared.settings import SERVICES, Settings
 
@@ -39,6 +40,7 @@ async def _open(ctx: ServiceContext) -> None:
         write_limit=SlidingWindow(s.writes_per_minute, 60),
         openapi=MergedOpenAPI(),
         hub=NoticeHub(),
+        inbox_prune=InboxPrune(),
     )
     close_streams_on_stop(ctx.runtime.hub)
 
@@ -63,6 +65,12 @@ def close_streams_on_stop(hub: NoticeHub) -> None:
             return
 
 
+async def prune_inboxes(ctx: ServiceContext) -> None:
+    """Cut every notices inbox to its newest 50 (gateway/notices.py `InboxPrune`). Answers nothing:
+    a number would be taken for the seconds until the next pass."""
+    await runtime_of(ctx).inbox_prune.run(ctx.db)
+
+
 async def _close(ctx: ServiceContext) -> None:
     rt = runtime_of(ctx)
     rt.hub.close()
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         name="gateway", title="有福 Youfu", routers=routers,
         on_startup=[_open], on_shutdown=[_close], health_details=services_health, own_docs=False,
         subscriptions=subscriptions, consumer_group=notices_scope, lanes=lanes,
+        periodic=[PeriodicTask("gateway-inbox-prune", prune_inboxes, every_s=lambda ctx: ctx.settings.notices_prune_s)],
     )
     app = create_service_app(spec, settings, clock=clock)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -2,11 +2,16 @@
 to the recipients whose pages hold a stream open on this replica.
 
 Each gateway replica reads the topics itself (its own consumer group and inbox scope,
-gateway/consumers.py) and runs `deliver_event` for every event: the notices are inserted
+gateway/consumers.py) and runs `deliver_event` for every event, a fast handler on the consumer's
+`FastTx` (shared/fast_sql.py; its statements are in gateway/queries.py): the notices are inserted
 ON CONFLICT DO NOTHING on (event, account), so whichever replica comes first writes them and the
 others find them there; every replica then pushes, after the commit, the rows of the accounts that
 are connected to it (`NoticeHub`). A replica replaying old events (a new consumer group starts at
-the earliest offset) pushes nothing old: only rows written within `LIVE_WINDOW` go live.
+the earliest offset) pushes nothing old: only rows written within `LIVE_WINDOW` go live, and a
+notice older than an account's INBOX_SIZE newest is not written again.
+
+Each inbox is cut to its INBOX_SIZE newest by a periodic pass (`InboxPrune`), not per event; the
+reads show the newest INBOX_SIZE whether or not the pass has run since.
 
 Use cases run in the caller's transaction; the hub is the replica's memory (no cross-replica bus).
 """
@@ -14,14 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import FamilyLink, Notice, User
+from gateway import queries
+from gateway.models import Notice
 from gateway.rules.notices import (
     Account,
     Audience,
@@ -33,17 +38,22 @@ from gateway.rules.notices import (
     notices_for,
     wants_caregiver_name,
 )
+from shared.db import Database
 from shared.events import CloudEvent
+from shared.fast_sql import FastTx, Query, fast_transaction
 
 INBOX_SIZE = 50  # notices kept per account (issue 24: "an inbox of the last 50 notices")
 LIVE_WINDOW = timedelta(minutes=2)  # a row older than this is history, not news: never pushed live
 QUEUE_SIZE = 100  # notices waiting for one slow stream; past it the stream is closed and resumes
 
 
-def view(row: Notice) -> dict:
-    """The notice as pages and the API see it."""
-    return {"id": f"{row.event_id}:{row.user_id}", "seq": row.seq, "kind": row.kind, "title": row.title,
-            "body": row.body, "link": row.link, "at": row.at.isoformat(), "read": row.read_at is not None}
+_notices = Notice.__table__
+
+
+def view(row: Mapping) -> dict:
+    """The notice as pages and the API see it, from a row of `notices` (fast_sql's or the ORM's mapping)."""
+    return {"id": f"{row['event_id']}:{row['user_id']}", "seq": row["seq"], "kind": row["kind"], "title": row["title"],
+            "body": row["body"], "link": row["link"], "at": row["at"].isoformat(), "read": row["read_at"] is not None}
 
 
 class NoticeHub:
@@ -94,97 +104,93 @@ class NoticeHub:
         return sent
 
 
-async def recipients(s: AsyncSession, audience: Audience) -> set[uuid.UUID]:
-    """The active accounts an audience names; the scope is written into the query."""
-    active = User.status == "active"
+def _deliveries(audience: Audience) -> list[tuple[Query, dict]]:
+    """The statements that write a draft's notice for its audience, with the audience's parameters;
+    the scope is written into each (gateway/queries.py)."""
     match audience:
         case Household(elder_id=elder):
-            linked = sa.select(FamilyLink.user_id).where(FamilyLink.elder_id == elder, FamilyLink.revoked_at.is_(None))
-            where = sa.or_(sa.and_(User.role == "elder", User.elder_id == elder),
-                           sa.and_(User.role == "family", User.id.in_(linked)))
+            return [(queries.DELIVER_HOUSEHOLD, {"elder": elder})]
         case ProviderDesk(provider_id=provider):
-            where = sa.and_(User.role == "provider_admin", User.provider_id == provider)
+            return [(queries.DELIVER_PROVIDER_DESK, {"provider": provider})]
         case ProviderStaff(provider_id=provider):
-            where = sa.and_(User.role.in_(("provider_admin", "caregiver")), User.provider_id == provider)
-        case Caregivers(caregiver_ids=ids):
-            where = sa.and_(User.role == "caregiver", User.caregiver_id.in_(ids))
+            return [(queries.DELIVER_PROVIDER_STAFF, {"provider": provider})]
+        case Caregivers(caregiver_ids=ids):  # sorted: every replica writes in the same order
+            return [(queries.DELIVER_CAREGIVER, {"caregiver": cid}) for cid in sorted(set(ids))]
         case DistrictDesk(district_code=district, roles=roles):
-            parts = []
-            if "officer" in roles:
-                parts.append(sa.and_(User.role == "officer", User.district_code == district))
-            if "operator" in roles:  # an operator of the district, or of the whole city
-                parts.append(sa.and_(User.role == "operator",
-                                     sa.or_(User.district_code == district, User.district_code.is_(None))))
-            where = sa.or_(*parts) if parts else sa.false()
+            return [(queries.DELIVER_DISTRICT_DESK[role], {"district": district})
+                    for role in ("officer", "operator") if role in roles]
         case Account(user_id=user):
             try:
-                where = User.id == uuid.UUID(user)
+                return [(queries.DELIVER_ACCOUNT, {"account": uuid.UUID(user)})]
             except ValueError:
-                return set()
-        case _:
-            return set()
-    return set((await s.execute(sa.select(User.id).where(active, where))).scalars())
+                return []
+    return []
 
 
-async def caregiver_name(s: AsyncSession, caregiver_id: str) -> str | None:
-    return (await s.execute(sa.select(User.display_name).where(User.caregiver_id == caregiver_id)
-                            .order_by(User.created_at).limit(1))).scalar()
-
-
-def _insert(s: AsyncSession):
-    return sqlite.insert if s.bind.dialect.name == "sqlite" else postgresql.insert
-
-
-async def deliver_event(s: AsyncSession, *, event: CloudEvent, connected: set[str], now: datetime) -> list[tuple[str, dict]]:
-    """Write the event's notices (each (event, account) once, whoever writes first), keep each
-    recipient's last INBOX_SIZE, and answer the fresh rows of the `connected` accounts, to push
-    once the transaction has committed."""
+async def deliver_event(tx: FastTx, *, event: CloudEvent, connected: Container[str], now: datetime
+                        ) -> list[tuple[str, dict]]:
+    """Write the event's notices (each (event, account) once, whoever writes first; none for an
+    account holding INBOX_SIZE newer ones), and answer the fresh rows of the `connected` accounts,
+    to push once the transaction has committed (`tx.after_commit`). The inbox is kept at its
+    INBOX_SIZE newest by `InboxPrune`, not here: that was a DELETE per recipient per event."""
     names = {}
     if cid := wants_caregiver_name(event.type, event.data):
-        if name := await caregiver_name(s, cid):
-            names["caregiver"] = name
-    rows: dict[uuid.UUID, dict] = {}
-    for draft in notices_for(event.type, event.data, names=names):
-        for user_id in await recipients(s, draft.audience):
-            rows.setdefault(user_id, {"event_id": event.id, "user_id": user_id, "kind": draft.kind, "title": draft.title,
-                                      "body": draft.body, "link": draft.link, "at": event.time, "created_at": now,
-                                      "read_at": None})
-    if not rows:
+        found = await tx.row(queries.CAREGIVER_NAME, caregiver=cid)
+        if found is not None and found["display_name"]:
+            names["caregiver"] = found["display_name"]
+    drafts = notices_for(event.type, event.data, names=names)
+    # a recipient of two drafts keeps the first one's notice (the second finds its row there)
+    for draft in drafts:
+        for query, audience in _deliveries(draft.audience):
+            await tx.run(query, **audience, notice_event=event.id, notice_kind=draft.kind, notice_title=draft.title,
+                         notice_body=draft.body, notice_link=draft.link, notice_at=event.time, notice_created_at=now,
+                         keep=INBOX_SIZE)
+    if not drafts or not connected:
         return []
-    insert = _insert(s)
-    order = sorted(rows)  # every replica locks the same rows in the same order: no deadlock between them
-    await s.execute(insert(Notice).values([rows[u] for u in order])
-                    .on_conflict_do_nothing(index_elements=["event_id", "user_id"]))
-    for user_id in order:
-        await prune(s, user_id=user_id)
-    local = [u for u in rows if str(u) in connected]
-    if not local:
-        return []
-    fresh = (await s.execute(sa.select(Notice).where(
-        Notice.event_id == event.id, Notice.user_id.in_(local), Notice.created_at >= now - LIVE_WINDOW))).scalars()
-    return [(str(row.user_id), view(row)) for row in fresh]
+    fresh = await tx.rows(queries.FRESH_NOTICES, notice_event=event.id, since=now - LIVE_WINDOW)
+    return [(str(row["user_id"]), view(row)) for row in fresh if str(row["user_id"]) in connected]
 
 
-async def prune(s: AsyncSession, *, user_id: uuid.UUID, keep: int = INBOX_SIZE) -> None:
-    """Keep the account's `keep` newest notices (by the event's time, then arrival)."""
-    beyond = (sa.select(Notice.seq).where(Notice.user_id == user_id)
-              .order_by(Notice.at.desc(), Notice.seq.desc()).offset(keep))
-    await s.execute(sa.delete(Notice).where(Notice.user_id == user_id, Notice.seq.in_(beyond)))
+class InboxPrune:
+    """Keeps each account's inbox at its INBOX_SIZE newest notices, off the event path: a pass
+    (the periodic task `gateway-inbox-prune`, gateway/main.py) deletes in one statement what lies
+    beyond the newest INBOX_SIZE of every account that got a notice since the pass before last.
+    The pass before last, not the last: a notice whose number was taken before the last pass but
+    committed after it is still looked at. The first two passes of a replica look at every account.
+    Until a pass has run an inbox may hold a few more rows; the reads show the newest INBOX_SIZE."""
+
+    def __init__(self) -> None:
+        self._newest_seen = [0, 0]  # the highest notice number at the start of the last two passes
+
+    async def run(self, db: Database) -> int:
+        """One pass; the number of notices deleted."""
+        async with fast_transaction(db) as tx:
+            newest = (await tx.row(queries.NEWEST_SEQ))["seq"]
+            deleted = await tx.run(queries.PRUNE_INBOXES, after_seq=self._newest_seen[0], keep=INBOX_SIZE)
+        self._newest_seen = [self._newest_seen[1], newest]
+        return deleted
+
+
+def _inbox(user_id: uuid.UUID) -> sa.Subquery:
+    """The account's inbox as it is shown: its INBOX_SIZE newest notices, whether or not the
+    periodic prune has yet deleted the ones beyond."""
+    return (sa.select(_notices).where(_notices.c.user_id == user_id)
+            .order_by(_notices.c.at.desc(), _notices.c.seq.desc()).limit(INBOX_SIZE).subquery("inbox"))
 
 
 async def list_notices(s: AsyncSession, *, user_id: str, limit: int = INBOX_SIZE) -> dict:
-    uid = uuid.UUID(user_id)
-    rows = (await s.execute(sa.select(Notice).where(Notice.user_id == uid)
-                            .order_by(Notice.at.desc(), Notice.seq.desc()).limit(limit))).scalars().all()
-    unread = (await s.execute(sa.select(sa.func.count()).select_from(Notice)
-                              .where(Notice.user_id == uid, Notice.read_at.is_(None)))).scalar_one()
-    return {"items": [view(r) for r in rows], "unread": unread}
+    inbox = _inbox(uuid.UUID(user_id))
+    rows = (await s.execute(sa.select(inbox).order_by(inbox.c.at.desc(), inbox.c.seq.desc())
+                            .limit(min(limit, INBOX_SIZE)))).mappings()
+    items = [view(r) for r in rows]
+    unread = (await s.execute(sa.select(sa.func.count()).select_from(inbox).where(inbox.c.read_at.is_(None)))).scalar_one()
+    return {"items": items, "unread": unread}
 
 
 async def notices_after(s: AsyncSession, *, user_id: str, seq: int, limit: int = INBOX_SIZE) -> list[dict]:
     """What arrived for the account after `seq` (a reconnecting stream's Last-Event-ID), oldest first."""
-    rows = (await s.execute(sa.select(Notice).where(Notice.user_id == uuid.UUID(user_id), Notice.seq > seq)
-                            .order_by(Notice.seq).limit(limit))).scalars()
+    inbox = _inbox(uuid.UUID(user_id))
+    rows = (await s.execute(sa.select(inbox).where(inbox.c.seq > seq).order_by(inbox.c.seq).limit(limit))).mappings()
     return [view(r) for r in rows]
 
 

@@ -8,7 +8,7 @@ import aiohttp
 import httpx
 from fastapi import Depends
 
-from gateway.notices import NoticeHub
+from gateway.notices import InboxPrune, NoticeHub
 from gateway.openapi_merge import MergedOpenAPI
 from gateway.ratelimit import SlidingWindow
 from gateway.sessions import SessionChecker
@@ -30,6 +30,7 @@ class GatewayRuntime:
     write_limit: SlidingWindow  # writes per principal (or address) a minute
     openapi: MergedOpenAPI
     hub: NoticeHub  # the notices streams open on this replica (gateway/notices.py)
+    inbox_prune: InboxPrune  # the periodic cut of every inbox to its newest 50, and how far it has looked
 
 
 def runtime_of(ctx: ServiceContext) -> GatewayRuntime:

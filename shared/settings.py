@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     consumer_idle_after_s: float = 5.0  # then fetches are held 250 ms, not 25 (shared/consumer.py)
     http_timeout_s: float = 5.0
     notices_heartbeat_s: float = 15.0  # a comment line on every open notices stream this often
+    # the gateway cuts every notices inbox to its newest 50 this often (gateway/notices.py
+    # InboxPrune; 0: never). Between passes the reads still show only the newest 50.
+    notices_prune_s: float = 60.0
     # PostgreSQL connections per process, opened as needed and then kept: five processes at 20 use
     # 100, which is PostgreSQL's default max_connections; raise both together
     db_pool_size: int = 20

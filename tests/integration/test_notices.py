@@ -1,6 +1,8 @@
 """Live notices in the gateway (gateway/notices.py, gateway/consumers.py, gateway/api/notices.py) on
 real PostgreSQL: two replicas' consumers write each notice once and each pushes only to the
-accounts connected to it; the inbox keeps the last 50; the routes answer only the caller's own."""
+accounts connected to it; the inbox shows the last 50 and the gateway's periodic pass prunes the
+rest; the routes answer only the caller's own. The fast handler and the prune on both backends:
+tests/integration/test_notices_inbox.py."""
 from __future__ import annotations
 
 import asyncio
@@ -14,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from gateway import accounts
+from gateway import accounts, notices
 from gateway.consumers import subscriptions
 from gateway.main import create_app as create_gateway
 from gateway.models import Notice
-from gateway.notices import INBOX_SIZE, NoticeHub
+from gateway.notices import INBOX_SIZE, InboxPrune, NoticeHub
 from shared.consumer import handle_event
 from shared.db import Database
 from shared.events import CloudEvent
@@ -104,26 +106,33 @@ async def test_two_replicas_write_each_notice_once_and_push_only_to_their_own_cl
     assert [str(r.user_id) for r in await rows(world.db, event_id=offered.id)] == [world.ids["desk"]]
 
 
-async def test_the_inbox_keeps_the_last_50_and_old_replays_neither_displace_nor_go_live(world):
+async def test_the_inbox_shows_the_last_50_the_prune_keeps_them_and_old_replays_neither_displace_nor_go_live(world):
     sub, hub = replica("prune", now=T0 + timedelta(days=1))
+    family_b = uuid.UUID(world.ids["family_b"])
     queue = hub.subscribe(world.ids["family_b"])
     events = [event("en_route", {"elder_id": ELDER_B, "caregiver_id": CAREGIVER}, at=T0 + timedelta(minutes=i))
               for i in range(INBOX_SIZE + 5)]
     for e in events:
         await handle_event(world.db, sub, e)
-    kept = await rows(world.db, user_id=uuid.UUID(world.ids["family_b"]))
-    assert len(kept) == INBOX_SIZE
-    assert {r.event_id for r in kept} == {e.id for e in events[5:]}  # the newest 50 by the event's time
+    # the event's path only writes; until the periodic pass the inbox holds more, and shows the newest 50
+    assert len(await rows(world.db, user_id=family_b)) == INBOX_SIZE + 5
+    async with world.db.sessions() as s:
+        shown = await notices.list_notices(s, user_id=world.ids["family_b"])
+    assert [n["id"] for n in shown["items"]] == [f"{e.id}:{family_b}" for e in reversed(events[5:])]
+    assert shown["unread"] == INBOX_SIZE
     assert queue.qsize() == INBOX_SIZE + 5  # each went live when it was written
     while not queue.empty():
         queue.get_nowait()
-    # a new replica reading from the earliest offset meets the oldest event again: written and pruned
-    # at once, never pushed
+    assert await InboxPrune().run(world.db) == 5
+    kept = await rows(world.db, user_id=family_b)
+    assert {r.event_id for r in kept} == {e.id for e in events[5:]}  # the newest 50 by the event's time
+    # a new replica reading from the earliest offset meets the oldest event again: older than the 50
+    # kept, it is not written again, and never pushed
     late, late_hub = replica("late", now=T0 + timedelta(days=2))
     late_queue = late_hub.subscribe(world.ids["family_b"])
     assert await handle_event(world.db, late, events[0]) == "applied"
     assert await handle_event(world.db, late, events[-1]) == "applied"
-    assert {r.event_id for r in await rows(world.db, user_id=uuid.UUID(world.ids["family_b"]))} == {e.id for e in events[5:]}
+    assert {r.event_id for r in await rows(world.db, user_id=family_b)} == {e.id for e in events[5:]}
     assert late_queue.empty()  # history, not news
 
 
@@ -133,7 +142,7 @@ async def gateway(world, keypair):
 
     settings = Settings(var_dir="var", jwt_public_key=keypair[1], jwt_private_key=keypair[0], pii_key=world.pii,
                         kafka_bootstrap="", log_json=False, database_urls={"gateway": world.url}, instance_id="http",
-                        notices_heartbeat_s=0.2, service_urls={s: f"http://127.0.0.1:{free_port()}"
+                        notices_heartbeat_s=0.2, notices_prune_s=0.2, service_urls={s: f"http://127.0.0.1:{free_port()}"
                                                                for s in ("orders", "vouchers", "assessment", "providers")})
     app = create_gateway(settings)
     running = await RunningApp(app, free_port()).start()
@@ -218,3 +227,18 @@ async def test_inbox_read_and_stream_answer_only_the_callers_own(world, gateway)
         assert (await c.post("/api/auth/logout", headers=family_a, json={})).status_code == 204
         ctx.runtime.sessions.forget_all()
         assert (await c.get("/api/notices/stream", headers=stream, params={"ticket": issued["ticket"]})).status_code == 401
+
+
+async def test_the_gateway_prunes_inboxes_by_itself(world, gateway):
+    """The periodic task `gateway-inbox-prune` (every `notices_prune_s`) cuts an inbox that grew
+    past 50 between passes."""
+    desk = uuid.UUID(world.ids["desk"])
+    async with world.db.transaction() as s:
+        for i in range(INBOX_SIZE + 3):
+            s.add(Notice(event_id=f"pruned-{i}", user_id=desk, kind="order.offered", title="新的服务邀约", body="",
+                         link=None, at=T0 - timedelta(days=1, minutes=i), created_at=T0, read_at=None))
+
+    async def pruned() -> bool:
+        return len(await rows(world.db, user_id=desk)) == INBOX_SIZE
+
+    await wait_for(pruned, 10, "the desk's inbox cut to 50")
