@@ -1,7 +1,7 @@
 """Benchmark: meals taken at the counter (issue 23) through the gateway, beside placing an order in
 the same run.
 
-    .venv/bin/python bench/meals.py            # 600 elders; 5, 10, 20, 40 clients; 2 s warm-up + 8 s each
+    .venv/bin/python bench/meals.py            # 600 elders; 5, 8, 10, 15, 20, 40 clients; 2 s warm-up + 8 s each
     .venv/bin/python bench/meals.py --quick    # 120 elders; 10 and 20 clients; 1 s + 4 s each
 
 What runs: the whole platform as `make up` runs it (bench/live_platform.py: five processes, one
@@ -352,7 +352,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=20, help="meal points the counters are spread over (≥ 2)")
     ap.add_argument("--levels", type=str, default="", help="comma-separated client counts (overrides the default)")
     args = ap.parse_args()
-    levels, warmup_s, measure_s = ([10, 20], 1.0, 4.0) if args.quick else ([5, 10, 20, 40], 2.0, 8.0)
+    levels, warmup_s, measure_s = ([10, 20], 1.0, 4.0) if args.quick else ([5, 8, 10, 15, 20, 40], 2.0, 8.0)
     if args.levels:
         levels = [int(n) for n in args.levels.split(",")]
     elders = args.elders or (120 if args.quick else 600)

@@ -159,3 +159,20 @@ async def test_after_commit_callbacks_run_once_committed_and_never_on_rollback(d
             tx.after_commit.append(lambda: seen.append("failed at the database"))
             await tx.run(INSERT_THING, **thing("i"))  # the name is taken: nothing commits
     assert seen == ["first", "second"]
+
+
+async def test_run_many_runs_each_parameter_set_in_the_transaction(db):
+    a, b = thing("m1"), thing("m2")
+    async with fast_transaction(db) as tx:
+        await tx.run_many(INSERT_THING, [a, b])
+        await tx.run_many(MOVE_NEW, [{"thing_id": a["id"], "to": "done"}, {"thing_id": b["id"], "to": "late"}])
+        await tx.run_many(MOVE_NEW, [])  # nothing to do is nothing done
+    async with fast_reads(db) as r:
+        assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="done")] == ["m1"]
+        assert (await r.row(THING, thing_id=b["id"]))["count"] == 1
+    # one failing set fails them all, and the transaction with them
+    with pytest.raises(IntegrityError):
+        async with fast_transaction(db) as tx:
+            await tx.run_many(INSERT_THING, [thing("m3"), thing("m1")])
+    async with fast_reads(db) as r:
+        assert await r.rows(THINGS_IN_STATE, state="new") == []

@@ -164,18 +164,24 @@ async def lock_owned(tx: FastTx, *, accounts: Sequence[Account]) -> dict[Account
     return {wanted[row["code"]]: AccountBalance(*(row[name] for name in _BALANCE_COLUMNS)) for row in rows}
 
 
+def _transfer_values(p: Posting, now: datetime) -> dict:
+    return dict(id=p.transfer.id, kind=str(p.transfer.kind), debit_account=p.transfer.debit_account.code,
+                credit_account=p.transfer.credit_account.code, amount_fen=p.transfer.amount_fen,
+                pending_id=p.transfer.pending_id, reverses_id=p.reverses_id, elder_id=p.elder_id,
+                order_id=p.order_id, provider_id=p.provider_id, memo=p.memo[:200], created_at=now)
+
+
+def _balance_values(account: Account, balance: AccountBalance) -> dict:
+    return dict(account_code=account.code, debits_pending=balance.debits_pending, debits_posted=balance.debits_posted,
+                credits_pending=balance.credits_pending, credits_posted=balance.credits_posted)
+
+
 async def _insert_transfer(tx: FastTx, p: Posting, now: datetime) -> None:
-    await tx.run(INSERT_TRANSFER, id=p.transfer.id, kind=str(p.transfer.kind),
-                 debit_account=p.transfer.debit_account.code, credit_account=p.transfer.credit_account.code,
-                 amount_fen=p.transfer.amount_fen, pending_id=p.transfer.pending_id, reverses_id=p.reverses_id,
-                 elder_id=p.elder_id, order_id=p.order_id, provider_id=p.provider_id, memo=p.memo[:200],
-                 created_at=now)
+    await tx.run(INSERT_TRANSFER, **_transfer_values(p, now))
 
 
 async def _set_balance(tx: FastTx, account: Account, balance: AccountBalance) -> None:
-    await tx.run(SET_BALANCE, account_code=account.code, debits_pending=balance.debits_pending,
-                 debits_posted=balance.debits_posted, credits_pending=balance.credits_pending,
-                 credits_posted=balance.credits_posted)
+    await tx.run(SET_BALANCE, **_balance_values(account, balance))
 
 
 async def post_hold(tx: FastTx, *, hold: Posting, wallet_before: AccountBalance, now: datetime) -> None:
@@ -204,10 +210,10 @@ async def post_hold_and_capture(tx: FastTx, *, hold: Posting, capture: Posting,
     then down), so that row, which every hold in the city shares, is neither locked nor written
     on the lunch peak."""
     after = replay([hold.transfer, capture.transfer], LedgerState(before))
-    for p in (hold, capture):
-        await _insert_transfer(tx, p, now)
-    for account in sorted(before, key=_lock_order):
-        await _set_balance(tx, account, after.balances[account])
+    # two round trips, not four: each pair pipelined (the rows are locked already, by `lock_owned`)
+    await tx.run_many(INSERT_TRANSFER, [_transfer_values(p, now) for p in (hold, capture)])
+    await tx.run_many(SET_BALANCE, [_balance_values(account, after.balances[account])
+                                    for account in sorted(before, key=_lock_order)])
 
 
 async def wallet_balances(session: AsyncSession, *, codes: Iterable[str]) -> dict[str, AccountBalance]:
