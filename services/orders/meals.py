@@ -48,7 +48,14 @@ from services.orders.access import (
 from services.orders.elders import ensure_elder
 from services.orders.events import MealRedeemed, MealUndone, publish, publish_fast
 from services.orders.models import MealCardRow, MealRedemptionRow
-from services.orders.queries import ELDER, INSERT_MEAL, MEAL_CARD, MEAL_CODE_USED, MEAL_LOCK, STATIC_MEALS_TODAY, snapshot
+from services.orders.queries import (
+    ELDER_WITH_MEAL_LOCK,
+    INSERT_MEAL,
+    MEAL_CARD,
+    MEAL_CODE_USED,
+    STATIC_MEALS_TODAY,
+    snapshot,
+)
 from services.orders.rules.meal_codes import CARD, DYNAMIC, USED_ZH, MealCode, check_scan, sign_code, verify_code
 from services.orders.rules.meals import (
     MEALS,
@@ -240,14 +247,15 @@ async def redeem(rt: OrdersRuntime, *, principal: Principal, request: RedeemRequ
     captured: list[uuid.UUID] = []
 
     async def work(tx: FastTx) -> tuple[int, dict]:
-        # the elder from the copy inside the transaction: a pool checkout less on the lunch peak's path
-        elder = snapshot(await tx.row(ELDER, elder_id=code.elder_id))
+        # one concurrent redemption of a code (or card meal of an elder and day) at a time: the
+        # losers find the winner's row, not vouchers. The elder from the copy in the same round trip
+        lock = f"card:{code.elder_id}:{meal_date}" if code.static else code.code_id
+        elder = snapshot(await tx.row(ELDER_WITH_MEAL_LOCK, elder_id=code.elder_id, lock_key=_lock_key(lock)))
         if elder is None:
             raise _ElderNotCopied
         _check_active(elder)
         card_id = None
-        if code.static:  # one card meal of an elder and day at a time, so the daily limit holds
-            await tx.row(MEAL_LOCK, lock_key=_lock_key(f"card:{code.elder_id}:{meal_date}"))
+        if code.static:  # the daily limit of card meals holds under the lock
             card = await tx.row(MEAL_CARD, serial=code.nonce)
             refusal = _card_refusal(card, code)
             if refusal is not None:
@@ -255,10 +263,8 @@ async def redeem(rt: OrdersRuntime, *, principal: Principal, request: RedeemRequ
             card_id = card["id"]
             static_today = (await tx.row(STATIC_MEALS_TODAY, elder_id=code.elder_id, meal_date=meal_date))["n"]
             check_static(confirm_name=req.confirm_name, static_today=static_today, policy=policy)
-        else:  # one redemption of a code at a time: the losers find the winner's row, not vouchers
-            await tx.row(MEAL_LOCK, lock_key=_lock_key(code.code_id))
-            if await tx.row(MEAL_CODE_USED, code_id=code.code_id) is not None:
-                raise Conflict(USED_ZH)
+        elif await tx.row(MEAL_CODE_USED, code_id=code.code_id) is not None:
+            raise Conflict(USED_ZH)
         subsidy = await rt.client("vouchers").post("/meal-subsidies", idempotency_key=str(redemption_id), json={
             "redemption_id": str(redemption_id), "elder_id": str(code.elder_id), "provider_id": str(req.provider_id),
             "meal_date": meal_date.isoformat(), "meal": meal, "price_fen": req.price_fen})

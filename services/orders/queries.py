@@ -115,10 +115,13 @@ LINK_ALARM = Query(sa.update(AlarmRow.__table__).where(AlarmRow.id == _p("alarm_
 
 _meals = MealRedemptionRow.__table__
 # one concurrent redemption of a code (or of a card meal of one elder and day) at a time: the
-# loser waits for the winner's commit, then finds its row, before anyone calls vouchers. PostgreSQL
-# only: SQLite runs one writer at a time anyway
-MEAL_LOCK = Query(sa.select(sa.func.pg_advisory_xact_lock(_p("lock_key", type_=sa.BigInteger))),
-                  sqlite=sa.select(sa.literal(1)))
+# loser waits for the winner's commit, then finds its row, before anyone calls vouchers (PostgreSQL
+# only: SQLite runs one writer at a time anyway). The elder's copy is read in the same round trip
+# (the lock guards the code, not the elder's row); no row: no copy yet, and no lock taken
+ELDER_WITH_MEAL_LOCK = Query(
+    sa.select(ElderRow.__table__, sa.func.pg_advisory_xact_lock(_p("lock_key", type_=sa.BigInteger)).label("locked"))
+    .where(ElderRow.elder_id == _p("elder_id")),
+    sqlite=sa.select(ElderRow.__table__).where(ElderRow.elder_id == _p("elder_id")))
 MEAL_CODE_USED = Query(sa.select(_meals.c.id).where(_meals.c.code_id == _p("code_id")))
 # the elder's card meals that day, not undone (the static daily limit)
 STATIC_MEALS_TODAY = Query(sa.select(sa.func.count().label("n")).select_from(_meals).where(

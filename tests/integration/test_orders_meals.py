@@ -225,3 +225,24 @@ async def test_a_failed_local_write_reverses_the_subsidy(orders_env, monkeypatch
     assert r.status_code == 500
     assert env.vouchers.meal_wallets[elder] == 10_000  # taken, then given back
     assert any(p.endswith("/reverse") for m, p, _ in env.vouchers.calls)
+
+
+async def test_an_elders_first_meal_before_the_copy_fetches_it_and_an_inactive_elder_is_refused(orders_env):
+    """A printed code reaches the counter before orders has the elder's copy: the meal's
+    transaction finds none, the copy is fetched from assessment, and the meal is taken once."""
+    env = orders_env
+    elder, point = setup(env)
+    code = sign_code(KEY, kind=DYNAMIC, elder_id=uuid.UUID(elder), nonce=b"first1", issued_at=now().replace(microsecond=0))
+    at = now()
+    r = await redeem(env, point, code, key="first-meal", scanned_at=at)
+    assert r.status_code == 201, r.text
+    assert (await redeem(env, point, code, key="first-meal", scanned_at=at)).json() == r.json()  # the key replays it
+    async with env.db.sessions() as s:
+        assert (await s.execute(sa.select(sa.func.count()).select_from(MealRedemptionRow).where(
+            MealRedemptionRow.elder_id == uuid.UUID(elder)))).scalar() == 1
+
+    gone = env.new_elder()
+    env.assessment.elders[gone]["status"] = "deceased"
+    code = sign_code(KEY, kind=DYNAMIC, elder_id=uuid.UUID(gone), nonce=b"first2", issued_at=now().replace(microsecond=0))
+    r = await redeem(env, point, code)
+    assert r.status_code == 409 and "不能用餐" in r.json()["detail"], r.text
