@@ -152,7 +152,7 @@ async def test_proxy_passes_through_and_names_a_service_that_is_down(gw):
     assert health["services"]["vouchers"] == "down" and health["services"]["orders"] == "up"
     # the proxy is a lane around FastAPI's routing (D67), still counted under one route template
     metrics = (await gw.get("/metrics")).text
-    assert 'method="GET",route="/api/{service}/{path:path}",status="503"' in metrics
+    assert 'method="GET",route="/api/{service}/{path:path}",service="gateway",status="503"' in metrics
 
 
 async def test_merged_openapi_covers_gateway_and_services(gw):
