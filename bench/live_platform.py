@@ -326,6 +326,54 @@ class RawHttp:
 
 # ---- the machine's ceiling: a bare FastAPI app -----------------------------------------------
 
+async def add_voucher_elders(plat: LivePlatform, n: int) -> list[str]:
+    """`n` elders with community-voucher wallets (bench/ordering.py's main path, bench/meals.py's
+    counters): the orders' and vouchers' copies of the demo elder (低保, same district, street,
+    grade and economic status, so the same entitlement),
+    `n` times over under new ids, a few hundred metres apart, written straight into the two
+    services' databases (what `elder.*` events would have written; 10,000 elders through the
+    assessment API would take the bench longer than the bench), then this month's vouchers issued
+    by the vouchers service's own run (POST /api/vouchers/issuance-runs through the gateway)."""
+    import random
+    from datetime import datetime
+
+    import asyncpg
+    import httpx
+
+    from shared.city import CITY_TZ
+
+    rng = random.Random(27)
+    ids = [uuid.uuid4() for _ in range(n)]
+    jitter = [((rng.random() - 0.5) * 0.01, (rng.random() - 0.5) * 0.01) for _ in range(n)]
+    elder_id = uuid.UUID(plat.world["elder_id"])
+    now = datetime.now(CITY_TZ)
+    for service in ("orders", "vouchers"):
+        conn = await asyncpg.connect(user="postgres", host="127.0.0.1", database=plat.databases[service])
+        try:
+            row = dict(await conn.fetchrow("SELECT * FROM elders WHERE elder_id = $1", elder_id))
+            columns = list(row)
+            records = []
+            for i, (dlat, dlon) in zip(ids, jitter):
+                copy = dict(row, elder_id=i, updated_at=now)
+                if copy.get("lat") is not None:
+                    copy["lat"], copy["lon"] = copy["lat"] + dlat, copy["lon"] + dlon
+                if "assessment_id" in copy and copy["assessment_id"] is not None:
+                    copy["assessment_id"] = uuid.uuid4()
+                records.append(tuple(copy[c] for c in columns))
+            await conn.copy_records_to_table("elders", records=records, columns=columns)
+        finally:
+            await conn.close()
+    city = login_headers(plat.url, plat.account("city_officer"))
+    async with httpx.AsyncClient(timeout=600) as c:
+        r = await c.post(f"{plat.url}/api/vouchers/issuance-runs", headers={**city, "Idempotency-Key": str(uuid.uuid4())},
+                         json={"month": now.strftime("%Y-%m")})
+        if r.status_code >= 400:
+            raise RuntimeError(f"issuance run: {r.status_code} {r.text[:300]}")
+        issued = r.json().get("issued_count")
+    print(f"  {n:,} elders with wallets (issued {issued} vouchers)", flush=True)
+    return [str(i) for i in ids]
+
+
 def make_hello_app():
     """`uvicorn --factory live_platform:make_hello_app`: takes the same JSON POST the orders
     service takes and answers 201 with a small JSON body; no database, no auth, no middleware."""

@@ -51,6 +51,7 @@ from live_platform import (  # noqa: E402
     CpuMeter,
     LivePlatform,
     RawHttp,
+    add_voucher_elders,
     load_note,
     login_headers,
     ms,
@@ -220,49 +221,6 @@ def order_body(elder_id: str) -> dict:
     start = datetime.now(CITY_TZ).replace(second=0, microsecond=0) + timedelta(hours=1)
     return {"elder_id": elder_id, "service_code": "meal", "window_start": start.isoformat(),
             "window_end": (start + timedelta(hours=1)).isoformat(), "notes": "压测", "payment": "self_pay"}
-
-
-async def add_voucher_elders(plat: LivePlatform, n: int) -> list[str]:
-    """`n` elders with community-voucher wallets, for the main path: the orders' and vouchers' copies
-    of the demo elder (same district, street, grade and economic status, so the same entitlement),
-    `n` times over under new ids, a few hundred metres apart, written straight into the two
-    services' databases (what `elder.*` events would have written; 10,000 elders through the
-    assessment API would take the bench longer than the bench), then this month's vouchers issued
-    by the vouchers service's own run (POST /api/vouchers/issuance-runs through the gateway)."""
-    import random
-
-    import asyncpg
-
-    rng = random.Random(27)
-    ids = [uuid.uuid4() for _ in range(n)]
-    jitter = [((rng.random() - 0.5) * 0.01, (rng.random() - 0.5) * 0.01) for _ in range(n)]
-    elder_id = uuid.UUID(plat.world["elder_id"])
-    now = datetime.now(CITY_TZ)
-    for service in ("orders", "vouchers"):
-        conn = await asyncpg.connect(user="postgres", host="127.0.0.1", database=plat.databases[service])
-        try:
-            row = dict(await conn.fetchrow("SELECT * FROM elders WHERE elder_id = $1", elder_id))
-            columns = list(row)
-            records = []
-            for i, (dlat, dlon) in zip(ids, jitter):
-                copy = dict(row, elder_id=i, updated_at=now)
-                if copy.get("lat") is not None:
-                    copy["lat"], copy["lon"] = copy["lat"] + dlat, copy["lon"] + dlon
-                if "assessment_id" in copy and copy["assessment_id"] is not None:
-                    copy["assessment_id"] = uuid.uuid4()
-                records.append(tuple(copy[c] for c in columns))
-            await conn.copy_records_to_table("elders", records=records, columns=columns)
-        finally:
-            await conn.close()
-    city = login_headers(plat.url, plat.account("city_officer"))
-    async with httpx.AsyncClient(timeout=600) as c:
-        r = await c.post(f"{plat.url}/api/vouchers/issuance-runs", headers={**city, "Idempotency-Key": str(uuid.uuid4())},
-                         json={"month": now.strftime("%Y-%m")})
-        if r.status_code >= 400:
-            raise RuntimeError(f"issuance run: {r.status_code} {r.text[:300]}")
-        issued = r.json().get("issued_count")
-    print(f"  {n:,} elders with wallets (issued {issued} vouchers)", flush=True)
-    return [str(i) for i in ids]
 
 
 class VoucherBodies:
