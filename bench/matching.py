@@ -207,8 +207,6 @@ def main() -> None:
         "--levels", type=parse_levels, default=DEFAULT_LEVELS, help="h3 levels as res:max_rings,…, e.g. 8:4,6:1000"
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-warm", action="store_true",
-                        help="build the index as before issue 27: no per-cell lists built at start-up (warm_discs)")
     parser.add_argument("--repeat", type=int, default=3, help="passes over the queries; each query's best is kept")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "matching.json")
     args = parser.parse_args()
@@ -222,7 +220,7 @@ def main() -> None:
     warmup = synthetic_queries(np.random.default_rng(args.seed + 1), min(2_000, n_queries))
     generated_s = time.perf_counter() - started
     started = time.perf_counter()
-    index = CaregiverIndex(caregivers, levels=args.levels, warm_discs=not args.no_warm)
+    index = CaregiverIndex(caregivers, levels=args.levels)
     build_s = time.perf_counter() - started
     textbook = TextbookHaversineScan(caregivers)
     print(f"{n:,} caregivers, {n_queries:,} queries, h3 levels {format_levels(args.levels)}; generated in {generated_s:.1f} s, index built in {build_s:.2f} s")
@@ -307,7 +305,6 @@ def main() -> None:
         "targets": {"indexed_p99_us": 1_000, "exhaustive_over_indexed_p99": 8},
         "targets_met": {"p99": fi["p99_us"] <= 1_000, "ratio": first_ratio_p99 >= 8,
                         "ratio_best_of_passes": ratio["exhaustive_over_indexed_p99"] >= 8},
-        "warm_discs": not args.no_warm,
         "mismatches": mismatches,
         "queries_with_fewer_than_k": short,
         "geodesic_per_point_us": geodesic_per_point_us,
