@@ -165,6 +165,9 @@ def test_updates_mark_lists_stale_and_searches_stay_exact():
     assert ids(both(index, *BASE, skill="助餐", k=3))[0] == 0
     index.remove(0)
     assert ids(both(index, *BASE, skill="助餐", k=3))[0] == "new"
+    for level in index._levels:  # the density counts follow the updates too
+        counts, lists = level.counts["助餐"], level.lists["助餐"]
+        assert (counts[:, 0] == [lists.count(cell) for cell in range(len(counts))]).all()
 
 
 @pytest.mark.parametrize(

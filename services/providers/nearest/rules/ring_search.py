@@ -36,8 +36,8 @@ MARGIN_M = 0.5  # added to distances bounding what is unread: far above their ro
 # filters (load, own radius, excluded providers) turn some away, and a second round costs more
 # than reading a ring further at once.
 READ_AHEAD = 1.5
-# Where a cell holds fewer than k with the skill, its density is estimated over this many rings
-# around it (a search of a rare skill in the countryside would otherwise start from nothing).
+# Where a cell holds fewer than k with the skill, its density is estimated over the rings around it
+# out to this many (a search of a rare skill in the countryside would otherwise start from nothing).
 DENSITY_RINGS = 2
 
 
@@ -55,6 +55,10 @@ class RingLevel:
         self.cell_area_m2 = h3.average_hexagon_area(resolution, unit="m^2")
         self.lists: dict[str, CellLists] = {}  # by skill
         self.discs: dict[str, DiscLists] = {}  # by skill
+        # By skill, per cell number: how many have the skill in the cell, in rings 0..1 and in rings
+        # 0..2 around it (n_cells × 3, int32; read as Python ints): the density deciding where to read.
+        self.counts: dict[str, np.ndarray] = {}
+        self._counts_ints: dict[str, memoryview] = {}
         # By origin: the least distance from its centre to ring disc_rings + 1 (the lists are
         # complete to that less the largest circumradius); NaN where no list was built.
         self.disc_gap_m = np.empty(0)
@@ -66,18 +70,19 @@ class RingLevel:
 
     def expected_kth_m(self, query: _Query, skill: str, k: int) -> float:
         """Roughly how far the k-th with the skill is from the point: from how many have it in this
-        level's cell at the point, or, where that is fewer than k, in the rings around it (out to
-        DENSITY_RINGS); inf if nobody there. Only decides where to read, never the answer."""
-        lists = self.lists.get(skill)
-        if lists is None:
+        level's cell at the point, or, where that is fewer than k, in rings 0..1 or 0..2 around it;
+        inf if nobody there. Only decides where to read, never the answer."""
+        counts = self._counts_ints.get(skill)
+        if counts is None:
             return math.inf
         origin = query.origin(self.table)
-        count, cells, rings = lists.count(origin), 1, 0
-        while count < k and rings < DENSITY_RINGS:
-            rings += 1
-            around = self.table.around(origin, rings)
-            count += sum(map(lists.count, around.cells[around.ends[rings - 1] : around.ends[rings]].tolist()))
-            cells = around.ends[rings]
+        if origin >= len(counts):  # outside the area counted at build
+            return math.inf
+        count, cells = counts[origin, 0], 1
+        if count < k:
+            count, cells = counts[origin, 1], 7
+            if count < k:
+                count, cells = counts[origin, 2], 19
         return math.sqrt(2 * k * cells * self.cell_area_m2 / (math.pi * count)) if count else math.inf
 
     # ---- building and updating ------------------------------------------------------------------
@@ -101,22 +106,17 @@ class RingLevel:
                     cells.append(cell)
                     slots.append(slot)
         table, rings = self.table, self.disc_rings
-        held = sorted({cell for cells, _ in grouped.values() for cell in cells})
+        held = np.unique(np.frombuffer(b"".join(cells for cells, _ in grouped.values()), dtype=np.int32))
         # The cells whose lists may hold caregivers of `held` (within `rings` of one), and those of
         # the caregivers' area.
-        width, rows = 1 + 3 * rings * (rings + 1), {}
-        for cell in held:
-            around = table.around(cell, rings)
-            rows[cell] = around.cells[: around.ends[rings]]
-            width = max(width, len(rows[cell]))
-        wanted = set(range(origins)).union(*(row.tolist() for row in rows.values()))
+        rows = self._rows_around(held, rings)
+        wanted = set(range(origins)).union(rows[rows >= 0].tolist())
         gap_m = np.full(len(table.cells), np.nan)
         for origin in wanted:
             gap_m[origin] = table.around(origin, rings + 1).gaps[rings + 1]
         n_cells = len(table.cells)  # rings may have met new cells
-        around = np.full((n_cells, width), -1, dtype=np.int32)
-        for cell, row in rows.items():
-            around[cell, : len(row)] = row
+        around = np.full((n_cells, rows.shape[1]), -1, dtype=np.int32)
+        around[held] = rows
         self.disc_gap_m = np.full(n_cells, np.nan)
         self.disc_gap_m[: len(gap_m)] = gap_m
         self._disc_gaps = memoryview(self.disc_gap_m)
@@ -124,12 +124,32 @@ class RingLevel:
         if wanted:  # from a typical point: the lists' radius less its distance from the centre
             lists_reach_m = float(np.nanmedian(listed_m)) - 0.6 * table.max_circumradius_m
             self.reach_m = lists_reach_m if self.max_rings <= self.disc_rings else max(self.reach_m, lists_reach_m)
-        self.lists, self.discs = {}, {}
+        density_rows = self._rows_around(held, DENSITY_RINGS)
+        self.lists, self.discs, self.counts, self._counts_ints = {}, {}, {}, {}
         for skill, (cells, slots) in grouped.items():
             lists = self.lists[skill] = CellLists(
                 np.frombuffer(cells, dtype=np.int32), np.frombuffer(slots, dtype=np.int32), n_cells
             )
             self.discs[skill] = build_disc_lists(lists, points, table.centres, around, listed_m)
+            counts = self.counts[skill] = np.zeros((n_cells, 3), dtype=np.int32)
+            in_cell = np.diff(lists.starts)
+            counts[:, 0] = in_cell
+            for column, width in ((1, 7), (2, density_rows.shape[1])):  # rings 0..1 are the first 7
+                rows = density_rows[:, :width]
+                weights = np.repeat(in_cell.take(held), width).reshape(rows.shape)[rows >= 0]
+                counts[:, column] = np.bincount(rows[rows >= 0], weights=weights, minlength=n_cells)[:n_cells]
+            self._counts_ints[skill] = memoryview(counts)
+
+    def _rows_around(self, cells: np.ndarray, rings: int) -> np.ndarray:
+        """The numbers of the cells of rings 0..rings around each of `cells`, one row each, nearest
+        rings first (−1 after the last where a row is short: near one of h3's pentagons)."""
+        table = self.table
+        found = [table.around(cell, rings) for cell in cells.tolist()]
+        found = [around.cells[: around.ends[rings]] for around in found]
+        rows = np.full((len(found), max([1 + 3 * rings * (rings + 1), *map(len, found)])), -1, dtype=np.int32)
+        for row, cells_around in zip(rows, found):
+            row[: len(cells_around)] = cells_around
+        return rows
 
     def insert(self, slot: int, caregiver: Caregiver) -> None:
         cell = self._place(slot, caregiver)
@@ -138,20 +158,26 @@ class RingLevel:
             if lists is None:
                 lists = self.lists[skill] = CellLists(NO_SLOTS, NO_SLOTS, len(self.table.cells))
             lists.insert(cell, slot)
-        self._mark_stale(cell, caregiver.skills)
+        self._mark_stale(cell, caregiver.skills, 1)
 
     def remove(self, slot: int, caregiver: Caregiver) -> None:
         cell = self._cell_of_slot[slot]
         self._cell_of_slot[slot] = -1
         for skill in caregiver.skills:
             self.lists[skill].remove(cell, slot)
-        self._mark_stale(cell, caregiver.skills)
+        self._mark_stale(cell, caregiver.skills, -1)
 
-    def _mark_stale(self, cell: int, skills: frozenset[str]) -> None:
-        """The lists that may hold someone in `cell` no longer tell the truth about it."""
-        around = self.table.around(cell, self.disc_rings)
+    def _mark_stale(self, cell: int, skills: frozenset[str], added: int) -> None:
+        """The lists that may hold someone in `cell` no longer tell the truth about it; the counts
+        around it change by `added`."""
+        around = self.table.around(cell, max(self.disc_rings, DENSITY_RINGS))
         origins = around.cells[: around.ends[self.disc_rings]].tolist()
         for skill in skills:
+            counts = self.counts.get(skill)
+            if counts is not None:
+                for column, ring in enumerate((0, 1, 2)):
+                    near = around.cells[: around.ends[ring]]
+                    counts[near[near < len(counts)], column] += added
             discs = self.discs.get(skill)
             if discs is not None:
                 stale = discs.stale
