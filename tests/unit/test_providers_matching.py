@@ -133,19 +133,41 @@ def test_prewarm_changes_cost_not_answers():
         assert warm.nearest(lat, lon, skill="助餐") == lazy.nearest(lat, lon, skill="助餐")
 
 
-def test_warming_the_cells_lists_at_build_changes_cost_not_answers():
-    """Issue 27: `warm_discs` builds at start-up the lists first searches would build; the answers stay
-    the exhaustive scan's, and a search from a warmed cell builds nothing more."""
+def test_searches_read_only_what_the_index_built():
+    """Issue 27: every list a search reads is built with the index, so a first search from a cell
+    costs what later ones do: searches in the caregivers' area add no rings, cells or lists, and
+    change none."""
     caregivers = [carer(i, 37 * i % 5000, east_m=53 * i % 4000 - 2000, skills=("助餐", "助浴")[: 1 + i % 2])
                   for i in range(300)]
-    warm, lazy = CaregiverIndex(caregivers, warm_discs=True), CaregiverIndex(caregivers)
-    built = [sum(level.discs._members.values()) for level in warm._levels]
-    assert sum(built) > 0 and all(sum(level.discs._members.values()) == 0 for level in lazy._levels)
-    for metres in range(-6000, 6000, 700):
-        lat, lon = north_of(metres, metres / 2)
+    index = CaregiverIndex(caregivers)
+
+    def built():
+        return [(len(level.table.cells), len(level.table._around), {s: id(d.slots) for s, d in level.discs.items()},
+                 {s: bytes(d.stale) for s, d in level.discs.items()}) for level in index._levels]
+
+    before = built()
+    assert all(level.discs for level in index._levels)
+    for metres in range(0, 5000, 350):  # the caregivers' area (outside it, rings are met on the way)
+        lat, lon = north_of(metres, metres * 0.8 - 2000)
         for skill in ("助餐", "助浴"):
-            assert both(warm, lat, lon, skill=skill) == lazy.nearest(lat, lon, skill=skill)
-    assert warm.warm_discs() > 0  # runs again over the same cells: nothing is lost
+            both(index, lat, lon, skill=skill)
+    assert built() == before
+
+
+def test_updates_mark_lists_stale_and_searches_stay_exact():
+    """An update marks the lists around its cell stale (they are not rebuilt): searches from there
+    read the cells themselves, and answer what the scan answers."""
+    index = CaregiverIndex([carer(i, 40 * i, east_m=25.0 * (i % 9)) for i in range(120)])
+    fine = index._levels[0]
+    assert not any(fine.discs["助餐"].stale)
+    index.upsert(carer("new", 10))
+    assert any(fine.discs["助餐"].stale)
+    assert ids(both(index, *BASE, skill="助餐", k=3))[0] == 0
+    index.remove(0)
+    assert ids(both(index, *BASE, skill="助餐", k=3))[0] == "new"
+    for level in index._levels:  # the density counts follow the updates too
+        counts, lists = level.counts["助餐"], level.lists["助餐"]
+        assert (counts[:, 0] == [lists.count(cell) for cell in range(len(counts))]).all()
 
 
 @pytest.mark.parametrize(
@@ -217,8 +239,8 @@ def test_searches_from_the_locating_grid_equal_the_exhaustive_scan():
 
 
 def test_searches_stay_exact_when_caregivers_change_after_being_searched():
-    """Searches keep per-cell lists of what they read (`discs`): moving, adding and
-    removing caregivers after searches near them must not leave stale lists behind."""
+    """Searches read nearest-first lists built with the index (`discs`): moving, adding and
+    removing caregivers after searches near them must not leave a stale list read."""
     rng = random.Random(5)
 
     def someone(i):

@@ -83,9 +83,9 @@ class CandidateSearch:
                 today = self.today()
                 async with self.db.sessions() as session:
                     snap = await load_snapshot(session, today=today)
-                # built whole at start-up, with the lists a first search from each cell would build
-                # (docs/decisions.md D62): the first requests cost what later ones do
-                fresh = (await asyncio.to_thread(lambda: CaregiverIndex(snap.records, warm_discs=True))
+                # built whole at start-up, with every list a search reads (docs/decisions.md D62,
+                # D67): the first requests cost what later ones do
+                fresh = (await asyncio.to_thread(lambda: CaregiverIndex(snap.records))
                          if self.synced_at is None else None)
                 async with self._refresh_lock:
                     if fresh is not None:

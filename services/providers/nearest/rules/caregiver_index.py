@@ -6,12 +6,11 @@ they are within `max_distance_m`. `nearest` returns the k closest qualified care
 distance and then caregiver id, and is exactly what `nearest_exhaustive` (a numpy scan of all of
 them) returns: the property test and the benchmark check that on every query.
 
-How the index stays exact. Caregivers are bucketed per skill by h3 cell. A search starts from
-a cell o near the query point P (the cell holding P or a neighbour: points are located through a
-grid computed at build, without h3: `CellTable.locate`) and reads, nearest first, the list of the
-caregivers with the skill around o, sorted by their distance from o's centre (`discs`:
-built on first use from the buckets of o's rings 0..K, kept per skill and cell). The list is
-complete to
+How the index stays exact. A search starts from a cell o near the query point P (the cell holding
+P or a neighbour: points are located through a grid computed at build, without h3:
+`CellTable.locate`) and reads, nearest first, the list of the caregivers with the skill around o,
+sorted by their distance from o's centre (`discs`: one per skill and cell within reach of the
+caregivers, all built with the index). The list of o covers its rings 0..K and is complete to
     C(K) = gap(K+1) − the largest circumradius,
 where gap(K+1) is the least distance from o's centre to a centre of its ring K+1: ring K+1
 separates rings 0..K from everything outside them, so anyone outside is at least C(K) from o's
@@ -22,15 +21,22 @@ yet is closer to P than
 and the search stops once lb is beyond the k-th qualified distance found, or beyond both
 `max_distance_m` and the largest service radius of anyone with the skill (no one further out
 can qualify). Until then it reads on down the list to where the k-th found could still be beaten
-(or, short of k, further in proportion), and past C(K) from a list built with more rings. It first
-reads to where 3k are listed (about four in five qualify), which settles most searches at once.
+(or, short of k, further in proportion). It first reads to where 3k are listed (about four in
+five qualify), which settles most searches at once. Where no list serves (a cell outside the
+caregivers' area, a list an update made stale, a search past C(K) on the last level), it reads the
+cells of rings 0..K themselves (`cell_lists`), K growing until the same bound, with the next
+listed distance left out, settles it.
 
-Two resolutions. Towns are searched from fine cells (res 8, ~0.7 km²): P is about a cell's
-circumradius from o's centre at most, so a top-10 reads a few dozen caregivers. How many with the
-skill sit in the coarse cell (res 7, ~5 km²) around the point says how far the k-th probably is;
-where that is beyond 2 fine rings (countryside, a rare skill), or a fine search would need more
-than 4, the search runs from coarse cells instead, where the same radius is a few rings. Each
-level is exact on its own: the choice changes the cost, never the answer.
+Levels. Towns are searched from fine cells (res 8, ~0.7 km²): P is about a cell's circumradius
+from o's centre at most, so a top-10 reads a few dozen caregivers. How many with the skill sit in
+the next coarser cell around the point says how far the k-th probably is; where that is beyond what
+this level's lists cover from a typical point (`RingLevel.reach_m`), the search starts a level up
+(res 7, ~5 km², then res 6, ~36 km²: the countryside, a rare skill), where the same radius is a
+ring or two. Each level is exact on its own: the choice changes the cost, never the answer.
+
+First searches cost what later ones do (issue 27). Nothing a search reads is computed by a search:
+cell geometry, rings, the locating grid, the per-cell lists and the nearest-first lists are all
+built with the index, and updates keep them current (or mark lists stale) as they happen.
 
 Why chords. Distances are compared as squared chord lengths between unit vectors computed once
 per caregiver: chord² = (x−qx)² + (y−qy)² + (z−qz)² is monotone in the great-circle distance and
@@ -47,7 +53,7 @@ from typing import Hashable, Iterable, NamedTuple
 import numpy as np
 from h3.api import basic_int as h3i
 
-from services.providers.nearest.rules.cell_rings import CellTable, RingLevel, footprint_box, footprint_cells
+from services.providers.nearest.rules.cell_rings import CellTable, footprint_box, footprint_cells
 from services.providers.nearest.rules.geodesy import (  # noqa: F401 - the geometry is part of this module's API
     EARTH_MEAN_RADIUS_M,
     chord2_of_metres,
@@ -55,12 +61,12 @@ from services.providers.nearest.rules.geodesy import (  # noqa: F401 - the geome
     metres_of_chord2,
     unit_vector,
 )
+from services.providers.nearest.rules.ring_search import RingLevel
 
-# (resolution, rings to read there before moving to the next, coarser level); tuned by bench/matching.py
-DEFAULT_LEVELS = ((8, 4), (7, 1_000))
+# (resolution, rings a search reads there at most before moving to the next, coarser level; the
+# nearest-first lists cover min(that, discs.MAX_DISC_RINGS)), finest first; tuned by bench/matching.py
+DEFAULT_LEVELS = ((8, 2), (7, 2), (6, 1_000))
 MAX_SERVICE_RADIUS_M = 200_000.0  # beyond this a radius is a data error; it also bounds every search
-WARM_SHARE_OF_CACHE = 0.8  # `warm_discs` fills each level's disc cache at most this far
-WARM_MAX_SEARCHES = 200_000  # and runs at most this many searches (≈ 7 s on this machine, quiet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +101,14 @@ class CaregiverIndex:
         *,
         levels: tuple[tuple[int, int], ...] = DEFAULT_LEVELS,
         prewarm: bool = True,
-        warm_discs: bool = False,
     ) -> None:
-        """`prewarm` computes cell geometry, rings and the grid locating query points for the
-        caregivers' area now (a few seconds for a city) so that first searches there are as fast as
-        later ones; without it they are computed on first use (and points located with h3).
-        `warm_discs` (with `prewarm`) also builds, now, the nearest-first lists a first search from
-        each cell of the caregivers' area would build (`warm_discs`): a service's first searches
-        then cost what later ones do. Answers are the same either way."""
+        """Builds, with the caregivers, the per-cell and nearest-first lists every search reads
+        (`ring_search`). `prewarm` also computes cell geometry, rings and the grid locating query
+        points for the caregivers' area now (seconds for a city) so that first searches there are
+        as fast as later ones; without it they are computed on first use (and points located with
+        h3). Answers are the same either way."""
         self._levels = [RingLevel(resolution, max_rings) for resolution, max_rings in levels]
+        self._level_pairs = tuple(zip(self._levels, [*self._levels[1:], None]))  # (finer, coarser)
         self._records: list[Caregiver | None] = []  # by slot
         self._ids: list[Hashable] = []  # by slot, the records' caregiver_id and provider_id (answers
         self._provider_ids: list[Hashable] = []  # read these without touching the records)
@@ -114,13 +119,14 @@ class CaregiverIndex:
         # they are inactive or fully booked, so one comparison applies radius and capacity.
         self._points = np.zeros((capacity, 4))
         self._open = np.zeros(capacity, dtype=bool)  # active and load left
-        self._provider_codes = np.zeros(capacity, dtype=np.int64)
+        self._provider_codes = np.zeros(capacity, dtype=np.int32)  # half the cache lines of int64
         self._provider_code_of: dict[Hashable, int] = {}
         self._skill_masks: dict[str, np.ndarray] = {}
         self._max_radius_chord2: dict[str, float] = {}
         caregivers = list(caregivers)
         for caregiver in caregivers:
             _check(caregiver)
+        core_cells: dict[int, int] = {}  # by resolution: cells numbered 0..n-1 are the caregivers' area
         if caregivers and prewarm:
             # Where queries come from, and every cell a bound may need to measure.
             core_box = footprint_box(caregivers, 1_000.0)
@@ -130,6 +136,7 @@ class CaregiverIndex:
                 level.table.add(core)  # first, so they get the low numbers prewarm covers
                 level.table.add(footprint_cells(wide_box, level.table.resolution))
                 level.table.prewarm(len(core), level.prewarm_rings)
+                core_cells[level.table.resolution] = len(core)
                 if core:
                     level.table.build_grid(*core_box)
         if caregivers:
@@ -143,38 +150,7 @@ class CaregiverIndex:
                     raise ValueError(f"duplicate caregiver id {caregiver.caregiver_id!r}")
                 self._write(caregiver)
             for level in self._levels:
-                level.bulk_insert(self._records)
-            if prewarm and warm_discs:
-                self.warm_discs()
-
-    def warm_discs(self, *, share_of_cache: float = WARM_SHARE_OF_CACHE, max_searches: int = WARM_MAX_SEARCHES) -> int:
-        """One search per skill from the centre of every finest cell holding caregivers, the
-        fullest first, so the nearest-first list (`discs`) each would build on first use is built
-        now; stops after `max_searches`, or before any level's disc cache is `share_of_cache` full
-        (a full one is dropped whole). Returns the searches run. What a first search from a cell
-        costs (gathering its rings' buckets and sorting them: most of a cold search) moves to
-        start-up, where people live (bench/matching.py: first pass). Cells without caregivers
-        (the countryside between villages) are left to their first search: warming every cell of
-        the city's box costs a city's area, not its caregivers, at every start."""
-        from services.providers.nearest.rules.discs import MAX_CACHED_DISC_MEMBERS
-
-        bound = share_of_cache * MAX_CACHED_DISC_MEMBERS
-        finest = self._levels[0]
-        held: dict[int, int] = {}
-        for buckets in finest.buckets.values():
-            for cell, slots in buckets.items():
-                held[cell] = held.get(cell, 0) + len(slots)
-        cells = finest.table.cells
-        searches = 0
-        for origin in sorted(held, key=lambda cell: (-held[cell], cell)):
-            if searches >= max_searches or any(sum(level.discs._members.values()) > bound  # noqa: SLF001
-                                               for level in self._levels):
-                break
-            lat, lon = h3i.cell_to_latlng(cells[origin])
-            for skill in self._max_radius_chord2:
-                self.nearest(lat, lon, skill=skill)
-                searches += 1
-        return searches
+                level.bulk_insert(self._records, self._points, core_cells.get(level.table.resolution, 0))
 
     # ---- keeping the index current ------------------------------------------------------------
 
@@ -271,23 +247,24 @@ class CaregiverIndex:
         exclude_providers: Iterable[Hashable] = (),
     ) -> list[Candidate]:
         """The k nearest qualified caregivers, by distance then caregiver id (see module doc)."""
-        if k <= 0 or skill not in self._max_radius_chord2:
+        max_radius_chord2 = self._max_radius_chord2.get(skill)
+        if k <= 0 or max_radius_chord2 is None:
             return []
         query = _Query(self, lat, lon, max_distance_m, exclude_providers)
         # Nobody beyond this can qualify: their own radius would not reach the point.
-        reach_chord2 = min(query.max_chord2, self._max_radius_chord2[skill])
-        levels = self._levels
-        for finer, coarser in zip(levels, [*levels[1:], None]):
+        reach_chord2 = min(query.max_chord2, max_radius_chord2)
+        expected_m = math.inf
+        for finer, coarser in self._level_pairs:
             # The coarser cell around the point tells how dense caregivers with the skill are
-            # here, so how far the k-th is likely to be: read that far at once, and where that is
-            # beyond half this level's rings, start at the coarser level instead (the other half
-            # is room for a k-th further out than expected: running out of rings costs a second
+            # here, so how far the k-th is likely to be: where that is beyond what this level's
+            # lists cover, start at the coarser level instead (running out of list costs a second
             # search, at the coarser level).
-            around = coarser or finer
-            count = around.count_in_cell(query, skill)
-            expected_m = math.sqrt(2 * k * around.cell_area_m2 / (math.pi * count)) if count else math.inf
-            if coarser is not None and expected_m > finer.max_rings * finer.step_m / 2:
-                continue
+            if coarser is not None:
+                expected_m = coarser.expected_kth_m(query, skill, k)
+                if expected_m > finer.reach_m:
+                    continue
+            elif finer is self._levels[0]:  # one level: its own cell tells
+                expected_m = finer.expected_kth_m(query, skill, k)
             found = finer.search(query, skill, k, reach_chord2, expected_m, last=coarser is None)
             if found is not None:
                 chord2, slots, kth_chord2 = found
@@ -343,12 +320,10 @@ def _reach_chord2(caregiver: Caregiver) -> float:
     return chord2_of_metres(caregiver.service_radius_m) if caregiver.has_capacity else -1.0
 
 
-
-
 class _Query:
     """One request's point and filters, applied identically by both search paths."""
 
-    __slots__ = ("index", "lat", "lon", "xyz", "centre", "max_chord2", "excluded_codes", "_origins")
+    __slots__ = ("index", "lat", "lon", "xyz", "centre", "max_chord2", "excluded_codes")
 
     def __init__(
         self, index: CaregiverIndex, lat: float, lon: float, max_distance_m: float | None, exclude: Iterable[Hashable]
@@ -360,15 +335,11 @@ class _Query:
         self.centre = np.array((*self.xyz, 0.0))  # as a row of `_points`: x, y, z and a 0 for the reach
         self.max_chord2 = math.inf if max_distance_m is None else chord2_of_metres(max_distance_m)
         codes = index._provider_code_of
-        self.excluded_codes = sorted({codes[p] for p in exclude if p in codes}) if exclude else []
-        self._origins: dict[int, int] = {}
+        self.excluded_codes = sorted({codes[p] for p in exclude if p in codes}) if exclude else ()
 
     def origin(self, table: CellTable) -> int:
-        """The number of the table's cell holding the point, or a neighbour's (located once per table)."""
-        number = self._origins.get(table.resolution)
-        if number is None:
-            number = self._origins[table.resolution] = table.locate(self.lat, self.lon)
-        return number
+        """The number of the table's cell holding the point, or a neighbour's."""
+        return table.locate(self.lat, self.lon)
 
     def qualified(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(chord², slot) of the qualified caregivers among `slots`."""

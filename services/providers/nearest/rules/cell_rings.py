@@ -1,180 +1,43 @@
-"""The h3 side of the nearest-qualified search: one resolution level's cell table (dense cell
-numbers, centres, circumradii, cached rings and their gaps, the grid locating query points) and
-the search over its buckets, through nearest-first lists per skill and cell (`discs`).
+"""The h3 side of the nearest-qualified search: one resolution's table of cells (dense cell
+numbers, centres, the largest circumradius, the grid locating query points) and, per origin cell,
+its rings 0..K as one array of cell numbers with the least distance to each ring (`Rings`).
 
-Split out of `caregiver_index.py` (which keeps the public API) so each module reads on its own; the
-exactness argument is in `caregiver_index`'s module doc, the geometry in `geodesy`.
-
-Most of a search's time is fixed cost, not the caregivers it reads, and in a service the index is
-usually cold in the CPU caches (other work ran since the last request): so it makes no h3 call
-in the caregivers' area, settles most bounds with a cached number instead of an array, and reads
-one more ring at once where what it read says the k-th is probably beyond what the disc can prove.
+The exactness argument that uses them is in `caregiver_index`'s module doc, the search in
+`ring_search`, the geometry in `geodesy`. Everything a search from the caregivers' area needs is
+computed at build (`prewarm`): no h3 call, no new array kept, on a search there.
 """
 from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_right
 from typing import TYPE_CHECKING, Iterable
 
 import h3
 import numpy as np
 from h3.api import basic_int as h3i
 
-from services.providers.nearest.rules.discs import Disc, DiscCache, build_disc
 from services.providers.nearest.rules.geodesy import EARTH_MEAN_RADIUS_M, metres_of_chord2, unit_vectors
 
 if TYPE_CHECKING:
-    from services.providers.nearest.rules.caregiver_index import Caregiver, _Query
+    from services.providers.nearest.rules.caregiver_index import Caregiver
 
-_NONE_FOUND = (np.empty(0), np.empty(0, dtype=np.int64), None)  # as `RingLevel.search` returns
-PREWARM_RINGS = 6  # rings computed at build around every cell among the caregivers
 GRID_SIDE_EDGES = 0.5  # the side of the locating grid's squares, in cell edges (see CellTable)
 MAX_GRID_SQUARES = 2_000_000  # 8 MB, and a second or so to build
 MAX_FOOTPRINT_CELLS = 300_000  # cells whose geometry is computed at build (32 bytes each)
-MAX_CACHED_RING_MEMBERS = 8_000_000  # kept rings (4 bytes a member); dropped and rebuilt beyond
-MARGIN_M = 0.5  # added to distances bounding what is unread: far above their rounding errors
+MAX_KEPT_RING_CELLS = 8_000_000  # ring members kept (4 bytes each); all dropped and rebuilt beyond
 
 
-class RingLevel:
-    """One h3 resolution: per skill, the caregivers of each cell, and the ring search over them."""
+class Rings:
+    """The cells around one origin cell, nearest rings first: `cells[:ends[k]]` are the numbers of
+    rings 0..k (one array, so a search reads any disc of rings as one slice), and `gaps[k]` is the
+    least distance in metres from the origin's centre to a centre of ring k."""
 
-    def __init__(self, resolution: int, max_rings: int) -> None:
-        self.table = CellTable(resolution)
-        self.max_rings = max(1, max_rings)  # a search reads ring 1 at least (its origin may be a neighbour)
-        self.prewarm_rings = min(max_rings + 1, PREWARM_RINGS)
-        # Only used to guess how far to read; correctness never depends on it.
-        self.step_m = 1.5 * h3.average_hexagon_edge_length(resolution, unit="m")
-        self.cell_area_m2 = h3.average_hexagon_area(resolution, unit="m^2")
-        self.buckets: dict[str, dict[int, np.ndarray]] = {}  # skill → cell number → slots
-        self.cell_of_slot: dict[int, int] = {}
-        self.discs = DiscCache()  # what searches read around each origin, nearest first (discs)
+    __slots__ = ("cells", "ends", "gaps")
 
-    def count_in_cell(self, query: _Query, skill: str) -> int:
-        """How many with the skill are bucketed in this level's cell at the point (or next to it:
-        an estimate of the density there)."""
-        bucket = self.buckets.get(skill, {}).get(query.origin(self.table))
-        return 0 if bucket is None else len(bucket)
-
-    def _place(self, slot: int, caregiver: Caregiver) -> int:
-        cell = self.table.number(h3i.latlng_to_cell(caregiver.lat, caregiver.lon, self.table.resolution))
-        self.cell_of_slot[slot] = cell
-        return cell
-
-    def bulk_insert(self, records: list[Caregiver | None]) -> None:
-        grouped: dict[str, dict[int, list[int]]] = {}
-        for slot, caregiver in enumerate(records):
-            if caregiver is not None:
-                cell = self._place(slot, caregiver)
-                for skill in caregiver.skills:
-                    grouped.setdefault(skill, {}).setdefault(cell, []).append(slot)
-        self.discs.clear()
-        for skill, cells in grouped.items():
-            self.buckets[skill] = {cell: np.array(slots, dtype=np.int64) for cell, slots in cells.items()}
-
-    def insert(self, slot: int, caregiver: Caregiver) -> None:
-        cell = self._place(slot, caregiver)
-        self.discs.forget(caregiver.skills)
-        for skill in caregiver.skills:
-            bucket = self.buckets.setdefault(skill, {})
-            old = bucket.get(cell)
-            bucket[cell] = np.array([slot], dtype=np.int64) if old is None else np.append(old, slot)
-
-    def remove(self, slot: int, caregiver: Caregiver) -> None:
-        cell = self.cell_of_slot.pop(slot)
-        self.discs.forget(caregiver.skills)
-        for skill in caregiver.skills:
-            bucket = self.buckets[skill]
-            rest = bucket[cell][bucket[cell] != slot]
-            if rest.size:
-                bucket[cell] = rest
-            else:
-                del bucket[cell]
-
-    def search(
-        self, query: _Query, skill: str, k: int, reach_chord2: float, expected_m: float, *, last: bool
-    ) -> tuple[np.ndarray, np.ndarray, float | None] | None:
-        """(chord², slot) of every qualified caregiver read, a superset of the top k, and the k-th
-        chord² if known; None when it would take more than `max_rings` rings here (the next
-        level is cheaper). The exactness argument is in the module doc of `caregiver_index`."""
-        buckets = self.buckets.get(skill)
-        if not buckets:  # nobody with the skill at all (every level holds the same caregivers)
-            return _NONE_FOUND
-        table = self.table
-        origin = query.origin(table)  # the point's cell or a neighbour: either way
-        reach_m = metres_of_chord2(reach_chord2)
-        # Anyone at d from the origin's centre is at least d − slack from the point (the margin
-        # covers rounding in the distances compared).
-        slack_m = table.offset_m(origin, query.xyz) + MARGIN_M
-        disc = self.discs.get(skill, origin)
-        if disc is None:
-            # Complete to where the k-th probably is, seen from anywhere in the cell (or a ring, if
-            # nobody has the skill near: then it grows as the search needs).
-            radius_m = min(expected_m, reach_m) if expected_m != math.inf else 0.0
-            disc = self._disc(skill, origin, buckets, query, radius_m + table.max_circumradius_m, 1, last)
-            if disc is None:
-                return None
-        dist_m, complete_m = disc.dist_m, disc.complete_m
-        listed = len(dist_m)
-        # Read the head of the list out to where 3k are listed (about four in five qualify, so the
-        # k-th is probably nearer), seen from the point.
-        want_m = min(dist_m[min(listed, 3 * k) - 1] if listed else 0.0, reach_m)
-        end = bisect_right(dist_m, want_m + slack_m)
-        found_chord2: np.ndarray | None = None  # of everyone qualified read so far
-        found_slots: np.ndarray | None = None
-        found = read = 0
-        while True:
-            if end > read:
-                chord2, slots = query.qualified(disc.slots[read:end])
-                if found:
-                    found_chord2 = np.concatenate((found_chord2, chord2))  # type: ignore[arg-type]
-                    found_slots = np.concatenate((found_slots, slots))  # type: ignore[arg-type]
-                else:
-                    found_chord2, found_slots = chord2, slots
-                found = found_chord2.size
-                read = end
-            kth_chord2 = float(np.partition(found_chord2, k - 1)[k - 1]) if found >= k else None
-            # Done once nobody unread can be nearer than the k-th found or qualify.
-            stop_m = reach_m if kth_chord2 is None else min(reach_m, metres_of_chord2(kth_chord2))
-            unread_m = dist_m[read] if read < listed and dist_m[read] < complete_m else complete_m
-            if unread_m - slack_m > stop_m:
-                break
-            if kth_chord2 is None:
-                # Too few so far: read further in proportion to what is missing.
-                want_m = max(unread_m - slack_m, self.step_m) * max(1.5, math.sqrt(k / found) if found else 2.0)
-                want_m = min(want_m, reach_m)
-            else:
-                want_m = stop_m  # everyone listed who may be nearer than the k-th
-            if want_m + slack_m >= complete_m:  # beyond the disc: a bigger one, read from its start
-                disc = self._disc(skill, origin, buckets, query, want_m + slack_m, disc.rings + 1, last)
-                if disc is None:
-                    return None
-                dist_m, complete_m, listed = disc.dist_m, disc.complete_m, len(disc.dist_m)
-                found_chord2 = found_slots = None
-                found = read = 0
-            end = bisect_right(dist_m, want_m + slack_m)
-        return (found_chord2, found_slots, kth_chord2) if found else _NONE_FOUND  # type: ignore[return-value]
-
-    def _disc(
-        self, skill: str, origin: int, buckets: dict[int, np.ndarray], query: _Query, radius_m: float,
-        rings: int, last: bool,
-    ) -> Disc | None:
-        """The list (`discs`) of at least `rings` rings around `origin`, complete beyond
-        `radius_m`, now kept for the skill; None if that takes more than `max_rings` rings (and
-        this is not the last level)."""
-        table = self.table
-        while True:
-            if rings > self.max_rings and not last:
-                return None
-            cells = table.rings(origin, rings + 1)  # the one after separates the disc from the rest
-            complete_m = table.gap_m(origin, rings + 1) - table.max_circumradius_m
-            if complete_m > radius_m:
-                break
-            rings += 1
-        parts = [bucket for ring in cells[: rings + 1] for bucket in map(buckets.get, ring) if bucket is not None]
-        disc = build_disc(parts, query.index._points, table.centres[origin], complete_m, rings)
-        self.discs.put(skill, origin, disc)
-        return disc
+    def __init__(self, cells: np.ndarray, ends: list[int], gaps: list[float]) -> None:
+        self.cells = cells
+        self.ends = ends
+        self.gaps = gaps
 
 
 class CellTable:
@@ -182,8 +45,7 @@ class CellTable:
 
     Geometry is a centre (unit vector) and the largest circumradius, computed in batches (all
     cells within reach of a caregiver at build time, any other when first met). Rings are kept
-    per origin cell as arrays of cell numbers, with their gaps (the least distance between the
-    origin's centre and the ring's), so a warm search makes no h3 call.
+    per origin cell (`Rings`), so a search makes no h3 call where they were computed.
     """
 
     def __init__(self, resolution: int) -> None:
@@ -191,10 +53,10 @@ class CellTable:
         self.number_of: dict[int, int] = {}
         self.cells: list[int] = []  # by number
         self.centres = np.zeros((0, 3))  # unit vectors, by number (rows past len(cells) unused)
+        self._centre_floats = memoryview(self.centres)  # the same, read as Python floats
         self.max_circumradius_m = 0.0
-        self._rings: dict[int, list[array]] = {}  # by origin cell number
-        self._gaps: dict[int, array] = {}  # by origin, by ring: the least metres between its centre and the ring's
-        self._ring_members = 0
+        self._around: dict[int, Rings] = {}  # by origin cell number
+        self._kept_ring_cells = 0
         # Where query points are located without h3 (whose code, cold in the CPU caches, costs as
         # much as the rest of a search): a grid of squares over the caregivers' area, each holding
         # the number of the cell of its centre. A point is within 0.36 of an edge of its
@@ -254,70 +116,77 @@ class CellTable:
         if first + len(cells) > len(self.centres):  # grow by doubling: cells arrive a ring at a time
             grown = np.zeros((max(2 * len(self.centres), first + len(cells), 1024), 3))
             grown[:first] = self.centres[:first]
-            self.centres = grown
+            self.centres, self._centre_floats = grown, memoryview(grown)
         self.centres[first : first + len(cells)] = centres
         self.number_of.update((cell, first + i) for i, cell in enumerate(cells))
         self.cells.extend(cells)
         # One radius for all: cells of one resolution differ by a few per cent across a city,
-        # and a single number keeps the bound to one array pass.
+        # and a single number keeps the bound to one comparison.
         self.max_circumradius_m = max(self.max_circumradius_m, float(circumradii.max()))
 
-    def rings(self, origin: int, k: int) -> list[array]:
-        """Rings 0..k (at least) around cell number `origin`: numbers of the cells at each grid distance."""
-        rings = self._rings.get(origin)
+    def around(self, origin: int, k: int) -> Rings:
+        """Rings 0..k (at least) around cell number `origin`, with their gaps; kept."""
+        rings = self._around.get(origin)
+        if rings is not None and len(rings.ends) > k:
+            return rings
         if rings is None:
-            if self._ring_members > MAX_CACHED_RING_MEMBERS:
-                self._rings.clear()  # crude but bounded; rebuilt from h3 on demand
-                self._gaps.clear()
-                self._ring_members = 0
-            rings = self._rings[origin] = [array("i", [origin])]
-        while len(rings) <= k:
-            cells = ring_cells(self.cells[origin], len(rings))
-            try:
-                numbers = array("i", [self.number_of[c] for c in cells])
-            except KeyError:  # outside the footprint: first time here
-                self.add(cells)
-                numbers = array("i", [self.number_of[c] for c in cells])
-            rings.append(numbers)
-            self._ring_members += len(cells)
+            if self._kept_ring_cells > MAX_KEPT_RING_CELLS:
+                self._around.clear()  # crude but bounded; rebuilt from h3 on demand
+                self._kept_ring_cells = 0
+            rings = self._around[origin] = Rings(np.array([origin], dtype=np.int32), [1], [0.0])
+        parts, centre = [rings.cells], self.centres[origin]
+        while len(rings.ends) <= k:
+            numbers = self._numbers(ring_cells(self.cells[origin], len(rings.ends)))
+            delta = self.centres.take(numbers, axis=0)
+            delta -= centre
+            delta *= delta
+            parts.append(numbers)
+            rings.ends.append(rings.ends[-1] + len(numbers))
+            rings.gaps.append(metres_of_chord2(float((delta[:, 0] + delta[:, 1] + delta[:, 2]).min())))
+            self._kept_ring_cells += len(numbers)
+        rings.cells = np.concatenate(parts)
         return rings
 
+    def _numbers(self, cells: list[int]) -> np.ndarray:
+        try:
+            numbers = [self.number_of[c] for c in cells]
+        except KeyError:  # outside the footprint: first time here
+            self.add(cells)
+            numbers = [self.number_of[c] for c in cells]
+        return np.array(numbers, dtype=np.int32)
+
     def prewarm(self, origins: int, max_ring: int) -> None:
-        """Compute rings 0..max_ring around cell numbers 0..origins-1, and their gaps, now rather
-        than mid-search."""
-        for origin in range(origins):
-            self.rings(origin, max_ring)
-        # The gaps a ring index at a time for all these origins at once (what `gap_m` would compute).
-        todo = [o for o in range(origins) if len(self._rings.get(o, ())) > max_ring and o not in self._gaps]
-        for origin in todo:
-            self._gaps[origin] = array("d", [0.0])
-        for k in range(1, max_ring + 1):
-            rings = [self._rings[o][k] for o in todo]
-            lengths = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
-            delta = self.centres[np.frombuffer(b"".join(rings), dtype=np.int32)]
+        """Rings 0..max_ring around cell numbers 0..origins-1, and their gaps, now rather than
+        mid-search: the gaps a ring index at a time for all origins at once (what `around` would
+        compute one by one)."""
+        todo = [o for o in range(origins) if o not in self._around]
+        if not todo:
+            return
+        rings_of = {o: [np.array([o], dtype=np.int32)] for o in todo}
+        for ring in range(1, max_ring + 1):
+            for origin in todo:
+                rings_of[origin].append(self._numbers(ring_cells(self.cells[origin], ring)))
+        gaps_of = {o: [0.0] for o in todo}
+        for ring in range(1, max_ring + 1):
+            parts = [rings_of[o][ring] for o in todo]
+            lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+            delta = self.centres[np.concatenate(parts)] if parts else np.zeros((0, 3))
             delta -= self.centres[np.repeat(todo, lengths)]
             delta *= delta
-            nearest_chord2 = np.minimum.reduceat(delta[:, 0] + delta[:, 1] + delta[:, 2], np.cumsum(lengths) - lengths)
-            for origin, chord2 in zip(todo, nearest_chord2.tolist()):
-                self._gaps[origin].append(metres_of_chord2(chord2))
-
-    def gap_m(self, origin: int, k: int) -> float:
-        """The least distance from the centre of cell number `origin` to a centre of its ring k
-        (which `rings` has made), in metres; cached."""
-        gaps = self._gaps.get(origin)
-        if gaps is None:
-            gaps = self._gaps[origin] = array("d", [0.0])
-        while len(gaps) <= k:
-            ring = self._rings[origin][len(gaps)]
-            delta = self.centres.take(np.frombuffer(ring, dtype=np.int32), axis=0)
-            delta -= self.centres[origin]
-            delta *= delta
-            gaps.append(metres_of_chord2(float((delta[:, 0] + delta[:, 1] + delta[:, 2]).min())))
-        return gaps[k]
+            starts = np.cumsum(lengths) - lengths
+            nearest_chord2 = np.minimum.reduceat(delta[:, 0] + delta[:, 1] + delta[:, 2], starts) if parts else []
+            for origin, chord2 in zip(todo, np.asarray(nearest_chord2).tolist()):
+                gaps_of[origin].append(metres_of_chord2(chord2))
+        for origin in todo:
+            parts = rings_of[origin]
+            ends = np.cumsum([len(p) for p in parts]).tolist()
+            self._around[origin] = Rings(np.concatenate(parts), ends, gaps_of[origin])
+            self._kept_ring_cells += ends[-1]
 
     def offset_m(self, origin: int, point: tuple[float, float, float]) -> float:
         """Metres from the centre of cell number `origin` to the point (a unit vector)."""
-        x, y, z = self.centres[origin].tolist()
+        centres = self._centre_floats
+        x, y, z = centres[origin, 0], centres[origin, 1], centres[origin, 2]
         return metres_of_chord2((x - point[0]) ** 2 + (y - point[1]) ** 2 + (z - point[2]) ** 2)
 
 

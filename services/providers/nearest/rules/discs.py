@@ -1,84 +1,77 @@
-"""Per skill and origin cell, the caregivers of the disc around the cell, nearest first.
+"""Per skill and origin cell, everyone with the skill around the cell, nearest its centre first
+(`DiscLists`), built for every cell at once with the index.
 
-A search (`cell_rings.RingLevel.search`) reads caregivers with a skill around a cell o near the
-query point. Gathering them from the per-cell buckets (a dict look-up per cell, then one array out
-of a few dozen small ones) costs more than their distances, and it is the same work for every
-search from o. So the first search from o builds a `Disc`: the slots of everyone with the skill in
-rings 0..K around o, sorted by their distance from o's centre, and the radius around o's centre
-within which the list is complete (everyone outside the K rings is further). A search then reads
-only the head of the list it needs (module doc of `caregiver_index`), and later searches from o reuse it.
+A search (`ring_search.RingLevel.search`) reads the caregivers with a skill around a cell o near the
+query point, nearest first, and stops as soon as nobody unread can be nearer than the k-th it found
+(module doc of `caregiver_index`). Sorting them by distance from o's centre is the same work for
+every search from o, so it is done once, in bulk, for every cell within reach of a caregiver: the
+list of o holds everyone with the skill in rings 0..R around o that is nearer o's centre than
+gap(R+1) − the largest circumradius (everyone else is at least that far).
 
-A disc holds slots and distances only: what changes without a caregiver moving (load, active) is
-read from the index at each search. The discs of a skill are dropped whenever a caregiver with
-that skill is inserted into or removed from the level.
+Issue 27: these lists used to be built by the first search from each cell and cached (≈ 50–700 µs
+cold, in one first-pass query in five); built at start-up only for cells holding caregivers until a
+cache bound, 92 of the first pass's 100 slowest queries still built one. Now every list exists
+before the first search, in three arrays per skill and level (8 bytes a member, no Python object
+per cell), and nothing is added to them by a search.
+
+Updates (`stale`): a caregiver inserted or removed in cell c changes the lists of the cells within
+R rings of c. They are marked stale, not rebuilt: a search from a stale cell reads the cells
+themselves (`cell_lists`), exactly, at a few µs more. Load and `active` are read from the index at
+each search, so they never make a list stale.
 """
 from __future__ import annotations
 
-from array import array
-
 import numpy as np
 
+from services.providers.nearest.rules.cell_lists import CellLists
 from services.providers.nearest.rules.geodesy import EARTH_MEAN_RADIUS_M
 
-# Members kept over all discs of a level (16 bytes each); all are dropped beyond this (and rebuilt
-# on demand).
-MAX_CACHED_DISC_MEMBERS = 3_000_000
+MAX_DISC_RINGS = 2  # rings a list covers at most: 19 cells, about 9 lists per caregiver and skill
 
 
-class Disc:
-    """Slots of the caregivers with one skill within `complete_m` of one cell's centre (all of them:
-    everyone in its rings 0..rings, less those further out), nearest first, with their distances
-    from that centre; everyone else with the skill is at least `complete_m` from it."""
+class DiscLists:
+    """For one skill at one level, per origin cell number o: the slots of everyone with the skill
+    within the level's complete radius of o's centre, nearest first, `slots[starts[o]:starts[o+1]]`,
+    and those distances in `dist_m` (metres as float32: within 2 mm at 30 km, far inside the 0.5 m
+    margin a search allows). Cells numbered past `starts`, or `stale`, have no list."""
 
-    __slots__ = ("slots", "dist_m", "complete_m", "rings")
+    __slots__ = ("slots", "dist_m", "starts", "stale", "starts_ints", "dist_floats")
 
-    def __init__(self, slots: np.ndarray, dist_m: array, complete_m: float, rings: int) -> None:
-        self.slots = slots
-        self.dist_m = dist_m
-        self.complete_m = complete_m
-        self.rings = rings
+    def __init__(self, slots: np.ndarray, dist_m: np.ndarray, starts: np.ndarray) -> None:
+        self.slots, self.dist_m, self.starts = slots, dist_m, starts
+        self.stale = bytearray(len(starts) - 1)  # by origin: 1 once an update may have changed its list
+        # The same memory read as Python numbers: a search reads a few of them and bisects.
+        self.starts_ints, self.dist_floats = memoryview(starts), memoryview(dist_m)
 
+    def serves(self, origin: int) -> bool:
+        return origin < len(self.stale) and not self.stale[origin]
 
-class DiscCache:
-    """The discs of one level, per skill and origin cell, with a bound on what they hold."""
-
-    def __init__(self) -> None:
-        self._by_skill: dict[str, dict[int, Disc]] = {}
-        self._members: dict[str, int] = {}  # by skill
-
-    def get(self, skill: str, origin: int) -> Disc | None:
-        discs = self._by_skill.get(skill)
-        return None if discs is None else discs.get(origin)
-
-    def put(self, skill: str, origin: int, disc: Disc) -> None:
-        if sum(self._members.values()) > MAX_CACHED_DISC_MEMBERS:
-            self.clear()  # crude but bounded; rebuilt on demand
-        discs = self._by_skill.setdefault(skill, {})
-        old = discs.get(origin)
-        discs[origin] = disc
-        self._members[skill] = self._members.get(skill, 0) + len(disc.slots) - (0 if old is None else len(old.slots))
-
-    def forget(self, skills: frozenset[str] | set[str]) -> None:
-        """Drop the discs of these skills (a caregiver with them was added or removed)."""
-        for skill in skills:
-            self._by_skill.pop(skill, None)
-            self._members.pop(skill, None)
-
-    def clear(self) -> None:
-        self._by_skill.clear()
-        self._members.clear()
+    def listed(self, origin: int) -> int:
+        return self.starts_ints[origin + 1] - self.starts_ints[origin]
 
 
-def build_disc(
-    slots_parts: list[np.ndarray], points: np.ndarray, centre: np.ndarray, complete_m: float, rings: int
-) -> Disc:
-    """The disc of these slots (the buckets of its rings), nearest `centre` first; those beyond
-    `complete_m` are left out (anyone unlisted is at least that far, which is all a search needs)."""
-    slots = np.concatenate(slots_parts) if slots_parts else np.empty(0, dtype=np.int64)
-    delta = points.take(slots, axis=0)[:, :3] - centre
+def build_disc_lists(
+    lists: CellLists, points: np.ndarray, centres: np.ndarray, around: np.ndarray, listed_m: np.ndarray
+) -> DiscLists:
+    """The lists of one skill. `around[c]`: the numbers of the cells within R rings of cell c (−1
+    where fewer; rows only needed for cells holding caregivers); `listed_m[o]`: how far from o's
+    centre o's list must be complete (NaN: no list for o). Rings are symmetric, so caregiver x
+    in cell c belongs to the lists of the cells around c."""
+    n_cells = len(listed_m)
+    width = around.shape[1]
+    origins = around.take(lists.cells(), axis=0).ravel()
+    slots = np.repeat(lists.slots, width)
+    keep = origins >= 0
+    origins, slots = origins[keep], slots[keep]
+    delta = points.take(slots, axis=0)[:, :3]
+    delta -= centres.take(origins, axis=0)
     delta *= delta
-    metres = 2.0 * EARTH_MEAN_RADIUS_M * np.arcsin(np.minimum(np.sqrt(delta.sum(axis=1)) * 0.5, 1.0))
-    order = np.argsort(metres, kind="stable")
-    metres = metres.take(order)
-    listed = int(np.searchsorted(metres, complete_m))  # those nearer than complete_m
-    return Disc(slots.take(order[:listed]), array("d", metres[:listed].tobytes()), complete_m, rings)
+    chord = np.sqrt(delta.sum(axis=1))
+    metres = 2.0 * EARTH_MEAN_RADIUS_M * np.arcsin(np.minimum(chord * 0.5, 1.0))
+    with np.errstate(invalid="ignore"):
+        keep = metres < listed_m.take(origins)  # NaN (no list): never
+    origins, slots, metres = origins[keep], slots[keep], metres[keep]
+    order = np.lexsort((metres, origins))
+    starts = np.zeros(n_cells + 1, dtype=np.int32)
+    np.cumsum(np.bincount(origins, minlength=n_cells), out=starts[1:])
+    return DiscLists(slots.take(order).astype(np.int32), metres.take(order).astype(np.float32), starts)
