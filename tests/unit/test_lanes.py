@@ -56,8 +56,9 @@ async def shelves() -> list[str]:
 
 
 PRIVATE, PUBLIC = generate_keypair()
+# signed for an hour: the module is collected long before its tests run in the whole suite
 TOKEN = TokenSigner(PRIVATE).sign(Principal(user_id=str(uuid4()), role="officer", district="321202"),
-                                  ttl=timedelta(minutes=5))
+                                  ttl=timedelta(hours=1))
 
 
 def make_app(*, with_lane: bool) -> FastAPI:
