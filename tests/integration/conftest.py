@@ -126,7 +126,10 @@ class Pair:
         async with (db or self.consumer_db).sessions() as s:
             return list((await s.execute(sa.select(Effect.value).order_by(Effect.id))).scalars())
 
-    async def wait_for(self, predicate, timeout_s: float = 30.0):
+    async def wait_for(self, predicate, timeout_s: float = 60.0):
+        # 60 s, not 30: in the whole suite three workers and the browser tests share two cores and
+        # one broker, and a new consumer group's first join and fetch once took longer than 30 s
+        # (test_cloudevents_binding, fresh-clone run of 2026-12-05 10:01; it passes alone in 12 s)
         return await wait_for(predicate, timeout_s)
 
 
