@@ -99,14 +99,19 @@ def route_lane(*routes: _Route):
                 content = route.out.dump_json(route.out.validate_python(answer)) if route.out else b"null"
                 response = Response(content, status_code=route.status, media_type="application/json")
             except Exception as exc:
-                handler = next((self.handlers[c] for c in type(exc).__mro__
-                                if c is not Exception and c in self.handlers), None)
+                handler = error_handler(self.handlers, exc)
                 if handler is None:
                     raise  # the outermost error middleware answers with the app's 500 problem
                 response = await handler(request, exc)
             await response(scope, receive, send)
 
     return RouteLane
+
+
+def error_handler(handlers: dict, exc: Exception):
+    """The app's handler for `exc` by its class's MRO, as Starlette picks one; None for the
+    catch-all `Exception` handler, which the outermost error middleware applies (and logs)."""
+    return next((handlers[c] for c in type(exc).__mro__ if c is not Exception and c in handlers), None)
 
 
 async def _arguments(route: _Route, path: dict, request: Request) -> dict:

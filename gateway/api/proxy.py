@@ -21,6 +21,7 @@ from gateway.runtime import GatewayRuntime, runtime_of
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.errors import DomainError, PayloadTooLarge, TooManyRequests
+from shared.lanes import error_handler
 from shared.settings import SERVICES, Settings
 
 PROXY_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -63,17 +64,11 @@ class ProxyLane:
         try:
             response = await proxy(service, path, request, scope["app"].state.ctx)
         except Exception as exc:
-            handler = self._handler(exc)
+            handler = error_handler(self.handlers, exc)
             if handler is None:
                 raise  # the outermost error middleware answers with the app's 500 problem
             response = await handler(request, exc)
         await response(scope, receive, send)
-
-    def _handler(self, exc: Exception):
-        for cls in type(exc).__mro__:
-            if cls is not Exception and cls in self.handlers:
-                return self.handlers[cls]
-        return None
 
 
 async def proxy(service: str, path: str, request: Request, ctx: ServiceContext) -> Response:

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from tests.support.clients import login, login_as  # noqa: F401 - the fault test
 from tests.support.factories import credit_code, id_card
 from youfu.broker import free_port, port_open, start_broker, stop_process
 from youfu.keys import ensure_dev_keys, mint_service_token
+from youfu.launcher import LaunchError, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("gateway", "assessment", "providers", "orders", "vouchers")
@@ -114,14 +114,19 @@ class FaultPlatform:
             self.broker = None
 
     def start_process(self, name: str, *, wait: bool = True, extra_env: dict[str, str] | None = None) -> None:
-        private = (self.var_dir / "keys" / "jwt_private.pem").read_text()
-        env = self.base_env() | {"YOUFU_SERVICE_TOKEN": mint_service_token(private, name)} | (extra_env or {})
-        log = open(self.logs / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([sys.executable, "-m", "youfu", "serve", name], cwd=ROOT, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        self.spawn(name, name, extra_env or {})
         if wait:
             self.wait_ready(name)
+
+    def spawn(self, label: str, process: str, env: dict[str, str]) -> None:
+        """`youfu serve <process>` as `label` (its log file and key in `procs`), with the service
+        token and `env` over the platform's environment."""
+        private = (self.var_dir / "keys" / "jwt_private.pem").read_text()
+        env = self.base_env() | {"YOUFU_SERVICE_TOKEN": mint_service_token(private, process)} | env
+        log = open(self.logs / f"{label}.log", "ab")
+        self.procs[label] = subprocess.Popen([sys.executable, "-m", "youfu", "serve", process], cwd=ROOT, env=env,
+                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
 
     def kill(self, name: str) -> int:
         """SIGKILL one process; returns its exit code."""
@@ -130,20 +135,14 @@ class FaultPlatform:
         return proc.wait(10)
 
     def wait_ready(self, name: str, timeout_s: float = 90) -> None:
-        url = self.service_url(name) + "/ready"
-        proc = self.procs[name]
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n" + "\n".join(self.log_tail(name)))
-            try:
-                with urllib.request.urlopen(url, timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except Exception:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} not ready after {timeout_s}s:\n" + "\n".join(self.log_tail(name)))
+        self.wait_url(self.service_url(name), name, timeout_s)
+
+    def wait_url(self, url: str, label: str, timeout_s: float) -> None:
+        """The launcher's readiness wait (`youfu up` uses it too), with the process's log tail."""
+        try:
+            wait_ready(url, self.procs[label], timeout_s)
+        except LaunchError as exc:
+            raise RuntimeError(f"{label}: {exc}\n" + "\n".join(self.log_tail(label))) from None
 
     @property
     def broker_running(self) -> bool:

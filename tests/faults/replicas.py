@@ -46,7 +46,6 @@ from tests.faults.harness import (
     reconcile,
 )
 from youfu.broker import free_port, stop_process
-from youfu.keys import mint_service_token
 
 SERVICES = ("assessment", "providers", "orders", "vouchers")
 CODE = "ft_replica"
@@ -88,42 +87,20 @@ class ReplicaPlatform(FaultPlatform):
             replicas = [int(i) - 1]
         else:
             process, replicas = name, range(self.replicas)
-        private = (self.var_dir / "keys" / "jwt_private.pem").read_text()
         for i in replicas:
             rname = f"{process}-{i + 1}"
-            env = self.base_env() | {"YOUFU_SERVICE_TOKEN": mint_service_token(private, process),
-                                     f"YOUFU_{process.upper()}_PORT": str(self.replica_ports[process][i]),
-                                     "YOUFU_INSTANCE_ID": rname} | (extra_env or {})
-            log = open(self.logs / f"{rname}.log", "ab")
-            self.procs[rname] = subprocess.Popen([sys.executable, "-m", "youfu", "serve", process], cwd=ROOT, env=env,
-                                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            log.close()
+            self.spawn(rname, process, {f"YOUFU_{process.upper()}_PORT": str(self.replica_ports[process][i]),
+                                        "YOUFU_INSTANCE_ID": rname} | (extra_env or {}))
         if wait:
             self.wait_ready(name)
 
     def wait_ready(self, name: str, timeout_s: float = 90) -> None:
         if "-" in name:
-            return self._wait_url(self.replica_url(name), self.procs[name], name, timeout_s)
+            return self.wait_url(self.replica_url(name), name, timeout_s)
         for i in range(self.replicas):
             rname = f"{name}-{i + 1}"
-            self._wait_url(self.replica_url(rname), self.procs[rname], rname, timeout_s)
+            self.wait_url(self.replica_url(rname), rname, timeout_s)
         return None
-
-    def _wait_url(self, url: str, proc: subprocess.Popen, name: str, timeout_s: float) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n" + "\n".join(self.log_tail(name)))
-            try:
-                with urllib.request.urlopen(url + "/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except Exception:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} not ready after {timeout_s}s:\n" + "\n".join(self.log_tail(name)))
 
     def replica_url(self, rname: str) -> str:
         process, i = rname.rsplit("-", 1)
