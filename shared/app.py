@@ -104,7 +104,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, c
         app.state.ctx = ctx
         if settings.kafka_bootstrap:
             ctx.link = KafkaLink(settings.kafka_bootstrap, client_id=f"youfu-{settings.instance(spec.name)}")
-            ctx.relay = OutboxRelay(db, ctx.link, poll_s=settings.outbox_poll_s,
+            ctx.relay = OutboxRelay(db, ctx.link, poll_s=settings.outbox_poll_s, linger_s=settings.outbox_linger_s,
                                     retention_s=settings.outbox_retention_s,
                                     on_sent=lambda n: metrics.events_published.labels(spec.name).inc(n),
                                     topic_prefix=settings.topic_prefix)

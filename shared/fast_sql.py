@@ -15,6 +15,16 @@ Everything else keeps the ORM: this is for the few paths measured hot, not a sec
         n = await tx.run(ACCEPT, order_id=oid, ...)     # rows affected
         await tx.add_event(event)                       # the outbox row, in this transaction
         tx.after_commit.append(lambda: index.apply(oid))  # runs only once it has committed
+        tx.later(INSERT_AUDIT, **values)                # written with the next read or at commit
+
+Deferred writes (`later`): a transaction's last writes usually need no answer (the row inserted,
+the outbox row, the idempotency key's stored answer). They are queued and sent together, as one
+statement on PostgreSQL (`WITH w0 AS (…), w1 AS (…) SELECT 1`: one round trip instead of one each),
+before the next read or run and before COMMIT, so every statement still sees them. The statements
+of one batch share a snapshot and run in no promised order, so a batch must not touch one row twice
+(inserts, or updates of rows no other queued write touches), nor rely on the order in which a
+sequence numbers its rows (put such rows in one multi-row INSERT). An error of a queued write (a unique violation) comes from the
+next statement or from the commit, and rolls the transaction back as any error does.
 
 Rows are read-only mappings on both backends (asyncpg Record / SQLAlchemy RowMapping). Values
 come back as the same Python types either way (UUID, aware UTC datetime, bool). Errors keep the
@@ -26,6 +36,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
+
+import re
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -78,6 +90,25 @@ OUTBOX_INSERT = insert_query(OutboxRow.__table__, ["event_id", "topic", "key", "
                                                   "attempts"])
 
 
+_PARAM = re.compile(r"\$(\d+)\b")
+_TOGETHER: dict[tuple[Query, ...], str] = {}
+
+
+def _together(queries: tuple[Query, ...], compiled: list[tuple[str, list]]) -> str:
+    """Several data-modifying statements as one (each a WITH item; their $n renumbered in turn),
+    built once per sequence of statements so asyncpg's statement cache prepares it once."""
+    combined = _TOGETHER.get(queries)
+    if combined is None:
+        parts, offset = [], 0
+        for i, (sql, args) in enumerate(compiled):
+            if offset:
+                sql = _PARAM.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
+            parts.append(f"w{i} AS ({sql})")
+            offset += len(args)
+        combined = _TOGETHER[queries] = "WITH " + ", ".join(parts) + " SELECT 1"
+    return combined
+
+
 def _as_sqlalchemy_error(exc: Exception, sql: str, args) -> Exception:
     import asyncpg
 
@@ -98,14 +129,38 @@ class FastTx:
         # run, in order, once the transaction has committed (never on rollback): in-memory state
         # such as a search index must not run ahead of the database
         self.after_commit: list[Callable[[], None]] = []
+        self._later: list[tuple[Query, dict]] = []
+
+    def later(self, query: Query, **params) -> None:
+        """Queue a write whose result nobody reads; see "Deferred writes" in the module doc."""
+        self._later.append((query, params))
+
+    async def flush(self) -> None:
+        """Send the queued writes now (one round trip on PostgreSQL)."""
+        if not self._later:
+            return
+        pending, self._later = self._later, []
+        if self.driver is None:
+            for query, params in pending:
+                await self.conn.execute(query.sqlite_stmt, params)
+            return
+        if len(pending) == 1:
+            sql, args = pending[0][0].pg(pending[0][1])
+        else:
+            compiled = [query.pg(params) for query, params in pending]
+            sql = _together(tuple(query for query, _ in pending), compiled)
+            args = [a for _, each in compiled for a in each]
+        await self._call(self.driver.execute, sql, args)
 
     async def rows(self, query: Query, **params) -> list[Mapping]:
+        await self.flush()
         if self.driver is None:
             return [r._mapping for r in await self.conn.execute(query.sqlite_stmt, params)]
         sql, args = query.pg(params)
         return await self._call(self.driver.fetch, sql, args)
 
     async def row(self, query: Query, **params) -> Mapping | None:
+        await self.flush()
         if self.driver is None:
             found = (await self.conn.execute(query.sqlite_stmt, params)).first()
             return None if found is None else found._mapping
@@ -114,6 +169,7 @@ class FastTx:
 
     async def run(self, query: Query, **params) -> int:
         """Run a statement; the number of rows it changed."""
+        await self.flush()
         if self.driver is None:
             return (await self.conn.execute(query.sqlite_stmt, params)).rowcount
         sql, args = query.pg(params)
@@ -121,23 +177,11 @@ class FastTx:
         tail = status.rsplit(" ", 1)[-1]  # "UPDATE 1", "INSERT 0 1"
         return int(tail) if tail.isdigit() else 0
 
-    async def run_many(self, query: Query, rows: list[dict]) -> None:
-        """The statement once per parameter set, in order, in one round trip on PostgreSQL
-        (asyncpg's executemany pipelines them): two rows of a posting cost one wait, not two."""
-        if not rows:
-            return
-        if self.driver is None:
-            for params in rows:
-                await self.conn.execute(query.sqlite_stmt, params)
-            return
-        compiled = [query.pg(params) for params in rows]
-        sql, args = compiled[0][0], [a for _, a in compiled]
-        await self._call(lambda _sql: self.driver.executemany(sql, args), sql, [])
-
     async def add_event(self, event: CloudEvent) -> None:
-        """The event's outbox row in this transaction; the relay is woken after the commit."""
+        """The event's outbox row in this transaction (a deferred write); the relay is woken after
+        the commit."""
         topic, key = topic_and_key(event)
-        await self.run(OUTBOX_INSERT, event_id=event.id, topic=topic, key=key, type=event.type,
+        self.later(OUTBOX_INSERT, event_id=event.id, topic=topic, key=key, type=event.type,
                        payload=event.to_json(), created_at=utcnow(), attempts=0)
         self.outbox_dirty = True
 
@@ -161,6 +205,7 @@ async def fast_transaction(db: Database) -> AsyncIterator[FastTx]:
         async with db.engine.begin() as conn:
             tx = FastTx(db, conn)
             yield tx
+            await tx.flush()
         _committed(tx)
         return
     async with db.engine.connect() as conn:
@@ -171,6 +216,12 @@ async def fast_transaction(db: Database) -> AsyncIterator[FastTx]:
             await tx._call(lambda _sql: transaction.start(), "BEGIN", [])
             try:
                 yield tx
+            except BaseException:
+                if not tx.broken:
+                    await tx._call(lambda _sql: transaction.rollback(), "ROLLBACK", [])
+                raise
+            try:
+                await tx.flush()
             except BaseException:
                 if not tx.broken:
                     await tx._call(lambda _sql: transaction.rollback(), "ROLLBACK", [])

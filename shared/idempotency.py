@@ -118,8 +118,12 @@ async def _once_per_key(begin: Callable[[], AbstractAsyncContextManager[T]], sta
                     continue  # the holder rolled back between the two statements: from the start
                 return _replay(existing, fp)
             status, answer = await work(tx)
-            await keys.run(_STORE_ANSWER, key_scope=scope, key_key=key, status_code=status,
-                           response=json.dumps(answer, default=str, ensure_ascii=False))
+            stored = dict(key_scope=scope, key_key=key, status_code=status,
+                          response=json.dumps(answer, default=str, ensure_ascii=False))
+            if isinstance(keys, FastTx):  # sent with the work's last writes, in one round trip
+                keys.later(_STORE_ANSWER, **stored)
+            else:
+                await keys.run(_STORE_ANSWER, **stored)
         return status, answer, False
     raise RuntimeError("idempotency key contention did not settle")
 

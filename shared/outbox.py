@@ -146,11 +146,12 @@ class KafkaLink:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, link: KafkaLink | None, *, poll_s: float = 1.0,
+    def __init__(self, db: Database, link: KafkaLink | None, *, poll_s: float = 1.0, linger_s: float = 0.0,
                  retention_s: int = 86400, batch: int = 500, on_sent=None, topic_prefix: str = "") -> None:
         self.db = db
         self.link = link
         self.poll_s = poll_s
+        self.linger_s = linger_s
         self.retention = timedelta(seconds=retention_s)
         self.batch = batch
         self.on_sent = on_sent
@@ -191,9 +192,14 @@ class OutboxRelay:
                 # before its SELECT, and a commit after it has set the wake-up again. (Looping
                 # until a pass found nothing cost an empty transaction per wake-up, and under a
                 # trickle of orders there is a wake-up per event.)
-                while await self.relay_once() >= self.batch and not self._stopping:
-                    pass
+                sent = await self.relay_once()
+                while sent >= self.batch and not self._stopping:
+                    sent = await self.relay_once()
                 self.backoff_s = 0.0
+                if sent and self.linger_s and not self._stopping:
+                    # busy: let the next commits gather (measured, bench/meals.py: a pass per meal
+                    # was a claim, a commit and a produce request each)
+                    await asyncio.sleep(self.linger_s)
             except Exception as exc:
                 self.backoff_s = min(5.0, self.backoff_s * 2 or 0.5)
                 log.warning("outbox relay: %s (retrying in %.1fs)", exc, self.backoff_s)

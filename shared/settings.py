@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 32 * 1_048_576
     upload_timeout_s: float = 120.0
     outbox_poll_s: float = 1.0
+    # after a pass that sent events the relay waits this long before the next one, so a busy
+    # service sends its events in batches (one claim, one commit, one produce request for many)
+    # instead of a pass per commit; an idle one sends its first event at once (shared/outbox.py)
+    outbox_linger_s: float = 0.01
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5
     consumer_idle_after_s: float = 5.0  # then fetches are held 250 ms, not 25 (shared/consumer.py)

@@ -142,10 +142,13 @@ async def grant_subsidy(tx: FastTx, *, principal: Principal, redemption_id: uuid
             service_code=SERVICE_CODE, order_amount_fen=price_fen, amount_fen=decision.subsidy_fen, duration_min=None,
             checkin_distance_m=None, latitude=None, longitude=None, completed_at=served_at,
             capture_transfer_id=capture.transfer.id, created_at=now)
-        await tx.run(INSERT_REDEMPTION, **{c.key: getattr(redemption, c.key) for c in RedemptionRow.__table__.columns})
+        tx.later(INSERT_REDEMPTION, **{c.key: getattr(redemption, c.key) for c in RedemptionRow.__table__.columns})
         row["voucher_redemption_id"] = redemption.id
-        await spend_summary.add_one(tx, delta=spend_summary.redeemed(redemption))
-    await tx.run(INSERT_MEAL, **row)
+        spend_summary.add_one_later(tx, delta=spend_summary.redeemed(redemption))
+    # the meal's writes go together at the commit, one round trip (shared/fast_sql.py, deferred
+    # writes): a twin of this redemption id fails there on the meal's unique key, and the route
+    # reads the twin's answer
+    tx.later(INSERT_MEAL, **row)
     return _answer(row)
 
 

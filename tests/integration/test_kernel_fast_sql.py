@@ -161,18 +161,32 @@ async def test_after_commit_callbacks_run_once_committed_and_never_on_rollback(d
     assert seen == ["first", "second"]
 
 
-async def test_run_many_runs_each_parameter_set_in_the_transaction(db):
-    a, b = thing("m1"), thing("m2")
+async def test_deferred_writes_go_together_before_the_next_statement_and_the_commit(db):
+    a, b, c = thing("m1"), thing("m2"), thing("m3")
     async with fast_transaction(db) as tx:
-        await tx.run_many(INSERT_THING, [a, b])
-        await tx.run_many(MOVE_NEW, [{"thing_id": a["id"], "to": "done"}, {"thing_id": b["id"], "to": "late"}])
-        await tx.run_many(MOVE_NEW, [])  # nothing to do is nothing done
-    async with fast_reads(db) as r:
+        tx.later(INSERT_THING, **a)
+        tx.later(INSERT_THING, **b)
+        # a read sends the queue first (one statement on PostgreSQL): it sees both rows
+        assert [x["name"] for x in await tx.rows(THINGS_IN_STATE, state="new")] == ["m1", "m2"]
+        # different statements, several parameters each (renumbered in turn), one of them a literal
+        tx.later(MOVE_NEW, thing_id=a["id"], to="done")
+        tx.later(MOVE_NEW, thing_id=b["id"], to="late")
+        tx.later(INSERT_THING, **c)
+        await tx.add_event(make_event(ThingNamed(thing_id=c["id"]), source="/test"))
+    async with fast_reads(db) as r:  # the rest went at the commit
         assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="done")] == ["m1"]
+        assert (await r.row(THING, thing_id=b["id"]))["state"] == "late"
         assert (await r.row(THING, thing_id=b["id"]))["count"] == 1
-    # one failing set fails them all, and the transaction with them
+        assert (await r.row(THING, thing_id=c["id"]))["name"] == "m3"
+    async with db.sessions() as s:
+        assert (await s.execute(sa.select(sa.func.count()).select_from(OutboxRow))).scalar() == 1
+    # one failing write fails the batch and the transaction with it, at the commit
+    seen: list[str] = []
     with pytest.raises(IntegrityError):
         async with fast_transaction(db) as tx:
-            await tx.run_many(INSERT_THING, [thing("m3"), thing("m1")])
+            tx.after_commit.append(lambda: seen.append("committed"))
+            tx.later(INSERT_THING, **thing("m4"))
+            tx.later(INSERT_THING, **thing("m1"))  # the name is taken
+    assert seen == []
     async with fast_reads(db) as r:
-        assert await r.rows(THINGS_IN_STATE, state="new") == []
+        assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["m3"]

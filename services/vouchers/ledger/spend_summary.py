@@ -95,9 +95,10 @@ def _upsert(insert) -> sa.Executable:
 UPSERT = Query(_upsert(postgresql.insert), sqlite=_upsert(sqlite.insert))
 
 
-async def add_one(tx: FastTx, *, delta: SpendDelta) -> None:
-    """`add` for one delta on the hot paths (shared/fast_sql.py: a meal at the counter)."""
-    await tx.run(UPSERT, **delta.values())
+def add_one_later(tx: FastTx, *, delta: SpendDelta) -> None:
+    """`add` for one delta on the hot paths (shared/fast_sql.py: a meal at the counter), as a
+    deferred write: sent with the transaction's last writes."""
+    tx.later(UPSERT, **delta.values())
 
 
 def raw_aggregate() -> sa.Select:
