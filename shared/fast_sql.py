@@ -33,11 +33,10 @@ IntegrityError, a lost connection an OperationalError (and the pooled connection
 """
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-
-import re
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
