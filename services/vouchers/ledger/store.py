@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -181,12 +182,9 @@ def _balance_values(account: Account, balance: AccountBalance) -> dict:
                 credits_pending=balance.credits_pending, credits_posted=balance.credits_posted)
 
 
-async def _insert_transfer(tx: FastTx, p: Posting, now: datetime) -> None:
-    await tx.run(INSERT_TRANSFER, **_transfer_values(p, now))
-
-
-async def _set_balance(tx: FastTx, account: Account, balance: AccountBalance) -> None:
-    await tx.run(SET_BALANCE, **_balance_values(account, balance))
+# shared accounts (the kinds' holds clearing rows) seen committed, per database this process
+# writes to: rows of the book are never deleted, so one seen stays
+_KNOWN_SHARED: WeakKeyDictionary[object, set[str]] = WeakKeyDictionary()
 
 
 async def post_hold(tx: FastTx, *, hold: Posting, wallet_before: AccountBalance, now: datetime) -> None:
@@ -197,14 +195,21 @@ async def post_hold(tx: FastTx, *, hold: Posting, wallet_before: AccountBalance,
     lock until commit, not for a read-then-write (its CHECK constraint still guards it)."""
     wallet, clearing = hold.transfer.debit_account, hold.transfer.credit_account
     after = replay([hold.transfer], LedgerState({wallet: wallet_before, clearing: AccountBalance()}))
-    await _insert_transfer(tx, hold, now)
-    await _set_balance(tx, wallet, after.balances[wallet])
     delta = after.balances[clearing]
-    if not await tx.run(ADD_TO_BALANCE, account_code=clearing.code, **{f"add_{n}": getattr(delta, n)
-                                                                       for n in _BALANCE_COLUMNS}):
+    add = {f"add_{n}": getattr(delta, n) for n in _BALANCE_COLUMNS}
+    # deferred writes (shared/fast_sql.py): sent with the outbox row and the key's answer in one
+    # round trip just before COMMIT, so the shared clearing row is locked for that round trip and
+    # the commit only, not from here on. Its row must exist by then: made once per database.
+    tx.later(INSERT_TRANSFER, **_transfer_values(hold, now))
+    tx.later(SET_BALANCE, **_balance_values(wallet, after.balances[wallet]))
+    known = _KNOWN_SHARED.setdefault(tx.db, set())
+    if clearing.code in known:
+        tx.later(ADD_TO_BALANCE, account_code=clearing.code, **add)
+        return
+    if not await tx.run(ADD_TO_BALANCE, account_code=clearing.code, **add):
         await tx.run(ENSURE_ACCOUNT, **_account_values(clearing))
-        await tx.run(ADD_TO_BALANCE, account_code=clearing.code,
-                     **{f"add_{n}": getattr(delta, n) for n in _BALANCE_COLUMNS})
+        await tx.run(ADD_TO_BALANCE, account_code=clearing.code, **add)
+    tx.after_commit.append(lambda: known.add(clearing.code))
 
 
 async def post_hold_and_capture(tx: FastTx, *, hold: Posting, capture: Posting,
