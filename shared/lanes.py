@@ -15,14 +15,17 @@ every error, so a lane's answer is the route's answer.
 
 The endpoint's parameters are resolved by name and checked when the lane is built: `ctx`, `rt`
 (`ctx.runtime`), `principal`, `idempotency_key` (the header, at most 200 characters as the
-`IdempotencyKey` dependency says), `body` (the annotated pydantic model) and the route's path
-parameters (validated by their annotation). An endpoint with any other parameter is refused at
-start-up rather than served differently.
+`IdempotencyKey` dependency says), `body` (the annotated pydantic model; `Model | None = None`
+is None for an empty body, as FastAPI has it), the route's path parameters (validated by their
+annotation) and query parameters (any other scalar parameter, its `Query(...)` constraints and
+default kept: one pydantic model of them all, errors located at `("query", name)`). An endpoint
+with a parameter of any other kind is refused at start-up rather than served differently.
 """
 from __future__ import annotations
 
 import inspect
 import re
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +33,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 from shared.app import get_principal
 
@@ -47,6 +51,8 @@ class _Route:
     params: tuple[str, ...]
     path_types: dict[str, TypeAdapter]
     body: type[BaseModel] | None
+    body_optional: bool
+    query: type[BaseModel] | None
     out: TypeAdapter | None
     status: int
 
@@ -58,18 +64,36 @@ def lane_route(router, endpoint) -> _Route:
         raise ValueError(f"{endpoint.__name__} is not an endpoint of this router")
     (method,) = route.methods
     hints = typing.get_type_hints(endpoint, include_extras=True)
-    params = tuple(inspect.signature(endpoint).parameters)
+    signature = inspect.signature(endpoint).parameters
+    params = tuple(signature)
     path_names = re.findall(r"{(\w+)}", route.path)
-    unknown = [p for p in params if p not in KNOWN and p not in path_names]
+    query = {p: signature[p] for p in params if p not in KNOWN and p not in path_names}
+    unknown = [p for p in query if not _scalar(hints[p])]
     if unknown:
         raise ValueError(f"a lane cannot serve {route.path}: parameters {unknown}")
     pattern = re.compile("^" + re.sub(r"{(\w+)}", r"(?P<\1>[^/]+)", route.path) + "$")
     body = typing.get_args(hints["body"])[0] if typing.get_origin(hints.get("body")) is typing.Annotated \
         else hints.get("body")
+    body_optional = body is not None and type(None) in typing.get_args(body)
+    if body_optional:
+        body = next(a for a in typing.get_args(body) if a is not type(None))
     return _Route(method=method, pattern=pattern, label=route, endpoint=endpoint, params=params,
                   path_types={name: TypeAdapter(hints[name]) for name in path_names},
-                  body=body, out=TypeAdapter(route.response_model) if route.response_model else None,
+                  body=body, body_optional=body_optional,
+                  query=create_model(f"{endpoint.__name__}_query", **{
+                      name: (hints[name], p.default if isinstance(p.default, FieldInfo) else
+                             (... if p.default is inspect.Parameter.empty else p.default))
+                      for name, p in query.items()}) if query else None,
+                  out=TypeAdapter(route.response_model) if route.response_model else None,
                   status=route.status_code or 200)
+
+
+def _scalar(annotation) -> bool:
+    """A query parameter a lane can read: one value (no lists, no models)."""
+    optional = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)] if optional else [annotation]
+    return all(not (inspect.isclass(a) and issubclass(a, BaseModel)) and typing.get_origin(a) not in (list, set, tuple)
+               for a in args)
 
 
 def _body_errors(exc: ValidationError) -> list[dict]:
@@ -123,9 +147,18 @@ async def _arguments(route: _Route, path: dict, request: Request) -> dict:
             kwargs[name] = adapter.validate_python(path[name])
         except ValidationError as exc:
             errors += [{**e, "loc": ("path", name)} for e in exc.errors(include_url=False)]
-    if "body" in route.params:
+    if route.query is not None:
+        names = route.query.model_fields
         try:
-            kwargs["body"] = route.body.model_validate_json(await request.body())
+            kwargs.update(route.query.model_validate(
+                {k: v for k, v in request.query_params.items() if k in names}).__dict__)
+        except ValidationError as exc:
+            errors += [{**e, "loc": ("query", *e["loc"])} | ({"input": None} if e["type"] == "missing" else {})
+                       for e in exc.errors(include_url=False)]
+    if "body" in route.params:
+        raw = await request.body()
+        try:
+            kwargs["body"] = None if route.body_optional and not raw else route.body.model_validate_json(raw)
         except ValidationError as exc:
             if any(e["type"] == "json_invalid" for e in exc.errors()):
                 raise RequestValidationError(_body_errors(exc)) from None  # FastAPI reads the JSON first: a 400

@@ -13,7 +13,7 @@ import logging
 from fastapi import FastAPI
 
 from services.providers import events  # noqa: F401 - events registers the event types
-from services.providers.api import routers
+from services.providers.api import lanes, routers
 from services.providers.beds import load_bed_policies
 from services.providers.catalogue import ensure_standard_catalogue
 from services.providers.consumers import make_subscriptions
@@ -64,5 +64,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     refresh = PeriodicTask(name="providers-index-refresh", run=catch_up_index, every_s=own.index_refresh_s,
                            first_delay_s=own.index_refresh_s)
     spec = ServiceSpec(name="providers", routers=routers, title="Youfu providers", subscriptions=make_subscriptions,
-                       on_startup=[start], health_details=health, periodic=[refresh])
+                       on_startup=[start], health_details=health, periodic=[refresh], lanes=lanes)
     return create_service_app(spec, settings, clock=clock)

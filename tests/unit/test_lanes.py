@@ -3,13 +3,15 @@ the lane, the same requests, the same statuses, bodies and problem documents."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import Enum
 from types import SimpleNamespace
+from typing import Annotated
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
 from shared.app import Ctx, CurrentPrincipal, IdempotencyKey
@@ -20,6 +22,13 @@ from shared.observability import Metrics, RequestContextMiddleware
 from shared.problem import install_problem_handlers
 
 router = APIRouter()
+
+
+async def _runtime(request: Request) -> str:  # as each service's `Runtime` dependency
+    return request.app.state.ctx.runtime
+
+
+Runtime = Annotated[str, Depends(_runtime)]
 
 
 class ThingIn(BaseModel):
@@ -50,6 +59,43 @@ async def crash(shelf_id: UUID, ctx: Ctx) -> dict:
     raise RuntimeError("boom")
 
 
+class Kind(str, Enum):
+    BROOM = "broom"
+    MOP = "mop"
+
+
+class SearchOut(BaseModel):
+    shelf_id: UUID
+    name: str
+    lat: float
+    k: int
+    kind: Kind | None
+    at: datetime | None
+    runtime: str
+
+
+# query parameters as the providers' candidates route has them: required, constrained, defaulted, enum
+@router.get("/shelves/{shelf_id}/search", response_model=SearchOut)
+async def search(shelf_id: UUID, ctx: Ctx, principal: CurrentPrincipal, rt: Runtime,
+                 name: str = Query(..., max_length=10), lat: float = Query(...), k: int = Query(10, ge=1, le=50),
+                 kind: Kind | None = None, at: datetime | None = Query(None, description="时间")) -> dict:
+    return {"shelf_id": shelf_id, "name": name, "lat": lat, "k": k, "kind": kind, "at": at, "runtime": rt}
+
+
+class NoteIn(BaseModel):
+    note: str = Field(max_length=5)
+
+
+class NoteOut(BaseModel):
+    note: str | None
+
+
+# a body that may be left out, as the orders' accept route has it
+@router.post("/shelves/{shelf_id}/open", response_model=NoteOut)
+async def open_shelf(shelf_id: UUID, principal: CurrentPrincipal, body: NoteIn | None = None) -> dict:
+    return {"note": body.note if body else None}
+
+
 @router.get("/shelves", response_model=list[str])
 async def shelves() -> list[str]:
     return ["甲", "乙"]
@@ -64,7 +110,8 @@ TOKEN = TokenSigner(PRIVATE).sign(Principal(user_id=str(uuid4()), role="officer"
 def make_app(*, with_lane: bool) -> FastAPI:
     app = FastAPI()
     if with_lane:
-        lane = route_lane(lane_route(router, add_thing), lane_route(router, crash))
+        lane = route_lane(lane_route(router, add_thing), lane_route(router, crash), lane_route(router, search),
+                          lane_route(router, open_shelf))
         app.add_middleware(lane, handlers=app.exception_handlers)
     app.add_middleware(RequestContextMiddleware, metrics=Metrics(f"lanes{int(with_lane)}"))
     install_problem_handlers(app)
@@ -87,6 +134,16 @@ CASES = [  # (name, method, path, headers, body)
      {"name": "扫帚", "count": 2}),
     ("long key", "POST", f"/shelves/{SHELF}/things", AUTH | {"Idempotency-Key": "k" * 201}, {"name": "扫帚", "count": 2}),
     ("domain error", "POST", f"/shelves/{SHELF}/things", AUTH, {"name": "冲突", "count": 1}),
+    ("query ok", "GET", f"/shelves/{SHELF}/search?name=扫帚&lat=32.49&k=3&kind=mop&at=2026-12-05T12:00:00%2B08:00",
+     AUTH, None),
+    ("query defaults", "GET", f"/shelves/{SHELF}/search?name=扫帚&lat=32.49&other=1", AUTH, None),
+    ("query missing", "GET", f"/shelves/{SHELF}/search?lat=32.49", AUTH, None),
+    ("query errors", "GET", f"/shelves/{SHELF}/search?name=扫帚扫帚扫帚扫帚扫帚扫&lat=north&k=0&kind=rake", AUTH, None),
+    ("query no token", "GET", f"/shelves/{SHELF}/search?lat=north", {}, None),
+    ("no body", "POST", f"/shelves/{SHELF}/open", AUTH, None),
+    ("optional body", "POST", f"/shelves/{SHELF}/open", AUTH, {"note": "开门"}),
+    ("optional body errors", "POST", f"/shelves/{SHELF}/open", AUTH, {"note": "太长了太长了"}),
+    ("optional body not json", "POST", f"/shelves/{SHELF}/open", AUTH, b"{nope"),
     ("other route", "GET", "/shelves", {}, None),
     ("other method", "GET", f"/shelves/{SHELF}/things", AUTH, None),
 ]
@@ -113,6 +170,14 @@ async def test_a_lane_answers_as_fastapi_does(name, method, path, headers, body)
         assert "secret" not in plain[2]
     if name == "field errors":
         assert plain[0] == 422 and {e["field"] for e in plain[2]["errors"]} >= {"name", "count"}
+    if name == "query ok":
+        assert plain[0] == 200 and plain[2]["k"] == 3 and plain[2]["kind"] == "mop" and plain[2]["runtime"] == "the runtime"
+    if name == "query defaults":
+        assert plain[0] == 200 and plain[2]["k"] == 10 and plain[2]["kind"] is None
+    if name == "query errors":
+        assert plain[0] == 422 and len(plain[2]["errors"]) == 4
+    if name in ("no body", "optional body"):
+        assert plain[0] == 200 and plain[2]["note"] == (None if name == "no body" else "开门")
     if name == "not json":
         assert plain[0] == 400 and plain[2]["errors"] == [{"field": "body", "reason": "JSON 格式不正确"}]
 
@@ -126,8 +191,8 @@ def test_a_lane_refuses_an_endpoint_it_cannot_serve():
     other = APIRouter()
 
     @other.post("/x")
-    async def needs_more(body: ThingIn, something_else: str) -> dict:
+    async def needs_more(body: ThingIn, many: list[str] = Query([])) -> dict:
         return {}
 
-    with pytest.raises(ValueError, match="something_else"):
+    with pytest.raises(ValueError, match="many"):
         lane_route(other, needs_more)

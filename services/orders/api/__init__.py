@@ -24,4 +24,5 @@ from shared.lanes import lane_route, route_lane
 routers = [placement.router, dispatch.router, delivery.router, recurrence.router, visits.router, care_plans.router,
            stays.router, meals.router, door.router, alarms.router, reports.router]
 # the hot writes, served around FastAPI's per-request machinery by the same endpoints (shared/lanes.py, D68)
-lanes = [route_lane(lane_route(meals.router, meals.redeem), lane_route(placement.router, placement.post_order))]
+lanes = [route_lane(lane_route(meals.router, meals.redeem), lane_route(placement.router, placement.post_order),
+                   lane_route(dispatch.router, dispatch.accept))]

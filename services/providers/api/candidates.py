@@ -22,7 +22,7 @@ router = APIRouter(tags=["providers"])
 
 @router.get("/candidates", response_model=CandidatesOut, summary="就近合格的服务人员（派单用），按综合得分排序")
 async def get_candidates(
-    ctx: Ctx, principal: CurrentPrincipal, runtime: Runtime,
+    ctx: Ctx, principal: CurrentPrincipal, rt: Runtime,
     service_code: str = Query(..., max_length=40), lat: float = Query(...), lon: float = Query(...),
     k: int = Query(10, ge=1, le=50), exclude_providers: str | None = Query(None, max_length=4000),
     voucher_kind: VoucherKind | None = None,
@@ -39,8 +39,8 @@ async def get_candidates(
         errors.append(FieldError("at", "时间需要带时区"))
     if errors + excluded_errors + previous_errors:
         raise Invalid("查询条件有误", errors=errors + excluded_errors + previous_errors)
-    await _check_standard_item(ctx, runtime, service_code)
-    found = runtime.search.candidates(service_code=service_code, lat=lat, lon=lon, k=k, exclude_providers=excluded,
+    await _check_standard_item(ctx, rt, service_code)
+    found = rt.search.candidates(service_code=service_code, lat=lat, lon=lon, k=k, exclude_providers=excluded,
                                       voucher_kind=voucher_kind, street=street, gender=gender, at=at,
                                       previous_caregivers=previous)
     return {"candidates": found}
