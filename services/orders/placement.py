@@ -214,7 +214,7 @@ async def place_in_transaction(rt: OrdersRuntime, *, placement: Placement, idemp
             rt.hand_to_dispatcher(placement.order_id,
                                   NeedCandidates(candidate_params(rt, placement.written[-1], set())))
         else:  # its dispatch time may come before what the dispatcher waits for now
-            rt.wake_dispatcher()
+            rt.dispatch_later(placement.dispatch_at)
     return status, answer, replayed
 
 

@@ -39,6 +39,7 @@ class OrdersRuntime:
     # whether something else changed that only a look at the table finds (`wake_dispatcher`)
     handed_over: dict[uuid.UUID, object] = field(default_factory=dict)
     dispatch_look_needed: bool = False
+    dispatch_due_at: datetime | None = None  # the soonest dispatch time of orders placed for later
     dispatcher: Dispatcher | None = None  # set by main's start-up
     background: set[asyncio.Task] = field(default_factory=set)  # fire-and-forget calls, kept until done
     meal_point_cache: dict[uuid.UUID, tuple[float, dict]] = field(default_factory=dict)  # id -> (expiry, provider)
@@ -75,6 +76,13 @@ class OrdersRuntime:
     def wake_dispatcher(self) -> None:
         """Something due changed in the table (a decline, a provider's cancel): look at once."""
         self.dispatch_look_needed = True
+        self.dispatch_wakeup.set()
+
+    def dispatch_later(self, at: datetime) -> None:
+        """A committed new order due at `at`, later than now: the dispatcher looks then if that is
+        sooner than it would anyway (no look at the table now: orders booked days ahead are many)."""
+        if self.dispatch_due_at is None or at < self.dispatch_due_at:
+            self.dispatch_due_at = at
         self.dispatch_wakeup.set()
 
     def hand_to_dispatcher(self, order_id: uuid.UUID, first_ask: object) -> None:

@@ -497,6 +497,30 @@ async def test_an_order_far_ahead_is_dispatched_only_from_the_lead_time(orders_e
     assert datetime.fromisoformat(order["next_dispatch_at"]) == starts - timedelta(hours=48)
 
 
+async def test_an_order_placed_for_later_is_dispatched_when_due_though_the_dispatcher_sleeps_long(orders_env):
+    # placing an order for later does not make the dispatcher read the table; it is told the
+    # order's dispatch time, and looks then (D71)
+    env = orders_env
+    code = env.providers.add_item()
+    env.providers.add_candidate(code)
+    elder = env.new_elder()
+    tick, lead = env.rt.settings.dispatch_tick_s, env.rt.settings.dispatch_lead_h
+    env.rt.settings.dispatch_tick_s = 60.0
+    try:
+        await asyncio.sleep(1.5)  # the dispatcher's last short sleep ends: it now sleeps a minute
+        env.rt.settings.dispatch_lead_h = 24 * 5 - 3 / 3600  # due three seconds after placing
+        order = await place(env, elder, code, **window(hours_ahead=24 * 5))
+        env.rt.settings.dispatch_lead_h = lead
+        assert await state_of(env, order["order_id"]) == "placed"
+        due = datetime.fromisoformat(order["next_dispatch_at"])
+        assert timedelta(seconds=1) < due - datetime.now(timezone.utc) < timedelta(seconds=4)
+        offers = await wait_offered(env, order["order_id"])
+        assert offers and offers[0].offered_at >= due
+        assert offers[0].offered_at - due < timedelta(seconds=3)
+    finally:
+        env.rt.settings.dispatch_tick_s, env.rt.settings.dispatch_lead_h = tick, lead
+
+
 async def test_disputes_are_resolved_by_officers(orders_env):
     env = orders_env
     near = north_of(HOME, 40)

@@ -241,8 +241,9 @@ class Dispatcher:
         been offered (the usual case: a new order), and the earliest later instant; one query."""
         now = self.rt.now()
         async with fast_reads(self.rt.db) as r:
-            found = await r.rows(DUE_ORDERS, limit=limit + len(self.inflight))
-        rows = [snapshot(row) for row in found if row["id"] not in self.inflight]
+            found = await r.rows(DUE_ORDERS, limit=limit + len(self.inflight), now=now)
+        rows = sorted((snapshot(row) for row in found if row["id"] not in self.inflight),
+                      key=lambda row: row.next_dispatch_at)
         due = [(row.id, NeedCandidates(candidate_params(self.rt, row, set()))
                 if row.never_offered and row.state == OrderState.PLACED.value and row.window_end > now else None)
                for row in rows if row.next_dispatch_at <= now][:limit]
@@ -266,6 +267,9 @@ class Dispatcher:
                 self._start(order_id, first_ask)
                 room -= 1
         now = time.monotonic()
+        if rt.dispatch_due_at is not None:  # a new order due later: look then, if that is sooner
+            self.look_at = min(self.look_at, now + max(0.0, (rt.dispatch_due_at - rt.now()).total_seconds()))
+            rt.dispatch_due_at = None
         if rt.dispatch_look_needed or now >= self.look_at:
             rt.dispatch_look_needed = False
             due, later = await self.due(limit=max(room, 1))
