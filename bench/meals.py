@@ -281,13 +281,16 @@ async def bench(plat: LivePlatform, elders_n: int, points_n: int, levels: list[i
             await asyncio.sleep(3.0)
     else:
         stored = None
-    # straight to vouchers' port: over a book this size (24,000 vouchers issued, two transfers a meal)
-    # the full replay takes longer than the gateway waits for an answer (http_timeout_s)
+    # straight to vouchers' port: over a book this size (12,000 vouchers issued, two transfers a meal)
+    # the full replay took longer than the gateway waits for an answer (http_timeout_s); timed here
+    check_started = time.monotonic()
     async with httpx.AsyncClient(timeout=600) as c:
         check = (await c.get(f"http://127.0.0.1:{plat.ports['vouchers']}/ledger/check",
                              headers=login_headers(gw, plat.account("city_officer")))).json()
         if not check.get("ok"):
             print(f"  ! ledger check: {json.dumps(check, ensure_ascii=False)[:1500]}", flush=True)
+    check_s = round(time.monotonic() - check_started, 2)
+    print(f"  ledger check {'ok' if check.get('ok') else 'FAILED'} in {check_s} s", flush=True)
     return {
         "elders": len(elders), "meal_points": len(counters), "setup_s": setup_s, "levels": levels, "warmup_s": warmup_s, "measure_s": measure_s,
         "p99_limit_ms": P99_LIMIT_S * 1000, "target_redemptions_per_s": TARGET_PER_S,
@@ -301,7 +304,7 @@ async def bench(plat: LivePlatform, elders_n: int, points_n: int, levels: list[i
         "platform_cpu_ms_per_order": min((r["order"]["platform_cpu_ms_per_op"] or 1e9) for r in runs),
         "target_met": bool(best and best["redeem"]["per_s"] >= TARGET_PER_S),
         "meals_answered_201": all_201, "meals_stored": stored,
-        "ledger_check_ok": bool(check.get("ok")), "runs": runs,
+        "ledger_check_ok": bool(check.get("ok")), "ledger_check_s": check_s, "runs": runs,
         "cores": psutil.cpu_count(), "measured_at": time.strftime("%Y-%m-%d %H:%M"),
     }
 

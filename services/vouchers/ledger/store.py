@@ -251,15 +251,29 @@ async def check_book(session: AsyncSession) -> BookCheck:
     """Replay the whole journal against the stored balances (see `rules.check_invariants`),
     check that every hold row's status agrees with the journal, and that the spend summary
     agrees with the redemptions and with the journal's captures and reversals."""
-    rows = (await session.execute(sa.select(TransferRow).order_by(TransferRow.seq))).scalars().all()
-    transfers = [to_transfer(row) for row in rows]
-    stored = {Account.parse(row.code): _balance(row)
-              for row in (await session.execute(sa.select(LedgerAccountRow))).scalars()}
+    # plain rows, not ORM objects, and each account code parsed once: over a city's book (hundreds
+    # of thousands of transfers, a few accounts each) the objects and the parsing were the check's time
+    journal, book, holds = TransferRow.__table__, LedgerAccountRow.__table__, HoldRow.__table__
+    rows = (await session.execute(sa.select(
+        journal.c.id, journal.c.kind, journal.c.debit_account, journal.c.credit_account, journal.c.amount_fen,
+        journal.c.pending_id, journal.c.reverses_id).order_by(journal.c.seq))).all()
+    accounts: dict[str, Account] = {}
+
+    def account(code: str) -> Account:
+        found = accounts.get(code)
+        if found is None:
+            found = accounts[code] = Account.parse(code)
+        return found
+
+    transfers = [Transfer(row.id, account(row.debit_account), account(row.credit_account), row.amount_fen,
+                          TransferKind(row.kind), pending_id=row.pending_id) for row in rows]
+    stored = {account(row.code): _balance(row) for row in await session.execute(
+        sa.select(book.c.code, *(book.c[name] for name in _BALANCE_COLUMNS)))}
     report = check_invariants(transfers, stored)
     holds_in_book = {t.id for t in transfers if t.kind is TransferKind.HOLD}
     resolved_in_book = {t.pending_id for t in transfers if t.pending_id}
     extra = []
-    for hold in (await session.execute(sa.select(HoldRow).where(HoldRow.voucher_fen > 0))).scalars():
+    for hold in await session.execute(sa.select(holds.c.id, holds.c.status).where(holds.c.voucher_fen > 0)):
         hold_id = str(hold.id)
         resolved = hold_id in resolved_in_book
         if hold_id not in holds_in_book or resolved != (hold.status != "held"):
@@ -269,7 +283,7 @@ async def check_book(session: AsyncSession) -> BookCheck:
     return BookCheck(report, extra)
 
 
-async def _spend_summary_problems(session: AsyncSession, rows: Sequence[TransferRow]) -> list[dict]:
+async def _spend_summary_problems(session: AsyncSession, rows: Sequence) -> list[dict]:
     """The spend summary against the raw rows: line by line against the redemptions and their
     reversals, and per month, kind and provider against the journal's captures and reversals."""
     problems = [{"code": "spend_summary_mismatch", "message": f"消费汇总与核销、冲正记录不一致：{' '.join(m['key'])}",
