@@ -36,6 +36,9 @@ MARGIN_M = 0.5  # added to distances bounding what is unread: far above their ro
 # filters (load, own radius, excluded providers) turn some away, and a second round costs more
 # than reading a ring further at once.
 READ_AHEAD = 1.5
+# A list's head, read at once, runs out to where this many times k are listed (about four in five
+# qualify); a list shorter than that sends the search a level up where there is one.
+HEAD_LISTED = 3
 # Where a cell holds fewer than k with the skill, its density is estimated over the rings around it
 # out to this many (a search of a rare skill in the countryside would otherwise start from nothing).
 DENSITY_RINGS = 2
@@ -208,8 +211,11 @@ class RingLevel:
             if gap_m == gap_m:  # not NaN: a list was built for the cell
                 complete_m = gap_m - table.max_circumradius_m
                 next_level = not last and self.max_rings <= self.disc_rings
-                if next_level and discs.listed(origin) < k and complete_m - slack_m <= reach_m:
-                    return None  # fewer than k in the whole list, and someone beyond may qualify
+                if next_level and discs.listed(origin) < HEAD_LISTED * k and complete_m - slack_m <= reach_m:
+                    # A short list: once load, radii and the point's offset turn some away, the
+                    # k-th is often beyond it, and a search that runs out of list costs a second
+                    # one a level up (1 % of searches, the slowest); go there at once.
+                    return None
                 found = _read_disc(discs, origin, complete_m, query, k, reach_m, slack_m, self.step_m)
                 if found is not None:
                     return found
@@ -286,7 +292,7 @@ def _read_disc(
     first, past = starts[origin], starts[origin + 1]
     # Read the head out to where 3k are listed (about four in five qualify, so the k-th is
     # probably nearer), seen from the point.
-    want_m = min(dist_m[min(past, first + 3 * k) - 1] if past > first else 0.0, reach_m)
+    want_m = min(dist_m[min(past, first + HEAD_LISTED * k) - 1] if past > first else 0.0, reach_m)
     end = bisect_right(dist_m, want_m + slack_m, first, past)
     found_chord2: np.ndarray | None = None  # of everyone qualified read so far
     found_slots: np.ndarray | None = None
