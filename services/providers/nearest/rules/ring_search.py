@@ -78,7 +78,7 @@ class RingLevel:
         counts = self._counts_ints.get(skill)
         if counts is None:
             return math.inf
-        origin = query.origin(self.table)
+        origin = self.table.locate(query.lat, query.lon)  # `query.origin`, inlined: per search
         if origin >= len(counts):  # outside the area counted at build
             return math.inf
         count, cells = counts[origin, 0], 1
@@ -197,16 +197,16 @@ class RingLevel:
         chord² if known; None when it would take more than `max_rings` rings here (the next
         level is cheaper). The exactness argument is in the module doc of `caregiver_index`."""
         lists = self.lists.get(skill)
-        if not lists:  # nobody with the skill at all (every level holds the same caregivers)
+        if lists is None or not lists.slots.size:  # nobody with the skill (every level holds the same)
             return _NONE_FOUND
         table = self.table
-        origin = query.origin(table)  # the point's cell or a neighbour: either way
+        origin = table.locate(query.lat, query.lon)  # the point's cell or a neighbour: either way
         reach_m = metres_of_chord2(reach_chord2)
         # Anyone at d from the origin's centre is at least d − slack from the point (the margin
         # covers rounding in the distances compared).
         slack_m = table.offset_m(origin, query.xyz) + MARGIN_M
         discs = self.discs.get(skill)
-        if discs is not None and discs.serves(origin):
+        if discs is not None and origin < len(discs.stale) and not discs.stale[origin]:  # `serves`, inlined
             gap_m = self._disc_gaps[origin]
             if gap_m == gap_m:  # not NaN: a list was built for the cell
                 complete_m = gap_m - table.max_circumradius_m
