@@ -104,6 +104,28 @@ def test_excluded_providers_are_checked_on_the_answer(exclude, expected):
 
 
 @pytest.mark.parametrize(
+    ("exclude", "expected", "searches"),
+    [
+        ([], ["x", 0, 1], 1),
+        (["p2"], ["x", 0, 1], 1),  # nobody's: the first search answers
+        (["p9"], [0, 1, 2], 1),  # the nearest is p9's: dropped from what was read, which still settles it
+        (["p1"], ["x"], 2),  # all but one are p1's: what was read leaves fewer than k, searched again
+    ],
+)
+def test_excluded_providers_among_the_nearest(monkeypatch, exclude, expected, searches):
+    centre = h3i.cell_to_latlng(h3i.latlng_to_cell(*BASE, 8))  # the point at its cell's centre: little slack
+    caregivers = [Caregiver(i, "p1", centre[0] + (110 + 10 * i) / METRES_PER_DEGREE_LAT, centre[1],
+                            frozenset({"助餐"}), 5_000.0) for i in range(40)]
+    index = CaregiverIndex([*caregivers, Caregiver("x", "p9", centre[0] + 100 / METRES_PER_DEGREE_LAT, centre[1],
+                                                   frozenset({"助餐"}), 5_000.0)])
+    calls = []
+    real = CaregiverIndex._search
+    monkeypatch.setattr(CaregiverIndex, "_search", lambda self, *args: (calls.append(1), real(self, *args))[1])
+    assert ids(both(index, *centre, skill="助餐", k=3, exclude_providers=exclude)) == expected[:3]
+    assert len(calls) == searches
+
+
+@pytest.mark.parametrize(
     ("caregiver_id", "provider_id", "in_one_array"),
     [
         (7, 3, True),

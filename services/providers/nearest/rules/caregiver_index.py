@@ -62,7 +62,7 @@ from services.providers.nearest.rules.geodesy import (  # noqa: F401 - the geome
     metres_of_chord2,
     unit_vector,
 )
-from services.providers.nearest.rules.ring_search import RingLevel
+from services.providers.nearest.rules.ring_search import Found, RingLevel, _kth
 
 _PROVIDER = itemgetter(1)  # a Candidate's provider_id
 
@@ -264,20 +264,25 @@ class CaregiverIndex:
         if k <= 0 or max_radius_chord2 is None:
             return []
         excluded = set(exclude_providers) if exclude_providers else None
-        # Excluded providers are checked on the answer, not on everyone read: the search without
-        # them finds a superset of the qualified, and where none of its first k is excluded those
-        # k are the answer (every other qualified one sorts after them). Otherwise (rare: a few
-        # providers of thousands) it searches again with them left out as it reads.
+        # Excluded providers are checked on the answer: searched without them, the first k hold
+        # none (the answer: all other qualified sort after them), or they are dropped from what
+        # was read, which answers if the search's stop rule holds for the rest; else search again.
         query = _Query(self, lat, lon, max_distance_m, ())
-        answer = self._search(query, skill, k, min(query.max_chord2, max_radius_chord2))
+        reach_chord2 = min(query.max_chord2, max_radius_chord2)  # no one further can qualify
+        chord2, slots, kth_chord2, unread_m = self._search(query, skill, k, reach_chord2)
+        answer = self._answer(chord2, slots, k, kth_chord2) if chord2.size else []
         if excluded and not excluded.isdisjoint(map(_PROVIDER, answer)):
             query = _Query(self, lat, lon, max_distance_m, excluded)
-            answer = self._search(query, skill, k, min(query.max_chord2, max_radius_chord2))
+            chord2, slots = query.qualified(slots)
+            kth_chord2 = _kth(chord2, k) if chord2.size >= k else None
+            stop_m = metres_of_chord2(reach_chord2 if kth_chord2 is None else min(reach_chord2, kth_chord2))
+            if unread_m <= stop_m:  # someone unread may be nearer, or qualify at all
+                chord2, slots, kth_chord2, _ = self._search(query, skill, k, reach_chord2)
+            answer = self._answer(chord2, slots, k, kth_chord2) if chord2.size else []
         return answer
 
-    def _search(self, query: _Query, skill: str, k: int, reach_chord2: float) -> list[Candidate]:
-        """The answer for the query's filters; nobody beyond `reach_chord2` can qualify (their own
-        radius would not reach the point)."""
+    def _search(self, query: _Query, skill: str, k: int, reach_chord2: float) -> Found:
+        """What the levels read for the query's filters (`ring_search.Found`)."""
         expected_m = math.inf
         for finer, coarser in self._level_pairs:
             # The coarser cell around the point tells how dense caregivers with the skill are
@@ -292,8 +297,7 @@ class CaregiverIndex:
                 expected_m = finer.expected_kth_m(query, skill, k)
             found = finer.search(query, skill, k, reach_chord2, expected_m, last=coarser is None)
             if found is not None:
-                chord2, slots, kth_chord2 = found
-                return self._answer(chord2, slots, k, kth_chord2) if chord2.size else []
+                return found
         raise AssertionError("the last level always answers")
 
     def nearest_exhaustive(
@@ -325,7 +329,7 @@ class CaregiverIndex:
         return self._candidates(chord2.tolist(), slots.tolist(), k)
 
     def _answer(self, chord2: np.ndarray, slots: np.ndarray, k: int, kth_chord2: float | None) -> list[Candidate]:
-        """`_top`'s answer, with the ids from one array where all are ints (no Python object read)."""
+        """`_top`'s answer, the ids from one array where all are ints (no Python object read)."""
         pairs = self._id_pairs
         if pairs is None or kth_chord2 is None and chord2.size > k:
             return self._top(chord2, slots, k, kth_chord2)

@@ -28,8 +28,10 @@ from services.providers.nearest.rules.geodesy import metres_of_chord2
 if TYPE_CHECKING:
     from services.providers.nearest.rules.caregiver_index import Caregiver, _Query
 
-Found = tuple[np.ndarray, np.ndarray, "float | None"]  # (chord², slot) of the qualified read, the k-th chord²
-_NONE_FOUND: Found = (np.empty(0), NO_SLOTS, None)
+# (chord², slot) of the qualified read, the k-th chord², and how near the point anyone unread may
+# be (metres: what the search stopped on)
+Found = tuple[np.ndarray, np.ndarray, "float | None", float]
+_NONE_FOUND: Found = (np.empty(0), NO_SLOTS, None, math.inf)
 PREWARM_RINGS = 6  # rings computed at build around every cell of the caregivers' area
 MARGIN_M = 0.5  # added to distances bounding what is unread: far above their rounding errors
 # The ring search's first round reads out to this many times where the k-th probably is: the
@@ -265,7 +267,7 @@ class RingLevel:
             rings = self._rings_beyond(origin, want_m + slack_m + circumradius_m, rings + 1, last)
             if rings is None:
                 return None
-        return (found_chord2, found_slots, kth_chord2) if found else _NONE_FOUND  # type: ignore[return-value]
+        return (found_chord2, found_slots, kth_chord2, unread_m) if found else _NONE_FOUND  # type: ignore[return-value]
 
     def _rings_beyond(self, origin: int, metres: float, at_least: int, last: bool) -> int | None:
         """The fewest rings K ≥ `at_least` around `origin` with everyone outside rings 0..K at least
@@ -321,7 +323,7 @@ def _read_disc(
         if want_m + slack_m >= complete_m:
             return None
         end = bisect_right(dist_m, want_m + slack_m, read, past)
-    return (found_chord2, found_slots, kth_chord2) if found else _NONE_FOUND  # type: ignore[return-value]
+    return (found_chord2, found_slots, kth_chord2, unread_m - slack_m) if found else _NONE_FOUND  # type: ignore[return-value]
 
 
 def _kth(chord2: np.ndarray, k: int) -> float:
