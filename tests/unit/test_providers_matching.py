@@ -10,6 +10,7 @@ from h3.api import basic_int as h3i
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.providers.nearest.rules import ring_search
 from services.providers.nearest.rules.caregiver_index import Caregiver, CaregiverIndex
 from services.providers.nearest.rules.geodesy import chord2_of_metres, ellipsoid_distance_m, metres_of_chord2
 from services.providers.nearest.rules.ranking import ScoreWeights, match_score
@@ -78,6 +79,85 @@ def test_only_qualified_caregivers_in_distance_order(street):
 )
 def test_filters(street, kwargs, expected):
     assert ids(both(street, *BASE, **kwargs)) == expected
+
+
+@pytest.mark.parametrize(
+    ("exclude", "expected"),
+    [
+        (["p2"], ["a0", "a1", "a2"]),  # none of the nearest three is p2's: the first search answers
+        (["p1"], ["b0", "b1", "b2"]),  # the nearest are all p1's: searched again without them
+        (["p1", "p2"], []),
+        (("p" + str(i) for i in (1, 3)), ["b0", "b1", "b2"]),  # an iterator is read once
+        (["p3"], ["a0", "a1", "a2"]),  # a provider nobody works for
+        ([], ["a0", "a1", "a2"]),
+    ],
+)
+def test_excluded_providers_are_checked_on_the_answer(exclude, expected):
+    """`nearest` searches without the excluded providers and searches again, leaving them out,
+    only where its first k hold one of theirs: the same answer as filtering while reading."""
+    index = CaregiverIndex([carer(f"a{i}", 100 + 10 * i) for i in range(5)]
+                           + [carer(f"b{i}", 300 + 10 * i, provider="p2") for i in range(5)])
+    exclude = list(exclude) if not isinstance(exclude, list) else exclude
+    answer = index.nearest(*BASE, skill="助餐", k=3, exclude_providers=iter(exclude))
+    assert answer == index.nearest_exhaustive(*BASE, skill="助餐", k=3, exclude_providers=exclude)
+    assert ids(answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("exclude", "expected", "searches"),
+    [
+        ([], ["x", 0, 1], 1),
+        (["p2"], ["x", 0, 1], 1),  # nobody's: the first search answers
+        (["p9"], [0, 1, 2], 1),  # the nearest is p9's: dropped from what was read, which still settles it
+        (["p1"], ["x"], 2),  # all but one are p1's: what was read leaves fewer than k, searched again
+    ],
+)
+def test_excluded_providers_among_the_nearest(monkeypatch, exclude, expected, searches):
+    centre = h3i.cell_to_latlng(h3i.latlng_to_cell(*BASE, 8))  # the point at its cell's centre: little slack
+    caregivers = [Caregiver(i, "p1", centre[0] + (110 + 10 * i) / METRES_PER_DEGREE_LAT, centre[1],
+                            frozenset({"助餐"}), 5_000.0) for i in range(40)]
+    index = CaregiverIndex([*caregivers, Caregiver("x", "p9", centre[0] + 100 / METRES_PER_DEGREE_LAT, centre[1],
+                                                   frozenset({"助餐"}), 5_000.0)])
+    calls = []
+    real = CaregiverIndex._search
+    monkeypatch.setattr(CaregiverIndex, "_search", lambda self, *args: (calls.append(1), real(self, *args))[1])
+    assert ids(both(index, *centre, skill="助餐", k=3, exclude_providers=exclude)) == expected[:3]
+    assert len(calls) == searches
+
+
+@pytest.mark.parametrize(
+    ("caregiver_id", "provider_id", "in_one_array"),
+    [
+        (7, 3, True),
+        (-(2**63), 2**63 - 1, True),  # the int64 bounds
+        (2**63, 3, False),
+        (7, -(2**63) - 1, False),
+        ("c7", 3, False),
+        (7, "p3", False),
+        (False, 3, False),  # a bool is not an id of the int kind, though it compares as one
+    ],
+)
+def test_answers_read_ids_from_one_array_while_every_id_is_an_int(caregiver_id, provider_id, in_one_array):
+    index = CaregiverIndex([Caregiver(i, i % 3, *north_of(100 * i), frozenset({"助餐"}), 5_000.0) for i in range(1, 6)])
+    assert index._id_pairs is not None
+    index.upsert(Caregiver(caregiver_id, provider_id, *north_of(50), frozenset({"助餐"}), 5_000.0))
+    assert (index._id_pairs is not None) == in_one_array
+    answer = both(index, *BASE, skill="助餐", k=3)
+    assert [(c.caregiver_id, c.provider_id) for c in answer] == [(caregiver_id, provider_id), (1, 1), (2, 2)]
+    assert [type(c.caregiver_id) for c in answer] == [type(caregiver_id), int, int]
+
+
+@pytest.mark.parametrize(("listed", "first_read_at"), [(29, None), (30, 8)])
+def test_a_list_shorter_than_its_head_sends_the_search_a_level_up(monkeypatch, listed, first_read_at):
+    """With k = 10 a fine cell's list is read only if it lists 3k: shorter, the k-th is often
+    beyond it once filters turn some away, and running out of list costs a second search."""
+    index = CaregiverIndex([carer(i, 10 + i, radius=3_000.0) for i in range(listed)])
+    read = []
+    real = ring_search._read_disc
+    monkeypatch.setattr(ring_search, "_read_disc", lambda discs, *args: (read.append(discs), real(discs, *args))[1])
+    assert len(both(index, *BASE, skill="助餐")) == 10
+    at = [level.table.resolution for level in index._levels if level.discs.get("助餐") is read[0]]
+    assert (at == [8]) == (first_read_at == 8)
 
 
 def test_max_distance_includes_its_boundary(street):

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from operator import itemgetter
 from typing import Hashable, Iterable, NamedTuple
 
 import numpy as np
@@ -61,7 +62,9 @@ from services.providers.nearest.rules.geodesy import (  # noqa: F401 - the geome
     metres_of_chord2,
     unit_vector,
 )
-from services.providers.nearest.rules.ring_search import RingLevel
+from services.providers.nearest.rules.ring_search import Found, RingLevel, _kth
+
+_PROVIDER = itemgetter(1)  # a Candidate's provider_id
 
 # (resolution, rings a search reads there at most before moving to the next, coarser level; the
 # nearest-first lists cover min(that, discs.MAX_DISC_RINGS)), finest first; tuned by bench/matching.py
@@ -121,6 +124,8 @@ class CaregiverIndex:
         self._open = np.zeros(capacity, dtype=bool)  # active and load left
         self._provider_codes = np.zeros(capacity, dtype=np.int32)  # half the cache lines of int64
         self._provider_code_of: dict[Hashable, int] = {}
+        # By slot, caregiver_id and provider_id while all are ints (else None): answers read no objects.
+        self._id_pairs: np.ndarray | None = np.zeros((capacity, 2), dtype=np.int64)
         self._skill_masks: dict[str, np.ndarray] = {}
         self._max_radius_chord2: dict[str, float] = {}
         caregivers = list(caregivers)
@@ -211,6 +216,12 @@ class CaregiverIndex:
         radius_chord2 = chord2_of_metres(caregiver.service_radius_m)
         self._records[slot] = caregiver
         self._ids[slot], self._provider_ids[slot] = caregiver.caregiver_id, caregiver.provider_id
+        pair = (caregiver.caregiver_id, caregiver.provider_id)
+        if self._id_pairs is not None:  # None for good once an id is not an int64
+            if all(type(i) is int and -(2**63) <= i < 2**63 for i in pair):  # type: ignore[operator]
+                self._id_pairs[slot] = pair
+            else:
+                self._id_pairs = None
         self._slot_of[caregiver.caregiver_id] = slot
         self._points[slot] = (*unit_vector(caregiver.lat, caregiver.lon), _reach_chord2(caregiver))
         self._open[slot] = caregiver.has_capacity
@@ -233,6 +244,8 @@ class CaregiverIndex:
 
         self._points, self._open, self._provider_codes = map(grown, (self._points, self._open, self._provider_codes))
         self._skill_masks = {skill: grown(mask) for skill, mask in self._skill_masks.items()}
+        if self._id_pairs is not None:
+            self._id_pairs = grown(self._id_pairs)
 
     # ---- search ---------------------------------------------------------------------------------
 
@@ -250,9 +263,26 @@ class CaregiverIndex:
         max_radius_chord2 = self._max_radius_chord2.get(skill)
         if k <= 0 or max_radius_chord2 is None:
             return []
-        query = _Query(self, lat, lon, max_distance_m, exclude_providers)
-        # Nobody beyond this can qualify: their own radius would not reach the point.
-        reach_chord2 = min(query.max_chord2, max_radius_chord2)
+        excluded = set(exclude_providers) if exclude_providers else None
+        # Excluded providers are checked on the answer: searched without them, the first k hold
+        # none (the answer: all other qualified sort after them), or they are dropped from what
+        # was read, which answers if the search's stop rule holds for the rest; else search again.
+        query = _Query(self, lat, lon, max_distance_m, ())
+        reach_chord2 = min(query.max_chord2, max_radius_chord2)  # no one further can qualify
+        chord2, slots, kth_chord2, unread_m = self._search(query, skill, k, reach_chord2)
+        answer = self._answer(chord2, slots, k, kth_chord2) if chord2.size else []
+        if excluded and not excluded.isdisjoint(map(_PROVIDER, answer)):
+            query = _Query(self, lat, lon, max_distance_m, excluded)
+            chord2, slots = query.qualified(slots)
+            kth_chord2 = _kth(chord2, k) if chord2.size >= k else None
+            stop_m = metres_of_chord2(reach_chord2 if kth_chord2 is None else min(reach_chord2, kth_chord2))
+            if unread_m <= stop_m:  # someone unread may be nearer, or qualify at all
+                chord2, slots, kth_chord2, _ = self._search(query, skill, k, reach_chord2)
+            answer = self._answer(chord2, slots, k, kth_chord2) if chord2.size else []
+        return answer
+
+    def _search(self, query: _Query, skill: str, k: int, reach_chord2: float) -> Found:
+        """What the levels read for the query's filters (`ring_search.Found`)."""
         expected_m = math.inf
         for finer, coarser in self._level_pairs:
             # The coarser cell around the point tells how dense caregivers with the skill are
@@ -267,8 +297,7 @@ class CaregiverIndex:
                 expected_m = finer.expected_kth_m(query, skill, k)
             found = finer.search(query, skill, k, reach_chord2, expected_m, last=coarser is None)
             if found is not None:
-                chord2, slots, kth_chord2 = found
-                return self._top(chord2, slots, k, kth_chord2) if chord2.size else []
+                return found
         raise AssertionError("the last level always answers")
 
     def nearest_exhaustive(
@@ -298,6 +327,19 @@ class CaregiverIndex:
             keep = chord2 <= kth_chord2
             chord2, slots = chord2[keep], slots[keep]
         return self._candidates(chord2.tolist(), slots.tolist(), k)
+
+    def _answer(self, chord2: np.ndarray, slots: np.ndarray, k: int, kth_chord2: float | None) -> list[Candidate]:
+        """`_top`'s answer, the ids from one array where all are ints (no Python object read)."""
+        pairs = self._id_pairs
+        if pairs is None or kth_chord2 is None and chord2.size > k:
+            return self._top(chord2, slots, k, kth_chord2)
+        if chord2.size > k:
+            keep = chord2 <= kth_chord2  # every tie with the k-th: the id decides among them
+            chord2, slots = chord2[keep], slots[keep]
+        rows = sorted(zip(chord2.tolist(), pairs.take(slots, axis=0).tolist()))  # ids are unique
+        del rows[k:]
+        diameter, asin, sqrt, new = 2.0 * EARTH_MEAN_RADIUS_M, math.asin, math.sqrt, tuple.__new__  # as `_candidates`
+        return [new(Candidate, (ids[0], ids[1], diameter * asin(sqrt(c2) * 0.5))) for c2, ids in rows]
 
     def _candidates(self, chord2: list[float], slots: list[int], k: int) -> list[Candidate]:
         """The first k of these by distance then caregiver id, as Candidates."""

@@ -28,14 +28,19 @@ from services.providers.nearest.rules.geodesy import metres_of_chord2
 if TYPE_CHECKING:
     from services.providers.nearest.rules.caregiver_index import Caregiver, _Query
 
-Found = tuple[np.ndarray, np.ndarray, "float | None"]  # (chord², slot) of the qualified read, the k-th chord²
-_NONE_FOUND: Found = (np.empty(0), NO_SLOTS, None)
+# (chord², slot) of the qualified read, the k-th chord², and how near the point anyone unread may
+# be (metres: what the search stopped on)
+Found = tuple[np.ndarray, np.ndarray, "float | None", float]
+_NONE_FOUND: Found = (np.empty(0), NO_SLOTS, None, math.inf)
 PREWARM_RINGS = 6  # rings computed at build around every cell of the caregivers' area
 MARGIN_M = 0.5  # added to distances bounding what is unread: far above their rounding errors
 # The ring search's first round reads out to this many times where the k-th probably is: the
 # filters (load, own radius, excluded providers) turn some away, and a second round costs more
 # than reading a ring further at once.
 READ_AHEAD = 1.5
+# A list's head, read at once, runs out to where this many times k are listed (about four in five
+# qualify); a list shorter than that sends the search a level up where there is one.
+HEAD_LISTED = 3
 # Where a cell holds fewer than k with the skill, its density is estimated over the rings around it
 # out to this many (a search of a rare skill in the countryside would otherwise start from nothing).
 DENSITY_RINGS = 2
@@ -75,7 +80,7 @@ class RingLevel:
         counts = self._counts_ints.get(skill)
         if counts is None:
             return math.inf
-        origin = query.origin(self.table)
+        origin = self.table.locate(query.lat, query.lon)  # `query.origin`, inlined: per search
         if origin >= len(counts):  # outside the area counted at build
             return math.inf
         count, cells = counts[origin, 0], 1
@@ -194,22 +199,25 @@ class RingLevel:
         chord² if known; None when it would take more than `max_rings` rings here (the next
         level is cheaper). The exactness argument is in the module doc of `caregiver_index`."""
         lists = self.lists.get(skill)
-        if not lists:  # nobody with the skill at all (every level holds the same caregivers)
+        if lists is None or not lists.slots.size:  # nobody with the skill (every level holds the same)
             return _NONE_FOUND
         table = self.table
-        origin = query.origin(table)  # the point's cell or a neighbour: either way
+        origin = table.locate(query.lat, query.lon)  # the point's cell or a neighbour: either way
         reach_m = metres_of_chord2(reach_chord2)
         # Anyone at d from the origin's centre is at least d − slack from the point (the margin
         # covers rounding in the distances compared).
         slack_m = table.offset_m(origin, query.xyz) + MARGIN_M
         discs = self.discs.get(skill)
-        if discs is not None and discs.serves(origin):
+        if discs is not None and origin < len(discs.stale) and not discs.stale[origin]:  # `serves`, inlined
             gap_m = self._disc_gaps[origin]
             if gap_m == gap_m:  # not NaN: a list was built for the cell
                 complete_m = gap_m - table.max_circumradius_m
                 next_level = not last and self.max_rings <= self.disc_rings
-                if next_level and discs.listed(origin) < k and complete_m - slack_m <= reach_m:
-                    return None  # fewer than k in the whole list, and someone beyond may qualify
+                if next_level and discs.listed(origin) < HEAD_LISTED * k and complete_m - slack_m <= reach_m:
+                    # A short list: once load, radii and the point's offset turn some away, the
+                    # k-th is often beyond it, and a search that runs out of list costs a second
+                    # one a level up (1 % of searches, the slowest); go there at once.
+                    return None
                 found = _read_disc(discs, origin, complete_m, query, k, reach_m, slack_m, self.step_m)
                 if found is not None:
                     return found
@@ -259,7 +267,7 @@ class RingLevel:
             rings = self._rings_beyond(origin, want_m + slack_m + circumradius_m, rings + 1, last)
             if rings is None:
                 return None
-        return (found_chord2, found_slots, kth_chord2) if found else _NONE_FOUND  # type: ignore[return-value]
+        return (found_chord2, found_slots, kth_chord2, unread_m) if found else _NONE_FOUND  # type: ignore[return-value]
 
     def _rings_beyond(self, origin: int, metres: float, at_least: int, last: bool) -> int | None:
         """The fewest rings K ≥ `at_least` around `origin` with everyone outside rings 0..K at least
@@ -286,7 +294,7 @@ def _read_disc(
     first, past = starts[origin], starts[origin + 1]
     # Read the head out to where 3k are listed (about four in five qualify, so the k-th is
     # probably nearer), seen from the point.
-    want_m = min(dist_m[min(past, first + 3 * k) - 1] if past > first else 0.0, reach_m)
+    want_m = min(dist_m[min(past, first + HEAD_LISTED * k) - 1] if past > first else 0.0, reach_m)
     end = bisect_right(dist_m, want_m + slack_m, first, past)
     found_chord2: np.ndarray | None = None  # of everyone qualified read so far
     found_slots: np.ndarray | None = None
@@ -315,7 +323,7 @@ def _read_disc(
         if want_m + slack_m >= complete_m:
             return None
         end = bisect_right(dist_m, want_m + slack_m, read, past)
-    return (found_chord2, found_slots, kth_chord2) if found else _NONE_FOUND  # type: ignore[return-value]
+    return (found_chord2, found_slots, kth_chord2, unread_m - slack_m) if found else _NONE_FOUND  # type: ignore[return-value]
 
 
 def _kth(chord2: np.ndarray, k: int) -> float:
