@@ -246,13 +246,18 @@ async def fast_reads(db: Database) -> AsyncIterator[FastTx]:
     snapshot; SQLite: a deferred read transaction that never waits for writers)."""
     if is_sqlite(db.url):
         async with db.reads_engine.connect() as conn:
-            yield FastTx(db, conn)
+            tx = FastTx(db, conn)
+            yield tx
+            if tx._later:
+                raise RuntimeError("deferred writes on a read-only connection")
         return
     async with db.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         tx = FastTx(db, conn, driver)
         try:
             yield tx
+            if tx._later:  # a write queued here would be lost: say so instead
+                raise RuntimeError("deferred writes need fast_transaction, not fast_reads")
         except BaseException:
             if tx.broken:
                 await conn.invalidate()

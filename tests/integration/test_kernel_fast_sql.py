@@ -190,3 +190,11 @@ async def test_deferred_writes_go_together_before_the_next_statement_and_the_com
     assert seen == []
     async with fast_reads(db) as r:
         assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["m3"]
+
+
+async def test_a_deferred_write_outside_a_transaction_is_refused_not_lost(db):
+    with pytest.raises(RuntimeError, match="deferred writes"):
+        async with fast_reads(db) as r:
+            r.later(INSERT_THING, **thing("lost"))
+    async with fast_reads(db) as r:
+        assert await r.rows(THINGS_IN_STATE, state="new") == []
