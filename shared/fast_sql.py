@@ -108,6 +108,23 @@ def _together(queries: tuple[Query, ...], compiled: list[tuple[str, list]]) -> s
     return combined
 
 
+_AFTER_INSERT: dict[tuple[Query, Query], str] = {}
+
+
+def _after_insert(insert: Query, select: Query, insert_sql: str, insert_args: list, select_sql: str) -> str:
+    """An INSERT … RETURNING and a SELECT as one statement: how many rows the insert made, and the
+    select's row if it has one (`_found`), its parameters numbered after the insert's."""
+    combined = _AFTER_INSERT.get((insert, select))
+    if combined is None:
+        offset = len(insert_args)
+        select_sql = _PARAM.sub(lambda m: f"${int(m.group(1)) + offset}", select_sql)
+        combined = _AFTER_INSERT[(insert, select)] = (
+            f"WITH ins AS ({insert_sql}) SELECT (SELECT count(*) FROM ins) AS _inserted, sel.* "
+            f"FROM (SELECT 1) AS _one LEFT JOIN LATERAL (SELECT true AS _found, s.* FROM ({select_sql}) AS s) "
+            f"AS sel ON true")
+    return combined
+
+
 def _as_sqlalchemy_error(exc: Exception, sql: str, args) -> Exception:
     import asyncpg
 
@@ -165,6 +182,23 @@ class FastTx:
             return None if found is None else found._mapping
         sql, args = query.pg(params)
         return await self._call(self.driver.fetchrow, sql, args)
+
+    async def row_after_insert(self, insert: Query, insert_params: dict, select: Query,
+                               select_params: dict) -> tuple[bool, Mapping | None]:
+        """An INSERT … RETURNING (did it insert?) and then a SELECT's first row, in one round trip on
+        PostgreSQL (the idempotency key taken with the use case's first read); two on SQLite. The
+        SELECT sees the statement's snapshot, so it must not need the insert's row."""
+        await self.flush()
+        if self.driver is None:
+            inserted = (await self.conn.execute(insert.sqlite_stmt, insert_params)).first() is not None
+            found = (await self.conn.execute(select.sqlite_stmt, select_params)).first()
+            return inserted, None if found is None else found._mapping
+        insert_sql, insert_args = insert.pg(insert_params)
+        select_sql, select_args = select.pg(select_params)
+        row = await self._call(self.driver.fetchrow, _after_insert(insert, select, insert_sql, insert_args, select_sql),
+                               insert_args + select_args)
+        found = {k: v for k, v in row.items() if k not in ("_inserted", "_found")} if row["_found"] else None
+        return row["_inserted"] > 0, found
 
     async def run(self, query: Query, **params) -> int:
         """Run a statement; the number of rows it changed."""

@@ -98,12 +98,17 @@ class _SessionStatements:
 
 async def _once_per_key(begin: Callable[[], AbstractAsyncContextManager[T]], statements: Callable[[T], _Statements],
                         *, key: str | None, scope: str, body: Any,
-                        work: Callable[[T], Awaitable[tuple[int, Any]]]) -> tuple[int, Any, bool]:
+                        work: Callable[..., Awaitable[tuple[int, Any]]],
+                        first: tuple[Query, dict] | None = None) -> tuple[int, Any, bool]:
     """Run `work` in one transaction (`begin()`) at most once per (scope, key). Returns (status,
-    body, replayed)."""
+    body, replayed). With `first` (a FastTx's read), that read's row is taken in the key's round
+    trip and handed to `work(tx, row)`."""
     if not key:
         async with begin() as tx:
-            status, answer = await work(tx)
+            if first is None:
+                status, answer = await work(tx)
+            else:
+                status, answer = await work(tx, await tx.row(first[0], **first[1]))
         return status, answer, False
     _check_key(key)
     fp = fingerprint(body)
@@ -112,12 +117,17 @@ async def _once_per_key(begin: Callable[[], AbstractAsyncContextManager[T]], sta
             keys = statements(tx)
             # Take the key first, in one round trip: a concurrent twin's insert waits on ours
             # until we commit, then inserts nothing and reads our answer.
-            if await keys.row(_TAKE_KEY, scope=scope, key=key, fingerprint=fp, created_at=utcnow()) is None:
+            taking = dict(scope=scope, key=key, fingerprint=fp, created_at=utcnow())
+            if first is None:
+                taken, first_row = await keys.row(_TAKE_KEY, **taking) is not None, None
+            else:
+                taken, first_row = await tx.row_after_insert(_TAKE_KEY, taking, first[0], first[1])
+            if not taken:
                 existing = await keys.row(_READ_KEY, scope=scope, key=key)
                 if existing is None:
                     continue  # the holder rolled back between the two statements: from the start
                 return _replay(existing, fp)
-            status, answer = await work(tx)
+            status, answer = await (work(tx) if first is None else work(tx, first_row))
             stored = dict(key_scope=scope, key_key=key, status_code=status,
                           response=json.dumps(answer, default=str, ensure_ascii=False))
             if isinstance(keys, FastTx):  # sent with the work's last writes, in one round trip
@@ -134,7 +144,10 @@ async def run_idempotent(db: Database, *, key: str | None, scope: str, body: Any
 
 
 async def run_idempotent_fast(db: Database, *, key: str | None, scope: str, body: Any,
-                              work: FastWork) -> tuple[int, Any, bool]:
-    """`run_idempotent` with `work` on a `FastTx`: the same rules, the same table."""
+                              work: FastWork | Callable[[FastTx, Mapping | None], Awaitable[tuple[int, Any]]],
+                              first: tuple[Query, dict] | None = None) -> tuple[int, Any, bool]:
+    """`run_idempotent` with `work` on a `FastTx`: the same rules, the same table. `first`: a
+    read (statement, parameters) sent with the key in one round trip; its row (or None) is
+    `work`'s second argument."""
     return await _once_per_key(lambda: fast_transaction(db), lambda tx: tx, key=key, scope=scope, body=body,
-                               work=work)
+                               work=work, first=first)

@@ -246,11 +246,13 @@ async def redeem(rt: OrdersRuntime, *, principal: Principal, request: RedeemRequ
     redemption_id = derive_redemption_id(scope, idempotency_key, fingerprint(body) if idempotency_key else "")
     captured: list[uuid.UUID] = []
 
-    async def work(tx: FastTx) -> tuple[int, dict]:
-        # one concurrent redemption of a code (or card meal of an elder and day) at a time: the
-        # losers find the winner's row, not vouchers. The elder from the copy in the same round trip
-        lock = f"card:{code.elder_id}:{meal_date}" if code.static else code.code_id
-        elder = snapshot(await tx.row(ELDER_WITH_MEAL_LOCK, elder_id=code.elder_id, lock_key=_lock_key(lock)))
+    # one concurrent redemption of a code (or card meal of an elder and day) at a time: the losers
+    # find the winner's row, not vouchers. The lock and the elder's copy in the key's round trip
+    lock = f"card:{code.elder_id}:{meal_date}" if code.static else code.code_id
+    elder_and_lock = (ELDER_WITH_MEAL_LOCK, {"elder_id": code.elder_id, "lock_key": _lock_key(lock)})
+
+    async def work(tx: FastTx, elder_row) -> tuple[int, dict]:
+        elder = snapshot(elder_row)
         if elder is None:
             raise _ElderNotCopied
         _check_active(elder)
@@ -285,10 +287,12 @@ async def redeem(rt: OrdersRuntime, *, principal: Principal, request: RedeemRequ
 
     try:
         try:
-            return await run_idempotent_fast(rt.db, key=idempotency_key, scope=scope, body=body, work=work)
+            return await run_idempotent_fast(rt.db, key=idempotency_key, scope=scope, body=body, work=work,
+                                             first=elder_and_lock)
         except _ElderNotCopied:
             await _active_elder(rt, code.elder_id)
-            return await run_idempotent_fast(rt.db, key=idempotency_key, scope=scope, body=body, work=work)
+            return await run_idempotent_fast(rt.db, key=idempotency_key, scope=scope, body=body, work=work,
+                                             first=elder_and_lock)
     except BaseException:
         if captured:  # vouchers took the subsidy but the meal was not written: give it back
             await reverse_subsidy(rt, captured[-1])

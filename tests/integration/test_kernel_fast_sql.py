@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -198,3 +199,27 @@ async def test_a_deferred_write_outside_a_transaction_is_refused_not_lost(db):
             r.later(INSERT_THING, **thing("lost"))
     async with fast_reads(db) as r:
         assert await r.rows(THINGS_IN_STATE, state="new") == []
+
+
+THING_BY_NAME = Query(sa.select(ThingRow.__table__).where(ThingRow.name == sa.bindparam("thing_name")))
+INSERT_THING_ONCE = Query(
+    postgresql.insert(ThingRow.__table__).values({c: sa.bindparam(c) for c in ("id", "name", "state", "seen_at", "count",
+                                                                              "flag")})
+    .on_conflict_do_nothing().returning(ThingRow.__table__.c.id),
+    sqlite=sqlite.insert(ThingRow.__table__).values({c: sa.bindparam(c) for c in ("id", "name", "state", "seen_at",
+                                                                                 "count", "flag")})
+    .on_conflict_do_nothing().returning(ThingRow.__table__.c.id))
+
+
+async def test_an_insert_and_a_read_in_one_round_trip(db):
+    # the idempotency key taken with the use case's first read (shared/idempotency.py `first`)
+    old = thing("old", count=7)
+    async with fast_transaction(db) as tx:
+        await tx.run(INSERT_THING, **old)
+    async with fast_transaction(db) as tx:
+        inserted, row = await tx.row_after_insert(INSERT_THING_ONCE, thing("new"), THING_BY_NAME, {"thing_name": "old"})
+        assert inserted and row["count"] == 7 and row["id"] == old["id"]
+        inserted, row = await tx.row_after_insert(INSERT_THING_ONCE, thing("new"), THING_BY_NAME, {"thing_name": "none"})
+        assert not inserted and row is None  # the name was taken by the first call; nothing found
+    async with fast_reads(db) as r:
+        assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["new", "old"]
