@@ -52,8 +52,9 @@ class Settings(BaseSettings):
     outbox_poll_s: float = 1.0
     # after a pass that sent events the relay waits this long before the next one, so a busy
     # service sends its events in batches (one claim, one commit, one produce request for many)
-    # instead of a pass per commit; an idle one sends its first event at once (shared/outbox.py)
-    outbox_linger_s: float = 0.01
+    # instead of a pass per commit; an idle one sends its first event at once (shared/outbox.py).
+    # 30 ms, not 10: 15-20 % more voucher-paid meals a second at 5 clients (bench/meals.py A/B, D71)
+    outbox_linger_s: float = 0.03
     outbox_retention_s: int = 86400
     consumer_max_attempts: int = 5
     consumer_idle_after_s: float = 5.0  # then fetches are held 250 ms, not 25 (shared/consumer.py)
