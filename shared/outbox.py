@@ -196,9 +196,11 @@ class OutboxRelay:
                 while sent >= self.batch and not self._stopping:
                     sent = await self.relay_once()
                 self.backoff_s = 0.0
-                if sent and self.linger_s and not self._stopping:
-                    # busy: let the next commits gather (measured, bench/meals.py: a pass per meal
-                    # was a claim, a commit and a produce request each)
+                if sent > 1 and self.linger_s and not self._stopping:
+                    # busy (commits came faster than passes): let the next ones gather (measured,
+                    # bench/meals.py: a pass per meal was a claim, a commit and a produce request
+                    # each). A pass of one row is a trickle: the next event goes at once
+                    # (bench/settle_latency.py: lingering after every pass doubled its median)
                     await asyncio.sleep(self.linger_s)
             except Exception as exc:
                 self.backoff_s = min(5.0, self.backoff_s * 2 or 0.5)

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 32 * 1_048_576
     upload_timeout_s: float = 120.0
     outbox_poll_s: float = 1.0
-    # after a pass that sent events the relay waits this long before the next one, so a busy
+    # after a pass that sent two events or more the relay waits this long before the next, so a busy
     # service sends its events in batches (one claim, one commit, one produce request for many)
     # instead of a pass per commit; an idle one sends its first event at once (shared/outbox.py).
     # 30 ms, not 10: 15-20 % more voucher-paid meals a second at 5 clients (bench/meals.py A/B, D71)
