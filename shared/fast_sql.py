@@ -93,6 +93,11 @@ _PARAM = re.compile(r"\$(\d+)\b")
 _TOGETHER: dict[tuple[Query, ...], str] = {}
 
 
+def _renumbered(sql: str, offset: int) -> str:
+    """A compiled statement's $n parameters moved up by `offset`, to follow another's in one statement."""
+    return _PARAM.sub(lambda m: f"${int(m.group(1)) + offset}", sql) if offset else sql
+
+
 def _together(queries: tuple[Query, ...], compiled: list[tuple[str, list]]) -> str:
     """Several data-modifying statements as one (each a WITH item; their $n renumbered in turn),
     built once per sequence of statements so asyncpg's statement cache prepares it once."""
@@ -100,9 +105,7 @@ def _together(queries: tuple[Query, ...], compiled: list[tuple[str, list]]) -> s
     if combined is None:
         parts, offset = [], 0
         for i, (sql, args) in enumerate(compiled):
-            if offset:
-                sql = _PARAM.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", sql)
-            parts.append(f"w{i} AS ({sql})")
+            parts.append(f"w{i} AS ({_renumbered(sql, offset)})")
             offset += len(args)
         combined = _TOGETHER[queries] = "WITH " + ", ".join(parts) + " SELECT 1"
     return combined
@@ -116,8 +119,7 @@ def _after_insert(insert: Query, select: Query, insert_sql: str, insert_args: li
     select's row if it has one (`_found`), its parameters numbered after the insert's."""
     combined = _AFTER_INSERT.get((insert, select))
     if combined is None:
-        offset = len(insert_args)
-        select_sql = _PARAM.sub(lambda m: f"${int(m.group(1)) + offset}", select_sql)
+        select_sql = _renumbered(select_sql, len(insert_args))
         combined = _AFTER_INSERT[(insert, select)] = (
             f"WITH ins AS ({insert_sql}) SELECT (SELECT count(*) FROM ins) AS _inserted, sel.* "
             f"FROM (SELECT 1) AS _one LEFT JOIN LATERAL (SELECT true AS _found, s.* FROM ({select_sql}) AS s) "
@@ -249,12 +251,7 @@ async def fast_transaction(db: Database) -> AsyncIterator[FastTx]:
             await tx._call(lambda _sql: transaction.start(), "BEGIN", [])
             try:
                 yield tx
-            except BaseException:
-                if not tx.broken:
-                    await tx._call(lambda _sql: transaction.rollback(), "ROLLBACK", [])
-                raise
-            try:
-                await tx.flush()
+                await tx.flush()  # the queued writes fail or commit with the rest
             except BaseException:
                 if not tx.broken:
                     await tx._call(lambda _sql: transaction.rollback(), "ROLLBACK", [])
