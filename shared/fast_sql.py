@@ -17,6 +17,14 @@ Everything else keeps the ORM: this is for the few paths measured hot, not a sec
         tx.after_commit.append(lambda: index.apply(oid))  # runs only once it has committed
         tx.later(INSERT_AUDIT, **values)                # written with the next read or at commit
 
+Locks taken with BEGIN (`fast_transaction(db, lock=Lock.advisory(n))`, `Lock.rows(...)`): a use
+case that starts by locking something (a code being redeemed, an elder's wallet) sends the lock
+in BEGIN's round trip, as one simple query (`BEGIN; SELECT … FOR UPDATE`). Its first statement
+then takes its snapshot after the lock was granted, so a single read sees whatever the lock's last
+holder committed: a lock and the reads behind it cost one round trip instead of two. The simple
+query protocol carries no parameters, so the values are inlined, and `Lock` accepts only what is
+safe to inline: an integer, or codes of letters, digits, `:`, `_`, `-` and `.`.
+
 Deferred writes (`later`): a transaction's last writes usually need no answer (the row inserted,
 the outbox row, the idempotency key's stored answer). They are queued and sent together, as one
 statement on PostgreSQL (`WITH w0 AS (…), w1 AS (…) SELECT 1`: one round trip instead of one each),
@@ -48,6 +56,35 @@ from shared.events import CloudEvent, topic_and_key
 from shared.kernel_models import OutboxRow
 
 _PG_DIALECT = AsyncpgDialect()
+_PLAIN_CODE = re.compile(r"[A-Za-z0-9:_.-]{1,200}")
+
+
+class Lock:
+    """What a transaction locks in BEGIN's round trip (see the module doc); PostgreSQL only (on
+    SQLite the writer's BEGIN IMMEDIATE already serialises the writers)."""
+
+    __slots__ = ("sql",)
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+    @classmethod
+    def advisory(cls, key: int) -> Lock:
+        """A transaction-scoped advisory lock on a signed 64-bit key."""
+        key = int(key)
+        if not -(2 ** 63) <= key < 2 ** 63:
+            raise ValueError("an advisory lock key is a signed 64-bit integer")
+        return cls(f"SELECT pg_advisory_xact_lock({key})")
+
+    @classmethod
+    def rows(cls, table: sa.Table, column: str, values: list[str]) -> Lock:
+        """The rows of `table` whose `column` is one of `values`, locked in the column's order
+        (the order every other locker of these rows keeps); missing rows lock nothing."""
+        if not values or not all(isinstance(v, str) and _PLAIN_CODE.fullmatch(v) for v in values):
+            raise ValueError("row locks take one or more plain codes (letters, digits, : _ - .)")
+        col = table.c[column].name
+        listed = ", ".join(f"'{v}'" for v in sorted(set(values)))
+        return cls(f'SELECT 1 FROM "{table.name}" WHERE "{col}" IN ({listed}) ORDER BY "{col}" FOR UPDATE')
 
 
 class Query:
@@ -234,8 +271,9 @@ class FastTx:
 
 
 @asynccontextmanager
-async def fast_transaction(db: Database) -> AsyncIterator[FastTx]:
-    """One transaction: commits on success, rolls back on any exception."""
+async def fast_transaction(db: Database, *, lock: Lock | None = None) -> AsyncIterator[FastTx]:
+    """One transaction: commits on success, rolls back on any exception. `lock`: taken with BEGIN
+    in its round trip (PostgreSQL), before the first statement's snapshot."""
     if is_sqlite(db.url):
         async with db.engine.begin() as conn:
             tx = FastTx(db, conn)
@@ -246,17 +284,17 @@ async def fast_transaction(db: Database) -> AsyncIterator[FastTx]:
     async with db.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         tx = FastTx(db, conn, driver)
+        begin = "BEGIN" if lock is None else f"BEGIN; {lock.sql}"
         try:
-            transaction = driver.transaction()
-            await tx._call(lambda _sql: transaction.start(), "BEGIN", [])
             try:
+                await tx._call(driver.execute, begin, [])  # no arguments: the simple query protocol
                 yield tx
                 await tx.flush()  # the queued writes fail or commit with the rest
             except BaseException:
-                if not tx.broken:
-                    await tx._call(lambda _sql: transaction.rollback(), "ROLLBACK", [])
+                if not tx.broken and driver.is_in_transaction():
+                    await tx._call(driver.execute, "ROLLBACK", [])
                 raise
-            await tx._call(lambda _sql: transaction.commit(), "COMMIT", [])
+            await tx._call(driver.execute, "COMMIT", [])
         except BaseException:
             if tx.broken:
                 await conn.invalidate()  # never hand a dead connection to the next caller

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database, utcnow
 from shared.errors import FieldError, Invalid
-from shared.fast_sql import FastTx, Query, fast_transaction
+from shared.fast_sql import FastTx, Lock, Query, fast_transaction
 from shared.kernel_models import IdempotencyRow
 
 Work = Callable[[AsyncSession], Awaitable[tuple[int, Any]]]
@@ -145,9 +145,9 @@ async def run_idempotent(db: Database, *, key: str | None, scope: str, body: Any
 
 async def run_idempotent_fast(db: Database, *, key: str | None, scope: str, body: Any,
                               work: FastWork | Callable[[FastTx, Mapping | None], Awaitable[tuple[int, Any]]],
-                              first: tuple[Query, dict] | None = None) -> tuple[int, Any, bool]:
+                              first: tuple[Query, dict] | None = None, lock: Lock | None = None) -> tuple[int, Any, bool]:
     """`run_idempotent` with `work` on a `FastTx`: the same rules, the same table. `first`: a
     read (statement, parameters) sent with the key in one round trip; its row (or None) is
-    `work`'s second argument."""
-    return await _once_per_key(lambda: fast_transaction(db), lambda tx: tx, key=key, scope=scope, body=body,
-                               work=work, first=first)
+    `work`'s second argument. `lock`: taken with BEGIN, before the key (`fast_transaction`)."""
+    return await _once_per_key(lambda: fast_transaction(db, lock=lock), lambda tx: tx, key=key, scope=scope,
+                               body=body, work=work, first=first)

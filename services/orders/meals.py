@@ -49,10 +49,9 @@ from services.orders.elders import ensure_elder
 from services.orders.events import MealRedeemed, MealUndone, publish, publish_fast
 from services.orders.models import MealCardRow, MealRedemptionRow
 from services.orders.queries import (
-    ELDER_WITH_MEAL_LOCK,
+    ELDER_AND_CODE_USED,
     INSERT_MEAL,
     MEAL_CARD,
-    MEAL_CODE_USED,
     STATIC_MEALS_TODAY,
     snapshot,
 )
@@ -75,7 +74,7 @@ from services.orders.views import local_iso, meal_answer
 from shared.auth import Principal
 from shared.city import local_day
 from shared.errors import Conflict, NotFound, ServiceUnavailable, invalid_field
-from shared.fast_sql import FastTx
+from shared.fast_sql import FastTx, Lock
 from shared.idempotency import fingerprint, run_idempotent_fast
 
 log = logging.getLogger("youfu.orders.meals")
@@ -247,9 +246,11 @@ async def redeem(rt: OrdersRuntime, *, principal: Principal, request: RedeemRequ
     captured: list[uuid.UUID] = []
 
     # one concurrent redemption of a code (or card meal of an elder and day) at a time: the losers
-    # find the winner's row, not vouchers. The lock and the elder's copy in the key's round trip
-    lock = f"card:{code.elder_id}:{meal_date}" if code.static else code.code_id
-    elder_and_lock = (ELDER_WITH_MEAL_LOCK, {"elder_id": code.elder_id, "lock_key": _lock_key(lock)})
+    # find the winner's row, not vouchers. The lock goes with BEGIN, and the elder's copy and the
+    # used code are read in the key's round trip, after it (shared/fast_sql.py, "Locks taken with BEGIN")
+    lock = Lock.advisory(_lock_key(f"card:{code.elder_id}:{meal_date}" if code.static else code.code_id))
+    elder_and_code = (ELDER_AND_CODE_USED, {"elder_id": code.elder_id,
+                                            "code_id": None if code.static else code.code_id})
 
     async def work(tx: FastTx, elder_row) -> tuple[int, dict]:
         elder = snapshot(elder_row)
@@ -265,7 +266,7 @@ async def redeem(rt: OrdersRuntime, *, principal: Principal, request: RedeemRequ
             card_id = card["id"]
             static_today = (await tx.row(STATIC_MEALS_TODAY, elder_id=code.elder_id, meal_date=meal_date))["n"]
             check_static(confirm_name=req.confirm_name, static_today=static_today, policy=policy)
-        elif await tx.row(MEAL_CODE_USED, code_id=code.code_id) is not None:
+        elif elder_row["code_used"]:
             raise Conflict(USED_ZH)
         subsidy = await rt.client("vouchers").post("/meal-subsidies", idempotency_key=str(redemption_id), json={
             "redemption_id": str(redemption_id), "elder_id": str(code.elder_id), "provider_id": str(req.provider_id),
@@ -288,11 +289,11 @@ async def redeem(rt: OrdersRuntime, *, principal: Principal, request: RedeemRequ
     try:
         try:
             return await run_idempotent_fast(rt.db, key=idempotency_key, scope=scope, body=body, work=work,
-                                             first=elder_and_lock)
+                                             first=elder_and_code, lock=lock)
         except _ElderNotCopied:
             await _active_elder(rt, code.elder_id)
             return await run_idempotent_fast(rt.db, key=idempotency_key, scope=scope, body=body, work=work,
-                                             first=elder_and_lock)
+                                             first=elder_and_code, lock=lock)
     except BaseException:
         if captured:  # vouchers took the subsidy but the meal was not written: give it back
             await reverse_subsidy(rt, captured[-1])

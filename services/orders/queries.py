@@ -124,11 +124,11 @@ _meals = MealRedemptionRow.__table__
 # loser waits for the winner's commit, then finds its row, before anyone calls vouchers (PostgreSQL
 # only: SQLite runs one writer at a time anyway). The elder's copy is read in the same round trip
 # (the lock guards the code, not the elder's row); no row: no copy yet, and no lock taken
-ELDER_WITH_MEAL_LOCK = Query(
-    sa.select(ElderRow.__table__, sa.func.pg_advisory_xact_lock(_p("lock_key", type_=sa.BigInteger)).label("locked"))
-    .where(ElderRow.elder_id == _p("elder_id")),
-    sqlite=sa.select(ElderRow.__table__).where(ElderRow.elder_id == _p("elder_id")))
-MEAL_CODE_USED = Query(sa.select(_meals.c.id).where(_meals.c.code_id == _p("code_id")))
+# the elder's copy and whether the code was used, read under the code's lock (taken with BEGIN:
+# shared/fast_sql.py, so this snapshot sees the lock's last holder's meal)
+ELDER_AND_CODE_USED = Query(sa.select(
+    ElderRow.__table__, sa.exists().where(_meals.c.code_id == _p("code_id")).label("code_used"))
+    .where(ElderRow.elder_id == _p("elder_id")))
 # the elder's card meals that day, not undone (the static daily limit)
 STATIC_MEALS_TODAY = Query(sa.select(sa.func.count().label("n")).select_from(_meals).where(
     _meals.c.elder_id == _p("elder_id"), _meals.c.meal_date == _p("meal_date"), _meals.c.static.is_(True),

@@ -2,9 +2,10 @@
 use case, what the voucher pays for one meal (`POST /meal-subsidies`), and this service takes it
 from the elder's 社区照护券 of the meal's month there and then.
 
-One transaction per meal, on `shared/fast_sql.py` (the lunch peak's hot path, bench/meals.py): one
-statement for what the meal needs to know, one locked read of the wallet and the point's payable,
-the day's count, then the writes. The subsidy by the pure rules (`rules/meal_subsidies.py`, the policy
+One transaction per meal, on `shared/fast_sql.py` (the lunch peak's hot path, bench/meals.py): the
+wallet and the point's payable locked with BEGIN, one statement for everything the meal needs to
+know (the balances and the day's count among it), then the writes in one: four round trips with
+BEGIN and COMMIT. The subsidy by the pure rules (`rules/meal_subsidies.py`, the policy
 version's `meals` section), a hold and its capture booked together straight to the meal point's
 payable account (no order waits between them), a redemption with service code `meal` (so the
 meal is in the spend summary, the settlements and the exports like any captured service), and
@@ -44,7 +45,7 @@ from services.vouchers.rules.policy import VoucherKind
 from shared.auth import Principal, require_role
 from shared.city import CITY_TZ, local_day
 from shared.errors import Conflict
-from shared.fast_sql import FastTx, Query, insert_query
+from shared.fast_sql import FastTx, Lock, Query, insert_query
 
 COMMUNITY = VoucherKind.COMMUNITY
 
@@ -58,9 +59,16 @@ def _voucher_of_month():
         _VOUCHERS.c.month == _p("month"))
 
 
-# What one meal needs before any lock, in one statement: was it asked before (a replay), the
-# elder's copy (a row that may not exist yet), the month's community voucher, the policy version.
+# What one meal needs, in one statement under the wallet's and the point's locks (taken with
+# BEGIN, so this snapshot sees the last meal that held them): was it asked before (a replay), the
+# elder's copy (a row that may not exist yet), the month's community voucher, the policy version,
+# the two balances and the elder's subsidised meals that day.
 _ONE = sa.select(sa.literal(1).label("one")).subquery("one")
+_WALLET, _ON_WALLET, _WALLET_COLUMNS = ledger_store.owned_balance_columns("wallet", "wallet_code")
+_PAYABLE, _ON_PAYABLE, _PAYABLE_COLUMNS = ledger_store.owned_balance_columns("payable", "payable_code")
+_SUBSIDISED_TODAY = sa.select(sa.func.count()).select_from(_MEALS).where(
+    _MEALS.c.elder_id == _p("elder_id"), _MEALS.c.meal_date == _p("meal_date"), _MEALS.c.status == "granted",
+    _MEALS.c.subsidy_fen > 0)
 MEAL_FACTS = Query(sa.select(
     sa.exists().where(_MEALS.c.redemption_id == _p("redemption_id")).label("replayed"),
     (_ELDERS.c.elder_id.is_not(None)).label("known"), _ELDERS.c.economic_status, _ELDERS.c.birth_date,
@@ -68,11 +76,11 @@ MEAL_FACTS = Query(sa.select(
     sa.exists().where(_voucher_of_month()).label("has_voucher"),
     sa.select(_VOUCHERS.c.district_code).where(_voucher_of_month()).scalar_subquery().label("voucher_district"),
     VERSION_NUMBER_ON.scalar_subquery().label("policy_version"),
-).select_from(_ONE.outerjoin(_ELDERS, _ELDERS.c.elder_id == _p("elder_id"))))
+    _SUBSIDISED_TODAY.scalar_subquery().label("subsidised_today"), *_WALLET_COLUMNS, *_PAYABLE_COLUMNS,
+).select_from(_ONE.outerjoin(_ELDERS, _ELDERS.c.elder_id == _p("elder_id"))
+              .outerjoin(_WALLET, _ON_WALLET).outerjoin(_PAYABLE, _ON_PAYABLE)))
 MEAL_ROW = Query(sa.select(_MEALS).where(_MEALS.c.redemption_id == _p("redemption_id")))
-SUBSIDISED_TODAY = Query(sa.select(sa.func.count().label("n")).select_from(_MEALS).where(
-    _MEALS.c.elder_id == _p("elder_id"), _MEALS.c.meal_date == _p("meal_date"), _MEALS.c.status == "granted",
-    _MEALS.c.subsidy_fen > 0))
+SUBSIDISED_TODAY = Query(_SUBSIDISED_TODAY.with_only_columns(sa.func.count().label("n")))
 INSERT_MEAL = insert_query(_MEALS)
 INSERT_REDEMPTION = insert_query(RedemptionRow.__table__)
 
@@ -89,6 +97,14 @@ def _columns(row: MealSubsidyRow) -> dict:
     return {c.key: getattr(row, c.key) for c in _MEALS.columns}
 
 
+def subsidy_lock(*, elder_id: uuid.UUID, provider_id: uuid.UUID, meal_date: date) -> Lock:
+    """What `grant_subsidy`'s transaction locks with BEGIN: the elder's wallet of the meal's month
+    and the point's payable, in the book's order. An elder's meals at two counters queue there,
+    so the day's count of subsidised meals read after it is exact."""
+    return ledger_store.owned_lock([wallet_account(elder_id, COMMUNITY, month_of_date(meal_date)),
+                                    payable_account(provider_id)])
+
+
 async def grant_subsidy(tx: FastTx, *, principal: Principal, redemption_id: uuid.UUID, elder_id: uuid.UUID,
                         provider_id: uuid.UUID, meal_date: date, meal: str, price_fen: int, method: str,
                         served_at: datetime | None, now: datetime) -> dict:
@@ -97,7 +113,9 @@ async def grant_subsidy(tx: FastTx, *, principal: Principal, redemption_id: uuid
     with another meal is 409."""
     require_role(principal, "service")
     month = month_of_date(meal_date)
-    facts = await tx.row(MEAL_FACTS, redemption_id=redemption_id, elder_id=elder_id, month=month, policy_on=meal_date)
+    wallet, payable = wallet_account(elder_id, COMMUNITY, month), payable_account(provider_id)
+    facts = await tx.row(MEAL_FACTS, redemption_id=redemption_id, elder_id=elder_id, month=month, policy_on=meal_date,
+                         meal_date=meal_date, wallet_code=wallet.code, payable_code=payable.code)
     if facts["replayed"]:
         existing = await tx.row(MEAL_ROW, redemption_id=redemption_id)
         if existing["status"] == "granted" and (existing["elder_id"], existing["provider_id"], existing["meal_date"],
@@ -110,13 +128,13 @@ async def grant_subsidy(tx: FastTx, *, principal: Principal, redemption_id: uuid
     served_at = min(served_at or now, now)
     policy = await version_numbered(tx, number=facts["policy_version"], on=meal_date)
     has_voucher = bool(facts["has_voucher"])
-    wallet, payable = wallet_account(elder_id, COMMUNITY, month), payable_account(provider_id)
+    subsidised_today = facts["subsidised_today"]
     before = {}
     if has_voucher:
-        # the wallet and the point's payable, in the book's lock order: an elder's meals at two
-        # counters queue here, so the count of today's subsidised meals below is exact
-        before = await ledger_store.lock_owned(tx, accounts=[wallet, payable])
-    subsidised_today = (await tx.row(SUBSIDISED_TODAY, elder_id=elder_id, meal_date=meal_date))["n"]
+        before = ledger_store.owned_balances(facts, {"wallet": wallet, "payable": payable})
+        if before is None:  # a point's first meal: its payable's row is made and locked, and the day counted again
+            before = await ledger_store.lock_owned(tx, accounts=[wallet, payable])
+            subsidised_today = (await tx.row(SUBSIDISED_TODAY, elder_id=elder_id, meal_date=meal_date))["n"]
     known = bool(facts["known"])
     decision = meal_subsidy(
         policy.meals, economic_status=facts["economic_status"], birth_date=facts["birth_date"], meal_date=meal_date,

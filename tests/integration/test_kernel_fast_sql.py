@@ -2,6 +2,7 @@
 SQLAlchemy (SQLite), with the same answers, types, transactions and error shapes."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import make_base
 from shared.events import event_type, make_event
-from shared.fast_sql import Query, fast_reads, fast_transaction, insert_query
+from shared.fast_sql import Lock, Query, fast_reads, fast_transaction, insert_query
 from shared.kernel_models import OutboxRow
 
 Base = make_base("fasttest")
@@ -223,3 +224,45 @@ async def test_an_insert_and_a_read_in_one_round_trip(db):
         assert not inserted and row is None  # the name was taken by the first call; nothing found
     async with fast_reads(db) as r:
         assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["new", "old"]
+
+
+SET_COUNT = Query(sa.update(ThingRow).where(ThingRow.id == sa.bindparam("thing_id")).values(count=sa.bindparam("n")))
+
+
+@pytest.mark.parametrize("kind", ["rows", "advisory", "none"])
+async def test_a_lock_taken_with_begin_is_held_before_the_first_read(db, kind):
+    # read, wait, write back plus one, in four transactions at once: with the lock in BEGIN's round
+    # trip each first read already sees the last holder's write, so no increment is lost. Without
+    # a lock (the control) PostgreSQL loses them; SQLite's writers queue at BEGIN anyway.
+    t = thing("counted")
+    async with fast_transaction(db) as tx:
+        await tx.run(INSERT_THING, **t)
+    lock = {"rows": Lock.rows(ThingRow.__table__, "name", ["counted"]), "advisory": Lock.advisory(-(2 ** 63)),
+            "none": None}[kind]
+
+    async def increment() -> None:
+        async with fast_transaction(db, lock=lock) as tx:
+            n = (await tx.row(THING, thing_id=t["id"]))["count"]
+            await asyncio.sleep(0.05)
+            tx.later(SET_COUNT, thing_id=t["id"], n=n + 1)
+
+    await asyncio.gather(*(increment() for _ in range(4)))
+    async with fast_reads(db) as r:
+        count = (await r.row(THING, thing_id=t["id"]))["count"]
+    if kind == "none" and not str(db.url).startswith("sqlite"):
+        assert count < 4, "the control lost no increment: the test would not see a missing lock"
+    else:
+        assert count == 4, (kind, count)
+
+
+async def test_a_failing_lock_at_begin_rolls_back_and_the_connection_stays_usable(db):
+    if str(db.url).startswith("sqlite"):
+        pytest.skip("locks with BEGIN are PostgreSQL's")
+    broken = Lock('SELECT 1 FROM "no_such_table" FOR UPDATE')  # what a wrong table name would do
+    with pytest.raises(sa.exc.DBAPIError):
+        async with fast_transaction(db, lock=broken) as tx:
+            await tx.run(INSERT_THING, **thing("never"))
+    async with fast_transaction(db, lock=Lock.advisory(7)) as tx:
+        await tx.run(INSERT_THING, **thing("after"))
+    async with fast_reads(db) as r:
+        assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["after"]

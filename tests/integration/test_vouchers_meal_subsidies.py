@@ -4,6 +4,7 @@ wallet (a 200 with less or no subsidy), the same redemption id again, a reversal
 its meal), the ledger check after each test, and the meal anomaly findings."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -95,6 +96,27 @@ async def test_subsidy_cap_idempotency_reversal_and_the_spend_report(vouchers):
     wallet = await vouchers.scalar(sa.select(LedgerAccountRow).where(
         LedgerAccountRow.code == f"wallet:community:{MONTH}:{elder}"))
     assert wallet.credits_posted - wallet.debits_posted - wallet.debits_pending == 15_000 - 1_000  # dinner given back
+
+
+async def test_an_elders_meals_at_several_counters_at_once_keep_the_days_cap(vouchers):
+    # the wallet and the point's payable are locked with BEGIN and the day's count is read after
+    # them in one statement (shared/fast_sql.py): six counters at once still subsidise two meals.
+    # On the 12th the points have no payable rows yet (made under the lock, then counted again);
+    # on the 13th they have (the one-statement path).
+    vouchers.clock.now = datetime(2026, 3, 13, 13, 0, tzinfo=CITY_TZ)
+    elder = await register(vouchers, economic="dibao_edge", born="1945-06-01")
+    points = [uuid.uuid4() for _ in range(3)]
+    async with vouchers.client("service", user_id="svc:orders") as orders:
+        for day in ("2026-03-12", "2026-03-13"):
+            answers = await asyncio.gather(*(orders.post("/meal-subsidies", json=meal(elder, points[i % 3], day=day))
+                                             for i in range(6)))
+            assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+            subsidies = sorted(a.json()["subsidy_fen"] for a in answers)
+            assert subsidies == [0, 0, 0, 0, 500, 500], (day, subsidies)
+            assert all("每日上限 2 餐" in a.json()["reason_zh"] for a in answers if a.json()["subsidy_fen"] == 0)
+    wallet = await vouchers.scalar(sa.select(LedgerAccountRow).where(
+        LedgerAccountRow.code == f"wallet:community:{MONTH}:{elder}"))
+    assert wallet.debits_posted == 2_000 and wallet.debits_pending == 0  # two days, two meals each
 
 
 async def test_an_almost_empty_then_empty_wallet_is_self_paid_not_an_error(vouchers):

@@ -20,7 +20,9 @@ router = APIRouter(tags=["meals"])
 async def post_meal_subsidy(body: MealSubsidyIn, ctx: Ctx, principal: CurrentPrincipal) -> dict:
     for attempt in (1, 2):
         try:
-            async with fast_transaction(ctx.db) as tx:
+            lock = meal_subsidies.subsidy_lock(elder_id=body.elder_id, provider_id=body.provider_id,
+                                               meal_date=body.meal_date)
+            async with fast_transaction(ctx.db, lock=lock) as tx:
                 return await meal_subsidies.grant_subsidy(
                     tx, principal=principal, redemption_id=body.redemption_id, elder_id=body.elder_id,
                     provider_id=body.provider_id, meal_date=body.meal_date, meal=body.meal, price_fen=body.price_fen,

@@ -33,7 +33,7 @@ from services.vouchers.ledger.rules import (
     replay,
 )
 from services.vouchers.models import HoldRow, LedgerAccountRow, SpendSummaryRow, TransferRow
-from shared.fast_sql import FastTx, Query, insert_query
+from shared.fast_sql import FastTx, Lock, Query, insert_query
 
 _OWNED = frozenset({AccountType.WALLET, AccountType.PAYABLE})
 
@@ -168,6 +168,30 @@ async def lock_owned(tx: FastTx, *, accounts: Sequence[Account]) -> dict[Account
             await tx.run(ENSURE_ACCOUNT, **_account_values(account))
         rows = await tx.rows(LOCK_TWO_OWNED, first_code=first, second_code=second)
     return {wanted[row["code"]]: AccountBalance(*(row[name] for name in _BALANCE_COLUMNS)) for row in rows}
+
+
+def owned_lock(accounts: Sequence[Account]) -> Lock:
+    """One or two owned accounts' rows locked with BEGIN (shared/fast_sql.py), in the book's
+    order; the first statement then reads them with `owned_balance_columns`."""
+    assert all(a.type in _OWNED for a in accounts)
+    return Lock.rows(_ACCOUNTS, "code", [a.code for a in accounts])
+
+
+def owned_balance_columns(prefix: str, code_param: str) -> tuple[sa.FromClause, sa.ColumnElement, list]:
+    """For a larger statement under `owned_lock`: the account's row as an alias to outer-join, the
+    join's condition (its code is the parameter `code_param`), and its columns, each `prefix_…`."""
+    alias = _ACCOUNTS.alias(prefix)
+    columns = [alias.c.code.label(f"{prefix}_code"), *(alias.c[n].label(f"{prefix}_{n}") for n in _BALANCE_COLUMNS)]
+    return alias, alias.c.code == sa.bindparam(code_param), columns
+
+
+def owned_balances(row, accounts: dict[str, Account]) -> dict[Account, AccountBalance] | None:
+    """The balances a statement read with `owned_balance_columns` (by prefix), or None if an
+    account has no row yet (then `lock_owned` creates and locks it)."""
+    if any(row[f"{prefix}_code"] is None for prefix in accounts):
+        return None
+    return {account: AccountBalance(*(row[f"{prefix}_{n}"] for n in _BALANCE_COLUMNS))
+            for prefix, account in accounts.items()}
 
 
 def _transfer_values(p: Posting, now: datetime) -> dict:
