@@ -415,6 +415,9 @@ def report(result: dict) -> dict:
     for r in runs:
         print(f"| {r['clients']} | {r['target']} | " + " | ".join(f"{r['cpu'].get(g, 0):.0f}" for g in groups)
               + f" | {cpu_per_order(r)} |")
+    if not all(any(r["target"] == t for r in runs) for t in ("gateway", "direct", "hello")):
+        # a partial run (`--paths voucher` to look at the main path alone): no comparisons to make
+        return main_path(runs) if any(r["target"] == "voucher" for r in runs) else {}
     gw, direct, hello = (sustained(runs, t) for t in ("gateway", "direct", "hello"))
     best = {t: max((r for r in runs if r["target"] == t), key=lambda r: r["placed_per_s"]) for t in ("gateway", "direct", "hello")}
     summary = {

@@ -138,7 +138,7 @@ async def dispatch_step(tx: FastTx, *, rt: OrdersRuntime, order_id: uuid.UUID, c
     if order.window_end <= now:  # too late to serve: stop dispatching, give the hold back
         for row in rows:
             if row.outcome == OfferOutcome.PENDING.value:
-                await tx.run(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.EXPIRED.value,
+                tx.later(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.EXPIRED.value,
                              answered_at=row.answered_at)
         if order.provider_id is None:  # nobody ever took it (a given-back order has none either)
             await publish_fast(tx, OrderUnmatched(order_id=order.id, elder_id=order.elder_id,
@@ -166,12 +166,12 @@ async def _apply(rt: OrdersRuntime, tx: FastTx, order: SimpleNamespace, rows: li
     by_key = {(str(r.provider_id), r.offered_at): r for r in rows}
     for lapsed in decision.expired:
         row = by_key[(lapsed.provider_id, lapsed.offered_at)]
-        await tx.run(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.EXPIRED.value, answered_at=row.answered_at)
+        tx.later(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.EXPIRED.value, answered_at=row.answered_at)
         if state is OrderState.OFFERED:
             state = transition(state, Command.OFFER_EXPIRED)
     for revoked in decision.revoked:
         row = by_key[(revoked.provider_id, revoked.offered_at)]
-        await tx.run(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.REVOKED.value, answered_at=now)
+        tx.later(SET_OFFER_OUTCOME, offer_id=row.id, outcome=OfferOutcome.REVOKED.value, answered_at=now)
     unmatched_count = order.unmatched_count
     if decision.kind is DecisionKind.OFFER:
         if state is OrderState.UNMATCHED:
@@ -179,7 +179,7 @@ async def _apply(rt: OrdersRuntime, tx: FastTx, order: SimpleNamespace, rows: li
         state = transition(state, Command.OFFER)
         for offer in decision.new_offers:
             rank, c = info[(offer.provider_id, offer.caregiver_id)]
-            await tx.run(INSERT_OFFER, id=uuid.uuid4(), order_id=order.id, provider_id=uuid.UUID(offer.provider_id),
+            tx.later(INSERT_OFFER, id=uuid.uuid4(), order_id=order.id, provider_id=uuid.UUID(offer.provider_id),
                          provider_name=c.get("provider_name"), caregiver_id=parse_uuid(offer.caregiver_id),
                          caregiver_name=c.get("caregiver_name"), distance_m=c.get("distance_m"),
                          score=c.get("score"), rank=rank + 1, offered_at=offer.offered_at, deadline=offer.deadline,
@@ -206,10 +206,12 @@ async def _apply(rt: OrdersRuntime, tx: FastTx, order: SimpleNamespace, rows: li
 
 
 async def write_dispatch(tx: FastTx, order: SimpleNamespace, **changes: object) -> None:
-    """The order's dispatch columns as `order` holds them, with `changes` applied (to both)."""
+    """The order's dispatch columns as `order` holds them, with `changes` applied (to both). A
+    deferred write (shared/fast_sql.py): the last write of the order's row in every transaction
+    that calls it, sent with the offers' rows and the events at the commit."""
     for name, value in changes.items():
         setattr(order, name, value)
-    await tx.run(SET_DISPATCH, order_id=order.id, state=order.state, next_dispatch_at=order.next_dispatch_at,
+    tx.later(SET_DISPATCH, order_id=order.id, state=order.state, next_dispatch_at=order.next_dispatch_at,
                  unmatched_count=order.unmatched_count, cancel_reason=order.cancel_reason,
                  cancelled_by=order.cancelled_by, cancelled_at=order.cancelled_at, updated_at=order.updated_at)
 

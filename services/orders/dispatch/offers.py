@@ -80,7 +80,7 @@ async def accept(tx: FastTx, *, rt: OrdersRuntime, principal: Principal, order_i
     for other in rows:
         if other is not mine and other.outcome == OfferOutcome.PENDING.value:
             outcome = OfferOutcome.REVOKED if now < other.deadline else OfferOutcome.EXPIRED
-            await tx.run(SET_OFFER_OUTCOME, offer_id=other.id, outcome=outcome.value, answered_at=now)
+            tx.later(SET_OFFER_OUTCOME, offer_id=other.id, outcome=outcome.value, answered_at=now)
     order.state, order.updated_at, order.accepted_at = new_state.value, now, now
     order.provider_id, order.provider_name = provider, mine.provider_name
     order.caregiver_id, order.caregiver_name, order.next_dispatch_at = chosen, caregiver_name, None
