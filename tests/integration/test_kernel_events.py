@@ -154,9 +154,10 @@ async def test_the_relay_vacuums_its_outbox_and_claims_through_the_unsent_index(
     async with pair.producer_db.engine.connect() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         plan = "\n".join(r[0] for r in await driver.fetch("EXPLAIN " + sql, *args))
-    # a plain scan of the unsent rows' index: it marks the entries of sent rows dead as it passes
-    # them, so the next claim steps over them cheaply
-    assert "Index Scan using ix_outbox_unsent" in plan and "Bitmap" not in plan, plan
+    # a plain index scan of the unsent rows (the partial index, or sent_at's NULL end when the
+    # planner counts a few rows pending): it marks the entries of sent rows dead as it passes
+    # them, so the next claim steps over them cheaply. Not a bitmap scan, not the whole table.
+    assert "Index Scan using ix_outbox_" in plan and "Bitmap" not in plan and "Seq Scan" not in plan, plan
 
 
 async def _counted(pair, n: int) -> bool:
