@@ -293,7 +293,9 @@ async def test_a_completed_adaptation_order_is_learnt_from_the_broker(assessment
                 source="/youfu/orders", type="youfu.order.completed.v1", subject=payload["order_id"], data=payload))
         return await assessment.count("home_adaptations") >= 1
 
-    await wait_for(learnt, timeout_s=30, every_s=0.5, what="the adaptation order recorded")
+    # 60 s, as for the kernel's consumer pairs: under the whole suite a new consumer group's first
+    # join and fetch has taken more than 30 s (fresh-clone runs of 2026-12-05 14:46 and 14:55)
+    await wait_for(learnt, timeout_s=60, every_s=0.5, what="the adaptation order recorded")
     async with assessment.db.sessions() as s:
         rows = (await s.execute(sa.select(HomeAdaptationRow))).scalars().all()
     assert [(str(r.order_id), str(r.elder_id)) for r in rows] == [(order_id, elder)]
