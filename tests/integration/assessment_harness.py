@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -68,6 +69,7 @@ class AssessmentService(SignedClients):
     pii_key: str
     make_token: object
     tokens: dict[str, str] = field(default_factory=dict)
+    topic_prefix: str = ""
 
     @property
     def db(self) -> Database:
@@ -90,14 +92,20 @@ class AssessmentService(SignedClients):
 
 @pytest.fixture(scope="module")
 async def assessment(databases, keypair, make_token, broker, tmp_path_factory):
-    """One service per test module on its own database; each test creates its own elders."""
+    """One service per test module on its own database and its own topic namespace on the
+    session's broker; each test creates its own elders. The namespace also names the consumer
+    group: modules run one after another on a worker, and the broker's group coordinator wedges
+    for good when a stopped module's member leaves a group while a rebalance is pending
+    (tests/faults/repro_tansu_group_wedge.py), which left the next module's consumer idle."""
     db_url = await asyncio.to_thread(databases.migrated_url, "assessment")
     pii_key = Fernet.generate_key().decode()
+    prefix = f"t{uuid.uuid4().hex[:8]}."
     settings = Settings(var_dir=tmp_path_factory.mktemp("assessment"), jwt_public_key=keypair[1], pii_key=pii_key,
                         kafka_bootstrap=broker.bootstrap, database_urls={"assessment": db_url}, log_json=False,
-                        outbox_poll_s=0.2)
+                        outbox_poll_s=0.2, topic_prefix=prefix)
     clock = Clock(datetime.now(timezone.utc))
     app = create_app(settings, clock=clock)
     running = await RunningApp(app, free_port()).start()
-    yield AssessmentService(running.url, db_url, app, clock, broker.bootstrap, pii_key, make_token)
+    yield AssessmentService(running.url, db_url, app, clock, broker.bootstrap, pii_key, make_token,
+                            topic_prefix=prefix)
     await running.stop()

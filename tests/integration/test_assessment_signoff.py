@@ -126,10 +126,10 @@ async def test_the_events_reach_a_consumer_on_the_broker(assessment):
         consumer = KafkaConsumer(bootstrap_servers=assessment.bootstrap, enable_auto_commit=False,
                                  request_timeout_ms=7000)
         try:
-            partitions = consumer.partitions_for_topic("youfu.assessment")
+            partitions = consumer.partitions_for_topic(assessment.topic_prefix + "youfu.assessment")
             if not partitions:
                 return []
-            consumer.assign([TopicPartition("youfu.assessment", p) for p in partitions])
+            consumer.assign([TopicPartition(assessment.topic_prefix + "youfu.assessment", p) for p in partitions])
             consumer.seek_to_beginning()
             seen: list[dict] = []
             for _ in range(100):

@@ -88,6 +88,11 @@ async def test_eligibility_events_issue_this_months_vouchers_at_once(vouchers):
         return await vouchers.scalar(sa.select(sa.func.count()).select_from(VoucherRow).where(VoucherRow.elder_id == elder))
     await wait_for(lambda: _is(issued(b), 1), what="B's voucher after the assessment")
     async with vouchers.client("city_officer") as city:
+        # the three elders' events have different keys, so different partitions: C's may arrive
+        # after B's assessment. Wait for C's copy before saying C got nothing
+        async def c_known():
+            return (await city.get(f"/wallets/{c}")).status_code == 200
+        await wait_for(c_known, what="elder C's copy")
         wallet_b = (await city.get(f"/wallets/{b}")).json()["vouchers"]
         assert [(v["kind"], v["face_value_fen"], v["share_bp"]) for v in wallet_b] == [("community", 45000, 10000)]
         assert (await city.get(f"/wallets/{c}")).json()["vouchers"] == []  # no economic hardship: nothing
