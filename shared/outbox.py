@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database, insert_rows, is_sqlite, utcnow
 from shared.events import STRUCTURED_HEADER, CloudEvent, topic_and_key
-from shared.fast_sql import Query, fast_transaction
+from shared.fast_sql import Query, fast_reads, fast_transaction
 from shared.kernel_models import OutboxRow
 
 log = logging.getLogger("youfu.outbox")
@@ -293,9 +293,8 @@ class OutboxRelay:
         if is_sqlite(self.db.url):
             return
         try:
-            async with self.db.engine.connect() as conn:
-                driver = (await conn.get_raw_connection()).driver_connection
-                await driver.execute("VACUUM (ANALYZE, SKIP_LOCKED) outbox")
+            async with fast_reads(self.db) as outside:  # autocommit: VACUUM refuses a transaction
+                await outside.driver.execute("VACUUM (ANALYZE, SKIP_LOCKED) outbox")
         except Exception as exc:  # noqa: BLE001 - the queue works without it, only slower
             log.warning("outbox vacuum: %s", exc)
 
