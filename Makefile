@@ -32,7 +32,7 @@ soak: $(STAMP)
 rehearsal: $(STAMP)
 	@$(PY) bench/rehearsal.py
 
-BENCHMARKS := matching http_clients events_relay vouchers_batch ordering meals settle_latency idle_platform
+BENCHMARKS := matching http_clients events_relay vouchers_batch ordering meals settle_latency idle_platform catch_up
 
 bench: $(STAMP)
 	@for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done

@@ -124,6 +124,14 @@ def http_clients(d: dict) -> list[str]:
             d.get("measured", "")]
 
 
+def catch_up(d: dict) -> list[str]:
+    before, now = d["before_d62"], d["now_d75"]
+    return ["catch_up", f"providers' periodic look, {d['providers']} providers, {d['accepts_in_window']:,} accepts at "
+            f"{d['busy_providers']} of them: {now['wall_ms_median']:,.1f} ms ({now['cpu_ms_median']:,.1f} ms CPU)",
+            f"re-reading each busy provider (before D75): {before['wall_ms_median']:,.0f} ms",
+            f"{d['wall_ratio_before_over_now']:.0f}×", "–", d.get("measured_at", "")]
+
+
 def batch(d: dict) -> list[list[str]]:
     i, r, ratios, met = d["issuance"], d["report"], d["ratios"], d["targets_met"]
     transfers = d["setup"]["rows"]["ledger_transfers"]
@@ -158,7 +166,7 @@ def main() -> None:
     rows: list[list[str]] = []
     for name, fn in (("matching", matching), ("ordering", ordering), ("meals", meals), ("settle_latency", settle),
                      ("events_relay", relay), ("idle_platform", idle),
-                     ("http_clients", http_clients)):
+                     ("http_clients", http_clients), ("catch_up", catch_up)):
         d = load(name)
         if d:
             try:

@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 from services.providers.models import OrderLoadRow
+from shared.city import local_day
 from tests.integration.providers_harness import (
     GAOGANG,
     HAILING,
@@ -249,3 +250,51 @@ async def test_another_replica_catches_up_from_the_database(providers, keypair, 
         await wait_for(lambda: _lacks(replica, "甲写的", **where), what="replica B to see the suspension", timeout_s=10)
     finally:
         await running.stop()
+
+
+async def test_another_replica_catches_up_a_load_without_reading_the_provider_again(providers, keypair, make_token,
+                                                                                     tmp_path):
+    """A load written by replica A's consumer (an accept, then its cancellation) reaches replica B by
+    B's periodic look, which reads the caregiver's count, not the whole provider again (D75)."""
+    running, replica = await start_providers(db_url=providers.db_url, keypair=keypair, make_token=make_token,
+                                             tmp_path=tmp_path, clock=providers.clock, bootstrap="", refresh_s=0.3)
+    try:
+        spot = new_spot()
+        where = {"service_code": "meal", "lat": spot[0], "lon": spot[1]}
+        providers.clock.now = START + timedelta(minutes=5)
+        provider = await approved_provider(providers, at=spot, district=GAOGANG)
+        caregiver = await add_caregiver(providers, provider, at=moved(spot, 100), name="只接一单", daily_limit=1)
+        await wait_for(lambda: _has(replica, "只接一单", **where), what="replica B to see the caregiver", timeout_s=10)
+        # the provider's own writes age out of B's look (SYNC_OVERLAP) before the load is written
+        providers.clock.now = START + timedelta(minutes=10)
+        await wait_for(lambda: _synced_at(replica, providers.clock.now), what="B's look after the clock moved",
+                       timeout_s=10)
+        reread: list[uuid.UUID] = []
+        search = replica.search
+        refresh = search.refresh_provider
+
+        async def counted(provider_id):
+            reread.append(provider_id)
+            await refresh(provider_id)
+        search.refresh_provider = counted
+
+        order = uuid.uuid4()
+        async with providers.db.transaction() as s:  # as A's consumer writes an accept
+            s.add(OrderLoadRow(order_id=order, caregiver_id=uuid.UUID(caregiver), provider_id=uuid.UUID(provider),
+                               day=local_day(providers.clock.now), updated_at=providers.clock.now))
+        await wait_for(lambda: _lacks(replica, "只接一单", **where), what="B to see the caregiver's load", timeout_s=10)
+        assert replica.search.index.get(uuid.UUID(caregiver)).daily_load == 1
+
+        providers.clock.now += timedelta(seconds=1)
+        async with providers.db.transaction() as s:  # …and its cancellation
+            row = await s.get(OrderLoadRow, order)
+            row.cancelled, row.updated_at = True, providers.clock.now
+        await wait_for(lambda: _has(replica, "只接一单", **where), what="B to see the load given back", timeout_s=10)
+        assert replica.search.index.get(uuid.UUID(caregiver)).daily_load == 0
+        assert uuid.UUID(provider) not in reread, "a load alone re-read the whole provider"
+    finally:
+        await running.stop()
+
+
+async def _synced_at(p, at) -> bool:
+    return p.search.synced_at is not None and p.search.synced_at >= at

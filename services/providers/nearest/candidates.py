@@ -27,7 +27,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from services.providers.nearest.index_source import CaregiverFacts, OfferedItem, ProviderFacts, changed_providers, load_snapshot
+from services.providers.nearest.index_source import (
+    CaregiverFacts,
+    OfferedItem,
+    ProviderFacts,
+    changed_loads,
+    changed_providers,
+    load_snapshot,
+)
 from services.providers.nearest.rules.caregiver_index import Caregiver, CaregiverIndex
 from services.providers.nearest.rules.geodesy import ellipsoid_distance_m
 from services.providers.nearest.rules.ranking import ScoreWeights, match_score
@@ -62,13 +69,21 @@ class CandidateSearch:
         self._touched: set[uuid.UUID] = set()  # providers changed while a full re-read was reading
 
     async def sync(self, *, now: datetime) -> None:
-        """The periodic look: everything on a new day, else the providers changed since the last."""
+        """The periodic look: everything on a new day, else the providers and the loads changed since
+        the last."""
         if self.synced_day != self.today() or self.synced_at is None:
             await self.rebuild(now=now)
             return
         async with self._sync_lock:
+            since = self.synced_at - SYNC_OVERLAP
             async with self.db.sessions() as session:
-                changed = await changed_providers(session, since=self.synced_at - SYNC_OVERLAP)
+                changed = await changed_providers(session, since=since)
+                loads = await changed_loads(session, since=since, day=self.today())
+            # Loads first: a provider re-read below reads its loads again, later. Only the counts
+            # are read for a load written elsewhere, not its whole provider (D75): every accept
+            # writes one, and re-reading each busy provider at every look cost a city's worth.
+            for caregiver_id, load in loads.items():
+                self.apply_load(caregiver_id, load)
             for provider_id in changed:
                 await self.refresh_provider(provider_id)
             self.synced_at = now

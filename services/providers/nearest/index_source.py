@@ -112,17 +112,31 @@ async def loads_on(session: AsyncSession, *, day: date, provider_id: uuid.UUID |
 
 
 async def changed_providers(session: AsyncSession, *, since: datetime) -> set[uuid.UUID]:
-    """Providers with anything the index reads written at or after `since`: the provider itself
-    (status, area, ratings), its caregivers, catalogue, documents, or its caregivers' loads."""
+    """Providers with anything the index reads about them written at or after `since`: the
+    provider itself (status, area, ratings), its caregivers, catalogue or documents. Loads are
+    not among them: `changed_loads` reads those caregiver by caregiver (D75)."""
     queries = [
         sa.select(ProviderRow.id).where(ProviderRow.updated_at >= since),
         sa.select(CaregiverRow.provider_id).where(CaregiverRow.updated_at >= since),
         sa.select(CatalogueItemRow.provider_id).where(CatalogueItemRow.updated_at >= since),
         sa.select(DocumentRow.provider_id).where(DocumentRow.uploaded_at >= since),
-        sa.select(CaregiverRow.provider_id).join(OrderLoadRow, OrderLoadRow.caregiver_id == CaregiverRow.id)
-        .where(OrderLoadRow.updated_at >= since),
     ]
     return set((await session.execute(sa.union(*queries))).scalars())
+
+
+async def changed_loads(session: AsyncSession, *, since: datetime, day: date) -> dict[uuid.UUID, int]:
+    """The load on `day` of every caregiver with an order load written at or after `since` (an
+    accept, a cancellation, a hand-back; on any day), 0 where none is left: another replica's
+    consumer took those events. One short range of ix_order_loads_updated_at, then each such
+    caregiver's rows of the day (ix_order_loads_caregiver_day)."""
+    o = OrderLoadRow
+    changed = sa.select(o.caregiver_id).where(o.updated_at >= since).distinct().subquery("changed")
+    of_the_day = o.__table__.alias("of_the_day")
+    kept = sa.and_(of_the_day.c.caregiver_id == changed.c.caregiver_id, of_the_day.c.day == day,
+                   of_the_day.c.cancelled.is_(False))
+    query = (sa.select(changed.c.caregiver_id, sa.func.count(of_the_day.c.order_id))
+             .select_from(changed.outerjoin(of_the_day, kept)).group_by(changed.c.caregiver_id))
+    return dict((await session.execute(query)).all())
 
 
 def _of(column, provider_id: uuid.UUID | None) -> list:
