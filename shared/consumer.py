@@ -41,12 +41,19 @@ FastHandler = Callable[[FastTx, CloudEvent], Awaitable[None]]
 # whole time even when records arrive meanwhile, so a busy consumer asks for 25 ms: each hop of a
 # saga paid up to ~250 ms with kafka-python's default 500 (bench/settle_latency.py). Idle, the same
 # 40 fetches a second cost ≈0.13 of a core per service and more in the broker (an idle platform
-# took 0.56 of a core, 0.14 with this: bench/idle_platform.py): after IDLE_AFTER_S without a record a consumer
-# asks for 250 ms instead, and the first record it gets puts it back at 25 ms. What that costs: an
-# event after a quiet spell waits up to 250 ms longer.
+# took 0.56 of a core, 0.14 with this: bench/idle_platform.py): after IDLE_AFTER_S quiet a consumer
+# asks for 250 ms instead, and the first record it handles puts it back at 25 ms. What that costs:
+# an event after a quiet spell waits up to 250 ms longer.
+#
+# "Quiet" means no record this consumer handles, not no record at all (D76): the consumers of a busy
+# topic that need one event type in ten (assessment reads every order event for order.completed)
+# fetched as often as records arrived, each fetch a few records to decode and skip. Quiet, the
+# broker also holds a fetch until QUIET_FETCH_MIN_BYTES have arrived (or the 250 ms are up): four
+# fetches a second however busy the topic, and the same wait as above for the first handled one.
 BUSY_FETCH_WAIT_MS = 25
 IDLE_FETCH_WAIT_MS = 250
 IDLE_AFTER_S = 5.0
+QUIET_FETCH_MIN_BYTES = 1 << 20
 COMMIT_EVERY_S = 0.5
 
 
@@ -207,6 +214,7 @@ class ConsumerRunner:
         self.assigned = threading.Event()
         self.idle_after_s = idle_after_s
         self.fetch_wait_ms = BUSY_FETCH_WAIT_MS  # what the consumer asks the broker for now
+        self.fetch_min_bytes = 1
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -232,33 +240,34 @@ class ConsumerRunner:
 
     def _run(self) -> None:
         consumer = None
-        last_records = last_commit = time.monotonic()
+        last_handled = last_commit = time.monotonic()
         handled: dict = {}  # partition -> next offset, handled but not yet committed
         while not self._stop.is_set():
             try:
                 if consumer is None:
                     handled.clear()  # a new consumer starts from the committed offsets anyway
                     consumer = self._consumer()
-                    self.fetch_wait_ms = BUSY_FETCH_WAIT_MS
+                    self.fetch_wait_ms, self.fetch_min_bytes = BUSY_FETCH_WAIT_MS, 1
                 batch = consumer.poll(timeout_ms=300)
                 if consumer.assignment():
                     self.assigned.set()
                 now = time.monotonic()
-                if batch:
-                    last_records = now
-                    self._pace(consumer, BUSY_FETCH_WAIT_MS)
-                elif now - last_records > self.idle_after_s:
-                    self._pace(consumer, IDLE_FETCH_WAIT_MS)
                 for tp, records in batch.items():
                     done = None
                     for record in records:
                         if self._stop.is_set():
                             break
-                        for name in self._handle_record(record):
+                        names = self._handle_record(record)
+                        for name in names:
                             failpoints.hit("consumer.after_effect", name, record.value)
+                        if names:
+                            last_handled = now
                         done = record.offset
                     if done is not None:
                         handled[tp] = done + 1
+                # busy while it handles something; quiet after IDLE_AFTER_S of nothing to handle
+                self._pace(consumer, BUSY_FETCH_WAIT_MS if now - last_handled <= self.idle_after_s
+                           else IDLE_FETCH_WAIT_MS)
                 # Offsets are committed when a poll comes back empty, else every COMMIT_EVERY_S:
                 # each commit is a synchronous broker round trip, and under a trickle of events
                 # committing after every poll cost a commit per event. A crash before the commit
@@ -284,15 +293,17 @@ class ConsumerRunner:
                 pass
 
     def _pace(self, consumer, wait_ms: int) -> None:
-        """Ask the broker to hold each fetch this long. kafka-python reads the setting from its
-        fetcher's config at every fetch; it has no public setter, so a version without that
-        attribute keeps the busy pace (correct, only dearer when idle)."""
+        """Ask the broker to hold each fetch this long, and quiet (IDLE_FETCH_WAIT_MS) also until
+        QUIET_FETCH_MIN_BYTES have arrived. kafka-python reads both settings from its fetcher's
+        config at every fetch; it has no public setter, so a version without them keeps the busy
+        pace (correct, only dearer when quiet)."""
         if wait_ms == self.fetch_wait_ms:
             return
         config = getattr(getattr(consumer, "_fetcher", None), "config", None)
-        if isinstance(config, dict) and "fetch_max_wait_ms" in config:
+        if isinstance(config, dict) and "fetch_max_wait_ms" in config and "fetch_min_bytes" in config:
             config["fetch_max_wait_ms"] = wait_ms
-            self.fetch_wait_ms = wait_ms
+            config["fetch_min_bytes"] = 1 if wait_ms == BUSY_FETCH_WAIT_MS else QUIET_FETCH_MIN_BYTES
+            self.fetch_wait_ms, self.fetch_min_bytes = wait_ms, config["fetch_min_bytes"]
 
     def _handle_record(self, record) -> list[str]:
         """Hand one record to every subscription of its topic; returns their names."""

@@ -6,9 +6,17 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from shared.consumer import BUSY_FETCH_WAIT_MS, IDLE_FETCH_WAIT_MS, handle_event, replay_dead_letter
+from shared.consumer import (
+    BUSY_FETCH_WAIT_MS,
+    IDLE_FETCH_WAIT_MS,
+    QUIET_FETCH_MIN_BYTES,
+    handle_event,
+    replay_dead_letter,
+)
 from shared.db import utcnow
+from shared.events import CloudEvent
 from shared.kernel_models import DeadLetterRow, OutboxRow
+from tests.support.events import send_event
 
 pytestmark = pytest.mark.slow
 both_handler_kinds = pytest.mark.parametrize("pair", ["orm", "fast"], indirect=True)
@@ -105,6 +113,42 @@ async def test_an_idle_consumer_polls_slower_and_a_record_brings_it_back(pair):
     assert await pair.wait_for(lambda: _has(pair, "after a quiet spell"))
     assert pair.runner.fetch_wait_ms == BUSY_FETCH_WAIT_MS
     assert await pair.effects() == ["first", "after a quiet spell"]
+
+
+async def test_records_it_does_not_handle_leave_a_consumer_quiet(pair):
+    """A busy topic of events this consumer skips is a quiet spell for it (D76): the broker holds
+    its fetches until a megabyte or the idle wait, and the first event it handles makes it busy."""
+    await pair.publish("first")
+    assert await pair.wait_for(lambda: _has(pair, "first"))
+    assert (pair.runner.fetch_wait_ms, pair.runner.fetch_min_bytes) == (BUSY_FETCH_WAIT_MS, 1)
+    pair.runner.idle_after_s = 0.5  # 5 s in service
+    stop = asyncio.Event()
+
+    async def skipped_stream() -> int:
+        sent = 0
+        while not stop.is_set():  # another service's events on the same topic, none handled here
+            await send_event(pair.bootstrap, pair.topic, "k", CloudEvent(
+                source="/youfu/elsewhere", type="youfu.kerneltest.other.v1", subject="k", data={"n": sent}))
+            sent += 1
+            await asyncio.sleep(0.05)
+        return sent
+
+    stream = asyncio.create_task(skipped_stream())
+    try:
+        async def quiet() -> bool:
+            return (pair.runner.fetch_wait_ms, pair.runner.fetch_min_bytes) == (IDLE_FETCH_WAIT_MS,
+                                                                                QUIET_FETCH_MIN_BYTES)
+
+        assert await pair.wait_for(quiet, timeout_s=20)
+        await asyncio.sleep(1.0)  # the stream goes on: still quiet
+        assert await quiet()
+        await pair.publish("handled amid the stream")
+        assert await pair.wait_for(lambda: _has(pair, "handled amid the stream"))
+        assert (pair.runner.fetch_wait_ms, pair.runner.fetch_min_bytes) == (BUSY_FETCH_WAIT_MS, 1)
+    finally:
+        stop.set()
+    assert await stream > 10
+    assert await pair.effects() == ["first", "handled amid the stream"]
 
 async def _has(pair, value: str) -> bool:
     return value in await pair.effects()
