@@ -39,11 +39,11 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
+from live_platform import create_database, drop_database  # noqa: E402
 
 from services.providers.catalogue import ensure_standard_catalogue  # noqa: E402
 from services.providers.models import (  # noqa: E402
@@ -62,27 +62,8 @@ from shared.db import Database  # noqa: E402
 from shared.migrations import upgrade  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CENTRE = (32.49, 119.92)  # 海陵
 KIND = "home_care_centre"
-
-
-async def create_database() -> tuple[str, str]:
-    name = f"yf_bench_catchup_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def near(rng: random.Random, km: float) -> tuple[float, float]:
@@ -145,7 +126,8 @@ async def look_now(search: CandidateSearch, *, now: datetime) -> None:
 
 
 async def run(args) -> dict:
-    name, url = await create_database()
+    name = await asyncio.to_thread(create_database, "catchup")  # live_platform's helpers, run off this loop
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     try:
         await asyncio.to_thread(upgrade, "providers", url)
         db = Database(url)
@@ -181,7 +163,7 @@ async def run(args) -> dict:
         mismatched = sum(search.index.get(c.id).daily_load != loads.get(c.id, 0) for c in caregivers)
         await db.dispose()
     finally:
-        await drop_database(name)
+        await asyncio.to_thread(drop_database, name)
 
     def summary(label: str) -> dict:
         walls, cpus = zip(*timings[label])
