@@ -59,6 +59,13 @@ def drop_database(name: str) -> None:
         print(f"warning: could not drop {name}: {exc}", file=sys.stderr)
 
 
+def service_database_url(dbname: str, socket_dir: str | None = None) -> str:
+    """A service's URL for a bench database: TCP on 127.0.0.1, or the Unix socket in `socket_dir`."""
+    if socket_dir:
+        return f"postgresql+asyncpg://postgres@/{dbname}?host={socket_dir}"
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{dbname}"
+
+
 def pg_dsn(dbname: str) -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{dbname}"
 
@@ -67,11 +74,14 @@ def pg_dsn(dbname: str) -> str:
 
 class LivePlatform:
     """`python -m youfu up` on fresh databases and a broker of its own; `extra_env` is added to
-    the launcher's environment (e.g. YOUFU_WRITES_PER_MINUTE)."""
+    the launcher's environment (e.g. YOUFU_WRITES_PER_MINUTE). The services reach PostgreSQL over
+    TCP on 127.0.0.1, as services on other hosts would; `pg_socket` (a directory, such as
+    /var/run/postgresql) gives them its Unix socket instead, as one host can (D77)."""
 
-    def __init__(self, label: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, label: str, extra_env: dict[str, str] | None = None, *, pg_socket: str | None = None) -> None:
         self.label = label
         self.extra_env = extra_env or {}
+        self.pg_socket = pg_socket
         self.tmp = Path(tempfile.mkdtemp(prefix=f"yf-bench-{label}-"))
         self.var_dir = self.tmp / "var"
         self.ports = {n: free_port() for n in NAMES}
@@ -91,7 +101,7 @@ class LivePlatform:
             self.databases[n] = create_database(f"{self.label}_{n}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("YOUFU_")}
         env |= {f"YOUFU_{n.upper()}_PORT": str(p) for n, p in self.ports.items()}
-        env |= {f"YOUFU_{n.upper()}_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"
+        env |= {f"YOUFU_{n.upper()}_DATABASE_URL": service_database_url(db, self.pg_socket)
                 for n, db in self.databases.items()}
         # no simulated demo day: only the benchmark's own traffic
         env |= {"YOUFU_VAR_DIR": str(self.var_dir), "YOUFU_KAFKA_BOOTSTRAP": bootstrap,

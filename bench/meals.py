@@ -29,7 +29,8 @@ raised for the run (YOUFU_WRITES_PER_MINUTE).
 "Sustained redemptions/s" is the highest rate of a level whose POST p99 ≤ 50 ms with no errors.
 Target: ≥ 300/s. The ratio printed is redemptions/s over orders/s at the same level. After the
 run: the meals stored equal the 201 answers, and vouchers' ledger check passes.
-Writes bench/results/meals.json.
+Writes bench/results/meals.json. `--pg-socket DIR`: the services reach PostgreSQL over its Unix socket
+(D77) instead of TCP on 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -314,13 +315,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--elders", type=int)
     ap.add_argument("--points", type=int, default=20, help="meal points the counters are spread over (≥ 2)")
+    ap.add_argument("--pg-socket", metavar="DIR", help="services reach PostgreSQL over its Unix socket in DIR "
+                    "(e.g. /var/run/postgresql), as on one host, instead of TCP on 127.0.0.1 (D77)")
     ap.add_argument("--levels", type=str, default="", help="comma-separated client counts (overrides the default)")
     args = ap.parse_args()
     levels, warmup_s, measure_s = ([10, 20], 1.0, 4.0) if args.quick else ([5, 8, 10, 15, 20, 40], 2.0, 8.0)
     if args.levels:
         levels = [int(n) for n in args.levels.split(",")]
     elders = args.elders or (3_000 if args.quick else 12_000)
-    plat = LivePlatform("meals", extra_env={"YOUFU_WRITES_PER_MINUTE": "100000000", "YOUFU_ACCESS_TOKEN_TTL_S": "7200"})
+    plat = LivePlatform("meals", extra_env={"YOUFU_WRITES_PER_MINUTE": "100000000", "YOUFU_ACCESS_TOKEN_TTL_S": "7200"},
+                        pg_socket=args.pg_socket)
     started = time.monotonic()
     plat.start()
     try:
@@ -329,6 +333,7 @@ def main() -> None:
         plat.stop()
     result["duration_s"] = round(time.monotonic() - started, 1)
     result["quick"] = args.quick
+    result["database_connection"] = f"unix socket {args.pg_socket}" if args.pg_socket else "tcp 127.0.0.1"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "meals.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     print(f"sustained {result['sustained_redemptions_per_s']} redemptions/s through the gateway at p99 ≤ "

@@ -30,6 +30,9 @@ place→accepted (POST sent → accept answered) p50/p99, accepted/s, errors, an
 used (psutil), the load generator's included. "Sustained orders/s" is the highest placed/s of a
 level whose POST /orders p99 ≤ 150 ms with no errors (the p99 is of the POST call only).
 Target: ≥ 100 orders/s through the gateway. Writes bench/results/ordering.json.
+
+The services reach PostgreSQL over TCP on 127.0.0.1, as services on other hosts would;
+`--pg-socket /var/run/postgresql` measures them over its Unix socket, as one host can (D77).
 """
 from __future__ import annotations
 
@@ -522,6 +525,8 @@ def main() -> None:
     ap.add_argument("--paths", default="hello,direct,gateway,voucher",
                     help="which of hello, direct, gateway (self-paid), voucher (the main path) to measure")
     ap.add_argument("--elders", type=int, default=10_000, help="elders with wallets for the voucher path")
+    ap.add_argument("--pg-socket", metavar="DIR", help="services reach PostgreSQL over its Unix socket in DIR "
+                    "(e.g. /var/run/postgresql), as on one host, instead of TCP on 127.0.0.1 (D77)")
     ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
                     help="load generator's HTTP client for the measured POSTs (the accepter always uses httpx)")
     args = ap.parse_args()
@@ -538,7 +543,8 @@ def main() -> None:
         loop_name = "asyncio"
     started = time.time()
     print(f"starting the platform … ({load_note()})", flush=True)
-    plat = LivePlatform("ord", extra_env={"YOUFU_WRITES_PER_MINUTE": "100000000", "YOUFU_ACCESS_TOKEN_TTL_S": "7200"})
+    plat = LivePlatform("ord", extra_env={"YOUFU_WRITES_PER_MINUTE": "100000000", "YOUFU_ACCESS_TOKEN_TTL_S": "7200"},
+                        pg_socket=args.pg_socket)
     plat.start()
     hello_proc, hello_url = start_hello()
     try:
@@ -549,6 +555,7 @@ def main() -> None:
         plat.stop()
     summary = report(result)
     out = {"benchmark": "ordering", "cores": os.cpu_count(), "quick": args.quick, "backend": "postgresql",
+           "database_connection": f"unix socket {args.pg_socket}" if args.pg_socket else "tcp 127.0.0.1",
            "load_generator": (f"{'RawHttp (bench/live_platform.py)' if args.client == 'raw' else 'httpx.AsyncClient'} "
                               f"on {loop_name}, closed loop, one keep-alive connection per client, one process "
                               f"(this one, which also runs the auto-accepter on httpx)"),

@@ -3,6 +3,7 @@ SQLAlchemy (SQLite), with the same answers, types, transactions and error shapes
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -266,3 +267,30 @@ async def test_a_failing_lock_at_begin_rolls_back_and_the_connection_stays_usabl
         await tx.run(INSERT_THING, **thing("after"))
     async with fast_reads(db) as r:
         assert [x["name"] for x in await r.rows(THINGS_IN_STATE, state="new")] == ["after"]
+
+
+PG_SOCKET_DIR = "/var/run/postgresql"  # where Debian's PostgreSQL puts its socket
+
+
+@pytest.mark.skipif(not os.path.exists(f"{PG_SOCKET_DIR}/.s.PGSQL.5432"), reason="no local PostgreSQL socket")
+async def test_a_unix_socket_url_serves_the_orm_and_fast_sql(databases):
+    """The URL form D77 documents for a platform on the database's own host
+    (`postgresql+asyncpg://user@/name?host=<socket dir>`) reaches PostgreSQL over its socket, for
+    the ORM and for fast_sql's driver path alike."""
+    from shared.db import Database
+
+    tcp_url = databases.new_url("socket")
+    name = tcp_url.rsplit("/", 1)[1]
+    db = Database(f"postgresql+asyncpg://postgres@/{name}?host={PG_SOCKET_DIR}")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        t = thing("over the socket")
+        async with fast_transaction(db) as tx:
+            await tx.run(INSERT_THING, **t)
+            # a connection over a Unix socket has no client address
+            assert (await tx.row(Query(sa.select(sa.func.inet_client_addr().label("addr")))))["addr"] is None
+        async with db.sessions() as s:
+            assert (await s.get(ThingRow, t["id"])).name == "over the socket"
+    finally:
+        await db.dispose()
