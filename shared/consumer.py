@@ -266,8 +266,7 @@ class ConsumerRunner:
                     if done is not None:
                         handled[tp] = done + 1
                 # busy while it handles something; quiet after IDLE_AFTER_S of nothing to handle
-                self._pace(consumer, BUSY_FETCH_WAIT_MS if now - last_handled <= self.idle_after_s
-                           else IDLE_FETCH_WAIT_MS)
+                self._pace(consumer, busy=now - last_handled <= self.idle_after_s)
                 # Offsets are committed when a poll comes back empty, else every COMMIT_EVERY_S:
                 # each commit is a synchronous broker round trip, and under a trickle of events
                 # committing after every poll cost a commit per event. A crash before the commit
@@ -292,18 +291,18 @@ class ConsumerRunner:
             except Exception:
                 pass
 
-    def _pace(self, consumer, wait_ms: int) -> None:
-        """Ask the broker to hold each fetch this long, and quiet (IDLE_FETCH_WAIT_MS) also until
-        QUIET_FETCH_MIN_BYTES have arrived. kafka-python reads both settings from its fetcher's
-        config at every fetch; it has no public setter, so a version without them keeps the busy
-        pace (correct, only dearer when quiet)."""
-        if wait_ms == self.fetch_wait_ms:
+    def _pace(self, consumer, *, busy: bool) -> None:
+        """Busy: the broker holds an empty fetch BUSY_FETCH_WAIT_MS. Quiet: IDLE_FETCH_WAIT_MS, or
+        until QUIET_FETCH_MIN_BYTES have arrived. kafka-python reads both settings from its
+        fetcher's config at every fetch; it has no public setter, so a version without them keeps
+        the busy pace (correct, only dearer when quiet)."""
+        wait_ms, min_bytes = (BUSY_FETCH_WAIT_MS, 1) if busy else (IDLE_FETCH_WAIT_MS, QUIET_FETCH_MIN_BYTES)
+        if (wait_ms, min_bytes) == (self.fetch_wait_ms, self.fetch_min_bytes):
             return
         config = getattr(getattr(consumer, "_fetcher", None), "config", None)
         if isinstance(config, dict) and "fetch_max_wait_ms" in config and "fetch_min_bytes" in config:
-            config["fetch_max_wait_ms"] = wait_ms
-            config["fetch_min_bytes"] = 1 if wait_ms == BUSY_FETCH_WAIT_MS else QUIET_FETCH_MIN_BYTES
-            self.fetch_wait_ms, self.fetch_min_bytes = wait_ms, config["fetch_min_bytes"]
+            config["fetch_max_wait_ms"], config["fetch_min_bytes"] = wait_ms, min_bytes
+            self.fetch_wait_ms, self.fetch_min_bytes = wait_ms, min_bytes
 
     def _handle_record(self, record) -> list[str]:
         """Hand one record to every subscription of its topic; returns their names."""
