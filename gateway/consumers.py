@@ -5,7 +5,7 @@ instance id (`notices_scope`), so each replica sees each event once and can push
 connected to it. The notices themselves are written once across replicas (unique (event, account)).
 
 Every replica handles every mapped event, so this is the gateway's busiest write: the handler is a
-fast one (a `FastTx`, shared/consumer.py), its statements compiled once (gateway/queries.py). The
+fast one (a `FastTx`, shared/inbox.py), its statements compiled once (gateway/queries.py). The
 live push happens after the handler's transaction commits (`tx.after_commit`: a rolled-back try
 pushes nothing; the retry does).
 """
@@ -18,9 +18,9 @@ import socket
 from gateway import notices
 from gateway.rules.notices import RULES, TOPICS
 from shared.app import ServiceContext
-from shared.consumer import Subscription
 from shared.events import CloudEvent
 from shared.fast_sql import FastTx
+from shared.inbox import Subscription
 
 
 def instance_id(ctx: ServiceContext) -> str:

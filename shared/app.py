@@ -18,9 +18,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from shared.auth import Principal, TokenVerifier, require_role
 from shared.clock import Clock, system_clock
-from shared.consumer import ConsumerRunner, Subscription, replay_dead_letter
+from shared.consumer import ConsumerRunner
 from shared.db import Database
 from shared.errors import Unauthorized
+from shared.inbox import Subscription, replay_dead_letter
 from shared.kernel_models import DeadLetterRow
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.outbox import KafkaLink, OutboxRelay

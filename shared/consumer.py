@@ -1,14 +1,10 @@
 """Consumer runner: kafka-python on a worker thread, async handlers on the service's loop.
 
 For each record (a CloudEvent in either content mode of the Kafka binding, `event_from_record` in
-shared/events.py): the handler's effect and the inbox row (consumer, event id) are written in
-one transaction; only then is the offset committed. A redelivered event finds its inbox row
-and changes nothing. A handler that keeps failing puts the event in `dead_letters` after N
-tries (never dropped); an operator lists and replays it.
-
-A handler takes an ORM session (`handlers`) or, on the few paths measured hot, a `FastTx`
-(`fast_handlers`, shared/fast_sql.py): there the inbox row is claimed first, by one
-INSERT … ON CONFLICT DO NOTHING, instead of an ORM read before the handler and a write after it.
+shared/events.py), every subscription of its topic that handles its type applies it through its
+inbox (shared/inbox.py: the effect and the inbox row in one transaction); only then is the offset
+committed. A partition's records from one poll go to the event loop in one hop, and consecutive
+ones a subscription handles with fast handlers share one transaction (D78).
 """
 from __future__ import annotations
 
@@ -16,26 +12,13 @@ import asyncio
 import logging
 import threading
 import time
-import traceback
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import failpoints
-from shared.db import Database, utcnow
+from shared.db import Database
 from shared.events import CloudEvent, event_from_record
-from shared.fast_sql import FastTx, Query, fast_transaction
-from shared.kernel_models import DeadLetterRow, InboxRow
-from shared.observability import request_id_var
+from shared.inbox import Subscription, handle_events
 
 log = logging.getLogger("youfu.consumer")
-
-Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
-FastHandler = Callable[[FastTx, CloudEvent], Awaitable[None]]
 
 # How long the broker may hold a fetch that finds nothing. The bundled broker (Tansu) holds it the
 # whole time even when records arrive meanwhile, so a busy consumer asks for 25 ms: each hop of a
@@ -57,138 +40,10 @@ QUIET_FETCH_MIN_BYTES = 1 << 20
 COMMIT_EVERY_S = 0.5
 
 
-def _claim_inbox(insert) -> sa.Insert:
-    """The inbox row, or no row back if this consumer has the event. A concurrent delivery's INSERT
-    waits for the first one's transaction: it claims the row if that rolls back, else finds it taken."""
-    inbox = InboxRow.__table__
-    return (insert(inbox).values(consumer=sa.bindparam("consumer"), event_id=sa.bindparam("event_id"),
-                                 received_at=sa.bindparam("received_at"))
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"]).returning(inbox.c.event_id))
-
-
-CLAIM_INBOX = Query(_claim_inbox(postgresql.insert), sqlite=_claim_inbox(sqlite.insert))
-MARK_REPLAYED = Query(sa.update(DeadLetterRow).where(DeadLetterRow.id == sa.bindparam("letter_id"))
-                      .values(replayed_at=sa.bindparam("at")))
-
-
-@dataclass
-class Subscription:
-    """`name` is the inbox scope (and the consumer group when a runner has only this one);
-    handlers are keyed by event type, each type in `handlers` (ORM) or `fast_handlers`, not both."""
-
-    name: str
-    topics: list[str]
-    handlers: dict[str, Handler]
-    max_attempts: int = 5
-    retry_backoff_s: float = 0.05
-    fast_handlers: dict[str, FastHandler] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if both := self.handlers.keys() & self.fast_handlers.keys():
-            raise ValueError(f"{self.name}: {sorted(both)} in both handlers and fast_handlers")
-
-    def handles(self, event_type: str) -> bool:
-        return event_type in self.handlers or event_type in self.fast_handlers
-
-
-@dataclass
-class HandleOutcome:
-    applied: int = 0
-    duplicates: int = 0
-    dead_lettered: int = 0
-    ignored: int = 0
-    seen: list[str] = field(default_factory=list)
-
-
-async def handle_event(db: Database, sub: Subscription, event: CloudEvent, *, topic: str = "",
-                       outcome: HandleOutcome | None = None) -> str:
-    """Apply one event exactly once. Returns 'applied', 'duplicate', 'ignored' or 'dead'."""
-    if not sub.handles(event.type):
-        return _count(outcome, "ignored")
-    token = request_id_var.set(event.requestid)
-    try:
-        last_error = ""
-        for attempt in range(1, sub.max_attempts + 1):
-            try:
-                return _count(outcome, await _apply(db, sub, event))
-            except IntegrityError as exc:
-                # a concurrent delivery of the same event won the inbox row (ORM handlers), or the
-                # handler's own write collided with another one's: retried unless it is a duplicate
-                async with db.sessions() as s:
-                    if await s.get(InboxRow, (sub.name, event.id)) is not None:
-                        return _count(outcome, "duplicate")
-                last_error = "".join(traceback.format_exception_only(exc))
-            except Exception as exc:
-                last_error = "".join(traceback.format_exception(exc))[-4000:]
-                log.warning("handler %s failed on %s (attempt %d/%d): %s", sub.name, event.type,
-                            attempt, sub.max_attempts, exc, extra={"event_id": event.id})
-            await asyncio.sleep(sub.retry_backoff_s * attempt)
-        await _dead_letter(db, sub, event, topic, last_error)
-        return _count(outcome, "dead")
-    finally:
-        request_id_var.reset(token)
-
-
-async def _apply(db: Database, sub: Subscription, event: CloudEvent, *, replayed_letter=None) -> str:
-    """One try in one transaction: the handler's effect with the inbox row ('applied'), or nothing
-    when the inbox has the event ('duplicate'). A replay marks its dead letter in it too."""
-    fast = sub.fast_handlers.get(event.type)
-    if fast is not None:
-        async with fast_transaction(db) as tx:
-            claimed = await tx.row(CLAIM_INBOX,
-                                   consumer=sub.name, event_id=event.id, received_at=utcnow()) is not None
-            if claimed:
-                await fast(tx, event)
-            if replayed_letter is not None:
-                await tx.run(MARK_REPLAYED, letter_id=replayed_letter, at=utcnow())
-        return "applied" if claimed else "duplicate"
-    async with db.transaction() as s:
-        claimed = await s.get(InboxRow, (sub.name, event.id)) is None
-        if claimed:
-            await sub.handlers[event.type](s, event)
-            s.add(InboxRow(consumer=sub.name, event_id=event.id, received_at=utcnow()))
-        if replayed_letter is not None:
-            (await s.get(DeadLetterRow, replayed_letter)).replayed_at = utcnow()
-    return "applied" if claimed else "duplicate"
-
-
-def _count(outcome: HandleOutcome | None, what: str) -> str:
-    if outcome is not None:
-        attr = {"applied": "applied", "duplicate": "duplicates", "dead": "dead_lettered", "ignored": "ignored"}[what]
-        setattr(outcome, attr, getattr(outcome, attr) + 1)
-    return what
-
-
-async def _dead_letter(db: Database, sub: Subscription, event: CloudEvent, topic: str, error: str) -> None:
-    async with db.transaction() as s:
-        exists = (await s.execute(sa.select(DeadLetterRow.id).where(
-            DeadLetterRow.consumer == sub.name, DeadLetterRow.event_id == event.id))).first()
-        if exists is None:
-            s.add(DeadLetterRow(consumer=sub.name, event_id=event.id, topic=topic, type=event.type,
-                                payload=event.to_json(), error=error, attempts=sub.max_attempts,
-                                created_at=utcnow(), replayed_at=None))
-    log.error("event %s moved to dead letters of %s", event.id, sub.name, extra={"event_id": event.id})
-
-
-async def replay_dead_letter(db: Database, subs: list[Subscription], letter_id) -> str:
-    """Run the handler once more for a dead letter; success marks it replayed."""
-    async with db.sessions() as s:
-        letter = await s.get(DeadLetterRow, letter_id)
-    if letter is None:
-        from shared.errors import NotFound
-
-        raise NotFound("没有这条死信记录")
-    sub = next(x for x in subs if x.name == letter.consumer)
-    event = CloudEvent.from_json(letter.payload)
-    if not sub.handles(event.type):
-        raise KeyError(event.type)  # no handler for it any more: refused before anything is written
-    return await _apply(db, sub, event, replayed_letter=letter_id)
-
-
 class ConsumerRunner:
     """One KafkaConsumer for a service's subscriptions, on its own thread (kafka-python consumers
-    are not thread-safe); records are handed to the service's event loop one at a time, and the
-    offset is committed only after the handlers' transactions committed.
+    are not thread-safe); a partition's records from one poll are handed to the service's event
+    loop together, and the offset is committed only after the handlers' transactions committed.
 
     One consumer per service rather than per subscription: against a broker that holds every
     fetch for `fetch_max_wait_ms`, each idle consumer costs a steady share of a core just polling.
@@ -253,18 +108,16 @@ class ConsumerRunner:
                     self.assigned.set()
                 now = time.monotonic()
                 for tp, records in batch.items():
-                    done = None
-                    for record in records:
-                        if self._stop.is_set():
-                            break
-                        names = self._handle_record(record)
+                    if self._stop.is_set():
+                        break
+                    if not records:
+                        continue
+                    for record, names in zip(records, self._handle_records(records)):
                         for name in names:
                             failpoints.hit("consumer.after_effect", name, record.value)
                         if names:
                             last_handled = now
-                        done = record.offset
-                    if done is not None:
-                        handled[tp] = done + 1
+                    handled[tp] = records[-1].offset + 1
                 # busy while it handles something; quiet after IDLE_AFTER_S of nothing to handle
                 self._pace(consumer, busy=now - last_handled <= self.idle_after_s)
                 # Offsets are committed when a poll comes back empty, else every COMMIT_EVERY_S:
@@ -304,32 +157,50 @@ class ConsumerRunner:
             config["fetch_max_wait_ms"], config["fetch_min_bytes"] = wait_ms, min_bytes
             self.fetch_wait_ms, self.fetch_min_bytes = wait_ms, min_bytes
 
-    def _handle_record(self, record) -> list[str]:
-        """Hand one record to every subscription of its topic; returns their names."""
-        try:
-            event = event_from_record(record.value, record.headers)  # either content mode of the binding
-        except Exception as exc:
-            # not a CloudEvent: nothing could ever handle it; keep it visible, don't block the partition
-            log.error("undecodable record on %s@%s: %s", record.topic, record.offset, exc)
-            return []
-        topic = record.topic.removeprefix(self.topic_prefix)
-        names = []
+    def _handle_records(self, records) -> list[list[str]]:
+        """Hand one partition's records to every subscription of their topic, in one hop to the
+        event loop; returns, for each record, the names of the subscriptions that handled it."""
+        events: list[CloudEvent | None] = []
+        for record in records:
+            try:
+                events.append(event_from_record(record.value, record.headers))  # either content mode of the binding
+            except Exception as exc:
+                # not a CloudEvent: nothing could ever handle it; keep it visible, don't block the partition
+                log.error("undecodable record on %s@%s: %s", record.topic, record.offset, exc)
+                events.append(None)
+        topic = records[0].topic.removeprefix(self.topic_prefix)  # a partition's records share a topic
+        work = []  # (subscription, positions of the records it handles)
         for sub in self.by_topic.get(topic, ()):
-            if not sub.handles(event.type):  # no hop to the event loop for events nobody handles
-                if self.on_outcome:
+            mine = []
+            for i, event in enumerate(events):
+                if event is None:
+                    continue
+                if sub.handles(event.type):
+                    mine.append(i)
+                elif self.on_outcome:  # no hop to the event loop for events nobody handles
                     self.on_outcome(event.type, "ignored")
-                continue
-            fut = asyncio.run_coroutine_threadsafe(handle_event(self.db, sub, event, topic=topic), self._loop)
-            while True:
-                try:
-                    result = fut.result(timeout=1.0)
-                    break
-                except TimeoutError:
-                    if self._stop.is_set() and self._loop.is_closed():
-                        raise
-            names.append(sub.name)
-            if self.on_outcome:
-                self.on_outcome(event.type, result)
+            if mine:
+                work.append((sub, mine))
+        names: list[list[str]] = [[] for _ in records]
+        if not work:
+            return names
+
+        async def handle_all() -> list[list[str]]:
+            return [await handle_events(self.db, sub, [events[i] for i in mine], topic=topic) for sub, mine in work]
+
+        fut = asyncio.run_coroutine_threadsafe(handle_all(), self._loop)
+        while True:
+            try:
+                outcomes = fut.result(timeout=1.0)
+                break
+            except TimeoutError:
+                if self._stop.is_set() and self._loop.is_closed():
+                    raise
+        for (sub, mine), results in zip(work, outcomes):
+            for i, result in zip(mine, results):
+                names[i].append(sub.name)
+                if self.on_outcome:
+                    self.on_outcome(events[i].type, result)
         return names
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.assessment.home_beds import record_adaptation
 from shared.app import ServiceContext
-from shared.consumer import Subscription
 from shared.events import CloudEvent
+from shared.inbox import Subscription
 
 
 def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:

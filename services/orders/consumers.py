@@ -15,8 +15,8 @@ from services.orders.departure import end_services, end_stay_at_death
 from services.orders.elders import record_elder
 from services.orders.runtime import runtime_of
 from shared.app import ServiceContext
-from shared.consumer import Subscription
 from shared.events import CloudEvent
+from shared.inbox import Subscription
 
 
 def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:

@@ -4,7 +4,7 @@ changes nothing); the search index is told only after that commit, so it never r
 database.
 
 The load handlers run once per order, the busiest thing this consumer does: they take a `FastTx`
-(`fast_handlers`, see shared/consumer.py); a review, rarer, keeps the ORM session."""
+(`fast_handlers`, see shared/inbox.py); a review, rarer, keeps the ORM session."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,9 +17,9 @@ from services.providers import ratings, workload
 from services.providers.runtime import runtime_of
 from shared.app import ServiceContext
 from shared.city import local_day
-from shared.consumer import Subscription
 from shared.events import CloudEvent
 from shared.fast_sql import FastTx
+from shared.inbox import Subscription
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

@@ -13,8 +13,8 @@ from services.vouchers import home_beds, recovery, return_visits, spending, stay
 from services.vouchers.issuance import eligibility
 from services.vouchers.models import ServiceMinimumRow
 from shared.app import ServiceContext
-from shared.consumer import Subscription
 from shared.events import CloudEvent
+from shared.inbox import Subscription
 
 
 def make_subscriptions(ctx: ServiceContext) -> list[Subscription]:

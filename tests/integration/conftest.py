@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.consumer import ConsumerRunner, Subscription
+from shared.consumer import ConsumerRunner
 from shared.db import Database, make_base
 from shared.events import CloudEvent, event_type, make_event
 from shared.fast_sql import insert_query
+from shared.inbox import Subscription
 from shared.kernel_models import KernelBase
 from shared.outbox import KafkaLink, OutboxRelay, add_event
 from tests.support.waiting import wait_for

@@ -6,15 +6,10 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from shared.consumer import (
-    BUSY_FETCH_WAIT_MS,
-    IDLE_FETCH_WAIT_MS,
-    QUIET_FETCH_MIN_BYTES,
-    handle_event,
-    replay_dead_letter,
-)
+from shared.consumer import BUSY_FETCH_WAIT_MS, IDLE_FETCH_WAIT_MS, QUIET_FETCH_MIN_BYTES
 from shared.db import utcnow
 from shared.events import CloudEvent
+from shared.inbox import handle_event, replay_dead_letter
 from shared.kernel_models import DeadLetterRow, OutboxRow
 from tests.support.events import send_event
 

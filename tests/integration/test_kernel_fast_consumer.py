@@ -1,4 +1,4 @@
-"""shared/consumer.py with fast handlers (a FastTx instead of an ORM session), called directly on
+"""shared/inbox.py with fast handlers (a FastTx instead of an ORM session), called directly on
 PostgreSQL and on SQLite: the inbox claimed by one INSERT … ON CONFLICT DO NOTHING, retries, dead
 letters, replays and after-commit callbacks. Through the broker: tests/integration/test_kernel_events.py."""
 from __future__ import annotations
@@ -9,10 +9,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from shared.consumer import HandleOutcome, Subscription, handle_event, replay_dead_letter
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.fast_sql import Query
+from shared.inbox import HandleOutcome, Subscription, handle_event, replay_dead_letter
 from shared.kernel_models import DeadLetterRow, InboxRow
 from tests.integration.conftest import EFFECT_INSERT, Effect, TestBase
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from services.providers.consumers import make_subscriptions
 from services.providers.models import Base, OrderLoadRow
-from shared.consumer import handle_event
 from shared.db import Database
 from shared.events import CloudEvent
+from shared.inbox import handle_event
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)  # 10:00 on 10 March in Shanghai
 TODAY = date(2026, 3, 10)

@@ -21,9 +21,9 @@ from gateway.consumers import subscriptions
 from gateway.main import create_app as create_gateway
 from gateway.models import Notice
 from gateway.notices import INBOX_SIZE, InboxPrune, NoticeHub
-from shared.consumer import handle_event
 from shared.db import Database
 from shared.events import CloudEvent
+from shared.inbox import handle_event
 from shared.migrations import upgrade
 from shared.pii import PiiCipher
 from shared.settings import Settings

@@ -18,10 +18,10 @@ from gateway.consumers import subscriptions
 from gateway.models import Base as GatewayBase
 from gateway.models import FamilyLink, Notice, User
 from gateway.notices import INBOX_SIZE, InboxPrune, NoticeHub
-from shared.consumer import handle_event
 from shared.db import Database
 from shared.events import CloudEvent
 from shared.fast_sql import fast_transaction
+from shared.inbox import handle_event
 from shared.settings import Settings
 
 ELDER, CAREGIVER = str(uuid.uuid4()), str(uuid.uuid4())
