@@ -41,6 +41,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from host_probe import host_probe, probe_note  # noqa: E402
 
 from services.providers.nearest.rules.caregiver_index import DEFAULT_LEVELS, Caregiver, CaregiverIndex  # noqa: E402
 
@@ -244,6 +247,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()  # as a service does after start-up: the index is long-lived, keep it out of GC passes
     load_before = os.getloadavg()
+    probe_before = host_probe()
     passes = {"indexed": [], "exhaustive": [], "alone": [], "textbook": []}
     for run in range(max(1, args.repeat)):
         collections_before = [g["collections"] for g in gc.get_stats()]
@@ -260,6 +264,7 @@ def main() -> None:
             first_indexed, first_exhaustive = indexed, exhaustive
     indexed, exhaustive = answers_of(first_indexed), answers_of(first_exhaustive)
     load_after = os.getloadavg()
+    probe_after = host_probe()
     indexed_us, exhaustive_us, alone_us, textbook_us = (best_of(passes[name]) for name in passes)
     mismatches = sum(a != b for a, b in zip(indexed, exhaustive))
     short = sum(len(a) < 10 for a in indexed)
@@ -311,7 +316,8 @@ def main() -> None:
     print(f"indexed p99 {p99:,.0f} µs (target ≤ 1,000 µs): {'met' if p99 <= 1_000 else 'NOT met'}")
     print(f"answers identical to the exhaustive scan on {n_queries - mismatches:,}/{n_queries:,} queries; {short:,} queries had fewer than 10 qualified")
     print(f"largest sphere-vs-ellipsoid gap on the answers checked with geodesic: {geodesic_gap:.2%}")
-    print(f"machine: {os.cpu_count()} cores, 1-min load average {load_before[0]:.2f} before and {load_after[0]:.2f} after timing")
+    print(f"machine: {os.cpu_count()} cores, 1-min load average {load_before[0]:.2f} before and {load_after[0]:.2f} after timing; "
+          f"{probe_note(probe_before)} before, {probe_after['wall_ms']:.1f} after")
     print(f"the table: each query's best of {max(1, args.repeat)} passes; the headline: the first pass")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -331,6 +337,7 @@ def main() -> None:
         "queries_with_fewer_than_k": short,
         "geodesic_per_point_us": geodesic_per_point_us,
         "load_average_1min": {"before": load_before[0], "after": load_after[0]},
+        "host_probe_ms": {"before": probe_before, "after": probe_after},
         "first_pass": first_pass,
         "first_pass_gc_collections": first_pass_gc,  # by generation, during the first interleaved pass
         "repeat": max(1, args.repeat),

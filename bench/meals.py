@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
+from host_probe import host_probe, probe_note  # noqa: E402
 from live_platform import (  # noqa: E402
     CpuMeter,
     LivePlatform,
@@ -326,11 +327,15 @@ def main() -> None:
     plat = LivePlatform("meals", extra_env={"YOUFU_WRITES_PER_MINUTE": "100000000", "YOUFU_ACCESS_TOKEN_TTL_S": "7200"},
                         pg_socket=args.pg_socket)
     started = time.monotonic()
+    probe_before = host_probe()
+    print(probe_note(probe_before), flush=True)
     plat.start()
     try:
         result = asyncio.run(bench(plat, elders, args.points, levels, warmup_s, measure_s))
     finally:
         plat.stop()
+    result["host_probe_ms"] = {"before": probe_before, "after": host_probe()}
+    print(f"after: {probe_note(result['host_probe_ms']['after'])}", flush=True)
     result["duration_s"] = round(time.monotonic() - started, 1)
     result["quick"] = args.quick
     result["database_connection"] = f"unix socket {args.pg_socket}" if args.pg_socket else "tcp 127.0.0.1"

@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
+from host_probe import host_probe, probe_note  # noqa: E402
 from live_platform import (  # noqa: E402
     CpuMeter,
     LivePlatform,
@@ -542,7 +543,8 @@ def main() -> None:
     except ImportError:
         loop_name = "asyncio"
     started = time.time()
-    print(f"starting the platform … ({load_note()})", flush=True)
+    probe_before = host_probe()
+    print(f"starting the platform … ({load_note()}; {probe_note(probe_before)})", flush=True)
     plat = LivePlatform("ord", extra_env={"YOUFU_WRITES_PER_MINUTE": "100000000", "YOUFU_ACCESS_TOKEN_TTL_S": "7200"},
                         pg_socket=args.pg_socket)
     plat.start()
@@ -553,6 +555,8 @@ def main() -> None:
     finally:
         stop_process(hello_proc)
         plat.stop()
+    probe_after = host_probe()
+    print(f"after: {probe_note(probe_after)}", flush=True)
     summary = report(result)
     out = {"benchmark": "ordering", "cores": os.cpu_count(), "quick": args.quick, "backend": "postgresql",
            "database_connection": f"unix socket {args.pg_socket}" if args.pg_socket else "tcp 127.0.0.1",
@@ -562,7 +566,8 @@ def main() -> None:
            "payment": "self_pay (direct, gateway); community voucher over 10,000 elders (voucher: the main path)",
            "accept_poll_ms": ACCEPT_POLL_S * 1000, "warmup_s": warmup_s, "measure_s": measure_s,
            "p99_limit_ms": P99_LIMIT_S * 1000, "target_orders_per_s": 100, "load_at_end": load_note(),
-           "duration_s": round(time.time() - started), **summary,
+           "duration_s": round(time.time() - started), "host_probe_ms": {"before": probe_before, "after": probe_after},
+           **summary,
            "order_states": result["order_states"], "caregiver_capacity": result["caregiver_capacity"],
            "runs": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items() if k not in ("w0", "w1")}
                     for r in result["runs"]]}
