@@ -7,7 +7,7 @@ next. The probe does not correct anything; it is printed and kept in the bench's
 figures, so that a slow run can be told from slow code. Lower is faster.
 
 The workload is what a service spends its time on: calls, dicts, small strings and integers,
-nothing that touches the disk or the network. One round is about 40 ms on this machine; the
+nothing that touches the disk or the network. One round took 24–48 ms on this machine; the
 probe reports the median of `rounds` (wall time and the process's CPU time).
 """
 from __future__ import annotations
