@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -38,7 +39,7 @@ from services.vouchers.rules.policy import VoucherKind
 from services.vouchers.views import hold_answer
 from shared.auth import Principal, require_role
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.fast_sql import FastTx, Query, insert_query
+from shared.fast_sql import FastTx, Lock, Query, insert_query
 
 log = logging.getLogger("youfu.vouchers.spending")
 
@@ -67,30 +68,63 @@ async def quote(session: AsyncSession, *, principal: Principal, elder_id: uuid.U
 
 _HOLDS, _VOUCHERS = HoldRow.__table__, VoucherRow.__table__
 HOLD_OF_ORDER = Query(sa.select(_HOLDS).where(_HOLDS.c.order_id == sa.bindparam("order_id")))
-VOUCHER_OF_MONTH = Query(sa.select(_VOUCHERS.c.id, _VOUCHERS.c.share_bp, _VOUCHERS.c.district_code).where(
-    _VOUCHERS.c.elder_id == sa.bindparam("elder_id"), _VOUCHERS.c.kind == sa.bindparam("kind"),
-    _VOUCHERS.c.month == sa.bindparam("month")))
+# What a hold needs, in one statement (D79): the order's hold if it has one (a replay under
+# another key), the month's voucher of the kind, and the wallet's balance. `post_hold` sends it
+# with the idempotency key, under the wallet's lock taken with BEGIN (`hold_lock`), so the balance
+# is the one the last holder of the lock committed.
+_ONE = sa.select(sa.literal(1).label("one")).subquery("one")
+_WALLET, _ON_WALLET, _WALLET_COLUMNS = ledger_store.owned_balance_columns("wallet", "wallet_code")
+HOLD_FACTS = Query(sa.select(
+    sa.select(_HOLDS.c.id).where(_HOLDS.c.order_id == sa.bindparam("order_id")).scalar_subquery().label("hold_id"),
+    _VOUCHERS.c.id.label("voucher_id"), _VOUCHERS.c.share_bp, _VOUCHERS.c.district_code, *_WALLET_COLUMNS,
+).select_from(_ONE.outerjoin(_VOUCHERS, (_VOUCHERS.c.elder_id == sa.bindparam("elder_id"))
+                             & (_VOUCHERS.c.kind == sa.bindparam("kind")) & (_VOUCHERS.c.month == sa.bindparam("month")))
+              .outerjoin(_WALLET, _ON_WALLET)))
 INSERT_HOLD = insert_query(_HOLDS)
 
 
+def hold_facts(*, order_id: uuid.UUID, elder_id: uuid.UUID, kind: VoucherKind, now: datetime) -> tuple[Query, dict]:
+    """`HOLD_FACTS` and its parameters for an order placed at `now`."""
+    month = month_of(now)
+    return HOLD_FACTS, dict(order_id=order_id, elder_id=elder_id, kind=str(kind), month=month,
+                            wallet_code=wallet_account(elder_id, kind, month).code)
+
+
+def hold_lock(*, elder_id: uuid.UUID, kind: VoucherKind, now: datetime) -> Lock:
+    """What `post_hold`'s transaction locks with BEGIN: this month's wallet of the kind. Holds on
+    one wallet queue there, so the balance `HOLD_FACTS` reads after it is exact."""
+    return ledger_store.owned_lock([wallet_account(elder_id, kind, month_of(now))])
+
+
 async def place_hold(tx: FastTx, *, principal: Principal, order_id: uuid.UUID, elder_id: uuid.UUID,
-                     kind: VoucherKind, price_fen: int, service_code: str, now: datetime) -> dict:
+                     kind: VoucherKind, price_fen: int, service_code: str, now: datetime,
+                     facts: Mapping | None = None) -> dict:
     """Reserve the voucher's share of an order in this month's wallet. One hold per order: the
     same order again (under any key) gets its hold back, a different body for it is 409. On
-    `shared/fast_sql.py`: every voucher-paid order placed takes this path (bench/ordering.py)."""
+    `shared/fast_sql.py`: every voucher-paid order placed takes this path (bench/ordering.py).
+
+    `facts`: `HOLD_FACTS`, read under `hold_lock` (as `post_hold` does, D79). Without them they are
+    read here and the wallet is locked before its balance is trusted."""
     require_role(principal, "service")
-    existing = await tx.row(HOLD_OF_ORDER, order_id=order_id)
-    if existing is not None:
+    month = month_of(now)
+    wallet = wallet_account(elder_id, kind, month)
+    locked = facts is not None
+    if facts is None:
+        query, params = hold_facts(order_id=order_id, elder_id=elder_id, kind=kind, now=now)
+        facts = await tx.row(query, **params)
+    if facts["hold_id"] is not None:
+        existing = await tx.row(HOLD_OF_ORDER, order_id=order_id)
         if (existing["elder_id"], existing["kind"], existing["price_fen"]) != (elder_id, str(kind), price_fen):
             raise Conflict("该订单已有一笔不同内容的预扣，请先撤销原预扣", hold_id=str(existing["id"]))
         return hold_answer(HoldRow(**existing))
-    month = month_of(now)
-    voucher = await tx.row(VOUCHER_OF_MONTH, elder_id=elder_id, kind=str(kind), month=month)
-    if voucher is None:
+    if facts["voucher_id"] is None:
         raise Conflict(f"该老人本月（{month}）没有{kind.zh_name}，请按自费下单", kind=str(kind), available_fen=0)
-    wallet = wallet_account(elder_id, kind, month)
-    # lock the wallet before reading it: concurrent holds on one wallet queue here
-    before = (await ledger_store.lock_owned(tx, accounts=[wallet]))[wallet]
+    voucher = {"id": facts["voucher_id"], "share_bp": facts["share_bp"], "district_code": facts["district_code"]}
+    # the wallet locked before its balance is trusted: concurrent holds on one wallet queue there
+    balances = ledger_store.owned_balances(facts, {"wallet": wallet}) if locked else None
+    if balances is None:  # not locked with BEGIN, or the wallet's first hold: its row is made and locked
+        balances = await ledger_store.lock_owned(tx, accounts=[wallet])
+    before = balances[wallet]
     split = split_payment(price_fen, voucher["share_bp"], before.available_fen)
     if split.voucher_fen == 0 and price_fen > 0 and voucher["share_bp"] > 0:
         raise Conflict(f"本月{kind.zh_name}余额不足：剩余 {format_yuan(before.available_fen)} 元，请改为自费下单或下月再用",

@@ -186,6 +186,24 @@ async def test_two_hundred_concurrent_holds_take_exactly_what_the_wallet_has(vou
     assert await vouchers.scalar(sa.select(sa.func.count()).select_from(HoldRow).where(HoldRow.elder_id == elder)) == 12
 
 
+async def test_one_order_sent_under_ten_keys_at_once_makes_one_hold(vouchers):
+    """The orders service retrying with fresh keys: the ten requests queue on the wallet's lock,
+    taken with BEGIN (D79), and each after the first finds the order's hold and answers it."""
+    vouchers.clock.now = MARCH_10
+    elder = await register(vouchers, district=HAILING)
+    order = uuid.uuid4()
+    body = {"order_id": str(order), "elder_id": str(elder), "kind": "community", "price_fen": 3000,
+            "service_code": "bath"}
+    async with vouchers.client("service", user_id="svc:orders") as orders:
+        answers = await asyncio.gather(*(orders.post("/holds", json=body, headers={"Idempotency-Key": f"k{i}"})
+                                         for i in range(10)))
+        assert {r.status_code for r in answers} == {201}
+        assert len({r.json()["hold_id"] for r in answers}) == 1
+        [wallet] = (await orders.get(f"/wallets/{elder}")).json()["vouchers"]
+        assert wallet["held_fen"] == answers[0].json()["voucher_fen"] > 0
+    assert await vouchers.scalar(sa.select(sa.func.count()).select_from(HoldRow).where(HoldRow.order_id == order)) == 1
+
+
 async def test_capture_and_release_through_the_broker(vouchers):
     vouchers.clock.now = MARCH_10
     elder, provider = await register(vouchers, district=HAILING), uuid.uuid4()

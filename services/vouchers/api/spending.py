@@ -27,15 +27,18 @@ async def post_hold(body: HoldIn, ctx: Ctx, principal: CurrentPrincipal, idempot
     require_role(principal, "service")
     now = ctx.now()
 
-    async def work(tx):
+    async def work(tx, facts):
         return 201, await spending.place_hold(tx, principal=principal, order_id=body.order_id,
                                               elder_id=body.elder_id, kind=body.kind, price_fen=body.price_fen,
-                                              service_code=body.service_code, now=now)
+                                              service_code=body.service_code, now=now, facts=facts)
 
-    # Without a key the order id is the key: one order, one hold, whatever the caller retries.
-    _, answer, replayed = await run_idempotent_fast(ctx.db, key=idempotency_key or str(body.order_id),
-                                               scope=f"{principal.user_id}:POST:/holds",
-                                               body=body.model_dump(mode="json"), work=work)
+    # Without a key the order id is the key: one order, one hold, whatever the caller retries. The
+    # wallet is locked with BEGIN and the hold's facts read with the key: two round trips (D79).
+    _, answer, replayed = await run_idempotent_fast(
+        ctx.db, key=idempotency_key or str(body.order_id), scope=f"{principal.user_id}:POST:/holds",
+        body=body.model_dump(mode="json"), work=work,
+        lock=spending.hold_lock(elder_id=body.elder_id, kind=body.kind, now=now),
+        first=spending.hold_facts(order_id=body.order_id, elder_id=body.elder_id, kind=body.kind, now=now))
     if replayed:  # the stored answer says "held"; the hold may have been released since (orphans.py)
         async with ctx.db.sessions() as session:
             answer = answer | {"status": await spending.hold_status(session, order_id=body.order_id) or "released"}
