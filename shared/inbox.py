@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database, utcnow
+from shared.db import Database, is_sqlite, utcnow
 from shared.events import CloudEvent
 from shared.fast_sql import FastTx, Query, fast_transaction
 from shared.kernel_models import DeadLetterRow, InboxRow
@@ -176,7 +176,7 @@ async def _apply_together(db: Database, sub: Subscription, events: list[CloudEve
     failed (rolled back; the caller handles them one by one)."""
     try:
         async with fast_transaction(db) as tx:
-            if tx.driver is None:  # SQLite, the embedded default: the single claim, event by event
+            if is_sqlite(db.url):  # the embedded default: the single claim, event by event
                 claimed = set()
                 for event in events:
                     if await tx.row(CLAIM_INBOX, consumer=sub.name, event_id=event.id, received_at=utcnow()):

@@ -51,7 +51,6 @@ from shared.fast_sql import FastTx
 from shared.idempotency import fingerprint, run_idempotent_fast
 
 log = logging.getLogger("youfu.orders.placement")
-NOT_READ = object()  # a row the caller has not read (None would say: read, and there is none)
 
 # extra writes in the order's transaction: (the transaction, the new order as written)
 AlsoWrite = Callable[[FastTx, SimpleNamespace], Awaitable[None]]
@@ -135,19 +134,18 @@ async def prepare_order(rt: OrdersRuntime, *, principal: Principal, request: Pla
 
 
 async def place_order(tx: FastTx, *, rt: OrdersRuntime, placement: Placement,
-                      also: AlsoWrite | None = None, open_stay: Mapping | None | object = NOT_READ
-                      ) -> tuple[int, dict]:
+                      also: AlsoWrite | None = None, open_stay: Mapping | None = None) -> tuple[int, dict]:
     """Write the order in the caller's transaction: (201, answer). `also` writes extra rows in it
-    (the spawner's occurrence row, the planner's link). `open_stay`: the `OPEN_STAY` row (or None)
-    when the caller read it already, in this transaction (`place_in_transaction` sends it with the
-    idempotency key, D79).
+    (the spawner's occurrence row, the planner's link). `open_stay`: for a community-voucher order,
+    the elder's `OPEN_STAY` row (or None), read in this transaction (`place_in_transaction` sends
+    it with the idempotency key, D79).
 
     The voucher hold is an HTTP call to vouchers made inside this transaction, on purpose: the
     order must not be written without its hold, and vouchers keys the hold by the order id, so a
     rolled-back attempt retried later asks for the same hold, not a second one."""
     p, req = placement, placement.request
     if p.payment == "community":  # no home services on the community voucher while in an institution
-        await refuse_during_stay(tx, placement=p, row=open_stay)
+        refuse_during_stay(placement=p, row=open_stay)
     hold = None
     if p.payment != "self_pay":
         hold = await rt.client("vouchers").post("/holds", idempotency_key=str(p.order_id), json={
@@ -184,13 +182,11 @@ async def place_order(tx: FastTx, *, rt: OrdersRuntime, placement: Placement,
     return 201, order_answer(order)
 
 
-async def refuse_during_stay(tx: FastTx, *, placement: Placement, row: Mapping | None | object = NOT_READ) -> None:
+def refuse_during_stay(*, placement: Placement, row: Mapping | None) -> None:
     """409 when the elder has an open institutional stay on the service day and is not on leave
-    (`rules.stays.community_order_refusal`). Read in the order's transaction, before the hold
-    (`row`: already read there)."""
+    (`rules.stays.community_order_refusal`). `row`: the open stay (`OPEN_STAY`), read in the
+    order's transaction before the hold."""
     req = placement.request
-    if row is NOT_READ:
-        row = await tx.row(OPEN_STAY, elder_id=req.elder_id)
     if row is None:
         return
     day = local_day(req.window_start)
@@ -210,9 +206,8 @@ async def place_in_transaction(rt: OrdersRuntime, *, placement: Placement, idemp
     # a community-voucher order reads the elder's open stay: with the idempotency key, in its round trip
     stay_first = (OPEN_STAY, {"elder_id": placement.request.elder_id}) if placement.payment == "community" else None
 
-    async def work(tx: FastTx, *first_row) -> tuple[int, dict]:
-        return await place_order(tx, rt=rt, placement=placement, also=also,
-                                 open_stay=first_row[0] if first_row else NOT_READ)
+    async def work(tx: FastTx, open_stay: Mapping | None = None) -> tuple[int, dict]:
+        return await place_order(tx, rt=rt, placement=placement, also=also, open_stay=open_stay)
 
     try:
         status, answer, replayed = await run_idempotent_fast(
